@@ -1,0 +1,103 @@
+"""Facts about single tensors: identity of their memory, element counts, bytes.
+
+Every byte and parameter figure in summaryplus goes through these helpers, so
+tied weights are recognised and dtypes are honoured in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import torch
+from torch import nn
+
+try:  # torch >= 2.0 exposes lazy-parameter detection here
+    from torch.nn.parameter import is_lazy
+except ImportError:  # pragma: no cover - very old torch
+
+    def is_lazy(param: object) -> bool:
+        return False
+
+
+Shape = tuple[int, ...]
+
+
+def storage_key(tensor: torch.Tensor) -> int:
+    """An id for the memory a tensor lives in, shared by all its views.
+
+    Uses the StorageImpl address (``_cdata``): unlike ``data_ptr()`` it is distinct
+    for meta and fake tensors, whose data pointers are all 0.
+    """
+    try:
+        return int(tensor.untyped_storage()._cdata)
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+        # Tensor subclasses without a storage (DTensor, nested...): the object itself.
+        return id(tensor)
+
+
+def view_key(tensor: torch.Tensor) -> tuple[int, int, Shape, Shape]:
+    """Identifies the exact elements a tensor covers: two tied weights share it."""
+    try:
+        offset = int(tensor.storage_offset())
+        stride = tuple(int(s) for s in tensor.stride())
+    except (RuntimeError, NotImplementedError):
+        offset, stride = 0, ()
+    return storage_key(tensor), offset, tuple(int(s) for s in tensor.shape), stride
+
+
+def numel(tensor: torch.Tensor) -> int:
+    """Element count; 0 for a lazy parameter that has not been materialised yet."""
+    if is_lazy(tensor):
+        return 0
+    return int(tensor.numel())
+
+
+def nbytes(tensor: torch.Tensor) -> int:
+    """Bytes of the tensor's own elements in its own dtype (fp8/int8 are 1 byte)."""
+    if is_lazy(tensor):
+        return 0
+    return int(tensor.numel()) * int(tensor.element_size())
+
+
+def storage_nbytes(tensor: torch.Tensor) -> int:
+    """Bytes of the whole storage that keeps this tensor alive."""
+    try:
+        return int(tensor.untyped_storage().nbytes())
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+        return nbytes(tensor)
+
+
+def unique_tensors(
+    named: Iterable[tuple[str, torch.Tensor]],
+) -> Iterator[tuple[str, torch.Tensor, list[str]]]:
+    """Yields each distinct tensor once with every name it is reachable under.
+
+    Two names are the same tensor when they are the same object or cover the same
+    elements of the same storage (weights tied by assigning ``.data``).
+    """
+    first: dict[object, tuple[str, torch.Tensor, list[str]]] = {}
+    for name, tensor in named:
+        key = view_key(tensor)
+        if key in first:
+            first[key][2].append(name)
+        else:
+            first[key] = (name, tensor, [name])
+    yield from first.values()
+
+
+def named_parameters_all(module: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+    """All parameters with duplicates kept, so tied names can be reported."""
+    return module.named_parameters(remove_duplicate=False)
+
+
+def named_buffers_all(module: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    return module.named_buffers(remove_duplicate=False)
+
+
+def non_persistent_buffer_names(module: nn.Module) -> set[str]:
+    """Dotted names of buffers that are left out of ``state_dict()``."""
+    names: set[str] = set()
+    for prefix, sub in module.named_modules(remove_duplicate=False):
+        for buffer_name in getattr(sub, "_non_persistent_buffers_set", ()):
+            names.add(f"{prefix}.{buffer_name}" if prefix else buffer_name)
+    return names

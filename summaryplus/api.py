@@ -1,0 +1,247 @@
+"""``summary()``: validate once, capture one forward pass, build statistics, print."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .capture import CaptureResult, ForwardFailed, ModuleTree, capture_forward, static_rows
+from .enums import ColumnSettings, Mode, RowSettings, Verbosity
+from .errors import SummaryError
+from .formatting import FormattingOptions
+from .inputs import InputData, InputSize, build_inputs
+from .model_statistics import ModelStatistics
+
+DEFAULT_COLUMN_NAMES = (ColumnSettings.OUTPUT_SIZE, ColumnSettings.NUM_PARAMS)
+DEFAULT_ROW_SETTINGS = frozenset({RowSettings.DEPTH})
+REQUIRES_INPUT = frozenset(
+    {
+        ColumnSettings.INPUT_SIZE,
+        ColumnSettings.OUTPUT_SIZE,
+        ColumnSettings.MULT_ADDS,
+        ColumnSettings.FLOPS,
+        ColumnSettings.MEMORY,
+    }
+)
+
+_cached_forward_pass: dict[tuple[Any, ...], CaptureResult] = {}
+
+
+def clear_cached_forward_pass() -> None:
+    """Forgets every forward pass kept by ``cache_forward_pass=True``."""
+    _cached_forward_pass.clear()
+
+
+def summary(
+    model: nn.Module,
+    input_size: InputSize | None = None,
+    input_data: InputData | None = None,
+    batch_dim: int | None = None,
+    cache_forward_pass: bool | None = None,
+    col_names: Iterable[str] | None = None,
+    col_width: int = 25,
+    depth: int = 3,
+    device: torch.device | str | None = None,
+    dtypes: Sequence[torch.dtype] | None = None,
+    mode: str | None = None,
+    row_settings: Iterable[str] | None = None,
+    verbose: int | None = None,
+    **kwargs: Any,
+) -> ModelStatistics:
+    """Summarizes a PyTorch model: layers, shapes, parameters, MACs, memory.
+
+    The call is torchinfo 1.8.0's; the numbers are exact (see README).
+
+    Args:
+        model: the module to summarize. It is never moved, and its parameters,
+            buffers, train/eval flags, hooks and the global RNG are as before
+            afterwards.
+        input_size: shape of one input, e.g. ``(1, 3, 224, 224)``, or a list of
+            shapes for several positional inputs. Random inputs are built on the
+            model's device (floats in [0, 1), integers valid for every embedding).
+        input_data: the inputs themselves: a tensor, a list/tuple of positional
+            arguments, or a dict of keyword arguments. Non-tensor values pass
+            through untouched.
+        batch_dim: when given, a batch dimension of size 1 is inserted there into
+            every ``input_size`` shape.
+        cache_forward_pass: keep the captured forward pass (keyed by the model's
+            class and the inputs' shapes) to re-render quickly.
+        col_names: columns to show, from ``ColumnSettings`` (e.g. ``"input_size"``,
+            ``"output_size"``, ``"num_params"``, ``"params_percent"``,
+            ``"kernel_size"``, ``"groups"``, ``"mult_adds"``, ``"flops"``,
+            ``"memory"``, ``"trainable"``).
+        col_width: width of each column.
+        depth: deepest level of nested modules to show.
+        device: where inputs are built; must agree with the model's parameters.
+            ``"meta"`` on a real model runs on fake tensors (nothing computed).
+        dtypes: one dtype per ``input_size`` entry (default float32).
+        mode: ``"eval"`` (default), ``"train"`` (grad enabled: measures the
+            activations saved for backward) or ``"same"``.
+        row_settings: from ``RowSettings``: ``"depth"``, ``"var_names"``,
+            ``"ascii_only"``, ``"hide_recursive_layers"``.
+        verbose: 0 quiet, 1 table, 2 table with one row per weight. Default 1,
+            or 0 in interactive sessions and notebooks (the result displays itself).
+        **kwargs: passed to ``model.forward``.
+
+    Returns:
+        ModelStatistics: rows and totals; ``print()`` it for the table.
+
+    Raises:
+        ValueError, TypeError: an argument is invalid (the message names it).
+        SummaryError: the forward pass failed (a ``RuntimeError``).
+
+    Example:
+        >>> import torch.nn as nn
+        >>> from summaryplus import summary
+        >>> stats = summary(nn.Linear(8, 2), input_size=(4, 8), verbose=0)
+        >>> stats.total_params, stats.total_mult_adds
+        (18, 64)
+    """
+    request = _validate(
+        model, input_size, input_data, col_names, col_width, depth, mode, row_settings, verbose
+    )
+    columns, rows_settings, model_mode, verbosity = request
+    formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
+    tree = ModuleTree(model)
+
+    if input_size is None and input_data is None:
+        stats = ModelStatistics(static_rows(model, tree), None, 0, formatting, model=model, tree=tree, executed=False)
+    else:
+        inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+        key = _cache_key(model, inputs.sizes, model_mode, inputs.device, inputs.fake)
+        result = _cached_forward_pass.get(key) if cache_forward_pass else None
+        if result is None:
+            try:
+                result = capture_forward(
+                    model, tree, inputs.args, inputs.kwargs, mode=model_mode, fake=inputs.fake
+                )
+            except ForwardFailed as failed:
+                raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+            if cache_forward_pass:
+                _cached_forward_pass[key] = result
+        stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+
+    if verbosity > Verbosity.QUIET:
+        print(stats)
+    return stats
+
+
+def _statistics(
+    model: nn.Module,
+    tree: ModuleTree,
+    result: CaptureResult,
+    formatting: FormattingOptions,
+    sizes: Any,
+    input_bytes: int,
+) -> ModelStatistics:
+    return ModelStatistics(
+        result.rows,
+        sizes,
+        input_bytes,
+        formatting,
+        model=model,
+        tree=tree,
+        uncounted_ops=result.uncounted_ops,
+        loose_macs=result.loose_macs,
+        loose_activation_bytes=result.loose_activation_bytes,
+        grad_enabled=result.grad_enabled,
+        backward_macs=result.backward_macs,
+    )
+
+
+def _summary_error(
+    model: nn.Module,
+    tree: ModuleTree,
+    failed: ForwardFailed,
+    formatting: FormattingOptions,
+    sizes: Any,
+) -> SummaryError:
+    partial = _statistics(model, tree, failed.result, formatting, sizes, 0)
+    error = failed.error
+    if failed.failure is not None:
+        row = failed.failure.row
+        path = row.module_path
+        where = f"module {path!r} ({row.class_name})" if path else f"the model ({row.class_name})"
+        received = failed.failure.inputs
+    else:
+        path, where, received = "", f"the model ({type(model).__name__})", "?"
+    ran = sum(1 for row in partial.summary_list if row.executed)
+    message = (
+        f"Failed to run the forward pass of {type(model).__name__}: {where} raised "
+        f"{type(error).__name__}: {error}\n  it received: {received}\n"
+        f"  {ran} module call(s) finished before it; the partial summary is on this "
+        "exception's .partial attribute."
+    )
+    return SummaryError(
+        message,
+        module_path=path,
+        module_class=failed.failure.row.class_name if failed.failure else type(model).__name__,
+        input_shapes=received,
+        partial=partial,
+    )
+
+
+def _cache_key(model: nn.Module, sizes: Any, mode: Mode, device: torch.device, fake: bool) -> tuple[Any, ...]:
+    return (type(model).__qualname__, repr(sizes), mode, str(device), fake)
+
+
+def _validate(
+    model: Any,
+    input_size: Any,
+    input_data: Any,
+    col_names: Iterable[str] | None,
+    col_width: Any,
+    depth: Any,
+    mode: str | None,
+    row_settings: Iterable[str] | None,
+    verbose: int | None,
+) -> tuple[tuple[ColumnSettings, ...], set[RowSettings], Mode, int]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    if input_size is not None and input_data is not None:
+        raise ValueError("give only one of input_size and input_data, not both")
+    if not isinstance(col_width, int) or isinstance(col_width, bool) or col_width <= 0:
+        raise ValueError(f"col_width must be a positive int, got {col_width!r}")
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise ValueError(f"depth must be an int >= 0, got {depth!r}")
+    has_input = input_size is not None or input_data is not None
+    if col_names is None:
+        columns: tuple[ColumnSettings, ...] = (
+            DEFAULT_COLUMN_NAMES if has_input else (ColumnSettings.NUM_PARAMS,)
+        )
+    else:
+        if isinstance(col_names, str):
+            col_names = (col_names,)
+        columns = tuple(ColumnSettings.parse(name, "col_names") for name in col_names)  # type: ignore[misc]
+    needs_input = sorted(str(c) for c in set(columns) & REQUIRES_INPUT)
+    if needs_input and not has_input:
+        raise ValueError(f"columns {needs_input} need input_size or input_data")
+    if row_settings is None:
+        rows = set(DEFAULT_ROW_SETTINGS)
+    else:
+        if isinstance(row_settings, str):
+            row_settings = (row_settings,)
+        rows = {RowSettings.parse(name, "row_settings") for name in row_settings}  # type: ignore[misc]
+    model_mode = Mode.EVAL if mode is None else Mode.parse(mode, "mode")
+    if verbose is None:
+        verbosity = Verbosity.QUIET if _interactive() else Verbosity.DEFAULT
+    elif verbose in (0, 1, 2) and not isinstance(verbose, bool):
+        verbosity = Verbosity(verbose)
+    else:
+        raise ValueError(f"verbose={verbose!r} is not valid; accepted values: 0, 1, 2")
+    return columns, rows, model_mode, int(verbosity)  # type: ignore[return-value]
+
+
+def _interactive() -> bool:
+    """A REPL or a notebook shows the returned object itself: do not print it twice."""
+    if getattr(sys, "ps1", None):
+        return True
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    get_ipython = getattr(ipython, "get_ipython", None)
+    return get_ipython is not None and get_ipython() is not None

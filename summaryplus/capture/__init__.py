@@ -1,0 +1,217 @@
+"""Capture: run the model once and record what happened, leaving it untouched.
+
+``capture_forward`` is the only place that runs user code. Everything it changes
+(train/eval flags, buffers a train-mode forward updates, the RNG, grad mode,
+hooks) is put back in ``finally``, also when the forward raises or is
+interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..enums import Mode
+from ..layer_info import LayerInfo
+from .recorder import Failure, OpCounter, Recorder
+from .tree import ModuleTree
+from .values import iter_tensors
+
+__all__ = ["CaptureResult", "ForwardFailed", "capture_forward", "static_rows", "ModuleTree"]
+
+
+@dataclass
+class CaptureResult:
+    rows: list[LayerInfo]
+    uncounted_ops: dict[str, int] = field(default_factory=dict)
+    loose_macs: int = 0
+    loose_activation_bytes: int = 0
+    backward_macs: int | None = None
+    grad_enabled: bool = False
+
+
+class ForwardFailed(Exception):
+    """The user's forward raised; carries what was recorded up to that point."""
+
+    def __init__(self, result: CaptureResult, failure: Failure | None, error: Exception):
+        super().__init__(str(error))
+        self.result = result
+        self.failure = failure
+        self.error = error
+
+
+def static_rows(model: nn.Module, tree: ModuleTree) -> list[LayerInfo]:
+    """Rows of the registration tree, for a summary without a forward pass."""
+    rows: list[LayerInfo] = []
+    seen: set[int] = set()
+    pending: list[tuple[nn.Module, str, LayerInfo | None]] = [
+        (model, type(model).__name__, None)
+    ]
+    while pending:
+        module, name, parent = pending.pop()
+        depth = 0 if parent is None else parent.depth + 1
+        path = "" if parent is None else (
+            f"{parent.module_path}.{name}" if parent.module_path else name
+        )
+        row = LayerInfo(name, module, depth, parent, module_path=path)
+        row.is_recursive = id(module) in seen
+        seen.add(id(module))
+        if parent is not None:
+            parent.children.append(row)
+        rows.append(row)
+        if not row.is_recursive:
+            children = [(n, m) for n, m in module._modules.items() if m is not None]
+            pending.extend((m, n, row) for n, m in reversed(children))
+    return rows
+
+
+def capture_forward(
+    model: nn.Module,
+    tree: ModuleTree,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    mode: Mode,
+    fake: bool,
+    count_backward: bool = False,
+) -> CaptureResult:
+    """Runs ``model(*args, **kwargs)`` once under the recorder.
+
+    Raises:
+        ForwardFailed: the forward raised an ``Exception``; ``KeyboardInterrupt``
+            and other ``BaseException``s propagate unchanged after cleanup.
+    """
+    recorder = Recorder(model, tree)
+    result = CaptureResult(rows=recorder.rows)
+    with ExitStack() as stack:
+        stack.enter_context(_model_state_restored(tree, mode))
+        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(model, args, kwargs)))
+        if mode is Mode.TRAIN:
+            model.train()
+        elif mode is Mode.EVAL:
+            model.eval()
+        grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
+        result.grad_enabled = grad_enabled
+        stack.enter_context(torch.set_grad_enabled(grad_enabled))
+        owned = _owned_tensors(model)
+        if fake:
+            args, kwargs, owned = _enter_fake_mode(stack, args, kwargs, owned)
+        if grad_enabled:
+            recorder.exclude_from_activations(owned + list(iter_tensors((args, kwargs))))
+            stack.enter_context(
+                torch.autograd.graph.saved_tensors_hooks(
+                    recorder.pack_saved, recorder.unpack_saved
+                )
+            )
+        for handle in recorder.attach():
+            stack.callback(handle.remove)
+        stack.callback(recorder.release)
+        stack.enter_context(OpCounter(recorder))
+        try:
+            output = model(*args, **kwargs)
+            if count_backward:
+                result.backward_macs = _count_backward(recorder, output, owned)
+            del output
+        except Exception as error:
+            _collect(recorder, result)
+            raise ForwardFailed(result, recorder.failure, error) from error
+    _collect(recorder, result)
+    return result
+
+
+def _collect(recorder: Recorder, result: CaptureResult) -> None:
+    result.uncounted_ops = dict(recorder.uncounted_ops)
+    result.loose_macs = recorder.loose_macs
+    result.loose_activation_bytes = recorder.loose_activation_bytes
+
+
+def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) -> int:
+    """Runs a real backward from ``sum(outputs)`` and returns its MACs.
+
+    Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
+    """
+    losses = [
+        t.float().sum()
+        for t in iter_tensors(output)
+        if t.requires_grad and (t.is_floating_point() or t.is_complex())
+    ]
+    targets = [t for t in owned if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not losses or not targets:
+        return 0
+    recorder.in_backward = True
+    try:
+        torch.autograd.grad(sum(losses), targets, allow_unused=True)
+    finally:
+        recorder.in_backward = False
+    return recorder.backward_macs
+
+
+def _owned_tensors(model: nn.Module) -> list[torch.Tensor]:
+    return [p for p in model.parameters()] + [b for b in model.buffers()]
+
+
+def _enter_fake_mode(
+    stack: ExitStack,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    owned: list[torch.Tensor],
+) -> tuple[list[Any], dict[str, Any], list[torch.Tensor]]:
+    """Runs the forward on fake tensors: shapes and ops, no data, no compute."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._pytree import tree_map
+
+    fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+
+    def to_fake(value: Any) -> Any:
+        return fake_mode.from_tensor(value) if isinstance(value, torch.Tensor) else value
+
+    fake_owned = [fake_mode.from_tensor(t) for t in owned]
+    fake_args = tree_map(to_fake, args)
+    fake_kwargs = tree_map(to_fake, kwargs)
+    stack.enter_context(fake_mode)
+    return fake_args, fake_kwargs, fake_owned
+
+
+def _cuda_devices(model: nn.Module, args: Any, kwargs: Any) -> list[int]:
+    devices = {
+        t.device.index or 0
+        for t in list(model.parameters()) + list(iter_tensors((args, kwargs)))
+        if t.device.type == "cuda"
+    }
+    return sorted(devices)
+
+
+@contextmanager
+def _model_state_restored(tree: ModuleTree, mode: Mode) -> Iterator[None]:
+    """Puts back every module's training flag and, after a forward that can update
+    them (train mode), every buffer: object and contents."""
+    flags = [(module, module.training) for module in tree.modules]
+    snapshots: list[tuple[nn.Module, dict[str, Any], list[tuple[torch.Tensor, torch.Tensor]]]] = []
+    may_update_buffers = mode is Mode.TRAIN or any(m.training for m, _ in flags)
+    if may_update_buffers:
+        for module in tree.modules:
+            if not module._buffers:
+                continue
+            copies = [
+                (buffer, buffer.detach().clone())
+                for buffer in module._buffers.values()
+                if buffer is not None and buffer.device.type != "meta"
+            ]
+            snapshots.append((module, dict(module._buffers), copies))
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+        with torch.no_grad():
+            for module, objects, copies in snapshots:
+                module._buffers.clear()
+                module._buffers.update(objects)
+                for buffer, copy in copies:
+                    if buffer.shape == copy.shape:
+                        buffer.copy_(copy)

@@ -1,0 +1,77 @@
+"""The registration tree of a model: who holds each module, under which name.
+
+A module can be registered under several parents (shared modules); the tree
+keeps every (parent, name) edge so a call can be placed under the parent that is
+actually running it.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+# A module is reached from a running ancestor in a few steps; this bounds the walk
+# up the registration tree for modules held by something that is not running.
+_MAX_CHAIN = 64
+
+
+class ModuleTree:
+    """Registration edges of every module reachable from ``root``."""
+
+    def __init__(self, root: nn.Module) -> None:
+        self.root = root
+        self.parents: dict[int, list[tuple[nn.Module, str]]] = {}
+        self.modules: list[nn.Module] = []
+        seen: set[int] = {id(root)}
+        pending = [root]
+        while pending:
+            module = pending.pop()
+            self.modules.append(module)
+            for name, child in module._modules.items():
+                if child is None:
+                    continue
+                self.parents.setdefault(id(child), []).append((module, name))
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    pending.append(child)
+
+    def name_of(self, module: nn.Module) -> str:
+        """The attribute name of ``module`` under its first registered parent."""
+        edges = self.parents.get(id(module))
+        return edges[0][1] if edges else type(module).__name__
+
+    def chain(
+        self, ancestor: nn.Module, module: nn.Module
+    ) -> list[tuple[nn.Module, str]] | None:
+        """Modules registered between ``ancestor`` (excluded) and ``module`` (included).
+
+        Returns None when ``module`` is not registered below ``ancestor`` (a module
+        shared from elsewhere, or passed into ``forward``).
+        """
+        path: list[tuple[nn.Module, str]] = []
+        current = module
+        for _ in range(_MAX_CHAIN):
+            edges = self.parents.get(id(current))
+            if not edges:
+                return None
+            for parent, name in edges:
+                if parent is ancestor:
+                    path.append((current, name))
+                    path.reverse()
+                    return path
+            parent, name = edges[0]
+            path.append((current, name))
+            current = parent
+        return None
+
+    def path_of(self, module: nn.Module) -> str:
+        """A dotted path from the root through first-registered parents."""
+        names: list[str] = []
+        current = module
+        for _ in range(_MAX_CHAIN * 4):
+            edges = self.parents.get(id(current))
+            if current is self.root or not edges:
+                break
+            parent, name = edges[0]
+            names.append(name)
+            current = parent
+        return ".".join(reversed(names))

@@ -1,0 +1,38 @@
+"""Exceptions raised by summaryplus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model_statistics import ModelStatistics
+
+
+class SummaryError(RuntimeError):
+    """The model's forward pass failed while it was being summarized.
+
+    Subclasses ``RuntimeError`` so that code written for torchinfo
+    (``except RuntimeError``) keeps working.
+
+    Attributes:
+        module_path: dotted path of the innermost module that was running
+            (``""`` for the model itself).
+        module_class: class name of that module.
+        input_shapes: text description of the inputs that module received.
+        partial: statistics of the layers that ran before the failure.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        module_path: str,
+        module_class: str,
+        input_shapes: str,
+        partial: ModelStatistics | None,
+    ) -> None:
+        super().__init__(message)
+        self.module_path = module_path
+        self.module_class = module_class
+        self.input_shapes = input_shapes
+        self.partial = partial

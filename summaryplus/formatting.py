@@ -1,0 +1,253 @@
+"""The torchinfo-compatible text table.
+
+This is the one hand-written layout (dividers, tree prefixes, fixed-width
+columns); every other format goes through tabulate in ``render``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from .enums import ColumnSettings, RowSettings, Units, Verbosity
+from .layer_info import LayerInfo
+
+if TYPE_CHECKING:
+    from .model_statistics import ModelStatistics
+
+HEADER_TITLES = {
+    ColumnSettings.KERNEL_SIZE: "Kernel Shape",
+    ColumnSettings.GROUPS: "Groups",
+    ColumnSettings.INPUT_SIZE: "Input Shape",
+    ColumnSettings.OUTPUT_SIZE: "Output Shape",
+    ColumnSettings.NUM_PARAMS: "Param #",
+    ColumnSettings.PARAMS_PERCENT: "Param %",
+    ColumnSettings.MULT_ADDS: "Mult-Adds",
+    ColumnSettings.FLOPS: "FLOPs",
+    ColumnSettings.MEMORY: "Memory",
+    ColumnSettings.TRAINABLE: "Trainable",
+}
+
+_NAME_ALIGN = 5
+_MIN_NAME_WIDTH = 40
+
+
+class FormattingOptions:
+    """How the text table is laid out (torchinfo's class and attribute names)."""
+
+    def __init__(
+        self,
+        max_depth: int,
+        verbose: int,
+        col_names: tuple[ColumnSettings, ...],
+        col_width: int,
+        row_settings: set[RowSettings],
+    ) -> None:
+        self.max_depth = max_depth
+        self.verbose = verbose
+        self.col_names = col_names
+        self.col_width = col_width
+        self.row_settings = row_settings
+        self.params_units = Units.NONE
+        self.macs_units = Units.AUTO
+        self.layer_name_width = _MIN_NAME_WIDTH
+        self.ascii_only = RowSettings.ASCII_ONLY in row_settings
+        self.show_var_name = RowSettings.VAR_NAMES in row_settings
+        self.show_depth = RowSettings.DEPTH in row_settings
+        self.hide_recursive_layers = RowSettings.HIDE_RECURSIVE_LAYERS in row_settings
+
+    @staticmethod
+    def str_(value: object) -> str:
+        return str(value) if value else "--"
+
+    def get_start_str(self, depth: int) -> str:
+        """Tree prefix of a row: ``├─``, ``│    └─`` (or ``+ ``/``|    `` in ascii)."""
+        if depth == 0:
+            return ""
+        if depth == 1:
+            return "+ " if self.ascii_only else "├─"
+        return ("|    " if self.ascii_only else "│    ") * (depth - 1) + (
+            "+ " if self.ascii_only else "└─"
+        )
+
+    def set_layer_name_width(self, summary_list: list[LayerInfo]) -> None:
+        """Widens the name column to fit every row (hidden ones too), in steps of 5."""
+        longest = 0
+        for row in summary_list:
+            title = row.get_layer_name(self.show_var_name, self.show_depth)
+            longest = max(longest, len(title) + row.depth * _NAME_ALIGN + 1)
+        if longest >= self.layer_name_width:
+            self.layer_name_width = math.ceil(longest / _NAME_ALIGN) * _NAME_ALIGN
+
+    def get_total_width(self) -> int:
+        return len(self.col_names) * self.col_width + self.layer_name_width
+
+    def format_row(self, layer_name: str, values: dict[ColumnSettings, str]) -> str:
+        line = f"{layer_name:<{self.layer_name_width}} "
+        for column in self.col_names:
+            line += f"{values.get(column, ''):<{self.col_width}} "
+        return line.rstrip() + "\n"
+
+    def header_row(self) -> str:
+        suffix = ""
+        if self.show_var_name:
+            suffix += " (var_name)"
+        if self.show_depth:
+            suffix += ":depth-idx"
+        return self.format_row(f"Layer (type{suffix})", dict(HEADER_TITLES))
+
+
+def params_shown(row: LayerInfo, reached_max_depth: bool) -> tuple[int, int]:
+    """(params, trainable) a row's cells show: its whole subtree when it is a leaf
+    or the deepest row printed, else what no row below it accounts for."""
+    if reached_max_depth or row.is_leaf_layer:
+        return row.subtree_params, row.subtree_trainable_params
+    return row.counted_params, row.counted_trainable_params
+
+
+def num_params_cell(row: LayerInfo, reached_max_depth: bool) -> str:
+    if row.num_params == 0:
+        return "--"
+    if row.is_recursive:
+        return "(recursive)"
+    params, trainable = params_shown(row, reached_max_depth)
+    if reached_max_depth or row.is_leaf_layer:
+        if params == 0:
+            return "(tied)"
+        text = f"{params:,}"
+        return text if trainable else f"({text})"
+    return f"{params:,}" if params > 0 else "--"
+
+
+def params_percent_cell(
+    row: LayerInfo, total_params: int, reached_max_depth: bool, precision: int = 2
+) -> str:
+    spacing = 5
+    zero = f"{' ' * spacing}--"
+    if total_params == 0:
+        return zero
+    if row.is_recursive:
+        return "(recursive)"
+    params, _ = params_shown(row, reached_max_depth)
+    if params == 0:
+        return zero
+    return f"{params / total_params:>{precision + spacing}.{precision}%}"
+
+
+def count_cell(value: int) -> str:
+    return f"{value:,}" if value > 0 else "--"
+
+
+def bytes_cell(num_bytes: int) -> str:
+    if num_bytes <= 0:
+        return "--"
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if num_bytes >= factor:
+            return f"{num_bytes / factor:,.2f} {unit}"
+    return f"{num_bytes} B"
+
+
+def row_values(
+    options: FormattingOptions, row: LayerInfo, reached_max_depth: bool, total_params: int
+) -> dict[ColumnSettings, str]:
+    """The text of every column of one row."""
+    return {
+        ColumnSettings.KERNEL_SIZE: options.str_(row.kernel_size),
+        ColumnSettings.GROUPS: options.str_(row.groups),
+        ColumnSettings.INPUT_SIZE: options.str_(row.input_size),
+        ColumnSettings.OUTPUT_SIZE: options.str_(row.output_size),
+        ColumnSettings.NUM_PARAMS: num_params_cell(row, reached_max_depth),
+        ColumnSettings.PARAMS_PERCENT: params_percent_cell(row, total_params, reached_max_depth),
+        ColumnSettings.MULT_ADDS: count_cell(row.macs),
+        ColumnSettings.FLOPS: count_cell(row.flops),
+        ColumnSettings.MEMORY: bytes_cell(row.activation_bytes + params_bytes_shown(row, reached_max_depth)),
+        ColumnSettings.TRAINABLE: options.str_(row.trainable),
+    }
+
+
+def params_bytes_shown(row: LayerInfo, reached_max_depth: bool) -> int:
+    if row.is_recursive:
+        return 0
+    if reached_max_depth or row.is_leaf_layer:
+        return row.subtree_param_bytes
+    return row.counted_param_bytes
+
+
+def visible_rows(stats: ModelStatistics) -> list[tuple[LayerInfo, bool]]:
+    """Rows printed at the chosen depth, each with whether it is the deepest shown."""
+    options = stats.formatting
+    shown = []
+    for row in stats.summary_list:
+        if row.depth > options.max_depth:
+            continue
+        if options.hide_recursive_layers and row.is_recursive:
+            continue
+        shown.append((row, row.depth == options.max_depth))
+    return shown
+
+
+def _layer_lines(stats: ModelStatistics) -> str:
+    from .model_statistics import inner_params
+
+    options = stats.formatting
+    text = ""
+    for row, reached_max_depth in visible_rows(stats):
+        name = options.get_start_str(row.depth) + row.get_layer_name(
+            options.show_var_name, options.show_depth
+        )
+        text += options.format_row(
+            name, row_values(options, row, reached_max_depth, stats.total_params)
+        )
+        if options.verbose == Verbosity.VERBOSE:
+            params = inner_params(row)
+            prefix = options.get_start_str(row.depth + 1)
+            for index, param in enumerate(params):
+                shape = list(param.shape)
+                if param.name == "weight" and len(shape) > 1:
+                    shape[0], shape[1] = shape[1], shape[0]
+                branch = "└─" if index == len(params) - 1 else "├─"
+                text += options.format_row(
+                    f"{prefix}{param.name}",
+                    {
+                        ColumnSettings.KERNEL_SIZE: str(shape),
+                        ColumnSettings.NUM_PARAMS: f"{branch}{param.numel:,}",
+                    },
+                )
+    return text
+
+
+def render_text(stats: ModelStatistics) -> str:
+    """The whole torchinfo-style table with its footer."""
+    from .model_statistics import ModelStatistics
+
+    options = stats.formatting
+    divider = "=" * options.get_total_width()
+    number = ModelStatistics.format_output_num
+    text = (
+        f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}{divider}\n"
+        f"Total params{number(stats.total_params, options.params_units)}\n"
+        f"Trainable params{number(stats.trainable_params, options.params_units)}\n"
+        f"Non-trainable params{number(stats.non_trainable_params, options.params_units)}\n"
+    )
+    if stats.input_size:
+        text += f"Total mult-adds{number(stats.total_mult_adds, options.macs_units)}\n"
+        if stats.uncounted_ops:
+            ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
+            text += f"Mult-adds are partial: no formula for {ops}\n"
+        megabytes = ModelStatistics.to_megabytes
+        estimated = (
+            stats.total_input
+            + stats.total_output_bytes
+            + stats.total_param_bytes
+            + stats.total_buffer_bytes
+        )
+        text += (
+            f"{divider}\n"
+            f"Input size (MB): {megabytes(stats.total_input):0.2f}\n"
+            f"Forward/backward pass size (MB): {megabytes(stats.total_output_bytes):0.2f}\n"
+            f"Params size (MB): {megabytes(stats.total_param_bytes):0.2f}\n"
+        )
+        if stats.total_buffer_bytes:
+            text += f"Buffers size (MB): {megabytes(stats.total_buffer_bytes):0.2f}\n"
+        text += f"Estimated Total Size (MB): {megabytes(estimated):0.2f}\n"
+    return text + divider

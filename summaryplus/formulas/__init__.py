@@ -1,0 +1,95 @@
+"""Op -> MACs formulas, in one registry filled by the ``register_macs`` decorator.
+
+A formula is a pure function of shapes: tensor arguments arrive as shape tuples
+(lists of tensors as lists of shapes), other arguments as they were passed, and
+the output's shape(s) as ``out_shape``. It returns multiply-accumulates.
+
+MACs are counted for the matmul family only (mm, bmm, convolutions, attention
+kernels...); elementwise ops, bias adds, normalisation, pooling and data movement
+are not MACs, and ``is_zero_mac`` says which ops are known to be of that kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch._ops import OpOverload, OpOverloadPacket
+
+MacsFormula = Callable[..., int]
+
+_REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
+
+
+def aten_op(name: str) -> OpOverloadPacket | None:
+    """The ``torch.ops.aten`` packet called ``name``, or None on a torch without it."""
+    try:
+        packet = getattr(torch.ops.aten, name)
+    except (AttributeError, RuntimeError):
+        return None
+    return packet if isinstance(packet, OpOverloadPacket) else None
+
+
+def register_macs(*op_names: str) -> Callable[[MacsFormula], MacsFormula]:
+    """Registers a formula for the named aten ops (those this torch has).
+
+    Raises:
+        ValueError: an op already has a formula.
+    """
+
+    def decorate(formula: MacsFormula) -> MacsFormula:
+        for name in op_names:
+            packet = aten_op(name)
+            if packet is None:
+                continue
+            if packet in _REGISTRY:
+                raise ValueError(f"aten.{name} already has a MACs formula")
+            _REGISTRY[packet] = formula
+        return formula
+
+    return decorate
+
+
+def formula_for(func: OpOverload) -> MacsFormula | None:
+    return _REGISTRY.get(func.overloadpacket)
+
+
+def registered_ops() -> list[str]:
+    """Names of every op that has a formula, sorted."""
+    return sorted(packet.__name__ for packet in _REGISTRY)
+
+
+def _shape_of(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return tuple(int(s) for s in value.shape)
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
+        return [_shape_of(item) for item in value]
+    return value
+
+
+def count_macs(
+    formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> int:
+    """Applies ``formula`` to the shapes of one op call."""
+    shaped_args = [_shape_of(arg) for arg in args]
+    shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
+    if isinstance(out, (list, tuple)):
+        out_shape: Any = tuple(_shape_of(item) for item in out)
+    else:
+        out_shape = _shape_of(out)
+    return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+
+
+# Importing the families fills the registry.
+from . import attention, convolution, matmul  # noqa: E402,F401
+from .zero import is_zero_mac  # noqa: E402
+
+__all__ = [
+    "MacsFormula",
+    "count_macs",
+    "formula_for",
+    "is_zero_mac",
+    "register_macs",
+    "registered_ops",
+]

@@ -1,0 +1,261 @@
+"""From ``input_size`` / ``input_data`` / ``dtypes`` / ``batch_dim`` / kwargs to the
+exact positional and keyword arguments of one forward call, on the right device.
+
+Nothing here touches the model or the global RNG: random inputs come from a
+private, seeded generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import torch
+from torch import nn
+
+from .capture.values import iter_tensors, total_bytes
+
+# One input's shape, or several inputs' shapes.
+Shape = Union[Sequence[int], torch.Size]
+InputSize = Union[Shape, Sequence[Shape]]
+InputData = Any
+
+_SEED = 0
+
+
+@dataclass
+class ForwardInputs:
+    """Everything ``capture_forward`` needs to call the model."""
+
+    args: list[Any]
+    kwargs: dict[str, Any]
+    device: torch.device
+    fake: bool
+    # What ModelStatistics.input_size reports: the shapes the user asked for.
+    sizes: Any
+    total_bytes: int
+
+
+def model_device(model: nn.Module) -> torch.device | None:
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return None
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    return a.index is None or b.index is None or a.index == b.index
+
+
+def resolve_device(
+    model: nn.Module, device: torch.device | str | None, input_data: InputData
+) -> tuple[torch.device, bool]:
+    """The device inputs are built on, and whether to run on fake tensors.
+
+    summaryplus never moves the model: ``device`` must agree with where its
+    parameters are, except ``device="meta"`` on a real model, which runs the
+    forward on fake tensors (shapes only, nothing computed or allocated).
+    """
+    requested = _parse_device(device)
+    held = model_device(model)
+    data_devices = {t.device for t in iter_tensors(input_data)}
+    if requested is not None and requested.type == "meta" and held is not None and held.type != "meta":
+        return held, True
+    if requested is not None and held is not None and not _same_device(requested, held):
+        raise ValueError(
+            f"device={str(requested)!r} but the model's parameters are on {held}; "
+            "summaryplus never moves a model. Move it first (model.to(...)), pass "
+            f"device={str(held)!r}, or device='meta' to summarize without computing."
+        )
+    target = held or requested
+    if target is None:
+        target = next(iter(data_devices), torch.device("cpu"))
+    if target.type != "meta":
+        for data_device in data_devices:
+            if not _same_device(data_device, target):
+                raise ValueError(
+                    f"input_data is on {data_device} but the model is on {target}; "
+                    "put both on one device (summaryplus never moves the model)."
+                )
+    return target, False
+
+
+def _parse_device(device: torch.device | str | None) -> torch.device | None:
+    if device is None or isinstance(device, torch.device):
+        return device
+    if isinstance(device, str):
+        try:
+            return torch.device(device)
+        except RuntimeError as error:
+            raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+    raise TypeError(f"device must be a torch.device or a str, not {type(device).__name__}")
+
+
+def normalize_input_size(input_size: Any) -> list[tuple[int, ...]]:
+    """``(1, 3, 224, 224)`` -> one input; ``[(1, 10), (1, 5)]`` -> two inputs.
+
+    Raises:
+        TypeError, ValueError: naming ``input_size`` and what it accepts.
+    """
+    accepted = (
+        "a shape like (1, 3, 224, 224) / torch.Size, or a list of shapes for "
+        "several inputs like [(1, 10), (1, 5)]"
+    )
+    if not isinstance(input_size, (list, tuple, torch.Size)):
+        raise TypeError(f"input_size={input_size!r} is not valid; expected {accepted}")
+    items = list(input_size)
+    if items and all(_is_int(item) for item in items):
+        shapes = [tuple(int(item) for item in items)]
+    elif items and all(isinstance(item, (list, tuple, torch.Size)) for item in items):
+        shapes = []
+        for item in items:
+            if not all(_is_int(dim) for dim in item):
+                raise TypeError(f"input_size={input_size!r} is not valid; expected {accepted}")
+            shapes.append(tuple(int(dim) for dim in item))
+    else:
+        raise ValueError(f"input_size={input_size!r} is not valid; expected {accepted}")
+    for shape in shapes:
+        if any(dim < 0 for dim in shape):
+            raise ValueError(f"input_size={input_size!r} has a negative dimension")
+    return shapes
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _index_bound(model: nn.Module) -> int:
+    """Integer inputs are usually token ids: keep them valid for every embedding."""
+    sizes = [
+        int(module.num_embeddings)
+        for module in model.modules()
+        if isinstance(module, (nn.Embedding, nn.EmbeddingBag))
+    ]
+    return max(1, min(sizes)) if sizes else 2
+
+
+def random_tensor(
+    shape: tuple[int, ...],
+    dtype: torch.dtype,
+    device: torch.device,
+    generator: torch.Generator,
+    index_bound: int,
+) -> torch.Tensor:
+    """A tensor of valid values: floats in [0, 1), integers in [0, index_bound)."""
+    if device.type == "meta":
+        return torch.empty(shape, dtype=dtype, device=device)
+    if dtype == torch.bool:
+        tensor = torch.randint(0, 2, shape, generator=generator).bool()
+    elif dtype.is_floating_point or dtype.is_complex:
+        tensor = torch.rand(shape, generator=generator, dtype=torch.float64).to(dtype)
+    else:
+        tensor = torch.randint(0, index_bound, shape, generator=generator, dtype=torch.int64)
+        tensor = tensor.to(dtype)
+    return tensor.to(device)
+
+
+def build_inputs(
+    model: nn.Module,
+    input_size: Any,
+    input_data: InputData,
+    batch_dim: int | None,
+    dtypes: Sequence[torch.dtype] | None,
+    device: torch.device | str | None,
+    forward_kwargs: Mapping[str, Any],
+) -> ForwardInputs:
+    """Turns the user's description of the inputs into forward arguments."""
+    target, fake = resolve_device(model, device, input_data)
+    kwargs = {key: _prepare(value, target) for key, value in forward_kwargs.items()}
+    if input_size is not None:
+        shapes = normalize_input_size(input_size)
+        dtype_list = _dtypes_for(shapes, dtypes)
+        generator = torch.Generator().manual_seed(_SEED)
+        bound = _index_bound(model)
+        args: list[Any] = []
+        for shape, dtype in zip(shapes, dtype_list):
+            if batch_dim is not None:
+                if not -len(shape) - 1 <= batch_dim <= len(shape):
+                    raise ValueError(f"batch_dim={batch_dim} is out of range for shape {shape}")
+                shape = _insert(shape, batch_dim)
+            args.append(random_tensor(shape, dtype, target, generator, bound))
+        sizes: Any = shapes
+    else:
+        data = _prepare(input_data, target)
+        if isinstance(data, Mapping):
+            overlap = set(data) & set(kwargs)
+            if overlap:
+                raise ValueError(f"input_data and kwargs both give {sorted(overlap)}")
+            kwargs = {**dict(data), **kwargs}
+            args = []
+        elif isinstance(data, list) or (isinstance(data, tuple) and not hasattr(data, "_fields")):
+            args = list(data)
+        else:
+            args = [data]
+        sizes = _sizes_of(input_data)
+    return ForwardInputs(
+        args=args,
+        kwargs=kwargs,
+        device=target,
+        fake=fake,
+        sizes=sizes,
+        total_bytes=total_bytes((args, kwargs)),
+    )
+
+
+def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:
+    """Adds a batch dimension of size 1 at ``batch_dim`` (negative counts from the end)."""
+    position = batch_dim if batch_dim >= 0 else len(shape) + 1 + batch_dim
+    return shape[:position] + (1,) + shape[position:]
+
+
+def _dtypes_for(
+    shapes: list[tuple[int, ...]], dtypes: Sequence[torch.dtype] | None
+) -> list[torch.dtype]:
+    if dtypes is None:
+        return [torch.float32] * len(shapes)
+    dtype_list = list(dtypes)
+    for dtype in dtype_list:
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"dtypes must be a list of torch.dtype, got {dtype!r}")
+    if len(dtype_list) == 1 and len(shapes) > 1:
+        return dtype_list * len(shapes)
+    if len(dtype_list) != len(shapes):
+        raise ValueError(
+            f"dtypes has {len(dtype_list)} entries but input_size describes "
+            f"{len(shapes)} inputs; give one dtype per input"
+        )
+    return dtype_list
+
+
+def _prepare(value: Any, device: torch.device) -> Any:
+    """Converts ndarrays to tensors; moves real tensors onto a meta model's device."""
+    if isinstance(value, torch.Tensor):
+        if device.type == "meta" and value.device.type != "meta":
+            return value.to("meta")
+        return value
+    if type(value).__module__ == "numpy" and hasattr(value, "__array__"):
+        return _prepare(torch.as_tensor(value), device)
+    if isinstance(value, Mapping):
+        return {key: _prepare(item, device) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_prepare(v, device) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_prepare(v, device) for v in value)
+    return value
+
+
+def _sizes_of(value: Any) -> Any:
+    """The structure of ``input_data`` with every tensor replaced by its shape."""
+    if isinstance(value, torch.Tensor):
+        return value.size()
+    if type(value).__module__ == "numpy" and hasattr(value, "shape"):
+        return torch.Size(value.shape)
+    if isinstance(value, Mapping):
+        return {k: _sizes_of(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_sizes_of(v) for v in value]
+    return value

@@ -1,0 +1,149 @@
+"""``LayerInfo``: what one module call did, as plain data.
+
+One row of a summary. It holds numbers and shapes only; ``formatting`` and
+``render`` turn them into text. Attribute names follow torchinfo 1.8.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+from torch.jit import ScriptModule
+
+
+@dataclass(frozen=True)
+class InnerParam:
+    """One parameter tensor of a layer (the rows ``verbose=2`` prints)."""
+
+    name: str
+    shape: tuple[int, ...]
+    numel: int
+    trainable: bool
+
+
+class LayerInfo:
+    """Statistics of one call of one module (or of a container that was not called).
+
+    Attributes (torchinfo names):
+        module, layer_id, class_name, var_name, depth, depth_index, parent_info,
+        children (direct child rows), executed, is_leaf_layer, is_recursive,
+        input_size, output_size, kernel_size, num_params, trainable_params,
+        param_bytes, output_bytes, macs, inner_layers, contains_lazy_param.
+
+    Added by summaryplus:
+        module_path: dotted name from the model root (``"encoder.layer.0"``).
+        is_container: the row stands for a container (ModuleList...) that was
+            never called itself but whose children were.
+        own_macs: MACs of ops run by this module's own ``forward`` code, outside
+            any child module. ``macs`` is the inclusive sum over the subtree.
+        counted_params / counted_trainable_params / counted_param_bytes: the
+            unique parameters this row is the first to account for (tied weights
+            and reused modules count zero the second time); they add up to the
+            model totals. ``subtree_params`` etc. sum them over the row's subtree.
+        activation_bytes / own_activation_bytes: bytes autograd saved for
+            backward while this row ran (``mode="train"`` only).
+        groups: ``groups`` of a convolution, else None.
+    """
+
+    def __init__(
+        self,
+        var_name: str,
+        module: nn.Module,
+        depth: int,
+        parent_info: LayerInfo | None = None,
+        *,
+        module_path: str = "",
+        is_container: bool = False,
+    ) -> None:
+        self.layer_id = id(module)
+        self.module = module
+        self.class_name = (
+            str(module.original_name)
+            if isinstance(module, ScriptModule)
+            else type(module).__name__
+        )
+        self.var_name = var_name
+        self.module_path = module_path
+        self.depth = depth
+        self.depth_index: int | None = None
+        self.parent_info = parent_info
+        self.children: list[LayerInfo] = []
+        self.executed = False
+        self.is_container = is_container
+        self.is_leaf_layer = not any(True for _ in module.children())
+        self.is_recursive = False
+        self.contains_lazy_param = False
+
+        self.input_size: list[int] = []
+        self.output_size: list[int] = []
+        self.input_dtypes: list[str] = []
+        self.output_dtypes: list[str] = []
+        self.output_bytes = 0
+        self.kernel_size: list[int] | int | None = _kernel_size(module)
+        self.groups: int | None = _groups(module)
+
+        # Parameters held by the module (its whole subtree, each tensor once).
+        self.num_params = 0
+        self.trainable_params = 0
+        self.param_bytes = 0
+        self.inner_layers: dict[str, InnerParam] = {}
+        # Parameters this row is the first to account for.
+        self.counted_params = 0
+        self.counted_trainable_params = 0
+        self.counted_param_bytes = 0
+        # The same, summed over this row and every row below it.
+        self.subtree_params = 0
+        self.subtree_trainable_params = 0
+        self.subtree_param_bytes = 0
+
+        self.own_macs = 0
+        self.macs = 0
+        self.own_backward_macs = 0
+        self.own_activation_bytes = 0
+        self.activation_bytes = 0
+
+    @property
+    def flops(self) -> int:
+        """Floating-point operations of the subtree: 2 x MACs."""
+        return 2 * self.macs
+
+    @property
+    def trainable(self) -> str:
+        """"True", "False", "Partial", or "--" for a layer without parameters."""
+        if self.num_params == 0:
+            return "--"
+        if self.trainable_params == 0:
+            return "False"
+        if self.trainable_params == self.num_params:
+            return "True"
+        return "Partial"
+
+    def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
+        """``Class (var): depth-idx``, as torchinfo names a row."""
+        name = self.class_name
+        if show_var_name and self.var_name:
+            name += f" ({self.var_name})"
+        if show_depth and self.depth > 0:
+            name += f": {self.depth}"
+            if self.depth_index is not None:
+                name += f"-{self.depth_index}"
+        return name
+
+    def __repr__(self) -> str:
+        return f"{self.class_name}: {self.depth}"
+
+
+def _kernel_size(module: nn.Module) -> list[int] | int | None:
+    kernel: Any = getattr(module, "kernel_size", None)
+    if isinstance(kernel, int):
+        return kernel
+    if isinstance(kernel, (tuple, list)) and all(isinstance(k, int) for k in kernel):
+        return list(kernel)
+    return None
+
+
+def _groups(module: nn.Module) -> int | None:
+    groups = getattr(module, "groups", None)
+    return groups if isinstance(groups, int) and hasattr(module, "weight") else None

@@ -1,0 +1,324 @@
+"""``ModelStatistics``: the totals of a summary and the rows they come from.
+
+Built once from the captured rows in linear time: every subtree quantity is
+summed bottom-up in one pass over the rows, never recomputed per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from torch import nn
+
+from . import _tensors
+from .capture.tree import ModuleTree
+from .enums import Units
+from .layer_info import InnerParam, LayerInfo
+
+if TYPE_CHECKING:
+    from .formatting import FormattingOptions
+
+_CONVERSION_FACTORS = {
+    Units.TERABYTES: 1e12,
+    Units.GIGABYTES: 1e9,
+    Units.MEGABYTES: 1e6,
+    Units.KILOBYTES: 1e3,
+    Units.NONE: 1.0,
+}
+
+
+class ModelStatistics:
+    """Result of ``summary()``: per-layer rows and model totals.
+
+    torchinfo attributes: ``summary_list``, ``input_size``, ``formatting``,
+    ``total_input``, ``total_params``, ``trainable_params``, ``total_mult_adds``,
+    ``total_param_bytes``, ``total_output_bytes``.
+
+    summaryplus adds: ``total_flops`` (2 x MACs), ``total_buffers`` and
+    ``total_buffer_bytes`` (never mixed into params), ``uncounted_ops`` (ops that
+    ran without a MACs formula: name -> calls), ``activation_bytes`` (bytes saved
+    for backward, ``mode="train"``), ``grad_enabled`` and
+    ``total_backward_mult_adds`` (when a backward pass was counted).
+
+    Printing it (``str``/``repr``) gives torchinfo's text table.
+    """
+
+    def __init__(
+        self,
+        summary_list: list[LayerInfo],
+        input_size: Any,
+        total_input_size: int,
+        formatting: FormattingOptions,
+        *,
+        model: nn.Module | None = None,
+        tree: ModuleTree | None = None,
+        uncounted_ops: dict[str, int] | None = None,
+        loose_macs: int = 0,
+        loose_activation_bytes: int = 0,
+        grad_enabled: bool = False,
+        backward_macs: int | None = None,
+        executed: bool = True,
+    ) -> None:
+        self.summary_list = summary_list
+        self.input_size = input_size
+        self.formatting = formatting
+        self.total_input = total_input_size
+        self.uncounted_ops: dict[str, int] = dict(sorted((uncounted_ops or {}).items()))
+        self.grad_enabled = grad_enabled
+        self.total_backward_mult_adds = backward_macs
+        self.executed = executed
+        if model is None and summary_list:
+            model = summary_list[0].module
+        if tree is None and model is not None:
+            tree = ModuleTree(model)
+
+        self.total_params = self.trainable_params = self.total_param_bytes = 0
+        self.total_buffers = self.total_buffer_bytes = 0
+        if model is not None and tree is not None:
+            self._count_model_tensors(model)
+            _set_num_params(summary_list, tree)
+            _attribute_params(summary_list, tree)
+        if summary_list:
+            summary_list[0].own_macs += loose_macs
+            summary_list[0].own_activation_bytes += loose_activation_bytes
+        _sum_subtrees(summary_list)
+        _set_depth_indices(summary_list)
+
+        root = summary_list[0] if summary_list else None
+        self.total_mult_adds = root.macs if root else loose_macs
+        self.activation_bytes = root.activation_bytes if root else loose_activation_bytes
+        if grad_enabled:
+            self.total_output_bytes = self.activation_bytes
+        else:
+            self.total_output_bytes = sum(
+                row.output_bytes for row in summary_list if row.is_leaf_layer and row.executed
+            )
+        self.formatting.set_layer_name_width(summary_list)
+
+    # ----------------------------------------------------------------- totals
+    def _count_model_tensors(self, model: nn.Module) -> None:
+        for _, param, _names in _tensors.unique_tensors(_tensors.named_parameters_all(model)):
+            count = _tensors.numel(param)
+            self.total_params += count
+            self.total_param_bytes += _tensors.nbytes(param)
+            if param.requires_grad:
+                self.trainable_params += count
+        for _, buffer, _names in _tensors.unique_tensors(_tensors.named_buffers_all(model)):
+            self.total_buffers += _tensors.numel(buffer)
+            self.total_buffer_bytes += _tensors.nbytes(buffer)
+
+    @property
+    def total_flops(self) -> int:
+        """Forward floating-point operations: 2 x ``total_mult_adds``."""
+        return 2 * self.total_mult_adds
+
+    @property
+    def total_backward_flops(self) -> int | None:
+        macs = self.total_backward_mult_adds
+        return None if macs is None else 2 * macs
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.total_params - self.trainable_params
+
+    @property
+    def macs_complete(self) -> bool:
+        """True when every op that ran had a MACs formula or is known to have none."""
+        return not self.uncounted_ops
+
+    def __iter__(self) -> Iterator[LayerInfo]:
+        return iter(self.summary_list)
+
+    def __len__(self) -> int:
+        return len(self.summary_list)
+
+    def __repr__(self) -> str:
+        from .formatting import render_text
+
+        return render_text(self)
+
+    __str__ = __repr__
+
+    # --------------------------------------------------- torchinfo's helpers
+    @staticmethod
+    def float_to_megabytes(num: int) -> float:
+        """Megabytes of ``num`` float32 values."""
+        return num * 4 / 1e6
+
+    @staticmethod
+    def to_megabytes(num: int) -> float:
+        return num / 1e6
+
+    @staticmethod
+    def to_readable(num: int, units: Units = Units.AUTO) -> tuple[Units, float]:
+        """Scales ``num`` to millions, billions or trillions (or the given unit)."""
+        units = Units(units)
+        if units is Units.AUTO:
+            if num >= 1e12:
+                return Units.TERABYTES, num / 1e12
+            if num >= 1e9:
+                return Units.GIGABYTES, num / 1e9
+            return Units.MEGABYTES, num / 1e6
+        return units, num / _CONVERSION_FACTORS[units]
+
+    @staticmethod
+    def format_output_num(num: int, units: Units) -> str:
+        """``" (M): 1.23"`` / ``": 1,234"``: the tail of a footer line."""
+        units_used, converted = ModelStatistics.to_readable(num, units)
+        label = "" if units_used is Units.NONE else f" ({units_used.value})"
+        if float(converted).is_integer():
+            return f"{label}: {int(converted):,d}"
+        return f"{label}: {converted:,.2f}"
+
+
+def _set_num_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
+    """``num_params``/``trainable_params``/``param_bytes`` of each row's module.
+
+    Computed once per module, bottom-up. When the model shares anything (a tensor
+    held twice, a module under two parents) plain sums would count it twice, so
+    each module is then counted exactly with a set instead.
+    """
+    exact = _has_sharing(tree)
+    totals: dict[int, tuple[int, int, int]] = {}
+    for module in reversed(tree.modules):  # children were appended after parents
+        if exact:
+            totals[id(module)] = _exact_totals(module)
+            continue
+        count, trainable, size = _direct_totals(module)
+        for child in module._modules.values():
+            if child is not None:
+                c, t, b = totals[id(child)]
+                count, trainable, size = count + c, trainable + t, size + b
+        totals[id(module)] = (count, trainable, size)
+    for row in rows:
+        row.num_params, row.trainable_params, row.param_bytes = totals[row.layer_id]
+        row.contains_lazy_param = any(
+            _tensors.is_lazy(p) for p in row.module.parameters(recurse=False)
+        )
+
+
+def _has_sharing(tree: ModuleTree) -> bool:
+    if any(len(edges) > 1 for edges in tree.parents.values()):
+        return True
+    seen: set[object] = set()
+    for module in tree.modules:
+        for param in module._parameters.values():
+            if param is None:
+                continue
+            key = _tensors.view_key(param)
+            if key in seen:
+                return True
+            seen.add(key)
+    return False
+
+
+def _direct_totals(module: nn.Module) -> tuple[int, int, int]:
+    count = trainable = size = 0
+    for param in module._parameters.values():
+        if param is None:
+            continue
+        n = _tensors.numel(param)
+        count += n
+        size += _tensors.nbytes(param)
+        trainable += n if param.requires_grad else 0
+    return count, trainable, size
+
+
+def _exact_totals(module: nn.Module) -> tuple[int, int, int]:
+    count = trainable = size = 0
+    for _, param, _names in _tensors.unique_tensors(_tensors.named_parameters_all(module)):
+        n = _tensors.numel(param)
+        count += n
+        size += _tensors.nbytes(param)
+        trainable += n if param.requires_grad else 0
+    return count, trainable, size
+
+
+def _attribute_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
+    """Gives each unique parameter to exactly one row, so rows add up to totals.
+
+    A parameter goes to the first row of the module that holds it directly; one
+    held by a module that never ran goes to the first row of its nearest
+    registered ancestor that did. Tied weights and reused modules therefore
+    count once.
+    """
+    first_row: dict[int, LayerInfo] = {}
+    for row in rows:
+        first_row.setdefault(row.layer_id, row)
+    claimed: set[object] = set()
+
+    def claim(row: LayerInfo, module: nn.Module) -> None:
+        for param in module._parameters.values():
+            if param is None:
+                continue
+            key = _tensors.view_key(param)
+            if key in claimed:
+                continue
+            claimed.add(key)
+            n = _tensors.numel(param)
+            row.counted_params += n
+            row.counted_param_bytes += _tensors.nbytes(param)
+            row.counted_trainable_params += n if param.requires_grad else 0
+
+    for row in rows:
+        if not row.is_recursive:
+            claim(row, row.module)
+    for module in tree.modules:
+        if id(module) in first_row or not module._parameters:
+            continue
+        owner = _nearest_row(module, tree, first_row)
+        if owner is not None:
+            claim(owner, module)
+
+
+def _nearest_row(
+    module: nn.Module, tree: ModuleTree, first_row: dict[int, LayerInfo]
+) -> LayerInfo | None:
+    current = module
+    for _ in range(256):
+        edges = tree.parents.get(id(current))
+        if not edges:
+            return first_row.get(id(tree.root))
+        current = edges[0][0]
+        if id(current) in first_row:
+            return first_row[id(current)]
+    return first_row.get(id(tree.root))
+
+
+def _sum_subtrees(rows: list[LayerInfo]) -> None:
+    """Inclusive MACs, activations and counted params, children before parents."""
+    for row in reversed(rows):
+        row.macs = row.own_macs + sum(child.macs for child in row.children)
+        row.activation_bytes = row.own_activation_bytes + sum(
+            child.activation_bytes for child in row.children
+        )
+        row.subtree_params = row.counted_params + sum(
+            child.subtree_params for child in row.children
+        )
+        row.subtree_trainable_params = row.counted_trainable_params + sum(
+            child.subtree_trainable_params for child in row.children
+        )
+        row.subtree_param_bytes = row.counted_param_bytes + sum(
+            child.subtree_param_bytes for child in row.children
+        )
+
+
+def _set_depth_indices(rows: list[LayerInfo]) -> None:
+    counters: dict[int, int] = {}
+    for row in rows:
+        counters[row.depth] = counters.get(row.depth, 0) + 1
+        row.depth_index = counters[row.depth]
+
+
+def inner_params(row: LayerInfo) -> list[InnerParam]:
+    """The parameter tensors of a row's module (for ``verbose=2``)."""
+    named = (
+        row.module.named_parameters()
+        if row.parent_info is not None
+        else row.module.named_parameters(recurse=False)
+    )
+    return [
+        InnerParam(name, tuple(int(s) for s in p.shape), _tensors.numel(p), p.requires_grad)
+        for name, p in named
+    ]
