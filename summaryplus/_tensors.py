@@ -10,13 +10,12 @@ from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy as _is_lazy
 
-try:  # torch >= 2.0 exposes lazy-parameter detection here
-    from torch.nn.parameter import is_lazy
-except ImportError:  # pragma: no cover - very old torch
 
-    def is_lazy(param: object) -> bool:
-        return False
+def is_lazy(tensor: torch.Tensor) -> bool:
+    """True for a lazy module's parameter that has no shape yet."""
+    return bool(_is_lazy(tensor))
 
 
 Shape = tuple[int, ...]

@@ -109,7 +109,9 @@ def summary(
     tree = ModuleTree(model)
 
     if input_size is None and input_data is None:
-        stats = ModelStatistics(static_rows(model, tree), None, 0, formatting, model=model, tree=tree, executed=False)
+        stats = ModelStatistics(
+            static_rows(model, tree), None, 0, formatting, model=model, tree=tree, executed=False
+        )
     else:
         inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
         key = _cache_key(model, inputs.sizes, model_mode, inputs.device, inputs.fake)
@@ -120,7 +122,9 @@ def summary(
                     model, tree, inputs.args, inputs.kwargs, mode=model_mode, fake=inputs.fake
                 )
             except ForwardFailed as failed:
-                raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+                raise _summary_error(
+                    model, tree, failed, formatting, inputs.sizes
+                ) from failed.error
             if cache_forward_pass:
                 _cached_forward_pass[key] = result
         stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
@@ -185,7 +189,9 @@ def _summary_error(
     )
 
 
-def _cache_key(model: nn.Module, sizes: Any, mode: Mode, device: torch.device, fake: bool) -> tuple[Any, ...]:
+def _cache_key(
+    model: nn.Module, sizes: Any, mode: Mode, device: torch.device, fake: bool
+) -> tuple[Any, ...]:
     return (type(model).__qualname__, repr(sizes), mode, str(device), fake)
 
 

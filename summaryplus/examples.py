@@ -27,7 +27,8 @@ class SmallCNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         features = self.pool(self.features(images)).flatten(1)
-        return self.classifier(features)
+        output: torch.Tensor = self.classifier(features)
+        return output
 
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -50,7 +51,8 @@ class SelfAttention(nn.Module):
         batch, length, dim = x.shape
         q, k, v = self.qkv(x).view(batch, length, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
         mixed = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.proj(mixed.transpose(1, 2).reshape(batch, length, dim))
+        output: torch.Tensor = self.proj(mixed.transpose(1, 2).reshape(batch, length, dim))
+        return output
 
 
 class Block(nn.Module):
@@ -63,14 +65,19 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        output: torch.Tensor = x + self.mlp(self.norm2(x))
+        return output
 
 
 class TinyGPT(nn.Module):
     """A decoder-only transformer whose output head shares the embedding weight."""
 
     def __init__(
-        self, vocab_size: int = 1000, dim: int = 128, depth: int = 2, heads: int = 4,
+        self,
+        vocab_size: int = 1000,
+        dim: int = 128,
+        depth: int = 2,
+        heads: int = 4,
         max_length: int = 256,
     ) -> None:
         super().__init__()
@@ -86,4 +93,5 @@ class TinyGPT(nn.Module):
         x = self.embed(tokens) + self.position(positions)
         for block in self.blocks:
             x = block(x)
-        return self.head(self.norm(x))
+        logits: torch.Tensor = self.head(self.norm(x))
+        return logits

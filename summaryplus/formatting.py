@@ -113,7 +113,7 @@ def num_params_cell(row: LayerInfo, reached_max_depth: bool) -> str:
     params, trainable = params_shown(row, reached_max_depth)
     if reached_max_depth or row.is_leaf_layer:
         if params == 0:
-            return "(tied)"
+            return "(shared)"
         text = f"{params:,}"
         return text if trainable else f"({text})"
     return f"{params:,}" if params > 0 else "--"
@@ -160,7 +160,9 @@ def row_values(
         ColumnSettings.PARAMS_PERCENT: params_percent_cell(row, total_params, reached_max_depth),
         ColumnSettings.MULT_ADDS: count_cell(row.macs),
         ColumnSettings.FLOPS: count_cell(row.flops),
-        ColumnSettings.MEMORY: bytes_cell(row.activation_bytes + params_bytes_shown(row, reached_max_depth)),
+        ColumnSettings.MEMORY: bytes_cell(
+            row.activation_bytes + params_bytes_shown(row, reached_max_depth)
+        ),
         ColumnSettings.TRAINABLE: options.str_(row.trainable),
     }
 

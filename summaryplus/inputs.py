@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,8 +17,8 @@ from torch import nn
 from .capture.values import iter_tensors, total_bytes
 
 # One input's shape, or several inputs' shapes.
-Shape = Union[Sequence[int], torch.Size]
-InputSize = Union[Shape, Sequence[Shape]]
+Shape = Sequence[int] | torch.Size
+InputSize = Shape | Sequence[Shape]
 InputData = Any
 
 _SEED = 0
@@ -38,10 +38,9 @@ class ForwardInputs:
 
 
 def model_device(model: nn.Module) -> torch.device | None:
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
+    for tensors in (model.parameters(), model.buffers()):
+        for tensor in tensors:
+            return tensor.device
     return None
 
 
@@ -63,7 +62,12 @@ def resolve_device(
     requested = _parse_device(device)
     held = model_device(model)
     data_devices = {t.device for t in iter_tensors(input_data)}
-    if requested is not None and requested.type == "meta" and held is not None and held.type != "meta":
+    if (
+        requested is not None
+        and requested.type == "meta"
+        and held is not None
+        and held.type != "meta"
+    ):
         return held, True
     if requested is not None and held is not None and not _same_device(requested, held):
         raise ValueError(
@@ -176,7 +180,7 @@ def build_inputs(
         generator = torch.Generator().manual_seed(_SEED)
         bound = _index_bound(model)
         args: list[Any] = []
-        for shape, dtype in zip(shapes, dtype_list):
+        for shape, dtype in zip(shapes, dtype_list, strict=True):
             if batch_dim is not None:
                 if not -len(shape) - 1 <= batch_dim <= len(shape):
                     raise ValueError(f"batch_dim={batch_dim} is out of range for shape {shape}")
@@ -209,7 +213,7 @@ def build_inputs(
 def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:
     """Adds a batch dimension of size 1 at ``batch_dim`` (negative counts from the end)."""
     position = batch_dim if batch_dim >= 0 else len(shape) + 1 + batch_dim
-    return shape[:position] + (1,) + shape[position:]
+    return (*shape[:position], 1, *shape[position:])
 
 
 def _dtypes_for(

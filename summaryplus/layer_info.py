@@ -60,9 +60,7 @@ class LayerInfo:
         self.layer_id = id(module)
         self.module = module
         self.class_name = (
-            str(module.original_name)
-            if isinstance(module, ScriptModule)
-            else type(module).__name__
+            str(module.original_name) if isinstance(module, ScriptModule) else type(module).__name__
         )
         self.var_name = var_name
         self.module_path = module_path
@@ -111,7 +109,7 @@ class LayerInfo:
 
     @property
     def trainable(self) -> str:
-        """"True", "False", "Partial", or "--" for a layer without parameters."""
+        """ "True", "False", "Partial", or "--" for a layer without parameters."""
         if self.num_params == 0:
             return "--"
         if self.trainable_params == 0:

@@ -22,7 +22,7 @@ from .recorder import Failure, OpCounter, Recorder
 from .tree import ModuleTree
 from .values import iter_tensors
 
-__all__ = ["CaptureResult", "ForwardFailed", "capture_forward", "static_rows", "ModuleTree"]
+__all__ = ["CaptureResult", "ForwardFailed", "ModuleTree", "capture_forward", "static_rows"]
 
 
 @dataclass
@@ -49,14 +49,14 @@ def static_rows(model: nn.Module, tree: ModuleTree) -> list[LayerInfo]:
     """Rows of the registration tree, for a summary without a forward pass."""
     rows: list[LayerInfo] = []
     seen: set[int] = set()
-    pending: list[tuple[nn.Module, str, LayerInfo | None]] = [
-        (model, type(model).__name__, None)
-    ]
+    pending: list[tuple[nn.Module, str, LayerInfo | None]] = [(model, type(model).__name__, None)]
     while pending:
         module, name, parent = pending.pop()
         depth = 0 if parent is None else parent.depth + 1
-        path = "" if parent is None else (
-            f"{parent.module_path}.{name}" if parent.module_path else name
+        path = (
+            ""
+            if parent is None
+            else (f"{parent.module_path}.{name}" if parent.module_path else name)
         )
         row = LayerInfo(name, module, depth, parent, module_path=path)
         row.is_recursive = id(module) in seen
@@ -104,9 +104,7 @@ def capture_forward(
         if grad_enabled:
             recorder.exclude_from_activations(owned + list(iter_tensors((args, kwargs))))
             stack.enter_context(
-                torch.autograd.graph.saved_tensors_hooks(
-                    recorder.pack_saved, recorder.unpack_saved
-                )
+                torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
         for handle in recorder.attach():
             stack.callback(handle.remove)
@@ -145,7 +143,7 @@ def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) 
         return 0
     recorder.in_backward = True
     try:
-        torch.autograd.grad(sum(losses), targets, allow_unused=True)
+        torch.autograd.grad(torch.stack(losses).sum(), targets, allow_unused=True)
     finally:
         recorder.in_backward = False
     return recorder.backward_macs
@@ -170,9 +168,9 @@ def _enter_fake_mode(
     def to_fake(value: Any) -> Any:
         return fake_mode.from_tensor(value) if isinstance(value, torch.Tensor) else value
 
-    fake_owned = [fake_mode.from_tensor(t) for t in owned]
-    fake_args = tree_map(to_fake, args)
-    fake_kwargs = tree_map(to_fake, kwargs)
+    fake_owned: list[torch.Tensor] = [fake_mode.from_tensor(t) for t in owned]
+    fake_args: list[Any] = tree_map(to_fake, args)
+    fake_kwargs: dict[str, Any] = tree_map(to_fake, kwargs)
     stack.enter_context(fake_mode)
     return fake_args, fake_kwargs, fake_owned
 

@@ -71,13 +71,9 @@ class Recorder:
         for module in self.tree.modules:
             if isinstance(module, torch.jit.ScriptModule):
                 continue  # scripted code runs no Python hooks
+            handles.append(module.register_forward_pre_hook(self._pre_hook, with_kwargs=True))
             handles.append(
-                module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
-            )
-            handles.append(
-                module.register_forward_hook(
-                    self._post_hook, with_kwargs=True, always_call=True
-                )
+                module.register_forward_hook(self._post_hook, with_kwargs=True, always_call=True)
             )
         return handles
 
@@ -124,18 +120,14 @@ class Recorder:
         row.output_dtypes = dtypes_of(output)
         row.output_bytes = total_bytes(output)
 
-    def _add_row(
-        self, var_name: str, module: nn.Module, parent: LayerInfo | None
-    ) -> LayerInfo:
+    def _add_row(self, var_name: str, module: nn.Module, parent: LayerInfo | None) -> LayerInfo:
         depth = 0 if parent is None else parent.depth + 1
         path = "" if parent is None else _join(parent.module_path, var_name)
         row = LayerInfo(var_name, module, depth, parent, module_path=path)
         self._append(row)
         return row
 
-    def _container_row(
-        self, module: nn.Module, name: str, parent: LayerInfo
-    ) -> LayerInfo:
+    def _container_row(self, module: nn.Module, name: str, parent: LayerInfo) -> LayerInfo:
         depth = parent.depth + 1
         current = self._last_at_depth.get(depth)
         if current is not None and current.module is module and current.parent_info is parent:
@@ -206,11 +198,11 @@ class Recorder:
         self._entry_inputs.clear()
 
 
-class OpCounter(TorchDispatchMode):
+class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Sends every ATen op that runs to ``Recorder.record_op``."""
 
     def __init__(self, recorder: Recorder) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
 
     def __torch_dispatch__(

@@ -39,9 +39,7 @@ class ModuleTree:
         edges = self.parents.get(id(module))
         return edges[0][1] if edges else type(module).__name__
 
-    def chain(
-        self, ancestor: nn.Module, module: nn.Module
-    ) -> list[tuple[nn.Module, str]] | None:
+    def chain(self, ancestor: nn.Module, module: nn.Module) -> list[tuple[nn.Module, str]] | None:
         """Modules registered between ``ancestor`` (excluded) and ``module`` (included).
 
         Returns None when ``module`` is not registered below ``ancestor`` (a module

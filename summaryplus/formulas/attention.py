@@ -83,9 +83,7 @@ def fused_attention_forward_macs(
     # sequence, an upper bound.
     if len(query) == 3:
         query, key, value = ((1, *query), (1, *key), (1, *value))
-    return _heads_first_macs(
-        _sequence_first(query), _sequence_first(key), _sequence_first(value)
-    )
+    return _heads_first_macs(_sequence_first(query), _sequence_first(key), _sequence_first(value))
 
 
 @register_macs("_flash_attention_backward", "_efficient_attention_backward")

@@ -65,9 +65,7 @@ def addr_macs(bias: Shape, a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int
 
 
 @register_macs("linear")
-def linear_macs(
-    x: Shape, weight: Shape, bias: Shape | None = None, **kwargs: Any
-) -> int:
+def linear_macs(x: Shape, weight: Shape, bias: Shape | None = None, **kwargs: Any) -> int:
     # Seen only on backends that keep linear whole; usually it decomposes into
     # addmm/mm over all leading dimensions, which count the same.
     out_features, in_features = weight if len(weight) == 2 else (1, weight[0])

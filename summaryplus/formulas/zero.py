@@ -8,7 +8,7 @@ reported as *uncounted*, so a missing formula is never silently a zero.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch._ops import OpOverload
@@ -24,7 +24,7 @@ _ZERO_MAC_FAMILIES = (
     r"_?embedding(_bag|_renorm|_backward|_dense_backward)?",
     r"_embedding_bag.*",
     r"(index|gather|scatter|take|put|masked|nonzero|where|searchsorted|bucketize).*",
-    r"_?index_put.*|_unsafe_index.*",
+    r"_?index_put.*|_unsafe_index.*|unsafe_(split|chunk)\w*",
     r"(cat|stack|split|chunk|unbind|narrow|slice|select|expand|repeat|tile|roll|flip)\w*",
     r"(_unsafe_)?(view|reshape)\w*|as_strided\w*|alias\w*|_reshape_alias\w*",
     r"(t|transpose|permute|squeeze|unsqueeze|flatten|unflatten|movedim|diagonal)(_|_copy)?",
@@ -59,7 +59,7 @@ _ZERO_MAC_FAMILIES = (
 _ZERO_MAC_PATTERN = re.compile("|".join(f"(?:{family})" for family in _ZERO_MAC_FAMILIES))
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_zero_mac(func: OpOverload) -> bool:
     """True when ``func`` is known to be free of multiply-accumulates."""
     if torch.Tag.pointwise in func.tags or func.is_view:

@@ -1,0 +1,87 @@
+"""Fixture models shared by the tests (plain torch, small)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SingleInputNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d(0.3)
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(torch.max_pool2d(self.conv1(x), 2))
+        x = torch.relu(torch.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = x.view(-1, 320)
+        x = torch.relu(self.fc1(x))
+        return torch.log_softmax(self.fc2(x), dim=1)
+
+
+class NestedNet(nn.Module):
+    """Sequentials inside Sequentials, a ModuleList container that is never called
+    itself, and a frozen layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.stages = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=2), nn.ReLU()) for _ in range(2)
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(8 * 8 * 8, 10))
+        self.head[1].requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+class RecursiveNet(nn.Module):
+    """The same Linear called three times."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(3):
+            x = torch.relu(self.fc(x))
+        return self.out(x)
+
+
+class LSTMNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(100, 16)
+        self.lstm = nn.LSTM(16, 32, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(32, 5)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.embedding(tokens))
+        return self.fc(out[:, -1])
+
+
+class TiedNet(nn.Module):
+    """Embedding and output layer share one weight; a block is shared by two parents."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 12)
+        shared = nn.Linear(12, 12)
+        self.left = nn.Sequential(shared, nn.ReLU())
+        self.right = nn.Sequential(shared, nn.Tanh())
+        self.unused = nn.Linear(12, 3)  # never called: still counted
+        self.head = nn.Linear(12, 50, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embed(tokens)
+        return self.head(self.left(x) + self.right(x))
