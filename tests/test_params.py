@@ -1,0 +1,127 @@
+"""Parameter accounting: each tensor once, buffers apart, every module counted."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.utils.prune as prune
+import transformers
+from models import NestedNet, TiedNet
+from torch import nn
+
+from summaryplus import summary
+from summaryplus.formatting import visible_rows
+
+
+def _column_sum(stats) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """What the Param # column adds up to at the chosen depth."""
+    params = trainable = 0
+    for row, deepest in visible_rows(stats):
+        if row.is_recursive:
+            continue
+        if deepest or row.is_leaf_layer:
+            params += row.subtree_params
+            trainable += row.subtree_trainable_params
+        else:
+            params += row.counted_params
+            trainable += row.counted_trainable_params
+    return params, trainable
+
+
+def test_gpt2_counts_tied_embedding_once() -> None:
+    with torch.device("meta"):
+        model = transformers.GPT2LMHeadModel(transformers.GPT2Config())
+    stats = summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
+    assert stats.total_params == 124_439_808
+    assert stats.total_param_bytes == 124_439_808 * 4
+    lm_head = next(row for row in stats.summary_list if row.var_name == "lm_head")
+    assert lm_head.num_params == 50257 * 768
+    assert lm_head.counted_params == 0
+    for depth in (0, 1, 2, 3, 6):
+        stats.formatting.max_depth = depth
+        assert _column_sum(stats) == (stats.total_params, stats.trainable_params)
+
+
+def test_tied_shared_and_uncalled_modules() -> None:
+    model = TiedNet()
+    stats = summary(model, input_size=(2, 5), dtypes=[torch.long], verbose=0)
+    # 50*12 embedding (tied head) + 12*12+12 shared Linear + 12*3+3 unused Linear
+    assert stats.total_params == 600 + 156 + 39
+    assert stats.total_params == sum(p.numel() for p in model.parameters())
+    root = stats.summary_list[0]
+    assert root.counted_params == 39  # the never-called Linear belongs to the model row
+    for depth in (0, 1, 2):
+        stats.formatting.max_depth = depth
+        assert _column_sum(stats) == (795, 795)
+    text = str(stats)
+    assert "(shared)" in text and "(recursive)" in text
+
+
+def test_weights_tied_by_data_are_counted_once() -> None:
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+    model[1].weight = nn.Parameter(model[0].weight.data)  # same storage, new object
+    stats = summary(model, input_size=(1, 4), verbose=0)
+    assert stats.total_params == 16 + 4 + 4
+
+
+def test_buffers_are_counted_apart_from_params() -> None:
+    stats = summary(NestedNet(), input_size=(2, 3, 8, 8), verbose=0)
+    # BatchNorm2d(8): running_mean, running_var (8 each) + num_batches_tracked
+    assert stats.total_buffers == 8 + 8 + 1
+    assert stats.total_buffer_bytes == 8 * 4 * 2 + 8
+    assert stats.total_params == 5962
+    assert "Buffers size (MB)" in str(stats)
+
+
+def test_frozen_layers_are_in_parentheses() -> None:
+    stats = summary(NestedNet(), input_size=(2, 3, 8, 8), verbose=0)
+    assert stats.trainable_params == 5962 - 5130
+    assert "(5,130)" in str(stats)
+
+
+def test_parameter_containers_and_direct_parameters() -> None:
+    class Holder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(3))
+            self.plist = nn.ParameterList([nn.Parameter(torch.zeros(2, 2)) for _ in range(2)])
+            self.pdict = nn.ParameterDict({"a": nn.Parameter(torch.zeros(5))})
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.scale + self.plist[0].sum() + self.pdict["a"].sum()
+
+    stats = summary(Holder(), input_size=(2, 3), verbose=0)
+    assert stats.total_params == 3 + 8 + 5
+    assert stats.summary_list[0].subtree_params == 16
+
+
+def test_parameter_bytes_follow_each_dtype() -> None:
+    model = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))
+    model[0].half()
+    model[1].to(torch.float64)
+    stats = summary(model, verbose=0)
+    assert stats.total_param_bytes == 72 * 2 + 72 * 8
+
+
+def test_lazy_modules_are_counted_after_the_forward() -> None:
+    model = nn.Sequential(nn.LazyLinear(4), nn.ReLU())
+    stats = summary(model, input_size=(2, 6), verbose=0)
+    assert stats.total_params == 6 * 4 + 4
+
+
+def test_pruned_weights_count_the_parameter_tensor() -> None:
+    model = nn.Sequential(nn.Linear(10, 10))
+    prune.l1_unstructured(model[0], "weight", amount=0.5)
+    stats = summary(model, input_size=(1, 10), verbose=0)
+    # weight_orig (100) + bias (10); the mask is a buffer, not a parameter.
+    assert stats.total_params == 110
+    assert stats.total_buffers == 100
+
+
+def test_no_input_summary_lists_every_module() -> None:
+    stats = summary(NestedNet(), verbose=0)
+    assert [row.class_name for row in stats.summary_list][:4] == [
+        "NestedNet", "Sequential", "Conv2d", "BatchNorm2d",
+    ]
+    assert stats.total_params == 5962
+    assert stats.total_mult_adds == 0
+    assert "Total mult-adds" not in str(stats)
