@@ -79,10 +79,11 @@ class ModelStatistics:
             self._count_model_tensors(model)
             _set_num_params(summary_list, tree)
             _attribute_params(summary_list, tree)
-        if summary_list:
-            summary_list[0].own_macs += loose_macs
-            summary_list[0].own_activation_bytes += loose_activation_bytes
         _sum_subtrees(summary_list)
+        if summary_list:
+            # Ops that ran outside every hooked module (e.g. in a scripted root).
+            summary_list[0].macs += loose_macs
+            summary_list[0].activation_bytes += loose_activation_bytes
         _set_depth_indices(summary_list)
 
         root = summary_list[0] if summary_list else None
@@ -247,6 +248,8 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
     for row in rows:
         first_row.setdefault(row.layer_id, row)
     claimed: set[object] = set()
+    for row in rows:  # rows may be reused from a cached forward pass
+        row.counted_params = row.counted_trainable_params = row.counted_param_bytes = 0
 
     def claim(row: LayerInfo, module: nn.Module) -> None:
         for param in module._parameters.values():

@@ -1,0 +1,162 @@
+"""No side effects, clear failures (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from models import NestedNet
+from torch import nn
+
+from summaryplus import SummaryError, summary
+
+
+def fingerprint(model: nn.Module) -> dict[str, Any]:
+    """Everything a summary must leave as it was."""
+    return {
+        "state": {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()},
+        "objects": {k: id(v) for k, v in model.state_dict(keep_vars=True).items()},
+        "training": [m.training for m in model.modules()],
+        "requires_grad": [p.requires_grad for p in model.parameters()],
+        "grads": [p.grad for p in model.parameters()],
+        "devices": [str(p.device) for p in model.parameters()],
+        "hooks": [
+            (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
+            for m in model.modules()
+        ],
+        "rng": torch.get_rng_state(),
+        "grad_mode": torch.is_grad_enabled(),
+        "default_dtype": torch.get_default_dtype(),
+    }
+
+
+def assert_same(before: dict[str, Any], after: dict[str, Any]) -> None:
+    assert before.keys() == after.keys()
+    for key in before["state"]:
+        assert torch.equal(before["state"][key], after["state"][key]), key
+    for key in ("objects", "training", "requires_grad", "grads", "devices", "hooks",
+                "grad_mode", "default_dtype"):
+        assert before[key] == after[key], key
+    assert torch.equal(before["rng"], after["rng"])
+
+
+class Dropper(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = NestedNet()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.body(x))
+
+
+@pytest.mark.parametrize("mode", ["train", "eval", "same"])
+def test_summary_leaves_the_model_as_it_was(mode: str) -> None:
+    model = Dropper()
+    model.body.stem.eval()  # a partly frozen model keeps its mixed flags
+    before = fingerprint(model)
+    summary(model, input_size=(2, 3, 8, 8), mode=mode, verbose=0)
+    assert_same(before, fingerprint(model))
+
+
+def test_meta_and_fake_paths_leave_the_model_as_it_was() -> None:
+    model = Dropper()
+    before = fingerprint(model)
+    stats = summary(model, input_size=(2, 3, 8, 8), device="meta", mode="train", verbose=0)
+    assert_same(before, fingerprint(model))
+    assert stats.total_mult_adds == summary(model, input_size=(2, 3, 8, 8), verbose=0).total_mult_adds
+
+
+class Exploding(nn.Module):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8))
+        self.inner = nn.Sequential(nn.ReLU(), Boom(error))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(self.stem(x))
+
+
+class Boom(nn.Module):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise self.error
+
+
+def test_failing_forward_names_the_module_and_keeps_the_partial_table() -> None:
+    model = Exploding(ValueError("bad shapes"))
+    before = fingerprint(model)
+    with pytest.raises(SummaryError) as caught:
+        summary(model, input_size=(3, 4), mode="train", verbose=0)
+    error = caught.value
+    assert isinstance(error, RuntimeError)
+    assert error.module_path == "inner.1"
+    assert error.module_class == "Boom"
+    assert "Tensor[3, 8] float32" in error.input_shapes
+    assert "inner.1" in str(error) and "Boom" in str(error) and "bad shapes" in str(error)
+    assert isinstance(error.__cause__, ValueError)
+    assert error.partial is not None
+    ran = [row.class_name for row in error.partial.summary_list if row.executed]
+    assert ran == ["Sequential", "Linear", "BatchNorm1d", "ReLU"]
+    assert error.partial.total_params == 4 * 8 + 8 + 16
+    assert_same(before, fingerprint(model))
+
+
+def test_keyboard_interrupt_propagates_after_cleanup() -> None:
+    model = Exploding(KeyboardInterrupt())
+    before = fingerprint(model)
+    with pytest.raises(KeyboardInterrupt):
+        summary(model, input_size=(3, 4), mode="train", verbose=0)
+    assert_same(before, fingerprint(model))
+
+
+def test_exception_caught_inside_the_model_does_not_derail_the_rows() -> None:
+    class Fallback(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fast = Boom(RuntimeError("no fast path"))
+            self.slow = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            try:
+                return self.fast(x)  # type: ignore[no-any-return]
+            except RuntimeError:
+                return self.slow(x)  # type: ignore[no-any-return]
+
+    stats = summary(Fallback(), input_size=(2, 4), verbose=0)
+    rows = [(row.class_name, row.depth, row.executed) for row in stats.summary_list]
+    assert rows == [("Fallback", 0, True), ("Boom", 1, False), ("Linear", 1, True)]
+    assert stats.total_mult_adds == 2 * 4 * 4
+
+
+def test_verbose_prints_once(capsys: pytest.CaptureFixture[str]) -> None:
+    summary(nn.Linear(2, 2), input_size=(1, 2), verbose=1)
+    assert capsys.readouterr().out.count("Total params") == 1
+    summary(nn.Linear(2, 2), input_size=(1, 2), verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_cached_forward_pass_is_reused_and_clearable() -> None:
+    from summaryplus import clear_cached_forward_pass
+
+    calls = []
+
+    class Counted(nn.Linear):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            calls.append(1)
+            return super().forward(x)
+
+    model = Counted(3, 3)
+    clear_cached_forward_pass()
+    summary(model, input_size=(1, 3), cache_forward_pass=True, verbose=0)
+    again = summary(model, input_size=(1, 3), cache_forward_pass=True, depth=1, verbose=0)
+    assert len(calls) == 1
+    assert again.total_params == 12 and again.summary_list[0].subtree_params == 12
+    assert again.total_mult_adds == 9
+    clear_cached_forward_pass()
+    summary(model, input_size=(1, 3), cache_forward_pass=True, verbose=0)
+    assert len(calls) == 2
