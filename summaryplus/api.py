@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
 from .capture import CaptureResult, ForwardFailed, ModuleTree, capture_forward, static_rows
-from .enums import ColumnSettings, Mode, RowSettings, Verbosity
+from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import FormattingOptions
 from .inputs import InputData, InputSize, build_inputs
@@ -29,6 +30,95 @@ REQUIRES_INPUT = frozenset(
 )
 
 _cached_forward_pass: dict[tuple[Any, ...], CaptureResult] = {}
+
+
+@dataclass(frozen=True)
+class TrainingFlops:
+    """Compute of one training step's forward and backward, counted from real passes.
+
+    Attributes:
+        forward_macs: MACs of the forward (train mode).
+        backward_macs: MACs of the backward that autograd really ran: gradients
+            for trainable parameters only, none for the inputs or frozen weights.
+        uncounted_ops: ops without a formula seen in either pass (name -> calls).
+        statistics: the forward's full ``ModelStatistics``.
+    """
+
+    forward_macs: int
+    backward_macs: int
+    uncounted_ops: dict[str, int]
+    statistics: ModelStatistics = field(repr=False)
+
+    @property
+    def forward_flops(self) -> int:
+        return 2 * self.forward_macs
+
+    @property
+    def backward_flops(self) -> int:
+        return 2 * self.backward_macs
+
+    @property
+    def total_flops(self) -> int:
+        return self.forward_flops + self.backward_flops
+
+    def __str__(self) -> str:
+        scale = ModelStatistics.format_output_num
+        lines = [
+            f"Forward FLOPs{scale(self.forward_flops, Units.AUTO)}",
+            f"Backward FLOPs{scale(self.backward_flops, Units.AUTO)}",
+            f"Training step FLOPs{scale(self.total_flops, Units.AUTO)}",
+        ]
+        if self.uncounted_ops:
+            ops = ", ".join(f"{name} x{count}" for name, count in self.uncounted_ops.items())
+            lines.append(f"FLOPs are partial: no formula for {ops}")
+        return "\n".join(lines)
+
+
+def training_flops(
+    model: nn.Module,
+    input_size: InputSize | None = None,
+    input_data: InputData | None = None,
+    batch_dim: int | None = None,
+    device: torch.device | str | None = None,
+    dtypes: Sequence[torch.dtype] | None = None,
+    **kwargs: Any,
+) -> TrainingFlops:
+    """Counts forward and backward FLOPs of one training step.
+
+    Runs the forward in train mode, then a real backward from the sum of the
+    outputs with ``torch.autograd.grad`` (so no ``.grad`` is written on the
+    model), counting every ATen op of both. A separate call rather than a
+    ``summary()`` option so that no argument name can collide with the model's
+    own forward keywords. Works on meta models and with ``device="meta"``.
+
+    Example:
+        >>> import torch.nn as nn
+        >>> from summaryplus import training_flops
+        >>> step = training_flops(nn.Linear(8, 4), input_size=(2, 8))
+        >>> step.forward_macs, step.backward_macs  # 2*8*4; weight gradient only
+        (64, 64)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    if (input_size is None) == (input_data is None):
+        raise ValueError("give exactly one of input_size and input_data")
+    formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
+    tree = ModuleTree(model)
+    inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+    try:
+        result = capture_forward(
+            model, tree, inputs.args, inputs.kwargs, mode=Mode.TRAIN, fake=inputs.fake,
+            count_backward=True,
+        )
+    except ForwardFailed as failed:
+        raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+    stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+    return TrainingFlops(
+        forward_macs=stats.total_mult_adds,
+        backward_macs=result.backward_macs or 0,
+        uncounted_ops=stats.uncounted_ops,
+        statistics=stats,
+    )
 
 
 def clear_cached_forward_pass() -> None:

@@ -62,6 +62,6 @@ _ZERO_MAC_PATTERN = re.compile("|".join(f"(?:{family})" for family in _ZERO_MAC_
 @cache
 def is_zero_mac(func: OpOverload) -> bool:
     """True when ``func`` is known to be free of multiply-accumulates."""
-    if torch.Tag.pointwise in func.tags or func.is_view:
-        return True
+    if torch.Tag.pointwise in func.tags or func.is_view or func.namespace == "prim":
+        return True  # prim ops (device, layout...) only read metadata
     return _ZERO_MAC_PATTERN.fullmatch(func.overloadpacket.__name__) is not None
