@@ -252,4 +252,7 @@ def render_text(stats: ModelStatistics) -> str:
         if stats.total_buffer_bytes:
             text += f"Buffers size (MB): {megabytes(stats.total_buffer_bytes):0.2f}\n"
         text += f"Estimated Total Size (MB): {megabytes(estimated):0.2f}\n"
+        if stats.grad_enabled:
+            step = stats.training_memory("adam")
+            text += f"Training step estimate, Adam (MB): {megabytes(step.total):0.2f}\n"
     return text + divider

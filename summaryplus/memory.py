@@ -1,0 +1,110 @@
+"""Training-step memory estimate, built from a summary's measured numbers.
+
+    params          every parameter, in its own dtype
+    gradients       one gradient per trainable parameter, in the parameter's dtype
+    optimizer_state the optimizer's per-parameter state for trainable parameters
+                    (Adam/AdamW: exp_avg and exp_avg_sq; SGD with momentum: one
+                    buffer; fp32 when mixed precision keeps fp32 master weights)
+    master_weights  fp32 copies of trainable parameters (mixed precision only)
+    activations     bytes autograd saved for backward, measured in the forward
+    buffers, inputs as held on the device
+
+``total`` is their sum: what is resident at the start of a backward pass once
+the optimizer has state (step two onwards), the usual peak of a training step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model_statistics import ModelStatistics
+
+# Per-parameter state tensors kept by each optimizer (torch.optim defaults).
+OPTIMIZER_STATES = {
+    "adam": 2,
+    "adamw": 2,
+    "sgd": 0,
+    "rmsprop": 1,
+    "adagrad": 1,
+    "none": 0,
+}
+
+_FP32_BYTES = 4
+
+
+@dataclass(frozen=True)
+class TrainingMemory:
+    """Bytes of one training step, part by part (see module docstring)."""
+
+    optimizer: str
+    params: int
+    gradients: int
+    optimizer_state: int
+    master_weights: int
+    activations: int
+    buffers: int
+    inputs: int
+
+    @property
+    def total(self) -> int:
+        return (
+            self.params
+            + self.gradients
+            + self.optimizer_state
+            + self.master_weights
+            + self.activations
+            + self.buffers
+            + self.inputs
+        )
+
+    def __str__(self) -> str:
+        parts = [
+            ("Params", self.params),
+            ("Gradients", self.gradients),
+            (f"Optimizer state ({self.optimizer})", self.optimizer_state),
+            ("Master weights (fp32)", self.master_weights),
+            ("Activations (saved for backward)", self.activations),
+            ("Buffers", self.buffers),
+            ("Inputs", self.inputs),
+            ("Total", self.total),
+        ]
+        width = max(len(name) for name, _ in parts)
+        return "\n".join(f"{name:<{width}}  {size / 1e6:>12,.2f} MB" for name, size in parts)
+
+
+def estimate_training_memory(
+    stats: ModelStatistics,
+    optimizer: str = "adam",
+    *,
+    momentum: float = 0.0,
+    mixed_precision: bool = False,
+) -> TrainingMemory:
+    """See ``ModelStatistics.training_memory``."""
+    name = optimizer.lower() if isinstance(optimizer, str) else optimizer
+    if name not in OPTIMIZER_STATES:
+        accepted = ", ".join(repr(key) for key in OPTIMIZER_STATES)
+        raise ValueError(f"optimizer={optimizer!r} is not known; accepted values: {accepted}")
+    if not isinstance(momentum, (int, float)) or momentum < 0:
+        raise ValueError(f"momentum must be a number >= 0, got {momentum!r}")
+    if not stats.grad_enabled:
+        raise ValueError(
+            "training_memory() needs the activations saved for backward, which are "
+            "measured only when the summary runs with gradients: call "
+            "summary(..., mode='train')"
+        )
+    states = OPTIMIZER_STATES[name] + (1 if name == "sgd" and momentum > 0 else 0)
+    trainable = stats.trainable_params
+    state_bytes = _FP32_BYTES if mixed_precision else None
+    per_state = trainable * state_bytes if state_bytes else stats.trainable_param_bytes
+    return TrainingMemory(
+        optimizer=name if not (name == "sgd" and momentum > 0) else "sgd+momentum",
+        params=stats.total_param_bytes,
+        gradients=stats.trainable_param_bytes,
+        optimizer_state=states * per_state,
+        master_weights=trainable * _FP32_BYTES if mixed_precision else 0,
+        activations=stats.activation_bytes,
+        buffers=stats.total_buffer_bytes,
+        inputs=stats.total_input,
+    )

@@ -1,0 +1,174 @@
+"""Activations saved for backward, and the training-step estimate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+import transformers
+from models import NestedNet
+from torch import nn
+
+from summaryplus import summary
+
+
+def graph_saved_bytes(outputs: list[torch.Tensor], exclude: list[torch.Tensor]) -> int:
+    """An independent measurement: walk the autograd graph from ``outputs`` and add
+    up the storages of every ``_saved_*`` tensor (parameters and inputs excluded)."""
+    excluded = {t.untyped_storage().data_ptr() for t in exclude}
+    seen: set[int] = set()
+    total = 0
+    pending = [output.grad_fn for output in outputs]
+    visited: set[Any] = set()
+    while pending:
+        node = pending.pop()
+        if node is None or node in visited:
+            continue
+        visited.add(node)
+        for name in dir(node):
+            if not name.startswith("_saved_"):
+                continue
+            try:
+                value = getattr(node, name)
+            except RuntimeError:
+                continue
+            for tensor in value if isinstance(value, (tuple, list)) else [value]:
+                if not isinstance(tensor, torch.Tensor):
+                    continue
+                storage = tensor.untyped_storage()
+                key = storage.data_ptr()
+                if key not in excluded and key not in seen:
+                    seen.add(key)
+                    total += storage.nbytes()
+        pending.extend(next_node for next_node, _ in node.next_functions)
+    return total
+
+
+def _gpt2() -> nn.Module:
+    return transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=500)
+    )
+
+
+def _bert() -> nn.Module:
+    return transformers.BertModel(
+        transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                intermediate_size=128, vocab_size=500)
+    )
+
+
+def _tensors(output: Any) -> list[torch.Tensor]:
+    if isinstance(output, torch.Tensor):
+        return [output]
+    return [value for value in output.values() if isinstance(value, torch.Tensor)]
+
+
+CASES = [
+    ("cnn-batchnorm", NestedNet, lambda: torch.rand(4, 3, 8, 8)),
+    ("mlp", lambda: nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Dropout(0.1),
+                                  nn.Linear(64, 8)), lambda: torch.rand(16, 32)),
+    ("gpt2", _gpt2, lambda: torch.randint(0, 500, (2, 32))),
+    ("bert", _bert, lambda: torch.randint(0, 500, (2, 32))),
+]
+
+
+@pytest.mark.parametrize("name,build,make_input", CASES, ids=[c[0] for c in CASES])
+def test_activations_match_an_independent_measurement(name: str, build: Any, make_input: Any) -> None:
+    torch.manual_seed(0)
+    model = build()
+    data = make_input()
+    stats = summary(model, input_data=[data], mode="train", verbose=0)
+    model.train()
+    outputs = _tensors(model(data))
+    expected = graph_saved_bytes(outputs, list(model.parameters()) + list(model.buffers()) + [data])
+    assert expected > 0
+    assert abs(stats.activation_bytes - expected) <= 0.01 * expected
+    assert stats.total_output_bytes == stats.activation_bytes
+    assert sum(row.own_activation_bytes for row in stats.summary_list) == stats.activation_bytes
+
+
+def test_activations_are_the_same_on_meta() -> None:
+    config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=500)
+    torch.manual_seed(0)
+    cpu = summary(transformers.GPT2LMHeadModel(config), input_size=(2, 32),
+                  dtypes=[torch.long], mode="train", verbose=0)
+    with torch.device("meta"):
+        meta_model = transformers.GPT2LMHeadModel(config)
+    meta = summary(meta_model, input_size=(2, 32), dtypes=[torch.long], mode="train", verbose=0)
+    assert cpu.activation_bytes == meta.activation_bytes > 0
+
+
+def test_training_memory_parts_add_up() -> None:
+    model = nn.Sequential(nn.Linear(100, 50), nn.ReLU(), nn.Linear(50, 10))
+    model[0].requires_grad_(False)  # frozen: no gradient, no optimizer state
+    stats = summary(model, input_size=(8, 100), mode="train", verbose=0)
+    adam = stats.training_memory("adam")
+    assert adam.params == (5050 + 510) * 4
+    assert adam.gradients == 510 * 4
+    assert adam.optimizer_state == 2 * 510 * 4
+    assert adam.activations == stats.activation_bytes > 0
+    assert adam.inputs == 8 * 100 * 4
+    assert adam.total == (
+        adam.params + adam.gradients + adam.optimizer_state + adam.master_weights
+        + adam.activations + adam.buffers + adam.inputs
+    )
+    assert stats.training_memory("sgd").optimizer_state == 0
+    assert stats.training_memory("sgd", momentum=0.9).optimizer_state == 510 * 4
+    assert stats.training_memory("none").optimizer_state == 0
+    assert "Total" in str(adam) and "MB" in str(adam)
+    assert "Training step estimate, Adam (MB)" in str(stats)
+
+
+def test_mixed_precision_keeps_fp32_master_weights_and_state() -> None:
+    model = nn.Linear(64, 64).to(torch.bfloat16)
+    stats = summary(model, input_data=[torch.rand(4, 64, dtype=torch.bfloat16)], mode="train",
+                    verbose=0)
+    step = stats.training_memory("adamw", mixed_precision=True)
+    assert step.params == step.gradients == 4160 * 2
+    assert step.master_weights == 4160 * 4
+    assert step.optimizer_state == 2 * 4160 * 4
+
+
+def test_tied_weights_are_counted_once_in_every_byte_figure() -> None:
+    config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100)
+    with torch.device("meta"):
+        model = transformers.GPT2LMHeadModel(config)
+    stats = summary(model, input_size=(1, 8), dtypes=[torch.long], mode="train", verbose=0)
+    unique = sum(p.numel() for p in model.parameters())
+    step = stats.training_memory()
+    assert stats.total_param_bytes == step.params == step.gradients == unique * 4
+    assert step.optimizer_state == 2 * unique * 4
+
+
+def test_training_memory_needs_a_train_mode_summary() -> None:
+    stats = summary(nn.Linear(4, 4), input_size=(2, 4), verbose=0)
+    with pytest.raises(ValueError, match="mode='train'"):
+        stats.training_memory()
+    train = summary(nn.Linear(4, 4), input_size=(2, 4), mode="train", verbose=0)
+    with pytest.raises(ValueError, match="'adam'"):
+        train.training_memory("lion")
+
+
+def test_low_precision_parameters_and_activations() -> None:
+    model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 16)).to(torch.float16)
+    stats = summary(model, input_data=[torch.rand(4, 16, dtype=torch.float16)], mode="train",
+                    verbose=0)
+    assert stats.total_param_bytes == 2 * 272 * 2
+    # ReLU output (saved by the second Linear and by ReLU's backward): 4*16 fp16
+    assert stats.activation_bytes == 4 * 16 * 2
+    int8 = nn.Linear(8, 8)
+    int8.weight = nn.Parameter(torch.zeros(8, 8, dtype=torch.int8), requires_grad=False)
+    assert summary(int8, verbose=0).total_param_bytes == 64 + 8 * 4
+
+
+def test_memory_column() -> None:
+    stats = summary(NestedNet(), input_size=(2, 3, 8, 8), mode="train", verbose=0,
+                    col_names=("output_size", "num_params", "memory"))
+    assert "Memory" in str(stats) and "kB" in str(stats)
+
+
+def test_eval_mode_reports_output_bytes() -> None:
+    stats = summary(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), input_size=(2, 4), verbose=0)
+    assert not stats.grad_enabled and stats.activation_bytes == 0
+    assert stats.total_output_bytes == 2 * (2 * 8 * 4)  # both leaf outputs
