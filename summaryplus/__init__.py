@@ -9,23 +9,45 @@ from .errors import SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .layer_info import LayerInfo
 from .model_statistics import ModelStatistics
+from .params import (
+    BufferRow,
+    ParameterRow,
+    ParamGroup,
+    buffer_table,
+    count_parameters,
+    group_params,
+    parameter_table,
+)
+from .queries import LayerGroup, LayerScore
+from .render.serialize import SummaryRecord, load_summary
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",
+    "BufferRow",
     "ColumnSettings",
     "FormattingOptions",
+    "LayerGroup",
     "LayerInfo",
+    "LayerScore",
     "Mode",
     "ModelStatistics",
+    "ParamGroup",
+    "ParameterRow",
     "RowSettings",
     "SummaryError",
+    "SummaryRecord",
     "TrainingFlops",
     "Units",
     "Verbosity",
     "__version__",
+    "buffer_table",
     "clear_cached_forward_pass",
+    "count_parameters",
+    "group_params",
+    "load_summary",
+    "parameter_table",
     "summary",
     "training_flops",
 ]

@@ -1,0 +1,78 @@
+"""The torchinfo table written to a logger, one record per line."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ..model_statistics import ModelStatistics
+
+    LoggerLike: TypeAlias = logging.Logger | logging.LoggerAdapter[logging.Logger] | str | None
+
+__all__ = ["log_summary"]
+
+# CSI/OSC escape sequences: a log file must hold plain text whatever the terminal.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*(?:\x07|\x1b\\))")
+
+_LEVEL_NAMES = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+
+
+def log_summary(
+    stats: ModelStatistics, logger: LoggerLike = None, level: int | str = logging.INFO
+) -> None:
+    """Writes the torchinfo table to a logger, one plain-text record per line.
+
+    Args:
+        stats: the summary.
+        logger: a ``logging.Logger`` or ``LoggerAdapter``, a logger name, or
+            None for ``logging.getLogger("summaryplus")``.
+        level: a level number (``logging.INFO``) or name (``"INFO"``).
+
+    Raises:
+        TypeError: ``logger`` is none of the accepted kinds.
+        ValueError: ``level`` is not a known level.
+
+    Example:
+        >>> import logging
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> logging.basicConfig(level=logging.INFO, format="%(message)s")
+        >>> summary(nn.Linear(4, 2), verbose=0).log(logging.getLogger("train"))
+    """
+    from ..formatting import render_text
+
+    target = _logger(logger)
+    number = _level(level)
+    if not target.isEnabledFor(number):
+        return  # not even worth rendering the table
+    for line in _ANSI.sub("", render_text(stats)).splitlines():
+        target.log(number, "%s", line)
+
+
+def _logger(logger: LoggerLike) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    if logger is None:
+        return logging.getLogger("summaryplus")
+    if isinstance(logger, str):
+        return logging.getLogger(logger)
+    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
+        return logger
+    raise TypeError(
+        "logger must be a logging.Logger, a logging.LoggerAdapter, a logger name or None, "
+        f"got {type(logger).__name__}"
+    )
+
+
+def _level(level: int | str) -> int:
+    if isinstance(level, str):
+        # getLevelName maps a registered name to its number (custom levels too).
+        number = logging.getLevelName(level.upper())
+        if isinstance(number, int):
+            return number
+    elif isinstance(level, int) and not isinstance(level, bool) and level >= 0:
+        return level
+    accepted = ", ".join(repr(name) for name in _LEVEL_NAMES)
+    raise ValueError(f"level={level!r} is not valid; accepted values: an int >= 0 or {accepted}")

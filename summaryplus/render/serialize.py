@@ -1,0 +1,477 @@
+"""Summaries as plain data: dict, JSON, CSV, pandas, and back.
+
+A summary is first turned into a ``SummaryRecord`` (frozen dataclasses of
+plain values, no module references); every export is written from that record,
+and ``load_summary`` reads one back, so a summary saved today can be compared
+with one taken later.
+
+The dict/JSON schema, ``"summaryplus.summary/1"``::
+
+    {
+      "schema": "summaryplus.summary/1",
+      "summaryplus_version": "0.1.0",
+      "model": "GPT2LMHeadModel",
+      "input_size": [[1, 16]],
+      "layers": [{"index": 0, "parent": null, "module_path": "", ...}, ...],
+      "totals": {"total_params": 168192, ...}
+    }
+
+``layers`` holds one object per row of ``summary_list`` with every field of
+``LayerRecord``; ``parent`` is the index of the parent row. ``totals`` holds
+every field of ``TotalsRecord``. Fields may be added within schema version 1;
+renaming or removing one bumps the version.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..layer_info import LayerInfo
+
+if TYPE_CHECKING:
+    from ..model_statistics import ModelStatistics
+
+__all__ = [
+    "SCHEMA",
+    "LayerRecord",
+    "SummaryRecord",
+    "TotalsRecord",
+    "load_summary",
+    "summary_record",
+    "to_csv",
+    "to_dataframe",
+    "to_dict",
+    "to_json",
+]
+
+#: The schema name and version written into every export.
+SCHEMA = "summaryplus.summary/1"
+_READABLE_SCHEMAS = (SCHEMA,)
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One row of a summary as plain values (``LayerInfo`` without the module).
+
+    The field names are ``LayerInfo``'s; ``index`` is the row's position in
+    ``summary_list`` and ``parent`` the index of its parent row (None for the
+    model itself). See ``LayerInfo`` for what each number means.
+    """
+
+    index: int
+    parent: int | None
+    module_path: str
+    class_name: str
+    var_name: str
+    depth: int
+    depth_index: int | None
+    executed: bool
+    is_recursive: bool
+    is_container: bool
+    is_leaf_layer: bool
+    input_size: tuple[int, ...]
+    output_size: tuple[int, ...]
+    input_dtypes: tuple[str, ...]
+    output_dtypes: tuple[str, ...]
+    output_bytes: int
+    kernel_size: tuple[int, ...] | int | None
+    groups: int | None
+    num_params: int
+    trainable_params: int
+    param_bytes: int
+    counted_params: int
+    counted_trainable_params: int
+    counted_param_bytes: int
+    subtree_params: int
+    subtree_trainable_params: int
+    subtree_param_bytes: int
+    own_macs: int
+    macs: int
+    flops: int
+    own_backward_macs: int
+    own_activation_bytes: int
+    activation_bytes: int
+    trainable: str
+    contains_lazy_param: bool
+
+
+@dataclass(frozen=True)
+class TotalsRecord:
+    """The model totals of a summary (``ModelStatistics`` attribute names)."""
+
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+    total_param_bytes: int
+    total_buffers: int
+    total_buffer_bytes: int
+    total_mult_adds: int
+    total_flops: int
+    total_backward_mult_adds: int | None
+    macs_complete: bool
+    uncounted_ops: dict[str, int]
+    total_input: int
+    total_output_bytes: int
+    activation_bytes: int
+    grad_enabled: bool
+    executed: bool
+
+
+@dataclass(frozen=True)
+class SummaryRecord:
+    """A summary as plain data: what ``to_dict`` writes and ``load_summary`` returns.
+
+    Totals read as attributes (``record.total_params``), as on
+    ``ModelStatistics``; ``layers`` (also ``summary_list``) are
+    ``LayerRecord``s in call order.
+
+    Attributes:
+        model: class name of the model (None for an empty summary).
+        input_size: the input shapes the summary ran with.
+        layers: the rows.
+        totals: the totals.
+        summaryplus_version: the version that wrote it.
+        schema: the schema it was written in.
+    """
+
+    model: str | None
+    input_size: Any
+    layers: tuple[LayerRecord, ...]
+    totals: TotalsRecord
+    summaryplus_version: str
+    schema: str = SCHEMA
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names the record lacks: the totals read like attributes.
+        totals = self.__dict__.get("totals")
+        if name.startswith("_") or not hasattr(totals, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(totals, name)
+
+    @property
+    def summary_list(self) -> tuple[LayerRecord, ...]:
+        """The rows, under ``ModelStatistics``' name."""
+        return self.layers
+
+    def __iter__(self) -> Iterator[LayerRecord]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-compatible plain types (lists, dicts, numbers, str)."""
+        return {
+            "schema": self.schema,
+            "summaryplus_version": self.summaryplus_version,
+            "model": self.model,
+            "input_size": _plain(self.input_size),
+            "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
+            "totals": _plain(dataclasses.asdict(self.totals)),
+        }
+
+
+def summary_record(stats: ModelStatistics) -> SummaryRecord:
+    """Copies the numbers of a summary into a ``SummaryRecord``.
+
+    Args:
+        stats: the summary.
+
+    Returns:
+        The record.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> from summaryplus.render.serialize import summary_record
+        >>> record = summary_record(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))
+        >>> record.total_params, record.layers[0].macs
+        (10, 8)
+    """
+    from .. import __version__
+
+    index = {id(row): position for position, row in enumerate(stats.summary_list)}
+    layers = tuple(_layer_record(row, position, index) for position, row in enumerate(stats))
+    totals = TotalsRecord(
+        total_params=stats.total_params,
+        trainable_params=stats.trainable_params,
+        non_trainable_params=stats.non_trainable_params,
+        total_param_bytes=stats.total_param_bytes,
+        total_buffers=stats.total_buffers,
+        total_buffer_bytes=stats.total_buffer_bytes,
+        total_mult_adds=stats.total_mult_adds,
+        total_flops=stats.total_flops,
+        total_backward_mult_adds=stats.total_backward_mult_adds,
+        macs_complete=stats.macs_complete,
+        uncounted_ops=dict(stats.uncounted_ops),
+        total_input=stats.total_input,
+        total_output_bytes=stats.total_output_bytes,
+        activation_bytes=stats.activation_bytes,
+        grad_enabled=stats.grad_enabled,
+        executed=stats.executed,
+    )
+    model = stats.summary_list[0].class_name if stats.summary_list else None
+    return SummaryRecord(model, _frozen(stats.input_size), layers, totals, __version__)
+
+
+def to_dict(stats: ModelStatistics) -> dict[str, Any]:
+    """The summary as JSON-compatible plain types, in schema ``summaryplus.summary/1``.
+
+    Args:
+        stats: the summary.
+
+    Returns:
+        ``{"schema", "summaryplus_version", "model", "input_size", "layers", "totals"}``.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> data = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0).to_dict()
+        >>> data["schema"], data["totals"]["total_mult_adds"], data["layers"][0]["output_size"]
+        ('summaryplus.summary/1', 8, [1, 2])
+    """
+    return summary_record(stats).to_dict()
+
+
+def to_json(stats: ModelStatistics, path: PathLike | None = None, indent: int | None = 2) -> str:
+    """The summary as JSON text, also written to ``path`` when one is given.
+
+    Args:
+        stats: the summary.
+        path: a file to write (UTF-8), or None.
+        indent: JSON indentation (None for one line).
+
+    Returns:
+        The JSON text.
+
+    Example:
+        >>> import json
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> text = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0).to_json()
+        >>> json.loads(text)["totals"]["total_params"]
+        10
+    """
+    text = json.dumps(to_dict(stats), indent=indent)
+    if path is not None:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    return text
+
+
+def to_csv(stats: ModelStatistics, path: PathLike | None = None) -> str:
+    """The layers as CSV, one line per row with every ``LayerRecord`` field.
+
+    Shapes and lists are written as JSON text (``[1, 16, 64]``), None as an
+    empty cell. Totals are not rows: use ``to_json`` for them.
+
+    Args:
+        stats: the summary.
+        path: a file to write (UTF-8), or None.
+
+    Returns:
+        The CSV text.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> text = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0).to_csv()
+        >>> text.splitlines()[0].split(",")[:4]
+        ['index', 'parent', 'module_path', 'class_name']
+    """
+    fields = [field.name for field in dataclasses.fields(LayerRecord)]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for layer in summary_record(stats).layers:
+        writer.writerow({name: _csv_cell(getattr(layer, name)) for name in fields})
+    text = buffer.getvalue()
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8", newline="")
+    return text
+
+
+def to_dataframe(stats: ModelStatistics) -> Any:
+    """The layers as a ``pandas.DataFrame`` (pandas is imported here, on demand).
+
+    One row per summary row, one column per ``LayerRecord`` field, indexed by
+    ``index``; the totals are in ``frame.attrs["totals"]``.
+
+    Args:
+        stats: the summary.
+
+    Returns:
+        The ``pandas.DataFrame``.
+
+    Raises:
+        ImportError: pandas is not installed (``pip install summaryplus[pandas]``).
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+        >>> frame = summary(model, input_size=(1, 4), verbose=0).to_dataframe()
+        >>> int(frame["counted_params"].sum()), frame.attrs["totals"]["total_params"]
+        (58, 58)
+    """
+    try:
+        import pandas
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "to_dataframe() needs pandas: pip install 'summaryplus[pandas]'"
+        ) from error
+    data = to_dict(stats)
+    fields = [field.name for field in dataclasses.fields(LayerRecord)]
+    frame = pandas.DataFrame.from_records(data["layers"], columns=fields).set_index("index")
+    for column in ("parent", "depth_index", "groups"):
+        # Nullable ints: a missing parent must not turn the column into floats.
+        frame[column] = frame[column].astype("Int64")
+    frame.attrs["totals"] = data["totals"]
+    frame.attrs["schema"] = data["schema"]
+    return frame
+
+
+def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
+    """Reads a summary saved by ``to_json`` (a path) or made by ``to_dict`` (a dict).
+
+    Args:
+        source: a JSON file path, or the dict itself.
+
+    Returns:
+        A ``SummaryRecord`` with the same layers and totals; its ``to_dict()``
+        equals the dict that was saved.
+
+    Raises:
+        TypeError: ``source`` is neither a path nor a mapping.
+        ValueError: the schema is not one this version reads, or fields are missing.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import load_summary, summary
+        >>> stats = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+        >>> loaded = load_summary(stats.to_dict())
+        >>> loaded.total_mult_adds == stats.total_mult_adds, loaded.to_dict() == stats.to_dict()
+        (True, True)
+    """
+    if isinstance(source, Mapping):
+        data: Any = source
+    elif isinstance(source, (str, os.PathLike)):
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+    else:
+        raise TypeError(
+            "source must be a path to a JSON file (str or os.PathLike) or a dict from "
+            f"to_dict(), got {type(source).__name__}"
+        )
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a saved summary is a JSON object, got {type(data).__name__}")
+    schema = data.get("schema")
+    if schema not in _READABLE_SCHEMAS:
+        accepted = ", ".join(repr(name) for name in _READABLE_SCHEMAS)
+        raise ValueError(f"schema={schema!r} is not readable; accepted values: {accepted}")
+    _require(data, ("summaryplus_version", "model", "input_size", "layers", "totals"), "summary")
+    layers = tuple(
+        LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
+        for position, layer in enumerate(data["layers"])
+    )
+    totals = TotalsRecord(**_fields_of(TotalsRecord, data["totals"], "totals"))
+    return SummaryRecord(
+        model=data["model"],
+        input_size=_frozen(data["input_size"]),
+        layers=layers,
+        totals=totals,
+        summaryplus_version=str(data["summaryplus_version"]),
+        schema=str(schema),
+    )
+
+
+def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> LayerRecord:
+    parent = row.parent_info
+    return LayerRecord(
+        index=position,
+        parent=None if parent is None else index.get(id(parent)),
+        module_path=row.module_path,
+        class_name=row.class_name,
+        var_name=row.var_name,
+        depth=row.depth,
+        depth_index=row.depth_index,
+        executed=row.executed,
+        is_recursive=row.is_recursive,
+        is_container=row.is_container,
+        is_leaf_layer=row.is_leaf_layer,
+        input_size=tuple(row.input_size),
+        output_size=tuple(row.output_size),
+        input_dtypes=tuple(row.input_dtypes),
+        output_dtypes=tuple(row.output_dtypes),
+        output_bytes=row.output_bytes,
+        kernel_size=_frozen(row.kernel_size),
+        groups=row.groups,
+        num_params=row.num_params,
+        trainable_params=row.trainable_params,
+        param_bytes=row.param_bytes,
+        counted_params=row.counted_params,
+        counted_trainable_params=row.counted_trainable_params,
+        counted_param_bytes=row.counted_param_bytes,
+        subtree_params=row.subtree_params,
+        subtree_trainable_params=row.subtree_trainable_params,
+        subtree_param_bytes=row.subtree_param_bytes,
+        own_macs=row.own_macs,
+        macs=row.macs,
+        flops=row.flops,
+        own_backward_macs=row.own_backward_macs,
+        own_activation_bytes=row.own_activation_bytes,
+        activation_bytes=row.activation_bytes,
+        trainable=row.trainable,
+        contains_lazy_param=row.contains_lazy_param,
+    )
+
+
+def _fields_of(cls: type, data: Any, where: str) -> dict[str, Any]:
+    """The values of ``cls``' fields in ``data`` (extra keys from newer writers ignored)."""
+    names = [field.name for field in dataclasses.fields(cls)]
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{where} must be a JSON object, got {type(data).__name__}")
+    _require(data, names, where)
+    return {name: _frozen(data[name]) for name in names}
+
+
+def _require(data: Mapping[str, Any], names: Iterable[str], where: str) -> None:
+    missing = [name for name in names if name not in data]
+    if missing:
+        raise ValueError(f"{where} lacks the field(s) {', '.join(missing)}")
+
+
+def _frozen(value: Any) -> Any:
+    """Lists (and torch.Size) as tuples, recursively, so records compare and hash."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, Mapping):
+        return {str(key): _frozen(item) for key, item in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # a dtype or another object in input_size: its name
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: JSON's own types, so ``json.loads`` gives it back."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list, dict)):
+        return json.dumps(_plain(value))
+    return value

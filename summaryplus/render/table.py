@@ -1,0 +1,210 @@
+"""The summary table in any tabulate format (github, grid, rst, latex, tsv...).
+
+Cells hold exactly the text of the torchinfo layout (``formatting.row_values``),
+so every format shows the same numbers as ``print(stats)``, including ``--``,
+``(tied)`` and ``(recursive)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..enums import ColumnSettings
+from ..formatting import HEADER_TITLES, row_values, visible_rows
+from ..layer_info import LayerInfo
+
+if TYPE_CHECKING:
+    from ..model_statistics import ModelStatistics
+
+__all__ = ["TableData", "footer_items", "table_data", "to_table"]
+
+# Columns of counts and sizes: right-aligned, as numbers are.
+_NUMERIC = frozenset(
+    {
+        ColumnSettings.NUM_PARAMS,
+        ColumnSettings.PARAMS_PERCENT,
+        ColumnSettings.MULT_ADDS,
+        ColumnSettings.FLOPS,
+        ColumnSettings.MEMORY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class TableData:
+    """What a table shows, before any format is applied.
+
+    Attributes:
+        headers: the column titles, the layer name first.
+        rows: one list of cell texts per shown row.
+        colalign: ``"left"`` or ``"right"`` per column.
+        layers: the row each line of ``rows`` comes from.
+    """
+
+    headers: list[str]
+    rows: list[list[str]]
+    colalign: tuple[str, ...]
+    layers: list[LayerInfo]
+
+
+def table_data(
+    stats: ModelStatistics,
+    depth: int | None = None,
+    columns: Iterable[str] | None = None,
+    prefix: Callable[[int], str] | None = None,
+) -> TableData:
+    """The headers and cells of the summary table.
+
+    Args:
+        stats: the summary.
+        depth: deepest level shown; None uses the summary's own ``depth``.
+        columns: ``ColumnSettings`` names (``"output_size"``, ``"num_params"``,
+            ``"mult_adds"``...); None uses the summary's own ``col_names``.
+        prefix: text put before a layer's name given its depth; None uses the
+            torchinfo tree (``├─``, ``│    └─``).
+
+    Returns:
+        The table as ``TableData``.
+
+    Raises:
+        ValueError: a column name is unknown or ``depth`` is negative.
+        TypeError: ``depth`` is not an int.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> from summaryplus.render.table import table_data
+        >>> stats = summary(nn.Sequential(nn.Linear(4, 2)), input_size=(1, 4), verbose=0)
+        >>> table_data(stats, columns=["num_params"]).rows
+        [['Sequential', '--'], ['├─Linear: 1-1', '10']]
+    """
+    options = stats.formatting
+    chosen = _columns(stats, columns)
+    start = options.get_start_str if prefix is None else prefix
+    headers = [_name_title(stats), *(HEADER_TITLES[column] for column in chosen)]
+    rows: list[list[str]] = []
+    layers: list[LayerInfo] = []
+    for row, deepest in _shown(stats, depth):
+        values = row_values(options, row, deepest, stats.total_params)
+        name = start(row.depth) + row.get_layer_name(options.show_var_name, options.show_depth)
+        rows.append([name, *(values[column].strip() for column in chosen)])
+        layers.append(row)
+    colalign = ("left", *("right" if column in _NUMERIC else "left" for column in chosen))
+    return TableData(headers, rows, colalign, layers)
+
+
+def to_table(
+    stats: ModelStatistics,
+    tablefmt: str = "github",
+    depth: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> str:
+    """The summary table rendered by tabulate.
+
+    Args:
+        stats: the summary.
+        tablefmt: any name in ``tabulate.tabulate_formats`` (``"github"``,
+            ``"grid"``, ``"rst"``, ``"latex"``, ``"html"``, ``"tsv"``...).
+        depth: deepest level shown; None uses the summary's own ``depth``.
+        columns: ``ColumnSettings`` names; None uses the summary's ``col_names``.
+
+    Returns:
+        The table (without the totals footer: see ``to_dict()["totals"]``).
+
+    Raises:
+        ValueError: ``tablefmt`` or a column is unknown, or ``depth`` is negative.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> stats = summary(nn.Sequential(nn.Linear(4, 2)), input_size=(1, 4), verbose=0)
+        >>> print(stats.to_table("github", columns=["output_size", "num_params"]))
+        | Layer (type:depth-idx)   | Output Shape   |   Param # |
+        |--------------------------|----------------|-----------|
+        | Sequential               | [1, 2]         |        -- |
+        | ├─Linear: 1-1            | [1, 2]         |        10 |
+    """
+    from tabulate import tabulate, tabulate_formats
+
+    if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
+        accepted = ", ".join(repr(name) for name in tabulate_formats)
+        raise ValueError(f"tablefmt={tablefmt!r} is not valid; accepted values: {accepted}")
+    data = table_data(stats, depth, columns)
+    return tabulate(
+        data.rows,
+        headers=data.headers,
+        tablefmt=tablefmt,
+        colalign=data.colalign,
+        # Cells are already formatted text: tabulate must not re-parse "1,024".
+        disable_numparse=True,
+        # Passed per call, never by setting tabulate.PRESERVE_WHITESPACE.
+        preserve_whitespace=True,
+    )
+
+
+def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
+    """The totals under the torchinfo table, as (label, value) pairs.
+
+    They are read from the footer ``print(stats)`` shows, so every renderer
+    lists the same totals with the same labels and rounding
+    (``("Total mult-adds (M)", "2.66")``).
+
+    Args:
+        stats: the summary.
+
+    Returns:
+        The footer lines, each split at its first ``": "``.
+
+    Example:
+        >>> from torch import nn
+        >>> from summaryplus import summary
+        >>> from summaryplus.render.table import footer_items
+        >>> footer_items(summary(nn.Linear(4, 2), verbose=0))
+        [('Total params', '10'), ('Trainable params', '10'), ('Non-trainable params', '0')]
+    """
+    from ..formatting import render_text
+
+    # The text is: divider, header, divider, layers, divider, footer (with dividers).
+    lines = render_text(stats).splitlines()
+    dividers = [index for index, line in enumerate(lines) if line and not line.strip("=")]
+    if len(dividers) < 3:
+        return []
+    items = []
+    for line in lines[dividers[2] + 1 :]:
+        if line.strip("="):
+            label, _, value = line.partition(": ")
+            items.append((label, value))
+    return items
+
+
+def _name_title(stats: ModelStatistics) -> str:
+    options = stats.formatting
+    suffix = " (var_name)" if options.show_var_name else ""
+    suffix += ":depth-idx" if options.show_depth else ""
+    return f"Layer (type{suffix})"
+
+
+def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
+    if columns is None:
+        return list(stats.formatting.col_names)
+    if isinstance(columns, str):  # one name, not its letters
+        columns = [columns]
+    return [ColumnSettings(ColumnSettings.parse(column, "columns")) for column in columns]
+
+
+def _shown(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
+    """The rows shown down to ``depth``, each with whether it is the deepest shown."""
+    if depth is None:
+        return visible_rows(stats)
+    if isinstance(depth, bool) or not isinstance(depth, int):
+        raise TypeError(f"depth must be an int (0 or more) or None, got {type(depth).__name__}")
+    if depth < 0:
+        raise ValueError(f"depth={depth} is not valid; accepted values: an int >= 0 or None")
+    hide_recursive = stats.formatting.hide_recursive_layers
+    return [
+        (row, row.depth == depth)
+        for row in stats.summary_list
+        if row.depth <= depth and not (hide_recursive and row.is_recursive)
+    ]
