@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import _tensors
+from ._checks import check_count
 
 __all__ = [
     "BufferRow",
@@ -244,10 +245,7 @@ def group_params(model: nn.Module, depth: int = 1) -> list[ParamGroup]:
         [('0', 55, 82.1), ('2', 12, 17.9)]
     """
     _check_model(model)
-    if isinstance(depth, bool) or not isinstance(depth, int):
-        raise TypeError(f"depth must be an int (0 or more), got {type(depth).__name__}")
-    if depth < 0:
-        raise ValueError(f"depth={depth} is not valid; accepted values: an int >= 0")
+    check_count(depth, "depth")
 
     named = list(_tensors.named_parameters_all(model))
     # key -> [params, trainable, bytes, shared], in the order the keys' names come.

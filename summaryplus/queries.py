@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from ._checks import check_count
 from .layer_info import LayerInfo
 
 if TYPE_CHECKING:
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BY", "LayerGroup", "LayerScore", "group_by", "largest", "layer_value", "layers_over"]
 
-By = Literal["params", "trainable_params", "macs", "flops", "memory"]
-#: The quantities ``largest``, ``layers_over`` and ``LayerGroup`` know.
+#: The quantities ``largest`` and ``layers_over`` rank rows by.
 BY: tuple[str, ...] = ("params", "trainable_params", "macs", "flops", "memory")
 
 
@@ -138,7 +138,9 @@ def _value(row: LayerInfo, quantity: str, whole: bool) -> int:
         return row.macs if whole else row.own_macs
     if quantity == "flops":
         return 2 * (row.macs if whole else row.own_macs)
-    return _value(row, "param_bytes", whole) + _value(row, "activation_bytes", whole)
+    if quantity == "memory":
+        return _value(row, "param_bytes", whole) + _value(row, "activation_bytes", whole)
+    raise AssertionError(f"unchecked quantity {quantity!r}")
 
 
 def largest(
@@ -174,7 +176,7 @@ def largest(
         >>> [(s.layer.module_path, s.value) for s in stats.largest(2, by="macs")]
         [('0', 128), ('2', 32)]
     """
-    _check_count(k, "k")
+    check_count(k, "k")
     by = _check_by(by)
     scores = [score for score in _scores(stats, by, depth) if score.value > 0]
     scores.sort(key=lambda score: score.value, reverse=True)  # stable: ties keep call order
@@ -247,7 +249,7 @@ def group_by(stats: ModelStatistics, depth: int = 1) -> list[LayerGroup]:
         >>> [(g.module_path, g.params, g.macs) for g in stats.group_by(1)]
         [('0', 20, 16), ('1', 5, 4)]
     """
-    _check_count(depth, "depth")
+    check_count(depth, "depth")
     groups: dict[tuple[str, bool], list[int]] = {}
     first: dict[tuple[str, bool], LayerInfo] = {}
     for row, whole in _considered(stats, depth):
@@ -288,8 +290,7 @@ _GROUPED = ("params", "trainable_params", "param_bytes", "macs", "activation_byt
 
 def _considered(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
     """The rows down to ``depth``, each with whether it stands for its whole subtree."""
-    if depth is not None:
-        _check_count(depth, "depth")
+    check_count(depth, "depth", allow_none=True)
     return [
         (row, (depth is not None and row.depth == depth) or not row.children)
         for row in stats.summary_list
@@ -318,15 +319,8 @@ def _total(stats: ModelStatistics, by: str) -> int:
     return stats.activation_bytes + stats.total_param_bytes
 
 
-def _check_by(by: object) -> By:
-    if by not in BY:
+def _check_by(by: object) -> str:
+    if not isinstance(by, str) or by not in BY:
         accepted = ", ".join(repr(name) for name in BY)
         raise ValueError(f"by={by!r} is not valid; accepted values: {accepted}")
-    return by  # type: ignore[return-value]
-
-
-def _check_count(value: object, argument: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{argument} must be an int (0 or more), got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{argument}={value} is not valid; accepted values: an int >= 0")
+    return by

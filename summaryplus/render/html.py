@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from .table import footer_items, table_data
+from .table import footer_items, table_data, to_table
 
 if TYPE_CHECKING:
     from ..model_statistics import ModelStatistics
@@ -84,8 +84,6 @@ def to_markdown(stats: ModelStatistics) -> str:
         '| Layer (type:depth-idx)   |   Param # |'
     """
     from tabulate import tabulate
-
-    from .table import to_table
 
     totals = tabulate(
         footer_items(stats),

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .._checks import check_count
 from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, row_values, visible_rows
 from ..layer_info import LayerInfo
@@ -196,12 +197,9 @@ def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[Colu
 
 def _shown(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
     """The rows shown down to ``depth``, each with whether it is the deepest shown."""
+    check_count(depth, "depth", allow_none=True)
     if depth is None:
         return visible_rows(stats)
-    if isinstance(depth, bool) or not isinstance(depth, int):
-        raise TypeError(f"depth must be an int (0 or more) or None, got {type(depth).__name__}")
-    if depth < 0:
-        raise ValueError(f"depth={depth} is not valid; accepted values: an int >= 0 or None")
     hide_recursive = stats.formatting.hide_recursive_layers
     return [
         (row, row.depth == depth)
