@@ -53,21 +53,37 @@ def measure(build: Callable[[], nn.Module], shape: tuple[int, int], device: str)
     estimate = stats.training_memory("adam")
     optimizer = torch.optim.Adam(model.parameters())
     model.train()
-    peak = 0
-    for step in range(2):
-        if device == "cuda":
+    peak = forward_peak = backward_peak = step_peak = before = after_forward = 0
+    cuda = device == "cuda"
+    for _ in range(2):
+        optimizer.zero_grad(set_to_none=True)
+        if cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        optimizer.zero_grad(set_to_none=True)
-        _loss(model(ids)).backward()
+            before = torch.cuda.memory_allocated()
+        loss = _loss(model(ids))
+        if cuda:
+            after_forward = torch.cuda.memory_allocated()
+            forward_peak = torch.cuda.max_memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        loss.backward()
+        del loss
+        if cuda:
+            backward_peak = torch.cuda.max_memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
         optimizer.step()
-        if device == "cuda":
+        if cuda:
             torch.cuda.synchronize()
-            peak = torch.cuda.max_memory_allocated()
-        del step
+            step_peak = torch.cuda.max_memory_allocated()
+            peak = max(forward_peak, backward_peak, step_peak)
     result = {
         "estimate": estimate.total,
         "peak": peak,
+        "before": before,
+        "forward_resident": after_forward - before,
+        "forward_peak": forward_peak,
+        "backward_peak": backward_peak,
+        "step_peak": step_peak,
         "params": estimate.params,
         "activations": estimate.activations,
         "optimizer": estimate.optimizer_state,
@@ -92,6 +108,7 @@ def main() -> int:
           "| estimate MB | measured peak MB | estimate / peak |")
     print("|---|---|---|---|---|---|---|---|")
     worst = 0.0
+    details: list[str] = []
     for name, build, shape in cases(args.dry_run):
         r = measure(build, shape, device)
         ratio = r["estimate"] / r["peak"] if r["peak"] else float("nan")
@@ -100,6 +117,12 @@ def main() -> int:
         print(f"| {name} | {shape[0]}x{shape[1]} | {r['params'] / 1e6:,.0f} | "
               f"{r['activations'] / 1e6:,.0f} | {r['optimizer'] / 1e6:,.0f} | "
               f"{r['estimate'] / 1e6:,.0f} | {r['peak'] / 1e6:,.0f} | {ratio:.3f} |")
+        details.append(
+            f"{name}: resident before forward {r['before'] / 1e6:,.0f} MB, kept by forward "
+            f"{r['forward_resident'] / 1e6:,.0f} MB, peaks: forward {r['forward_peak'] / 1e6:,.0f}"
+            f", backward {r['backward_peak'] / 1e6:,.0f}, step {r['step_peak'] / 1e6:,.0f} MB"
+        )
+    print("\n" + "\n".join(details))
     if device == "cuda":
         print(f"\nlargest deviation: {worst:.1%} (target: within 10%) "
               f"{'PASS' if worst <= 0.10 else 'FAIL'}")

@@ -36,7 +36,8 @@ def test_cuda_counts_match_cpu(build: Any, kwargs: dict[str, Any], dtype: torch.
     on_cpu = summary(model, verbose=0, **kwargs)
     cuda_model = build().to("cuda", dtype)
     rng = torch.cuda.get_rng_state()
-    on_cuda = summary(cuda_model, verbose=0, mode="train", **kwargs)
+    cuda_kwargs = {"dtypes": [dtype], **kwargs}
+    on_cuda = summary(cuda_model, verbose=0, mode="train", **cuda_kwargs)
     assert torch.equal(torch.cuda.get_rng_state(), rng)
     assert next(cuda_model.parameters()).device.type == "cuda"
     assert on_cuda.uncounted_ops == {}
@@ -45,12 +46,26 @@ def test_cuda_counts_match_cpu(build: Any, kwargs: dict[str, Any], dtype: torch.
 
 
 def test_cuda_backward_matches_cpu() -> None:
+    # Without attention dropout both devices run a fused attention kernel, whose
+    # backward recomputes Q @ K^T (the CPU math path used with dropout does not).
     torch.manual_seed(0)
-    model = _gpt2()
+    model = transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(n_layer=2, n_embd=128, n_head=4, vocab_size=500, attn_pdrop=0.0)
+    )
     cpu = training_flops(model, input_size=(2, 64), dtypes=[torch.long])
     cuda = training_flops(model.to("cuda", torch.float16), input_size=(2, 64), dtypes=[torch.long])
     assert cuda.uncounted_ops == {}
     assert (cuda.forward_macs, cuda.backward_macs) == (cpu.forward_macs, cpu.backward_macs)
+
+
+def test_no_cuda_memory_is_left_behind() -> None:
+    model = _gpt2().cuda()
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_allocated()
+    summary(model, input_size=(4, 64), dtypes=[torch.long], mode="train", verbose=0)
+    training_flops(model, input_size=(4, 64), dtypes=[torch.long])
+    torch.cuda.synchronize()
+    assert torch.cuda.memory_allocated() == before
 
 
 def test_device_mismatch_is_reported_on_cuda() -> None:

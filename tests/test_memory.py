@@ -11,6 +11,7 @@ from models import NestedNet
 from torch import nn
 
 from summaryplus import summary
+from summaryplus.capture.values import iter_tensors
 
 
 def graph_saved_bytes(outputs: list[torch.Tensor], exclude: list[torch.Tensor]) -> int:
@@ -86,6 +87,23 @@ def test_activations_match_an_independent_measurement(name: str, build: Any, mak
     assert abs(stats.activation_bytes - expected) <= 0.01 * expected
     assert stats.total_output_bytes == stats.activation_bytes
     assert sum(row.own_activation_bytes for row in stats.summary_list) == stats.activation_bytes
+
+
+def test_the_graph_is_freed_after_the_summary() -> None:
+    import gc
+    import weakref
+
+    model = _bert()
+    seen: list[weakref.ref[torch.Tensor]] = []
+
+    def remember(module: nn.Module, args: Any, output: Any) -> None:
+        seen.extend(weakref.ref(t) for t in iter_tensors(output))
+
+    handle = model.encoder.register_forward_hook(remember)
+    summary(model, input_size=(2, 16), dtypes=[torch.long], mode="train", verbose=0)
+    handle.remove()
+    gc.collect()
+    assert seen and all(ref() is None for ref in seen)
 
 
 def test_activations_are_the_same_on_meta() -> None:

@@ -185,7 +185,10 @@ class Recorder:
                 self.stack[-1].own_activation_bytes += size
             else:
                 self.loose_activation_bytes += size
-        return tensor
+        # Hand autograd an alias without grad_fn: returning the tensor itself makes
+        # a saved output reference its own graph node, a cycle that leaks the
+        # whole graph after the summary.
+        return tensor.detach()
 
     @staticmethod
     def unpack_saved(tensor: torch.Tensor) -> torch.Tensor:

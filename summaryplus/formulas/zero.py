@@ -15,7 +15,7 @@ from torch._ops import OpOverload
 
 # Families of op names, one pattern each, rather than a list of every overload.
 _ZERO_MAC_FAMILIES = (
-    r"(_?native_)?(batch|layer|group|instance|rms)_norm.*",
+    r"(_?native_|cudnn_|miopen_|mkldnn_)?(batch|layer|group|instance|rms)_norm.*",
     r"_native_batch_norm_legit.*",
     r"_batch_norm_.*",
     r".*(soft|sparse|log_soft)max.*",
