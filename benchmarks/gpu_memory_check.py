@@ -49,8 +49,6 @@ def measure(build: Callable[[], nn.Module], shape: tuple[int, int], device: str)
     model = build().to(device)
     vocab = min(m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding))
     ids = torch.randint(0, vocab, shape, device=device)
-    stats = summary(model, input_data=[ids], mode="train", verbose=0)
-    estimate = stats.training_memory("adam")
     optimizer = torch.optim.Adam(model.parameters())
     model.train()
     peak = forward_peak = backward_peak = step_peak = before = after_forward = 0
@@ -76,6 +74,9 @@ def measure(build: Callable[[], nn.Module], shape: tuple[int, int], device: str)
             torch.cuda.synchronize()
             step_peak = torch.cuda.max_memory_allocated()
             peak = max(forward_peak, backward_peak, step_peak)
+    # The summary runs after the measured steps, so nothing it does can touch them.
+    stats = summary(model, input_data=[ids], mode="train", verbose=0)
+    estimate = stats.training_memory("adam")
     result = {
         "estimate": estimate.total,
         "peak": peak,

@@ -1,5 +1,6 @@
 """Training-step memory estimate, built from a summary's measured numbers.
 
+Parts (bytes):
     params          every parameter, in its own dtype
     gradients       one gradient per trainable parameter, in the parameter's dtype
     optimizer_state the optimizer's per-parameter state for trainable parameters
@@ -7,10 +8,14 @@
                     buffer; fp32 when mixed precision keeps fp32 master weights)
     master_weights  fp32 copies of trainable parameters (mixed precision only)
     activations     bytes autograd saved for backward, measured in the forward
+    outputs         the model's outputs and their gradients, alive as backward starts
     buffers, inputs as held on the device
 
-``total`` is their sum: what is resident at the start of a backward pass once
-the optimizer has state (step two onwards), the usual peak of a training step.
+A training step peaks in one of two phases, and ``total`` is the larger:
+    backward start: resident + activations + outputs + the largest gradient
+                    (every activation is still held when gradients start to appear)
+    optimizer step: resident + gradients (activations are freed by then)
+where resident = params + optimizer_state + master_weights + buffers + inputs.
 """
 
 from __future__ import annotations
@@ -44,20 +49,28 @@ class TrainingMemory:
     optimizer_state: int
     master_weights: int
     activations: int
+    outputs: int
+    largest_gradient: int
     buffers: int
     inputs: int
 
     @property
+    def resident(self) -> int:
+        """What stays on the device for the whole step."""
+        return self.params + self.optimizer_state + self.master_weights + self.buffers + self.inputs
+
+    @property
+    def backward_peak(self) -> int:
+        return self.resident + self.activations + self.outputs + self.largest_gradient
+
+    @property
+    def step_peak(self) -> int:
+        return self.resident + self.gradients
+
+    @property
     def total(self) -> int:
-        return (
-            self.params
-            + self.gradients
-            + self.optimizer_state
-            + self.master_weights
-            + self.activations
-            + self.buffers
-            + self.inputs
-        )
+        """The estimated peak of a training step: the larger of its two phases."""
+        return max(self.backward_peak, self.step_peak)
 
     def __str__(self) -> str:
         parts = [
@@ -66,9 +79,12 @@ class TrainingMemory:
             (f"Optimizer state ({self.optimizer})", self.optimizer_state),
             ("Master weights (fp32)", self.master_weights),
             ("Activations (saved for backward)", self.activations),
+            ("Outputs and their gradients", self.outputs),
             ("Buffers", self.buffers),
             ("Inputs", self.inputs),
-            ("Total", self.total),
+            ("Peak at backward start", self.backward_peak),
+            ("Peak at optimizer step", self.step_peak),
+            ("Total (estimated peak)", self.total),
         ]
         width = max(len(name) for name, _ in parts)
         return "\n".join(f"{name:<{width}}  {size / 1e6:>12,.2f} MB" for name, size in parts)
@@ -105,6 +121,8 @@ def estimate_training_memory(
         optimizer_state=states * per_state,
         master_weights=trainable * _FP32_BYTES if mixed_precision else 0,
         activations=stats.activation_bytes,
+        outputs=2 * stats.summary_list[0].output_bytes if stats.summary_list else 0,
+        largest_gradient=stats.largest_trainable_param_bytes,
         buffers=stats.total_buffer_bytes,
         inputs=stats.total_input,
     )

@@ -76,6 +76,7 @@ class ModelStatistics:
 
         self.total_params = self.trainable_params = self.total_param_bytes = 0
         self.trainable_param_bytes = 0
+        self.largest_trainable_param_bytes = 0
         self.total_buffers = self.total_buffer_bytes = 0
         if model is not None and tree is not None:
             self._count_model_tensors(model)
@@ -108,6 +109,9 @@ class ModelStatistics:
             if param.requires_grad:
                 self.trainable_params += count
                 self.trainable_param_bytes += _tensors.nbytes(param)
+                self.largest_trainable_param_bytes = max(
+                    self.largest_trainable_param_bytes, _tensors.nbytes(param)
+                )
         for _, buffer, _names in _tensors.unique_tensors(_tensors.named_buffers_all(model)):
             self.total_buffers += _tensors.numel(buffer)
             self.total_buffer_bytes += _tensors.nbytes(buffer)

@@ -127,9 +127,13 @@ def test_training_memory_parts_add_up() -> None:
     assert adam.optimizer_state == 2 * 510 * 4
     assert adam.activations == stats.activation_bytes > 0
     assert adam.inputs == 8 * 100 * 4
-    assert adam.total == (
-        adam.params + adam.gradients + adam.optimizer_state + adam.master_weights
-        + adam.activations + adam.buffers + adam.inputs
+    resident = adam.params + adam.optimizer_state + adam.master_weights + adam.buffers + adam.inputs
+    assert adam.resident == resident
+    assert adam.outputs == 2 * 8 * 10 * 4  # the output and its gradient
+    assert adam.largest_gradient == 500 * 4  # the second Linear's weight
+    assert adam.total == max(
+        resident + adam.activations + adam.outputs + adam.largest_gradient,
+        resident + adam.gradients,
     )
     assert stats.training_memory("sgd").optimizer_state == 0
     assert stats.training_memory("sgd", momentum=0.9).optimizer_state == 510 * 4
