@@ -88,13 +88,17 @@ class FormattingOptions:
             line += f"{values.get(column, ''):<{self.col_width}} "
         return line.rstrip() + "\n"
 
-    def header_row(self) -> str:
+    def layer_title(self) -> str:
+        """Title of the name column: ``Layer (type (var_name):depth-idx)``."""
         suffix = ""
         if self.show_var_name:
             suffix += " (var_name)"
         if self.show_depth:
             suffix += ":depth-idx"
-        return self.format_row(f"Layer (type{suffix})", dict(HEADER_TITLES))
+        return f"Layer (type{suffix})"
+
+    def header_row(self) -> str:
+        return self.format_row(self.layer_title(), dict(HEADER_TITLES))
 
 
 def params_shown(row: LayerInfo, reached_max_depth: bool) -> tuple[int, int]:
@@ -175,17 +179,18 @@ def params_bytes_shown(row: LayerInfo, reached_max_depth: bool) -> int:
     return row.counted_param_bytes
 
 
-def visible_rows(stats: ModelStatistics) -> list[tuple[LayerInfo, bool]]:
-    """Rows printed at the chosen depth, each with whether it is the deepest shown."""
+def visible_rows(
+    stats: ModelStatistics, depth: int | None = None
+) -> list[tuple[LayerInfo, bool]]:
+    """Rows printed down to ``depth`` (default: the summary's), each with whether
+    it is the deepest shown."""
     options = stats.formatting
-    shown = []
-    for row in stats.summary_list:
-        if row.depth > options.max_depth:
-            continue
-        if options.hide_recursive_layers and row.is_recursive:
-            continue
-        shown.append((row, row.depth == options.max_depth))
-    return shown
+    max_depth = options.max_depth if depth is None else depth
+    return [
+        (row, row.depth == max_depth)
+        for row in stats.summary_list
+        if row.depth <= max_depth and not (options.hide_recursive_layers and row.is_recursive)
+    ]
 
 
 def _layer_lines(stats: ModelStatistics) -> str:
@@ -218,41 +223,60 @@ def _layer_lines(stats: ModelStatistics) -> str:
     return text
 
 
-def render_text(stats: ModelStatistics) -> str:
-    """The whole torchinfo-style table with its footer."""
+def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
+    """The totals under the table as sections of (label, value) pairs.
+
+    ``render_text`` prints each pair as ``label: value`` with a divider between
+    sections; the other renderers list the same pairs.
+    """
     from .model_statistics import ModelStatistics
 
     options = stats.formatting
-    divider = "=" * options.get_total_width()
-    number = ModelStatistics.format_output_num
-    text = (
-        f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}{divider}\n"
-        f"Total params{number(stats.total_params, options.params_units)}\n"
-        f"Trainable params{number(stats.trainable_params, options.params_units)}\n"
-        f"Non-trainable params{number(stats.non_trainable_params, options.params_units)}\n"
+
+    def scaled(label: str, num: int, units: Units) -> tuple[str, str]:
+        suffix, _, value = ModelStatistics.format_output_num(num, units).partition(": ")
+        return f"{label}{suffix}", value
+
+    counts = [
+        scaled("Total params", stats.total_params, options.params_units),
+        scaled("Trainable params", stats.trainable_params, options.params_units),
+        scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
+    ]
+    if not stats.input_size:
+        return [counts]
+    counts.append(scaled("Total mult-adds", stats.total_mult_adds, options.macs_units))
+    if stats.uncounted_ops:
+        ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
+        counts.append(("Mult-adds are partial", f"no formula for {ops}"))
+
+    def megabytes(label: str, num_bytes: int) -> tuple[str, str]:
+        return f"{label} (MB)", f"{ModelStatistics.to_megabytes(num_bytes):0.2f}"
+
+    sizes = [
+        megabytes("Input size", stats.total_input),
+        megabytes("Forward/backward pass size", stats.total_output_bytes),
+        megabytes("Params size", stats.total_param_bytes),
+    ]
+    if stats.total_buffer_bytes:
+        sizes.append(megabytes("Buffers size", stats.total_buffer_bytes))
+    estimated = (
+        stats.total_input
+        + stats.total_output_bytes
+        + stats.total_param_bytes
+        + stats.total_buffer_bytes
     )
-    if stats.input_size:
-        text += f"Total mult-adds{number(stats.total_mult_adds, options.macs_units)}\n"
-        if stats.uncounted_ops:
-            ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
-            text += f"Mult-adds are partial: no formula for {ops}\n"
-        megabytes = ModelStatistics.to_megabytes
-        estimated = (
-            stats.total_input
-            + stats.total_output_bytes
-            + stats.total_param_bytes
-            + stats.total_buffer_bytes
-        )
-        text += (
-            f"{divider}\n"
-            f"Input size (MB): {megabytes(stats.total_input):0.2f}\n"
-            f"Forward/backward pass size (MB): {megabytes(stats.total_output_bytes):0.2f}\n"
-            f"Params size (MB): {megabytes(stats.total_param_bytes):0.2f}\n"
-        )
-        if stats.total_buffer_bytes:
-            text += f"Buffers size (MB): {megabytes(stats.total_buffer_bytes):0.2f}\n"
-        text += f"Estimated Total Size (MB): {megabytes(estimated):0.2f}\n"
-        if stats.grad_enabled:
-            step = stats.training_memory("adam")
-            text += f"Training step estimate, Adam (MB): {megabytes(step.total):0.2f}\n"
+    sizes.append(megabytes("Estimated Total Size", estimated))
+    if stats.grad_enabled:
+        step = stats.training_memory("adam")
+        sizes.append(megabytes("Training step estimate, Adam", step.total))
+    return [counts, sizes]
+
+
+def render_text(stats: ModelStatistics) -> str:
+    """The whole torchinfo-style table with its footer."""
+    options = stats.formatting
+    divider = "=" * options.get_total_width()
+    text = f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}"
+    for section in footer_sections(stats):
+        text += f"{divider}\n" + "".join(f"{label}: {value}\n" for label, value in section)
     return text + divider

@@ -84,10 +84,10 @@ def table_data(
     options = stats.formatting
     chosen = _columns(stats, columns)
     start = options.get_start_str if prefix is None else prefix
-    headers = [_name_title(stats), *(HEADER_TITLES[column] for column in chosen)]
+    headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
     rows: list[list[str]] = []
     layers: list[LayerInfo] = []
-    for row, deepest in _shown(stats, depth):
+    for row, deepest in _shown_rows(stats, depth):
         values = row_values(options, row, deepest, stats.total_params)
         name = start(row.depth) + row.get_layer_name(options.show_var_name, options.show_depth)
         rows.append([name, *(values[column].strip() for column in chosen)])
@@ -148,15 +148,15 @@ def to_table(
 def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
     """The totals under the torchinfo table, as (label, value) pairs.
 
-    They are read from the footer ``print(stats)`` shows, so every renderer
-    lists the same totals with the same labels and rounding
+    The same pairs ``print(stats)`` shows (``formatting.footer_sections``), so
+    every renderer lists the same totals with the same labels and rounding
     (``("Total mult-adds (M)", "2.66")``).
 
     Args:
         stats: the summary.
 
     Returns:
-        The footer lines, each split at its first ``": "``.
+        The footer lines as (label, value).
 
     Example:
         >>> from torch import nn
@@ -165,26 +165,9 @@ def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
         >>> footer_items(summary(nn.Linear(4, 2), verbose=0))
         [('Total params', '10'), ('Trainable params', '10'), ('Non-trainable params', '0')]
     """
-    from ..formatting import render_text
+    from ..formatting import footer_sections
 
-    # The text is: divider, header, divider, layers, divider, footer (with dividers).
-    lines = render_text(stats).splitlines()
-    dividers = [index for index, line in enumerate(lines) if line and not line.strip("=")]
-    if len(dividers) < 3:
-        return []
-    items = []
-    for line in lines[dividers[2] + 1 :]:
-        if line.strip("="):
-            label, _, value = line.partition(": ")
-            items.append((label, value))
-    return items
-
-
-def _name_title(stats: ModelStatistics) -> str:
-    options = stats.formatting
-    suffix = " (var_name)" if options.show_var_name else ""
-    suffix += ":depth-idx" if options.show_depth else ""
-    return f"Layer (type{suffix})"
+    return [item for section in footer_sections(stats) for item in section]
 
 
 def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
@@ -195,14 +178,6 @@ def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[Colu
     return [ColumnSettings(ColumnSettings.parse(column, "columns")) for column in columns]
 
 
-def _shown(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
-    """The rows shown down to ``depth``, each with whether it is the deepest shown."""
+def _shown_rows(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
     check_count(depth, "depth", allow_none=True)
-    if depth is None:
-        return visible_rows(stats)
-    hide_recursive = stats.formatting.hide_recursive_layers
-    return [
-        (row, row.depth == depth)
-        for row in stats.summary_list
-        if row.depth <= depth and not (hide_recursive and row.is_recursive)
-    ]
+    return visible_rows(stats, depth)
