@@ -164,19 +164,15 @@ def row_values(
         ColumnSettings.PARAMS_PERCENT: params_percent_cell(row, total_params, reached_max_depth),
         ColumnSettings.MULT_ADDS: count_cell(row.macs),
         ColumnSettings.FLOPS: count_cell(row.flops),
-        ColumnSettings.MEMORY: bytes_cell(
-            row.activation_bytes + params_bytes_shown(row, reached_max_depth)
-        ),
+        ColumnSettings.MEMORY: bytes_cell(memory_bytes(row)),
         ColumnSettings.TRAINABLE: options.str_(row.trainable),
     }
 
 
-def params_bytes_shown(row: LayerInfo, reached_max_depth: bool) -> int:
-    if row.is_recursive:
-        return 0
-    if reached_max_depth or row.is_leaf_layer:
-        return row.subtree_param_bytes
-    return row.counted_param_bytes
+def memory_bytes(row: LayerInfo) -> int:
+    """The Memory cell: activations saved while the row ran plus the parameter bytes
+    it accounts for, both over its whole subtree (like Mult-Adds)."""
+    return row.activation_bytes + (0 if row.is_recursive else row.subtree_param_bytes)
 
 
 def visible_rows(
