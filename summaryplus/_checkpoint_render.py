@@ -1,0 +1,248 @@
+"""Renderers for ``CheckpointSummary``: text, tabulate formats, HTML, JSON, CSV.
+
+The summary is data (``checkpoints.py``); everything about how it looks is here.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from typing import Any
+
+from .checkpoints import CheckpointSummary, GroupTotals
+
+# Formats that are not tabulate table formats.
+SPECIAL_FORMATS = ("text", "json", "csv", "html")
+
+_HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
+
+
+def render_checkpoint(summary: CheckpointSummary, depth: int, fmt: str = "text") -> str:
+    """``summary`` as ``fmt``: ``"text"``, ``"json"``, ``"csv"``, ``"html"`` or any
+    tabulate table format (``"github"``, ``"grid"``, ``"rst"``, ``"tsv"``, ...)."""
+    if fmt == "json":
+        return to_json(summary, depth)
+    if fmt == "csv":
+        return to_csv(summary, depth)
+    if fmt == "html":
+        return to_html(summary, depth)
+    if fmt == "text":
+        return to_text(summary, depth)
+    return to_table(summary, depth, fmt)
+
+
+# ------------------------------------------------------------------ helpers
+def _size(num_bytes: int) -> str:
+    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if num_bytes >= factor:
+            return f"{num_bytes / factor:,.2f} {unit}"
+    return f"{num_bytes} B"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def _shape(shape: tuple[int, ...] | None) -> str:
+    return "" if shape is None else "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _params_cell(group: GroupTotals) -> str:
+    if group.tied and group.tied == group.tensors:
+        return "(tied)"
+    return f"{group.params:,}"
+
+
+def _group_rows(summary: CheckpointSummary, depth: int, indent: bool) -> list[list[str]]:
+    rows = []
+    for group in summary.groups(depth):
+        name = group.prefix or "(all)"
+        if indent:
+            name = "  " * max(group.depth - 1, 0) + name
+        rows.append(
+            [
+                name,
+                f"{group.tensors:,}",
+                _params_cell(group),
+                _shape(group.shape),
+                ", ".join(group.dtypes),
+                "--" if group.tied == group.tensors else _size(group.nbytes),
+            ]
+        )
+    return rows
+
+
+def _heading(summary: CheckpointSummary) -> str:
+    files = len(summary.files)
+    noun = "file" if files == 1 else "files"
+    return (
+        f"Checkpoint: {summary.path} ({summary.format}, {files} {noun}, "
+        f"{_size(summary.file_bytes)} on disk)"
+    )
+
+
+def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
+    """The footer as (label, value) pairs, shared by every table format."""
+    lines = [
+        ("Total params", f"{summary.total_params:,}"),
+        ("Tensors", f"{len(summary.tensors):,}"),
+        ("Params size (MB)", f"{summary.total_bytes / 1e6:,.2f}"),
+    ]
+    for dtype in summary.by_dtype():
+        lines.append(
+            (
+                f"  {dtype.dtype}",
+                f"{dtype.params:,} params in {_plural(dtype.tensors, 'tensor')} "
+                f"({_size(dtype.nbytes)})",
+            )
+        )
+    tied = summary.tied_groups
+    if tied:
+        lines.append(
+            (
+                "Tied/duplicate tensors",
+                f"{_plural(len(tied), 'group')}, counted once "
+                f"({summary.stored_params:,} params if every entry counted)",
+            )
+        )
+        for group in tied:
+            lines.append(("  same data", " = ".join(group)))
+    else:
+        lines.append(("Tied/duplicate tensors", "none"))
+    if summary.declared_bytes is not None and summary.declared_bytes != summary.total_bytes:
+        lines.append(
+            (
+                "Index total_size",
+                f"{summary.declared_bytes:,} bytes (the tensors hold {summary.total_bytes:,})",
+            )
+        )
+    if len(summary.files) > 1:
+        files = summary.files
+        shown = ", ".join(files) if len(files) <= 3 else f"{files[0]}, ..., {files[-1]}"
+        lines.append(("Files", shown))
+    if summary.non_tensors:
+        lines.append(("Non-tensor entries", ", ".join(summary.non_tensors)))
+    for key, value in summary.metadata:
+        lines.append((f"Metadata {key}", value))
+    return lines
+
+
+def _tabulate(rows: Any, headers: Any, fmt: str, **options: Any) -> str:
+    from tabulate import tabulate
+
+    return str(tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
+
+
+# ------------------------------------------------------------------ formats
+def to_text(summary: CheckpointSummary, depth: int) -> str:
+    table = _tabulate(
+        _group_rows(summary, depth, indent=True),
+        _HEADERS,
+        "simple",
+        colalign=("left", "right", "right", "left", "left", "right"),
+        preserve_whitespace=True,
+    )
+    width = max(len(line) for line in table.splitlines()) if table else 40
+    rule = "=" * width
+    label_width = max(len(label) for label, _ in _totals(summary))
+    footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in _totals(summary)]
+    return "\n".join([_heading(summary), rule, table, rule, *footer, rule])
+
+
+def to_table(summary: CheckpointSummary, depth: int, fmt: str) -> str:
+    """Any tabulate format: the per-prefix table, then the totals as a 2-column table."""
+    groups = _tabulate(
+        _group_rows(summary, depth, indent=False),
+        _HEADERS,
+        fmt,
+        colalign=("left", "right", "right", "left", "left", "right"),
+    )
+    totals = _tabulate(
+        [(label.strip(), value) for label, value in _totals(summary)], ("Total", "Value"), fmt
+    )
+    return f"{_heading(summary)}\n\n{groups}\n\n{totals}"
+
+
+def to_html(summary: CheckpointSummary, depth: int) -> str:
+    """An HTML fragment (tables escaped by tabulate's ``html`` format)."""
+    return (
+        '<div class="summaryplus-checkpoint">\n'
+        f"<p>{html.escape(_heading(summary))}</p>\n"
+        f"{to_table_html(summary, depth)}\n</div>"
+    )
+
+
+def to_table_html(summary: CheckpointSummary, depth: int) -> str:
+    groups = _tabulate(_group_rows(summary, depth, indent=False), _HEADERS, "html")
+    totals = _tabulate(
+        [(label.strip(), value) for label, value in _totals(summary)], ("Total", "Value"), "html"
+    )
+    return f"{groups}\n{totals}"
+
+
+def to_dict(summary: CheckpointSummary, depth: int) -> dict[str, Any]:
+    """Everything in the summary as JSON-ready data; byte counts are exact integers."""
+    first_of = {name: group[0] for group in summary.tied_groups for name in group[1:]}
+    return {
+        "path": summary.path,
+        "format": summary.format,
+        "files": list(summary.files),
+        "file_bytes": summary.file_bytes,
+        "total_params": summary.total_params,
+        "total_bytes": summary.total_bytes,
+        "stored_params": summary.stored_params,
+        "tensor_count": len(summary.tensors),
+        "declared_bytes": summary.declared_bytes,
+        "dtypes": [
+            {"dtype": d.dtype, "tensors": d.tensors, "params": d.params, "bytes": d.nbytes}
+            for d in summary.by_dtype()
+        ],
+        "tied": [list(group) for group in summary.tied_groups],
+        "depth": depth,
+        "groups": [
+            {
+                "prefix": g.prefix,
+                "depth": g.depth,
+                "tensors": g.tensors,
+                "params": g.params,
+                "bytes": g.nbytes,
+                "dtypes": list(g.dtypes),
+                "tied": g.tied,
+                "shape": None if g.shape is None else list(g.shape),
+            }
+            for g in summary.groups(depth)
+        ],
+        "tensors": [
+            {
+                "name": t.name,
+                "shape": list(t.shape),
+                "dtype": t.dtype,
+                "numel": t.numel,
+                "bytes": t.nbytes,
+                "file": t.file,
+                "tied_to": first_of.get(t.name),
+            }
+            for t in summary.tensors
+        ],
+        "metadata": dict(summary.metadata),
+        "non_tensors": list(summary.non_tensors),
+    }
+
+
+def to_json(summary: CheckpointSummary, depth: int) -> str:
+    return json.dumps(to_dict(summary, depth), indent=2)
+
+
+def to_csv(summary: CheckpointSummary, depth: int) -> str:
+    """One row per prefix group (exact integers), for spreadsheets and pandas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["prefix", "depth", "tensors", "params", "bytes", "dtypes", "tied", "shape"])
+    for g in summary.groups(depth):
+        writer.writerow(
+            [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
+             _shape(g.shape)]
+        )
+    return buffer.getvalue().rstrip("\n")
