@@ -75,7 +75,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,build,make_input", CASES, ids=[c[0] for c in CASES])
-def test_activations_match_an_independent_measurement(name: str, build: Any, make_input: Any) -> None:
+def test_activations_match_an_independent_measurement(
+    name: str, build: Any, make_input: Any
+) -> None:
     torch.manual_seed(0)
     model = build()
     data = make_input()

@@ -634,25 +634,3 @@ def test_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
-
-
-# ------------------------------------------------------------------ README
-def _readme_section_blocks() -> list[str]:
-    if not README.exists():
-        return []
-    text = README.read_text(encoding="utf-8")
-    start = text.find("## Views and exports")
-    if start < 0:
-        return []
-    end = text.find("\n## ", start + 1)
-    section = text[start : end if end > 0 else len(text)]
-    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-
-
-def test_readme_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    blocks = _readme_section_blocks()
-    if not blocks:
-        pytest.skip("README.md has no 'Views and exports' section")
-    monkeypatch.chdir(tmp_path)
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
