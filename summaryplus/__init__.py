@@ -18,6 +18,7 @@ from .params import (
     group_params,
     parameter_table,
 )
+from .plot import plot_comparison, plot_memory, plot_summary  # matplotlib loads on first call
 from .queries import LayerGroup, LayerScore
 from .render.serialize import SummaryRecord, load_summary
 
@@ -48,6 +49,9 @@ __all__ = [
     "group_params",
     "load_summary",
     "parameter_table",
+    "plot_comparison",
+    "plot_memory",
+    "plot_summary",
     "summary",
     "training_flops",
 ]
