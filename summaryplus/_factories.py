@@ -335,20 +335,6 @@ def is_meta_model(model: nn.Module) -> bool:
     return bool(tensors) and all(t.is_meta for t in tensors)
 
 
-def fake_mode_for(model: nn.Module) -> AbstractContextManager[Any]:
-    """Fake tensors for a model that lives on the meta device.
-
-    Meta tensors cannot answer data-dependent questions (``.item()``,
-    ``.all()``), which transformers' mask code asks; fake tensors are what
-    its ``is_tracing`` recognises, and they stay shape-only.
-    """
-    if not is_meta_model(model):
-        return nullcontext()
-    from torch._subclasses.fake_tensor import FakeTensorMode
-
-    return FakeTensorMode(allow_non_fake_inputs=True)
-
-
 def one_line(error: BaseException) -> str:
     return _one_line(error)
 
@@ -366,7 +352,6 @@ __all__ = [
     "build_from_config",
     "build_from_factory",
     "check_device",
-    "fake_mode_for",
     "is_meta_model",
     "load_factory",
     "looks_like_factory",

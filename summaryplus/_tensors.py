@@ -7,6 +7,7 @@ tied weights are recognised and dtypes are honoured in one place.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -44,6 +45,22 @@ def view_key(tensor: torch.Tensor) -> tuple[int, int, Shape, Shape]:
     return storage_key(tensor), offset, tuple(int(s) for s in tensor.shape), stride
 
 
+def tensor_key(tensor: torch.Tensor) -> object:
+    """Like ``view_key`` (equal for tied tensors), but cheap for tensors with data.
+
+    A data pointer with dtype, shape and stride names the exact elements; meta,
+    fake and empty tensors (pointer 0) fall back to ``view_key``.
+    """
+    if tensor.device.type != "meta":
+        try:
+            pointer = tensor.data_ptr()
+        except (RuntimeError, NotImplementedError, TypeError):
+            pointer = 0
+        if pointer:
+            return (pointer, tensor.dtype, tensor.shape, tensor.stride())
+    return view_key(tensor)
+
+
 def numel(tensor: torch.Tensor) -> int:
     """Element count; 0 for a lazy parameter that has not been materialised yet."""
     if is_lazy(tensor):
@@ -76,7 +93,7 @@ def unique_tensors(
     """
     first: dict[object, tuple[str, torch.Tensor, list[str]]] = {}
     for name, tensor in named:
-        key = view_key(tensor)
+        key = tensor_key(tensor)
         if key in first:
             first[key][2].append(name)
         else:
@@ -84,13 +101,66 @@ def unique_tensors(
     yield from first.values()
 
 
-def named_parameters_all(module: nn.Module) -> Iterator[tuple[str, nn.Parameter]]:
+def packed_tensors(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """Weights a module keeps packed outside ``nn.Parameter``.
+
+    Dynamic quantization (``torch.ao.nn.quantized.dynamic.Linear``) stores its
+    int8 weight and its bias in a ``LinearPackedParams`` whose ``_weight_bias()``
+    unpacks them; they are the layer's parameters, frozen.
+    """
+    # Only the holder of the packed object: the quantized Linear itself also has
+    # _weight_bias(), delegating to its LinearPackedParams child. Looked up on the
+    # class and the instance dict: nn.Module.__getattr__ makes misses costly.
+    if not callable(getattr(type(module), "_weight_bias", None)) or not isinstance(
+        vars(module).get("_packed_params"), torch.ScriptObject
+    ):
+        return []
+    unpack: Any = module._weight_bias
+    try:
+        unpacked = unpack()
+    except (RuntimeError, TypeError, AttributeError):
+        return []
+    names = ("weight", "bias")
+    return [
+        (name, tensor.detach())
+        for name, tensor in zip(names, unpacked, strict=False)
+        if isinstance(tensor, torch.Tensor)
+    ]
+
+
+def direct_parameters(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """The parameters a module holds itself (not its children's), packed ones included."""
+    own = [(name, p) for name, p in module._parameters.items() if p is not None]
+    return own + packed_tensors(module)
+
+
+def named_modules_all(module: nn.Module) -> Iterator[tuple[str, nn.Module]]:
+    """Every (dotted path, module), a shared module once per path, depth first.
+
+    Iterative: ``nn.Module.named_modules`` nests one generator per level, which
+    makes a walk of a deep model quadratic in its depth.
+    """
+    pending: list[tuple[str, nn.Module]] = [("", module)]
+    while pending:
+        prefix, current = pending.pop()
+        yield prefix, current
+        children = [(name, child) for name, child in current._modules.items() if child is not None]
+        for name, child in reversed(children):
+            pending.append((f"{prefix}.{name}" if prefix else name, child))
+
+
+def named_parameters_all(module: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     """All parameters with duplicates kept, so tied names can be reported."""
-    return module.named_parameters(remove_duplicate=False)
+    for prefix, sub in named_modules_all(module):
+        for name, param in direct_parameters(sub):
+            yield (f"{prefix}.{name}" if prefix else name), param
 
 
 def named_buffers_all(module: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
-    return module.named_buffers(remove_duplicate=False)
+    for prefix, sub in named_modules_all(module):
+        for name, buffer in sub._buffers.items():
+            if buffer is not None:
+                yield (f"{prefix}.{name}" if prefix else name), buffer
 
 
 def non_persistent_buffer_names(module: nn.Module) -> set[str]:

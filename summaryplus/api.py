@@ -10,7 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from .capture import CaptureResult, ForwardFailed, ModuleTree, capture_forward, static_rows
+from .capture import (
+    CaptureResult,
+    ForwardFailed,
+    ModuleTree,
+    capture_forward,
+    collector_paused,
+    static_rows,
+)
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import FormattingOptions
@@ -107,7 +114,12 @@ def training_flops(
     inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
     try:
         result = capture_forward(
-            model, tree, inputs.args, inputs.kwargs, mode=Mode.TRAIN, fake=inputs.fake,
+            model,
+            tree,
+            inputs.args,
+            inputs.kwargs,
+            mode=Mode.TRAIN,
+            fake=inputs.fake,
             count_backward=True,
         )
     except ForwardFailed as failed:
@@ -196,32 +208,54 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
-    tree = ModuleTree(model)
-
-    if input_size is None and input_data is None:
-        stats = ModelStatistics(
-            static_rows(model, tree), None, 0, formatting, model=model, tree=tree, executed=False
+    with collector_paused():
+        stats = _summarize(
+            model,
+            formatting,
+            input_size,
+            input_data,
+            batch_dim,
+            dtypes,
+            device,
+            model_mode,
+            bool(cache_forward_pass),
+            kwargs,
         )
-    else:
-        inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
-        key = _cache_key(model, inputs.sizes, model_mode, inputs.device, inputs.fake)
-        result = _cached_forward_pass.get(key) if cache_forward_pass else None
-        if result is None:
-            try:
-                result = capture_forward(
-                    model, tree, inputs.args, inputs.kwargs, mode=model_mode, fake=inputs.fake
-                )
-            except ForwardFailed as failed:
-                raise _summary_error(
-                    model, tree, failed, formatting, inputs.sizes
-                ) from failed.error
-            if cache_forward_pass:
-                _cached_forward_pass[key] = result
-        stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
 
     if verbosity > Verbosity.QUIET:
         print(stats)
     return stats
+
+
+def _summarize(
+    model: nn.Module,
+    formatting: FormattingOptions,
+    input_size: Any,
+    input_data: Any,
+    batch_dim: int | None,
+    dtypes: Sequence[torch.dtype] | None,
+    device: torch.device | str | None,
+    mode: Mode,
+    cache_forward_pass: bool,
+    kwargs: dict[str, Any],
+) -> ModelStatistics:
+    tree = ModuleTree(model)
+    if input_size is None and input_data is None:
+        rows = static_rows(model, tree)
+        return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
+    inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+    key = _cache_key(model, inputs.sizes, mode, inputs.device, inputs.fake)
+    result = _cached_forward_pass.get(key) if cache_forward_pass else None
+    if result is None:
+        try:
+            result = capture_forward(
+                model, tree, inputs.args, inputs.kwargs, mode=mode, fake=inputs.fake
+            )
+        except ForwardFailed as failed:
+            raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+        if cache_forward_pass:
+            _cached_forward_pass[key] = result
+    return _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
 
 
 def _statistics(

@@ -457,36 +457,35 @@ def _summarize(
 ) -> ModelStatistics:
     import torch
 
-    from ._factories import fake_mode_for, is_meta_model
+    from ._factories import is_meta_model
     from .api import summary
     from .errors import SummaryError
 
     columns = args.col_names or (DEFAULT_COLUMNS if sizes else None)
-    # A model that already lives on meta runs as it is (under fake tensors);
-    # device="meta" on a real model asks summary() for its fake-tensor pass.
+    # A model that already lives on meta runs as it is (summary() uses fake
+    # tensors for it); device="meta" on a real model asks for the same pass.
     device = None if is_meta_model(model) else args.device
-    with fake_mode_for(model):
-        kwargs: dict[str, Any] = {}
-        if encoder_decoder and sizes:
-            where = next(iter(model.parameters())).device
-            kwargs["decoder_input_ids"] = torch.zeros(sizes[0], dtype=torch.long, device=where)
-        try:
-            return summary(
-                model,
-                input_size=sizes,
-                dtypes=dtypes,
-                depth=DEFAULT_DEPTH if args.depth is None else args.depth,
-                col_names=columns,
-                row_settings=args.row_settings,
-                mode=args.mode,
-                device=device,
-                verbose=0,
-                **kwargs,
-            )
-        except SummaryError as error:
-            raise CommandError(str(error), FAILURE) from error
-        except (ValueError, TypeError) as error:
-            raise CommandError(str(error), USAGE) from error
+    kwargs: dict[str, Any] = {}
+    if encoder_decoder and sizes:
+        where = next(iter(model.parameters())).device
+        kwargs["decoder_input_ids"] = torch.zeros(sizes[0], dtype=torch.long, device=where)
+    try:
+        return summary(
+            model,
+            input_size=sizes,
+            dtypes=dtypes,
+            depth=DEFAULT_DEPTH if args.depth is None else args.depth,
+            col_names=columns,
+            row_settings=args.row_settings,
+            mode=args.mode,
+            device=device,
+            verbose=0,
+            **kwargs,
+        )
+    except SummaryError as error:
+        raise CommandError(str(error), FAILURE) from error
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error), USAGE) from error
 
 
 def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:

@@ -47,6 +47,31 @@ class LayerInfo:
         groups: ``groups`` of a convolution, else None.
     """
 
+    # Numbers start at zero as class attributes: a summary makes one LayerInfo per
+    # module call, so __init__ sets only what differs per row.
+    depth_index: int | None = None
+    executed = False
+    is_recursive = False
+    contains_lazy_param = False
+    output_bytes = 0
+    # Parameters held by the module (its whole subtree, each tensor once).
+    num_params = 0
+    trainable_params = 0
+    param_bytes = 0
+    # Parameters this row is the first to account for, and the same summed over
+    # this row and every row below it.
+    counted_params = 0
+    counted_trainable_params = 0
+    counted_param_bytes = 0
+    subtree_params = 0
+    subtree_trainable_params = 0
+    subtree_param_bytes = 0
+    own_macs = 0
+    macs = 0
+    own_backward_macs = 0
+    own_activation_bytes = 0
+    activation_bytes = 0
+
     def __init__(
         self,
         var_name: str,
@@ -65,42 +90,18 @@ class LayerInfo:
         self.var_name = var_name
         self.module_path = module_path
         self.depth = depth
-        self.depth_index: int | None = None
         self.parent_info = parent_info
         self.children: list[LayerInfo] = []
-        self.executed = False
         self.is_container = is_container
-        self.is_leaf_layer = not any(True for _ in module.children())
-        self.is_recursive = False
-        self.contains_lazy_param = False
-
+        self.is_leaf_layer = not any(child is not None for child in module._modules.values())
         self.input_size: list[int] = []
         self.output_size: list[int] = []
         self.input_dtypes: list[str] = []
         self.output_dtypes: list[str] = []
-        self.output_bytes = 0
-        self.kernel_size: list[int] | int | None = _kernel_size(module)
-        self.groups: int | None = _groups(module)
-
-        # Parameters held by the module (its whole subtree, each tensor once).
-        self.num_params = 0
-        self.trainable_params = 0
-        self.param_bytes = 0
+        attributes = vars(module)
+        self.kernel_size: list[int] | int | None = _kernel_size(attributes.get("kernel_size"))
+        self.groups: int | None = _groups(attributes.get("groups"), module)
         self.inner_layers: dict[str, InnerParam] = {}
-        # Parameters this row is the first to account for.
-        self.counted_params = 0
-        self.counted_trainable_params = 0
-        self.counted_param_bytes = 0
-        # The same, summed over this row and every row below it.
-        self.subtree_params = 0
-        self.subtree_trainable_params = 0
-        self.subtree_param_bytes = 0
-
-        self.own_macs = 0
-        self.macs = 0
-        self.own_backward_macs = 0
-        self.own_activation_bytes = 0
-        self.activation_bytes = 0
 
     @property
     def flops(self) -> int:
@@ -133,8 +134,8 @@ class LayerInfo:
         return f"{self.class_name}: {self.depth}"
 
 
-def _kernel_size(module: nn.Module) -> list[int] | int | None:
-    kernel: Any = getattr(module, "kernel_size", None)
+def _kernel_size(kernel: Any) -> list[int] | int | None:
+    # Read from the instance's __dict__: nn.Module.__getattr__ makes a miss costly.
     if isinstance(kernel, int):
         return kernel
     if isinstance(kernel, (tuple, list)) and all(isinstance(k, int) for k in kernel):
@@ -142,6 +143,5 @@ def _kernel_size(module: nn.Module) -> list[int] | int | None:
     return None
 
 
-def _groups(module: nn.Module) -> int | None:
-    groups = getattr(module, "groups", None)
-    return groups if isinstance(groups, int) and hasattr(module, "weight") else None
+def _groups(groups: Any, module: nn.Module) -> int | None:
+    return groups if isinstance(groups, int) and "weight" in module._parameters else None

@@ -6,8 +6,8 @@ summed bottom-up in one pass over the rows, never recomputed per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from torch import nn
 
@@ -79,9 +79,10 @@ class ModelStatistics:
         self.largest_trainable_param_bytes = 0
         self.total_buffers = self.total_buffer_bytes = 0
         if model is not None and tree is not None:
-            self._count_model_tensors(model)
-            _set_num_params(summary_list, tree)
-            _attribute_params(summary_list, tree)
+            index = _ParamIndex(tree)
+            self._count_model_tensors(index, tree)
+            _set_num_params(summary_list, tree, index)
+            _attribute_params(summary_list, tree, index)
         _sum_subtrees(summary_list)
         if summary_list:
             # Ops that ran outside every hooked module (e.g. in a scripted root).
@@ -101,20 +102,26 @@ class ModelStatistics:
         self.formatting.set_layer_name_width(summary_list)
 
     # ----------------------------------------------------------------- totals
-    def _count_model_tensors(self, model: nn.Module) -> None:
-        for _, param, _names in _tensors.unique_tensors(_tensors.named_parameters_all(model)):
-            count = _tensors.numel(param)
-            self.total_params += count
-            self.total_param_bytes += _tensors.nbytes(param)
-            if param.requires_grad:
-                self.trainable_params += count
-                self.trainable_param_bytes += _tensors.nbytes(param)
+    def _count_model_tensors(self, index: _ParamIndex, tree: ModuleTree) -> None:
+        for size in index.sizes.values():
+            self.total_params += size.numel
+            self.total_param_bytes += size.nbytes
+            if size.trainable:
+                self.trainable_params += size.numel
+                self.trainable_param_bytes += size.nbytes
                 self.largest_trainable_param_bytes = max(
-                    self.largest_trainable_param_bytes, _tensors.nbytes(param)
+                    self.largest_trainable_param_bytes, size.nbytes
                 )
-        for _, buffer, _names in _tensors.unique_tensors(_tensors.named_buffers_all(model)):
-            self.total_buffers += _tensors.numel(buffer)
-            self.total_buffer_bytes += _tensors.nbytes(buffer)
+        seen: set[object] = set()
+        for module in tree.modules:
+            for buffer in module._buffers.values():
+                if buffer is None:
+                    continue
+                key = _tensors.tensor_key(buffer)
+                if key not in seen:
+                    seen.add(key)
+                    self.total_buffers += _tensors.numel(buffer)
+                    self.total_buffer_bytes += _tensors.nbytes(buffer)
 
     def training_memory(
         self, optimizer: str = "adam", *, momentum: float = 0.0, mixed_precision: bool = False
@@ -414,70 +421,105 @@ class ModelStatistics:
 
         yield from rich_renderables(self, console, options)
 
-def _set_num_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
+class _Size(NamedTuple):
+    numel: int
+    nbytes: int
+    trainable: bool
+
+
+class _ParamIndex:
+    """Every parameter of the model keyed once: what each module holds directly
+    (keys) and each key's size. Built once per statistics."""
+
+    def __init__(self, tree: ModuleTree) -> None:
+        self.direct: dict[int, list[object]] = {}
+        self.sizes: dict[object, _Size] = {}
+        held = 0
+        for module in tree.modules:
+            keys = []
+            for _, param in _tensors.direct_parameters(module):
+                key = _tensors.tensor_key(param)
+                keys.append(key)
+                if key not in self.sizes:
+                    self.sizes[key] = _Size(
+                        _tensors.numel(param), _tensors.nbytes(param), param.requires_grad
+                    )
+            self.direct[id(module)] = keys
+            held += len(keys)
+        # Shared: a tensor held twice, or a module registered under two parents.
+        self.shared = held != len(self.sizes) or any(
+            len(edges) > 1 for edges in tree.parents.values()
+        )
+
+    def totals(self, keys: Iterable[object]) -> tuple[int, int, int]:
+        count = trainable = size = 0
+        for key in keys:
+            entry = self.sizes[key]
+            count += entry.numel
+            size += entry.nbytes
+            trainable += entry.numel if entry.trainable else 0
+        return count, trainable, size
+
+
+def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex) -> None:
     """``num_params``/``trainable_params``/``param_bytes`` of each row's module.
 
-    Computed once per module, bottom-up. When the model shares anything (a tensor
-    held twice, a module under two parents) plain sums would count it twice, so
-    each module is then counted exactly with a set instead.
+    Computed once per module, children first. Without sharing these are plain
+    sums; with sharing each module's set of tensors is built by merging its
+    children's sets into the largest one (smaller into larger), so every tensor
+    counts once and the work stays near-linear however deep the model is.
     """
-    exact = _has_sharing(tree)
     totals: dict[int, tuple[int, int, int]] = {}
-    for module in reversed(tree.modules):  # children were appended after parents
-        if exact:
-            totals[id(module)] = _exact_totals(module)
-            continue
-        count, trainable, size = _direct_totals(module)
-        for child in module._modules.values():
-            if child is not None:
-                c, t, b = totals[id(child)]
-                count, trainable, size = count + c, trainable + t, size + b
-        totals[id(module)] = (count, trainable, size)
+    if not index.shared:
+        for module in tree.post_order():
+            count, trainable, size = index.totals(index.direct[id(module)])
+            for child in module._modules.values():
+                if child is not None:
+                    c, t, b = totals[id(child)]
+                    count, trainable, size = count + c, trainable + t, size + b
+            totals[id(module)] = (count, trainable, size)
+    else:
+        bags: dict[int, _Bag] = {}
+        for module in tree.post_order():
+            children = list(dict.fromkeys(c for c in module._modules.values() if c is not None))
+            ordered = sorted(children, key=lambda c: len(bags[id(c)].keys), reverse=True)
+            if ordered and len(tree.parents.get(id(ordered[0]), ())) <= 1:
+                bag = bags.pop(id(ordered[0]))  # sole owner: grow it in place
+            else:
+                bag = _Bag()
+                if ordered:
+                    bag.merge(bags[id(ordered[0])].keys, index)
+            for child in ordered[1:]:
+                bag.merge(bags[id(child)].keys, index)
+            bag.merge(index.direct[id(module)], index)
+            bags[id(module)] = bag
+            totals[id(module)] = (bag.count, bag.trainable, bag.size)
     for row in rows:
         row.num_params, row.trainable_params, row.param_bytes = totals[row.layer_id]
         row.contains_lazy_param = any(
-            _tensors.is_lazy(p) for p in row.module.parameters(recurse=False)
+            p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
         )
 
 
-def _has_sharing(tree: ModuleTree) -> bool:
-    if any(len(edges) > 1 for edges in tree.parents.values()):
-        return True
-    seen: set[object] = set()
-    for module in tree.modules:
-        for param in module._parameters.values():
-            if param is None:
+class _Bag:
+    """A set of tensor keys with the running sizes of its tensors."""
+
+    def __init__(self) -> None:
+        self.keys: set[object] = set()
+        self.count = self.trainable = self.size = 0
+
+    def merge(self, keys: Iterable[object], index: _ParamIndex) -> None:
+        for key in keys:
+            if key in self.keys:
                 continue
-            key = _tensors.view_key(param)
-            if key in seen:
-                return True
-            seen.add(key)
-    return False
+            self.keys.add(key)
+            entry = index.sizes[key]
+            self.count += entry.numel
+            self.size += entry.nbytes
+            self.trainable += entry.numel if entry.trainable else 0
 
 
-def _direct_totals(module: nn.Module) -> tuple[int, int, int]:
-    count = trainable = size = 0
-    for param in module._parameters.values():
-        if param is None:
-            continue
-        n = _tensors.numel(param)
-        count += n
-        size += _tensors.nbytes(param)
-        trainable += n if param.requires_grad else 0
-    return count, trainable, size
-
-
-def _exact_totals(module: nn.Module) -> tuple[int, int, int]:
-    count = trainable = size = 0
-    for _, param, _names in _tensors.unique_tensors(_tensors.named_parameters_all(module)):
-        n = _tensors.numel(param)
-        count += n
-        size += _tensors.nbytes(param)
-        trainable += n if param.requires_grad else 0
-    return count, trainable, size
-
-
-def _attribute_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
+def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex) -> None:
     """Gives each unique parameter to exactly one row, so rows add up to totals.
 
     A parameter goes to the first row of the module that holds it directly; one
@@ -493,23 +535,18 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree) -> None:
         row.counted_params = row.counted_trainable_params = row.counted_param_bytes = 0
 
     def claim(row: LayerInfo, module: nn.Module) -> None:
-        for param in module._parameters.values():
-            if param is None:
-                continue
-            key = _tensors.view_key(param)
-            if key in claimed:
-                continue
-            claimed.add(key)
-            n = _tensors.numel(param)
-            row.counted_params += n
-            row.counted_param_bytes += _tensors.nbytes(param)
-            row.counted_trainable_params += n if param.requires_grad else 0
+        fresh = [key for key in index.direct[id(module)] if key not in claimed]
+        claimed.update(fresh)
+        count, trainable, size = index.totals(fresh)
+        row.counted_params += count
+        row.counted_trainable_params += trainable
+        row.counted_param_bytes += size
 
     for row in rows:
         if not row.is_recursive:
             claim(row, row.module)
     for module in tree.modules:
-        if id(module) in first_row or not module._parameters:
+        if id(module) in first_row or not index.direct[id(module)]:
             continue
         owner = _nearest_row(module, tree, first_row)
         if owner is not None:
@@ -531,21 +568,23 @@ def _nearest_row(
 
 
 def _sum_subtrees(rows: list[LayerInfo]) -> None:
-    """Inclusive MACs, activations and counted params, children before parents."""
+    """Inclusive MACs, activations and counted params: each row starts from its
+    own share and, children being after their parents in call order, adds
+    itself to its parent in one backward pass."""
+    for row in rows:
+        row.macs = row.own_macs
+        row.activation_bytes = row.own_activation_bytes
+        row.subtree_params = row.counted_params
+        row.subtree_trainable_params = row.counted_trainable_params
+        row.subtree_param_bytes = row.counted_param_bytes
     for row in reversed(rows):
-        row.macs = row.own_macs + sum(child.macs for child in row.children)
-        row.activation_bytes = row.own_activation_bytes + sum(
-            child.activation_bytes for child in row.children
-        )
-        row.subtree_params = row.counted_params + sum(
-            child.subtree_params for child in row.children
-        )
-        row.subtree_trainable_params = row.counted_trainable_params + sum(
-            child.subtree_trainable_params for child in row.children
-        )
-        row.subtree_param_bytes = row.counted_param_bytes + sum(
-            child.subtree_param_bytes for child in row.children
-        )
+        parent = row.parent_info
+        if parent is not None:
+            parent.macs += row.macs
+            parent.activation_bytes += row.activation_bytes
+            parent.subtree_params += row.subtree_params
+            parent.subtree_trainable_params += row.subtree_trainable_params
+            parent.subtree_param_bytes += row.subtree_param_bytes
 
 
 def _set_depth_indices(rows: list[LayerInfo]) -> None:

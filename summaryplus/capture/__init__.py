@@ -8,6 +8,8 @@ interrupted.
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from torch import nn
 
 from ..enums import Mode
 from ..layer_info import LayerInfo
-from .recorder import Failure, OpCounter, Recorder
+from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
 from .tree import ModuleTree
 from .values import iter_tensors
 
@@ -89,8 +91,10 @@ def capture_forward(
     recorder = Recorder(model, tree)
     result = CaptureResult(rows=recorder.rows)
     with ExitStack() as stack:
+        stack.enter_context(_recursion_room(tree))
         stack.enter_context(_model_state_restored(tree, mode))
-        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(model, args, kwargs)))
+        owned = _owned_tensors(tree)
+        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
         if mode is Mode.TRAIN:
             model.train()
         elif mode is Mode.EVAL:
@@ -98,22 +102,26 @@ def capture_forward(
         grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
-        owned = _owned_tensors(model)
+        excluded = list(owned)
         if fake:
-            args, kwargs, owned = _enter_fake_mode(stack, args, kwargs, owned)
+            args, kwargs, fake_owned = _enter_fake_mode(stack, args, kwargs, owned)
+            # Autograd saves the tensors it was given (the real parameters) and
+            # the fake mode's conversions of them: neither is an activation.
+            excluded += fake_owned
         if grad_enabled:
-            recorder.exclude_from_activations(owned + list(iter_tensors((args, kwargs))))
+            recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
-        for handle in recorder.attach():
-            stack.callback(handle.remove)
+        handles = recorder.attach()
+        stack.callback(_remove_all, handles)
         stack.callback(recorder.release)
-        stack.enter_context(OpCounter(recorder))
+        compiled = any(type(m).__name__ == "OptimizedModule" for m in tree.modules)
+        stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
         try:
             output = model(*args, **kwargs)
             if count_backward:
-                result.backward_macs = _count_backward(recorder, output, owned)
+                result.backward_macs = _count_backward(recorder, output)
             del output
         except Exception as error:
             _collect(recorder, result)
@@ -128,7 +136,25 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.loose_activation_bytes = recorder.loose_activation_bytes
 
 
-def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) -> int:
+def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The tensors whose gradients training computes: the leaves of the graph that
+    require grad (trainable parameters, real or fake, and no frozen ones)."""
+    leaves: list[torch.Tensor] = []
+    seen: set[Any] = set()
+    pending = [root.grad_fn for root in roots if root.grad_fn is not None]
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # AccumulateGrad holds its leaf
+        if isinstance(variable, torch.Tensor):
+            leaves.append(variable)
+        pending.extend(child for child, _ in node.next_functions if child is not None)
+    return leaves
+
+
+def _count_backward(recorder: Recorder, output: Any) -> int:
     """Runs a real backward from ``sum(outputs)`` and returns its MACs.
 
     Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
@@ -138,7 +164,7 @@ def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) 
         for t in iter_tensors(output)
         if t.requires_grad and (t.is_floating_point() or t.is_complex())
     ]
-    targets = [t for t in owned if isinstance(t, torch.Tensor) and t.requires_grad]
+    targets = _graph_leaves(losses)
     if not losses or not targets:
         return 0
     recorder.in_backward = True
@@ -149,8 +175,58 @@ def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) 
     return recorder.backward_macs
 
 
-def _owned_tensors(model: nn.Module) -> list[torch.Tensor]:
-    return [p for p in model.parameters()] + [b for b in model.buffers()]
+def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
+    """Every parameter and buffer, each once (walking ``tree`` directly: the
+    recursive ``model.parameters()`` is quadratic in the nesting depth)."""
+    seen: set[int] = set()
+    owned = []
+    for module in tree.modules:
+        for tensor in (*module._parameters.values(), *module._buffers.values()):
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                owned.append(tensor)
+    return owned
+
+
+def _remove_all(handles: list[Any]) -> None:
+    for handle in handles:
+        handle.remove()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """A summary allocates a few small objects per module and per call; on a model
+    of thousands of modules Python's cyclic collector would otherwise rescan the
+    whole heap many times over (about 40% of the time on 15k rows). Nothing a
+    summary allocates needs the collector: it is freed by reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# Python frames per level of nesting in a hooked module call (_wrapped_call_impl,
+# _call_impl, forward, hook plumbing), with room for the model's own helpers.
+_FRAMES_PER_LEVEL = 12
+
+
+@contextmanager
+def _recursion_room(tree: ModuleTree) -> Iterator[None]:
+    """Hooks add frames to every module call: a model nested a few hundred levels
+    deep that runs bare would hit the recursion limit under them."""
+    previous = sys.getrecursionlimit()
+    needed = 1000 + _FRAMES_PER_LEVEL * tree.depth()
+    raised = needed > previous
+    if raised:
+        sys.setrecursionlimit(needed)
+    try:
+        yield
+    finally:
+        if raised and sys.getrecursionlimit() == needed:
+            sys.setrecursionlimit(previous)
 
 
 def _enter_fake_mode(
@@ -175,10 +251,10 @@ def _enter_fake_mode(
     return fake_args, fake_kwargs, fake_owned
 
 
-def _cuda_devices(model: nn.Module, args: Any, kwargs: Any) -> list[int]:
+def _cuda_devices(owned: list[torch.Tensor], args: Any, kwargs: Any) -> list[int]:
     devices = {
         t.device.index or 0
-        for t in list(model.parameters()) + list(iter_tensors((args, kwargs)))
+        for t in [*owned, *iter_tensors((args, kwargs))]
         if t.device.type == "cuda"
     }
     return sorted(devices)
@@ -205,7 +281,9 @@ def _model_state_restored(tree: ModuleTree, mode: Mode) -> Iterator[None]:
         yield
     finally:
         for module, training in flags:
-            module.training = training
+            if module.training != training:
+                # A plain bool attribute: skip nn.Module.__setattr__'s checks.
+                object.__setattr__(module, "training", training)
         with torch.no_grad():
             for module, objects, copies in snapshots:
                 module._buffers.clear()

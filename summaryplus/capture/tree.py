@@ -34,6 +34,32 @@ class ModuleTree:
                     seen.add(id(child))
                     pending.append(child)
 
+    def post_order(self) -> list[nn.Module]:
+        """Every module once, each after all of its children (shared ones too)."""
+        order: list[nn.Module] = []
+        seen = {id(self.root)}
+        stack = [(self.root, iter(self.root._modules.values()))]
+        while stack:
+            module, children = stack[-1]
+            for child in children:
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child._modules.values())))
+                    break
+            else:
+                stack.pop()
+                order.append(module)
+        return order
+
+    def depth(self) -> int:
+        """Levels of nesting below the root (0 for a module without children)."""
+        levels = {id(self.root): 0}
+        for module in self.modules:  # parents come before their children here
+            for child in module._modules.values():
+                if child is not None and id(child) not in levels:
+                    levels[id(child)] = levels[id(module)] + 1
+        return max(levels.values())
+
     def name_of(self, module: nn.Module) -> str:
         """The attribute name of ``module`` under its first registered parent."""
         edges = self.parents.get(id(module))

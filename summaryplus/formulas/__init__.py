@@ -23,16 +23,19 @@ _REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
 
 
 def aten_op(name: str) -> OpOverloadPacket | None:
-    """The ``torch.ops.aten`` packet called ``name``, or None on a torch without it."""
+    """The op packet called ``name`` (``aten`` unless written ``namespace::name``),
+    or None on a torch without it."""
+    namespace, _, op_name = name.rpartition("::")
     try:
-        packet = getattr(torch.ops.aten, name)
+        packet = getattr(getattr(torch.ops, namespace or "aten"), op_name)
     except (AttributeError, RuntimeError):
         return None
     return packet if isinstance(packet, OpOverloadPacket) else None
 
 
 def register_macs(*op_names: str) -> Callable[[MacsFormula], MacsFormula]:
-    """Registers a formula for the named aten ops (those this torch has).
+    """Registers a formula for the named ops (those this torch has): aten op names,
+    or ``namespace::name`` for other namespaces.
 
     Raises:
         ValueError: an op already has a formula.
@@ -44,7 +47,7 @@ def register_macs(*op_names: str) -> Callable[[MacsFormula], MacsFormula]:
             if packet is None:
                 continue
             if packet in _REGISTRY:
-                raise ValueError(f"aten.{name} already has a MACs formula")
+                raise ValueError(f"{name} already has a MACs formula")
             _REGISTRY[packet] = formula
         return formula
 
@@ -82,7 +85,7 @@ def count_macs(
 
 
 # Importing the families fills the registry.
-from . import attention, convolution, matmul, recurrent  # noqa: E402,F401
+from . import attention, convolution, matmul, quantized, recurrent  # noqa: E402,F401
 from .zero import is_zero_mac  # noqa: E402
 
 __all__ = [

@@ -17,6 +17,7 @@ from torch._ops import OpOverload
 _ZERO_MAC_FAMILIES = (
     r"(_?native_|cudnn_|miopen_|mkldnn_)?(batch|layer|group|instance|rms)_norm.*",
     r"_native_batch_norm_legit.*",
+    r"_weight_norm\w*|_weight_int\w*pack\w*",
     r"_batch_norm_.*",
     r".*(soft|sparse|log_soft)max.*",
     r".*pool\d?d.*",
