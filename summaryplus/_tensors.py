@@ -30,7 +30,8 @@ def storage_key(tensor: torch.Tensor) -> int:
     """
     try:
         return int(tensor.untyped_storage()._cdata)
-    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError, ValueError):
+        # ValueError: a lazy module's parameter before its first forward.
         # Tensor subclasses without a storage (DTensor, nested...): the object itself.
         return id(tensor)
 

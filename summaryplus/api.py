@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,13 +11,14 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
 from .capture import (
     CaptureResult,
     ForwardFailed,
     ModuleTree,
     capture_forward,
-    collector_paused,
+    interpreter,
     static_rows,
 )
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
@@ -35,6 +38,8 @@ REQUIRES_INPUT = frozenset(
         ColumnSettings.MEMORY,
     }
 )
+
+logger = logging.getLogger("summaryplus")
 
 _cached_forward_pass: dict[tuple[Any, ...], CaptureResult] = {}
 
@@ -208,7 +213,7 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
-    with collector_paused():
+    with interpreter.adjusted():
         stats = _summarize(
             model,
             formatting,
@@ -243,6 +248,7 @@ def _summarize(
     if input_size is None and input_data is None:
         rows = static_rows(model, tree)
         return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
+    model, tree = _materialisable(model, tree)
     inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
     key = _cache_key(model, inputs.sizes, mode, inputs.device, inputs.fake)
     result = _cached_forward_pass.get(key) if cache_forward_pass else None
@@ -256,6 +262,20 @@ def _summarize(
         if cache_forward_pass:
             _cached_forward_pass[key] = result
     return _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+
+
+def _materialisable(model: nn.Module, tree: ModuleTree) -> tuple[nn.Module, ModuleTree]:
+    """A lazy module (``nn.LazyLinear``...) creates its parameters on its first
+    forward, which would change the user's model: summarize a copy instead."""
+    lazy = any(
+        isinstance(module, LazyModuleMixin) and module.has_uninitialized_params()
+        for module in tree.modules
+    )
+    if not lazy:
+        return model, tree
+    logger.info("model has uninitialized lazy parameters: summarizing a copy of it")
+    copied = copy.deepcopy(model)
+    return copied, ModuleTree(copied)
 
 
 def _statistics(

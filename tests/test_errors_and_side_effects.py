@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
+from fingerprint import assert_same, fingerprint
 from models import NestedNet
 from torch import nn
 
 from summaryplus import SummaryError, summary
-
-
-def fingerprint(model: nn.Module) -> dict[str, Any]:
-    """Everything a summary must leave as it was."""
-    return {
-        "state": {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()},
-        "objects": {k: id(v) for k, v in model.state_dict(keep_vars=True).items()},
-        "training": [m.training for m in model.modules()],
-        "requires_grad": [p.requires_grad for p in model.parameters()],
-        "grads": [p.grad for p in model.parameters()],
-        "devices": [str(p.device) for p in model.parameters()],
-        "hooks": [
-            (len(m._forward_hooks), len(m._forward_pre_hooks), len(m._backward_hooks))
-            for m in model.modules()
-        ],
-        "rng": torch.get_rng_state(),
-        "grad_mode": torch.is_grad_enabled(),
-        "default_dtype": torch.get_default_dtype(),
-    }
-
-
-def assert_same(before: dict[str, Any], after: dict[str, Any]) -> None:
-    assert before.keys() == after.keys()
-    for key in before["state"]:
-        assert torch.equal(before["state"][key], after["state"][key]), key
-    for key in ("objects", "training", "requires_grad", "grads", "devices", "hooks",
-                "grad_mode", "default_dtype"):
-        assert before[key] == after[key], key
-    assert torch.equal(before["rng"], after["rng"])
 
 
 class Dropper(nn.Module):

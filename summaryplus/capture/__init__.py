@@ -8,8 +8,6 @@ interrupted.
 
 from __future__ import annotations
 
-import gc
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -20,9 +18,10 @@ from torch import nn
 
 from ..enums import Mode
 from ..layer_info import LayerInfo
+from . import interpreter
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
 from .tree import ModuleTree
-from .values import iter_tensors
+from .values import dtypes_of, first_shape, iter_tensors, total_bytes
 
 __all__ = ["CaptureResult", "ForwardFailed", "ModuleTree", "capture_forward", "static_rows"]
 
@@ -91,7 +90,7 @@ def capture_forward(
     recorder = Recorder(model, tree)
     result = CaptureResult(rows=recorder.rows)
     with ExitStack() as stack:
-        stack.enter_context(_recursion_room(tree))
+        stack.enter_context(interpreter.adjusted(tree.depth()))
         stack.enter_context(_model_state_restored(tree, mode))
         owned = _owned_tensors(tree)
         stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
@@ -120,6 +119,10 @@ def capture_forward(
         stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
         try:
             output = model(*args, **kwargs)
+            if not recorder.rows:
+                # A scripted model runs no Python hooks: its registration tree,
+                # with the call's shapes on the root; every op counts there.
+                result.rows = _scripted_rows(model, tree, (args, kwargs), output)
             if count_backward:
                 result.backward_macs = _count_backward(recorder, output)
             del output
@@ -128,6 +131,16 @@ def capture_forward(
             raise ForwardFailed(result, recorder.failure, error) from error
     _collect(recorder, result)
     return result
+
+
+def _scripted_rows(model: nn.Module, tree: ModuleTree, inputs: Any, output: Any) -> list[LayerInfo]:
+    rows = static_rows(model, tree)
+    root = rows[0]
+    root.executed = True
+    root.input_size, root.input_dtypes = first_shape(inputs), dtypes_of(inputs)
+    root.output_size, root.output_dtypes = first_shape(output), dtypes_of(output)
+    root.output_bytes = total_bytes(output)
+    return rows
 
 
 def _collect(recorder: Recorder, result: CaptureResult) -> None:
@@ -191,42 +204,6 @@ def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
 def _remove_all(handles: list[Any]) -> None:
     for handle in handles:
         handle.remove()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """A summary allocates a few small objects per module and per call; on a model
-    of thousands of modules Python's cyclic collector would otherwise rescan the
-    whole heap many times over (about 40% of the time on 15k rows). Nothing a
-    summary allocates needs the collector: it is freed by reference counting."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# Python frames per level of nesting in a hooked module call (_wrapped_call_impl,
-# _call_impl, forward, hook plumbing), with room for the model's own helpers.
-_FRAMES_PER_LEVEL = 12
-
-
-@contextmanager
-def _recursion_room(tree: ModuleTree) -> Iterator[None]:
-    """Hooks add frames to every module call: a model nested a few hundred levels
-    deep that runs bare would hit the recursion limit under them."""
-    previous = sys.getrecursionlimit()
-    needed = 1000 + _FRAMES_PER_LEVEL * tree.depth()
-    raised = needed > previous
-    if raised:
-        sys.setrecursionlimit(needed)
-    try:
-        yield
-    finally:
-        if raised and sys.getrecursionlimit() == needed:
-            sys.setrecursionlimit(previous)
 
 
 def _enter_fake_mode(

@@ -38,7 +38,7 @@ _ZERO_MAC_FAMILIES = (
     r"(sum|mean|prod|var|std|var_mean|std_mean|norm|linalg_vector_norm|logsumexp)\w*",
     r"(max|min|amax|amin|aminmax|argmax|argmin|any|all|count_nonzero|median|mode)\w*",
     r"(cumsum|cumprod|cummax|cummin|logcumsumexp|sort|argsort|topk|kthvalue|unique)\w*",
-    r"_unique2?|unique_consecutive|histc|bincount|tril\w*|triu\w*",
+    r"_unique2?|unique_consecutive|histc|bincount|tril\w*|triu\w*|_is_(all|any)_true",
     r"(constant_|reflection_|replication_|circular_)?pad\w*|_pad_\w*",
     r"(upsample|_upsample)\w*|grid_sampler\w*|affine_grid\w*|im2col|col2im",
     r"(pixel_shuffle|pixel_unshuffle|channel_shuffle|native_channel_shuffle)\w*",

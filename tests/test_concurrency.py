@@ -1,0 +1,65 @@
+"""Two summaries in two threads at once give the same results as alone."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from typing import Any
+
+import torch
+import transformers
+from models import NestedNet
+
+from summaryplus import ModelStatistics, summary
+
+
+def _gpt2() -> Any:
+    return transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=200)
+    )
+
+
+def _key(stats: ModelStatistics) -> tuple[Any, ...]:
+    return (
+        str(stats),
+        stats.total_params,
+        stats.total_mult_adds,
+        stats.activation_bytes,
+        [(row.module_path, row.macs, row.output_size) for row in stats.summary_list],
+    )
+
+
+def test_two_threads_two_models() -> None:
+    torch.manual_seed(0)
+    cnn, gpt = NestedNet(), _gpt2()
+    jobs = {
+        "cnn": lambda: summary(cnn, input_size=(2, 3, 8, 8), mode="train", verbose=0),
+        "gpt": lambda: summary(gpt, input_size=(2, 16), dtypes=[torch.long], mode="train",
+                               verbose=0),
+    }
+    alone = {name: _key(job()) for name, job in jobs.items()}
+    collector, limit = gc.isenabled(), sys.getrecursionlimit()
+
+    results: dict[str, list[Any]] = {name: [] for name in jobs}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(jobs))
+
+    def work(name: str) -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                results[name].append(_key(jobs[name]()))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    for name in jobs:
+        assert results[name] == [alone[name]] * 5
+    # The interpreter-wide settings a summary adjusts are back as they were.
+    assert gc.isenabled() == collector and sys.getrecursionlimit() == limit
