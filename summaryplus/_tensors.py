@@ -62,6 +62,15 @@ def tensor_key(tensor: torch.Tensor) -> object:
     return view_key(tensor)
 
 
+def local_shard(tensor: torch.Tensor) -> torch.Tensor:
+    """This rank's part of a ``DTensor`` (FSDP2, tensor parallel); a plain tensor
+    is all local. (Duck-typed: no torch.distributed import.)"""
+    if callable(getattr(type(tensor), "to_local", None)):
+        local: torch.Tensor = tensor.to_local()  # type: ignore[attr-defined]
+        return local
+    return tensor
+
+
 def numel(tensor: torch.Tensor) -> int:
     """Element count; 0 for a lazy parameter that has not been materialised yet."""
     if is_lazy(tensor):

@@ -227,9 +227,32 @@ def summary(
             kwargs,
         )
 
-    if verbosity > Verbosity.QUIET:
+    if verbosity > Verbosity.QUIET and _prints_on_this_rank():
         print(stats)
     return stats
+
+
+def _prints_on_this_rank() -> bool:
+    """Under torch.distributed every rank gets the statistics; only rank 0 prints.
+
+    ``get_rank()`` reads local state: no collective that could wait on a rank
+    that is not summarizing.
+    """
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is None or not distributed.is_available() or not distributed.is_initialized():
+        return True
+    return int(distributed.get_rank()) == 0
+
+
+def _unwrapped(model: nn.Module) -> nn.Module:
+    """DataParallel and DistributedDataParallel only forward to ``.module``: summarize
+    that, so names and rows are the model's own (no ``module.`` prefix)."""
+    wrappers: tuple[type[nn.Module], ...] = (nn.DataParallel,)
+    if "torch.nn.parallel.distributed" in sys.modules:
+        wrappers += (nn.parallel.DistributedDataParallel,)
+    while isinstance(model, wrappers) and isinstance(model.module, nn.Module):
+        model = model.module
+    return model
 
 
 def _summarize(
@@ -244,6 +267,7 @@ def _summarize(
     cache_forward_pass: bool,
     kwargs: dict[str, Any],
 ) -> ModelStatistics:
+    model = _unwrapped(model)
     tree = ModuleTree(model)
     if input_size is None and input_data is None:
         rows = static_rows(model, tree)

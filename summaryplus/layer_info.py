@@ -84,9 +84,7 @@ class LayerInfo:
     ) -> None:
         self.layer_id = id(module)
         self.module = module
-        self.class_name = (
-            str(module.original_name) if isinstance(module, ScriptModule) else type(module).__name__
-        )
+        self.class_name = _class_name(module)
         self.var_name = var_name
         self.module_path = module_path
         self.depth = depth
@@ -132,6 +130,23 @@ class LayerInfo:
 
     def __repr__(self) -> str:
         return f"{self.class_name}: {self.depth}"
+
+
+def _class_name(module: nn.Module) -> str:
+    """The module's own class name: a scripted module's original one, and the
+    wrapped class for classes that FSDP2 (``fully_shard``) and ``replicate``
+    create on the fly (``FSDPLinear`` is a ``Linear``)."""
+    if isinstance(module, ScriptModule):
+        return str(module.original_name)
+    cls = type(module)
+    bases = cls.__bases__
+    if (
+        len(bases) == 2
+        and bases[0].__module__.startswith("torch.distributed")
+        and cls.__name__.endswith(bases[1].__name__)
+    ):
+        return bases[1].__name__
+    return cls.__name__
 
 
 def _kernel_size(kernel: Any) -> list[int] | int | None:

@@ -16,10 +16,18 @@ A training step peaks in one of two phases, and ``total`` is the larger:
                     (every activation is still held when gradients start to appear)
     optimizer step: resident + gradients (activations are freed by then)
 where resident = params + optimizer_state + master_weights + buffers + inputs.
+
+Under sharding (parameters that are DTensors, or ``shards=N`` to plan for FSDP
+full sharding) the ``local_*`` parts are one rank's share of params, gradients,
+optimizer state and master weights, and ``local_total`` is the rank's peak by
+the same two phases (activations, outputs, buffers and inputs are the rank's own).
+NB: FSDP also all-gathers one unit's parameters at a time; that transient is
+not included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -53,6 +61,10 @@ class TrainingMemory:
     largest_gradient: int
     buffers: int
     inputs: int
+    local_params: int = 0
+    local_gradients: int = 0
+    local_optimizer_state: int = 0
+    local_master_weights: int = 0
 
     @property
     def resident(self) -> int:
@@ -71,6 +83,19 @@ class TrainingMemory:
     def total(self) -> int:
         """The estimated peak of a training step: the larger of its two phases."""
         return max(self.backward_peak, self.step_peak)
+
+    @property
+    def local_total(self) -> int:
+        """One rank's estimated peak when parameters are sharded (see module doc)."""
+        resident = (
+            self.local_params
+            + self.local_optimizer_state
+            + self.local_master_weights
+            + self.buffers
+            + self.inputs
+        )
+        backward = resident + self.activations + self.outputs + self.largest_gradient
+        return max(backward, resident + self.local_gradients)
 
     def __str__(self) -> str:
         parts = [
@@ -96,6 +121,7 @@ def estimate_training_memory(
     *,
     momentum: float = 0.0,
     mixed_precision: bool = False,
+    shards: int | None = None,
 ) -> TrainingMemory:
     """See ``ModelStatistics.training_memory``."""
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
@@ -110,19 +136,51 @@ def estimate_training_memory(
             "measured only when the summary runs with gradients: call "
             "summary(..., mode='train')"
         )
+    if shards is not None and (
+        not isinstance(shards, int) or isinstance(shards, bool) or shards < 1
+    ):
+        raise ValueError(f"shards must be an int >= 1, got {shards!r}")
     states = OPTIMIZER_STATES[name] + (1 if name == "sgd" and momentum > 0 else 0)
     trainable = stats.trainable_params
     state_bytes = _FP32_BYTES if mixed_precision else None
     per_state = trainable * state_bytes if state_bytes else stats.trainable_param_bytes
+    params = stats.total_param_bytes
+    gradients = stats.trainable_param_bytes
+    optimizer_state = states * per_state
+    master = trainable * _FP32_BYTES if mixed_precision else 0
+    if shards is not None:
+        share = _share(shards)
+        local = (share(params), share(gradients), share(optimizer_state), share(master))
+    else:
+        # The real shards: local / global bytes of the trainable parameters.
+        fraction = (
+            stats.local_trainable_param_bytes / gradients if gradients else 1.0
+        )
+        local = (
+            stats.local_param_bytes,
+            stats.local_trainable_param_bytes,
+            round(optimizer_state * fraction),
+            round(master * fraction),
+        )
     return TrainingMemory(
         optimizer=name if not (name == "sgd" and momentum > 0) else "sgd+momentum",
-        params=stats.total_param_bytes,
-        gradients=stats.trainable_param_bytes,
-        optimizer_state=states * per_state,
-        master_weights=trainable * _FP32_BYTES if mixed_precision else 0,
+        params=params,
+        gradients=gradients,
+        optimizer_state=optimizer_state,
+        master_weights=master,
         activations=stats.activation_bytes,
         outputs=2 * stats.summary_list[0].output_bytes if stats.summary_list else 0,
         largest_gradient=stats.largest_trainable_param_bytes,
         buffers=stats.total_buffer_bytes,
         inputs=stats.total_input,
+        local_params=local[0],
+        local_gradients=local[1],
+        local_optimizer_state=local[2],
+        local_master_weights=local[3],
     )
+
+
+def _share(shards: int) -> Callable[[int], int]:
+    # NB: FSDP pads each tensor to a multiple of the rank count; rounding up the
+    # total is within one element per tensor of that.
+    return lambda size: -(-size // shards)

@@ -77,6 +77,9 @@ class ModelStatistics:
         self.total_params = self.trainable_params = self.total_param_bytes = 0
         self.trainable_param_bytes = 0
         self.largest_trainable_param_bytes = 0
+        # This rank's shards, for parameters that are DTensors (FSDP2, tensor
+        # parallel); equal to the totals for a model that is not sharded.
+        self.local_params = self.local_param_bytes = self.local_trainable_param_bytes = 0
         self.total_buffers = self.total_buffer_bytes = 0
         if model is not None and tree is not None:
             index = _ParamIndex(tree)
@@ -106,7 +109,10 @@ class ModelStatistics:
         for size in index.sizes.values():
             self.total_params += size.numel
             self.total_param_bytes += size.nbytes
+            self.local_params += size.local_numel
+            self.local_param_bytes += size.local_nbytes
             if size.trainable:
+                self.local_trainable_param_bytes += size.local_nbytes
                 self.trainable_params += size.numel
                 self.trainable_param_bytes += size.nbytes
                 self.largest_trainable_param_bytes = max(
@@ -124,7 +130,12 @@ class ModelStatistics:
                     self.total_buffer_bytes += _tensors.nbytes(buffer)
 
     def training_memory(
-        self, optimizer: str = "adam", *, momentum: float = 0.0, mixed_precision: bool = False
+        self,
+        optimizer: str = "adam",
+        *,
+        momentum: float = 0.0,
+        mixed_precision: bool = False,
+        shards: int | None = None,
     ) -> TrainingMemory:
         """Bytes one training step needs: params, gradients, optimizer state,
         activations (measured), buffers and inputs.
@@ -135,6 +146,11 @@ class ModelStatistics:
             momentum: for ``"sgd"``: a momentum buffer is kept when > 0.
             mixed_precision: parameters are half precision and the optimizer
                 keeps fp32 master weights and fp32 state.
+            shards: plan for this many ranks sharding parameters, gradients and
+                optimizer state (FSDP full sharding) on a model that is not
+                sharded yet; the ``local_*`` parts and ``local_total`` are then
+                a rank's share. On a model whose parameters already are DTensors,
+                leave it out: the local parts come from the real shards.
 
         Raises:
             ValueError: the summary ran without gradients (pass ``mode="train"``)
@@ -150,7 +166,7 @@ class ModelStatistics:
         from .memory import estimate_training_memory
 
         return estimate_training_memory(
-            self, optimizer, momentum=momentum, mixed_precision=mixed_precision
+            self, optimizer, momentum=momentum, mixed_precision=mixed_precision, shards=shards
         )
 
     @property
@@ -425,6 +441,9 @@ class _Size(NamedTuple):
     numel: int
     nbytes: int
     trainable: bool
+    # This rank's shard of a DTensor parameter (the whole tensor otherwise).
+    local_numel: int
+    local_nbytes: int
 
 
 class _ParamIndex:
@@ -441,8 +460,13 @@ class _ParamIndex:
                 key = _tensors.tensor_key(param)
                 keys.append(key)
                 if key not in self.sizes:
+                    local = _tensors.local_shard(param)
                     self.sizes[key] = _Size(
-                        _tensors.numel(param), _tensors.nbytes(param), param.requires_grad
+                        _tensors.numel(param),
+                        _tensors.nbytes(param),
+                        param.requires_grad,
+                        _tensors.numel(local),
+                        _tensors.nbytes(local),
                     )
             self.direct[id(module)] = keys
             held += len(keys)

@@ -242,8 +242,9 @@ def test_zoo_rows() -> None:
     assert rows(scripted)[0] == ("Small", 0, False)
     assert scripted.summary_list[0].output_size == [2, 2]
     wrapped = summary(nn.DataParallel(Small()), input_size=(2, 4), verbose=0)
-    assert [r.class_name for r in wrapped.summary_list] == ["DataParallel", "Small", "Linear",
-                                                            "Linear"]
+    assert [(r.class_name, r.module_path) for r in wrapped.summary_list] == [
+        ("Small", ""), ("Linear", "a"), ("Linear", "b"),
+    ]  # the wrapper is transparent
     lazy = nn.Sequential(nn.LazyLinear(4))
     summary(lazy, input_size=(2, 4), verbose=0)
     assert lazy[0].has_uninitialized_params()  # a copy was summarized

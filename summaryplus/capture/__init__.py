@@ -114,6 +114,7 @@ def capture_forward(
             )
         handles = recorder.attach()
         stack.callback(_remove_all, handles)
+        stack.callback(_reshard, tree)
         stack.callback(recorder.release)
         compiled = any(type(m).__name__ == "OptimizedModule" for m in tree.modules)
         stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
@@ -199,6 +200,17 @@ def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
                 seen.add(id(tensor))
                 owned.append(tensor)
     return owned
+
+
+def _reshard(tree: ModuleTree) -> None:
+    """FSDP2 leaves the root's parameters gathered after a forward with grad
+    enabled (it expects the backward next): shard them again, as before."""
+    for module in tree.modules:
+        cls = type(module)
+        if callable(getattr(cls, "reshard", None)) and any(
+            base.__module__.startswith("torch.distributed.fsdp") for base in cls.__mro__
+        ):
+            module.reshard()  # type: ignore[operator]
 
 
 def _remove_all(handles: list[Any]) -> None:

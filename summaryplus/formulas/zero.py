@@ -57,6 +57,10 @@ _ZERO_MAC_FAMILIES = (
     r"(_?fused_moving_avg_obs_fq_helper|fake_quantize\w*|_fake_quantize\w*)",
     r"(one_hot|_cdist_forward|diag_embed|diag|block_diag|cartesian_prod|meshgrid)",
 )
+# torch.distributed's ops (FSDP all-gathers, tensor-parallel all-reduces...).
+_COMMUNICATION_NAMESPACES = frozenset({"c10d", "_c10d_functional", "c10d_functional",
+                                       "_c10d_functional_autograd", "_dtensor"})
+
 _ZERO_MAC_PATTERN = re.compile("|".join(f"(?:{family})" for family in _ZERO_MAC_FAMILIES))
 
 
@@ -65,4 +69,6 @@ def is_zero_mac(func: OpOverload) -> bool:
     """True when ``func`` is known to be free of multiply-accumulates."""
     if torch.Tag.pointwise in func.tags or func.is_view or func.namespace == "prim":
         return True  # prim ops (device, layout...) only read metadata
+    if func.namespace in _COMMUNICATION_NAMESPACES:
+        return True  # collectives move data between ranks: no MACs
     return _ZERO_MAC_PATTERN.fullmatch(func.overloadpacket.__name__) is not None
