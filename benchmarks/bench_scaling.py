@@ -49,6 +49,7 @@ from _common import (  # benchmarks/_common.py
 from torch import nn
 
 from summaryplus import summary
+from summaryplus.examples import deep_chain
 
 BLOCKS = (2_500, 5_000, 10_000)
 QUICK_BLOCKS = (500, 1_000, 2_000)
@@ -63,30 +64,6 @@ QUICK_DOUBLING_DEPTHS = (200, 400)
 
 def flat_blocks(blocks: int) -> nn.Module:
     return nn.Sequential(*[nn.Sequential(nn.Linear(8, 8), nn.ReLU()) for _ in range(blocks)])
-
-
-class Level(nn.Module):
-    """One level of the deep chain: a small Linear, then everything below."""
-
-    def __init__(self, inner: nn.Module | None) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)
-        return self.inner(x) if self.inner is not None else x
-
-
-def deep_chain(depth: int, tied: bool = False) -> nn.Module:
-    """``tied``: the innermost Linear shares its weight with the outermost one,
-    as tied embeddings do; the model then holds one tensor under two names."""
-    levels = [Level(None)]
-    for _ in range(depth - 1):
-        levels.append(Level(levels[-1]))
-    if tied:
-        levels[0].fc.weight = levels[-1].fc.weight
-    return levels[-1]
 
 
 class TimedOut(BaseException):

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -370,16 +371,7 @@ def _read_file(file: Path, root: Path) -> CheckpointSummary:
 
 
 def _replace_path(summary: CheckpointSummary, path: str) -> CheckpointSummary:
-    return CheckpointSummary(
-        path=path,
-        format=summary.format,
-        files=summary.files,
-        file_bytes=summary.file_bytes,
-        tensors=summary.tensors,
-        metadata=summary.metadata,
-        non_tensors=summary.non_tensors,
-        declared_bytes=summary.declared_bytes,
-    )
+    return dataclasses.replace(summary, path=path)
 
 
 def _combine(

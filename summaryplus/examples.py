@@ -95,3 +95,33 @@ class TinyGPT(nn.Module):
             x = block(x)
         logits: torch.Tensor = self.head(self.norm(x))
         return logits
+
+
+class ChainLink(nn.Module):
+    """One level of a deeply nested model: a small Linear, then everything below."""
+
+    def __init__(self, inner: nn.Module | None) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.fc(x)
+        if self.inner is None:
+            return x
+        output: torch.Tensor = self.inner(x)
+        return output
+
+
+def deep_chain(depth: int, tied: bool = False) -> nn.Module:
+    """``depth`` nested ChainLinks on (..., 4) inputs, the stress case for nesting.
+
+    ``tied``: the innermost Linear shares its weight with the outermost one, as
+    tied embeddings do; the model then holds one tensor under two names.
+    """
+    links = [ChainLink(None)]
+    for _ in range(depth - 1):
+        links.append(ChainLink(links[-1]))
+    if tied:
+        links[0].fc.weight = links[-1].fc.weight
+    return links[-1]

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from summaryplus import ModelStatistics, summary
+from summaryplus.examples import deep_chain
 from summaryplus.formatting import visible_rows
 
 
@@ -250,23 +251,10 @@ def test_zoo_rows() -> None:
     assert lazy[0].has_uninitialized_params()  # a copy was summarized
 
 
-class Level(nn.Module):
-    def __init__(self, inner: nn.Module | None) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc(x)
-        return x if self.inner is None else self.inner(x)  # type: ignore[no-any-return]
-
-
 def test_deeply_nested_model_runs_at_the_default_recursion_limit() -> None:
     import sys
 
-    model: nn.Module = Level(None)
-    for _ in range(299):
-        model = Level(model)
+    model = deep_chain(300)
     limit = sys.getrecursionlimit()
     stats = summary(model, input_size=(1, 4), depth=400, verbose=0)
     assert sys.getrecursionlimit() == limit

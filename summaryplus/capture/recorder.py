@@ -211,8 +211,23 @@ class Recorder:
         self._entry_inputs.clear()
 
 
+def _count_op(
+    self: OpCounter,
+    func: Any,
+    types: Any,
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+) -> Any:
+    kwargs = kwargs or {}
+    out = func(*args, **kwargs)
+    self.recorder.record_op(func, args, kwargs, out)
+    return out
+
+
 class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Sends every ATen op that runs to ``Recorder.record_op``."""
+
+    __torch_dispatch__ = _count_op
 
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -225,35 +240,17 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         # unless the model itself is compiled (CompileSafeOpCounter then).
         return False
 
-    def __torch_dispatch__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        self.recorder.record_op(func, args, kwargs, out)
-        return out
-
 
 class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
     """``OpCounter`` for models holding ``torch.compile``d modules: dynamo must
-    not trace into the mode's frames."""
+    not trace into the mode's frames. (torch adds its shim to a subclass that
+    defines ``__torch_dispatch__`` itself, hence the assignment.)"""
+
+    __torch_dispatch__ = _count_op
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         return True
-
-    def __torch_dispatch__(
-        self,
-        func: Any,
-        types: Any,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
-    ) -> Any:
-        return super().__torch_dispatch__(func, types, args, kwargs)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
