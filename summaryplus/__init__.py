@@ -4,11 +4,13 @@
 """
 
 from .api import TrainingFlops, clear_cached_forward_pass, summary, training_flops
+from .compare import Comparison, SummaryDiff, compare, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .layer_info import LayerInfo
 from .model_statistics import ModelStatistics
+from .monitor import Change, ParameterMonitor
 from .params import (
     BufferRow,
     ParameterRow,
@@ -27,7 +29,9 @@ __version__ = "0.1.0"
 __all__ = [
     "HEADER_TITLES",
     "BufferRow",
+    "Change",
     "ColumnSettings",
+    "Comparison",
     "FormattingOptions",
     "LayerGroup",
     "LayerInfo",
@@ -35,8 +39,10 @@ __all__ = [
     "Mode",
     "ModelStatistics",
     "ParamGroup",
+    "ParameterMonitor",
     "ParameterRow",
     "RowSettings",
+    "SummaryDiff",
     "SummaryError",
     "SummaryRecord",
     "TrainingFlops",
@@ -45,7 +51,9 @@ __all__ = [
     "__version__",
     "buffer_table",
     "clear_cached_forward_pass",
+    "compare",
     "count_parameters",
+    "diff",
     "group_params",
     "load_summary",
     "parameter_table",
