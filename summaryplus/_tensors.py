@@ -38,6 +38,8 @@ def storage_key(tensor: torch.Tensor) -> int:
 
 def view_key(tensor: torch.Tensor) -> tuple[int, int, Shape, Shape]:
     """Identifies the exact elements a tensor covers: two tied weights share it."""
+    if is_lazy(tensor):  # no storage yet: only the object itself
+        return id(tensor), 0, (), ()
     try:
         offset = int(tensor.storage_offset())
         stride = tuple(int(s) for s in tensor.stride())
@@ -55,8 +57,8 @@ def tensor_key(tensor: torch.Tensor) -> object:
     if tensor.device.type != "meta":
         try:
             pointer = tensor.data_ptr()
-        except (RuntimeError, NotImplementedError, TypeError):
-            pointer = 0
+        except (RuntimeError, NotImplementedError, TypeError, ValueError):
+            pointer = 0  # ValueError: a lazy module's parameter before its first forward
         if pointer:
             return (pointer, tensor.dtype, tensor.shape, tensor.stride())
     return view_key(tensor)
@@ -150,13 +152,28 @@ def named_modules_all(module: nn.Module) -> Iterator[tuple[str, nn.Module]]:
     Iterative: ``nn.Module.named_modules`` nests one generator per level, which
     makes a walk of a deep model quadratic in its depth.
     """
-    pending: list[tuple[str, nn.Module]] = [("", module)]
+    # A path longer than the number of distinct modules goes round a cycle.
+    distinct = _distinct_modules(module)
+    pending: list[tuple[str, nn.Module, int]] = [("", module, 0)]
     while pending:
-        prefix, current = pending.pop()
+        prefix, current, depth = pending.pop()
+        if depth > distinct:
+            raise ValueError(f"the module tree has a cycle through {prefix!r}")
         yield prefix, current
         children = [(name, child) for name, child in current._modules.items() if child is not None]
         for name, child in reversed(children):
-            pending.append((f"{prefix}.{name}" if prefix else name, child))
+            pending.append((f"{prefix}.{name}" if prefix else name, child, depth + 1))
+
+
+def _distinct_modules(root: nn.Module) -> int:
+    seen = {id(root)}
+    pending = [root]
+    while pending:
+        for child in pending.pop()._modules.values():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                pending.append(child)
+    return len(seen)
 
 
 def named_parameters_all(module: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:

@@ -24,7 +24,7 @@ from .capture import (
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import FormattingOptions
-from .inputs import InputData, InputSize, build_inputs
+from .inputs import ForwardInputs, InputData, InputSize, build_inputs
 from .model_statistics import ModelStatistics
 
 DEFAULT_COLUMN_NAMES = (ColumnSettings.OUTPUT_SIZE, ColumnSettings.NUM_PARAMS)
@@ -115,21 +115,15 @@ def training_flops(
     if (input_size is None) == (input_data is None):
         raise ValueError("give exactly one of input_size and input_data")
     formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
-    tree = ModuleTree(model)
-    inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
-    try:
-        result = capture_forward(
-            model,
-            tree,
-            inputs.args,
-            inputs.kwargs,
-            mode=Mode.TRAIN,
-            fake=inputs.fake,
-            count_backward=True,
-        )
-    except ForwardFailed as failed:
-        raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-    stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+    with interpreter.adjusted():
+        model = _unwrapped(model)
+        model, tree = _materialisable(model, ModuleTree(model))
+        inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+        try:
+            result = _capture(model, tree, inputs, Mode.TRAIN, count_backward=True)
+        except ForwardFailed as failed:
+            raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+        stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
     return TrainingFlops(
         forward_macs=stats.total_mult_adds,
         backward_macs=result.backward_macs or 0,
@@ -278,14 +272,49 @@ def _summarize(
     result = _cached_forward_pass.get(key) if cache_forward_pass else None
     if result is None:
         try:
-            result = capture_forward(
-                model, tree, inputs.args, inputs.kwargs, mode=mode, fake=inputs.fake
-            )
+            result = _capture(model, tree, inputs, mode)
         except ForwardFailed as failed:
             raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
         if cache_forward_pass:
             _cached_forward_pass[key] = result
     return _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+
+
+def _capture(
+    model: nn.Module,
+    tree: ModuleTree,
+    inputs: ForwardInputs,
+    mode: Mode,
+    count_backward: bool = False,
+) -> CaptureResult:
+    """One forward under the recorder. A meta model runs on plain meta tensors
+    (fastest); when its code asks a meta tensor for a value (``.item()`` in mask
+    code) it runs again on fake tensors, which answer for values the inputs
+    carry and which libraries such as transformers treat as tracing."""
+    fake = inputs.fake
+    try:
+        return capture_forward(
+            model,
+            tree,
+            inputs.args,
+            inputs.kwargs,
+            mode=mode,
+            fake=fake,
+            count_backward=count_backward,
+        )
+    except ForwardFailed as failed:
+        if fake or inputs.device.type != "meta" or "meta" not in str(failed.error):
+            raise
+        logger.info("the meta forward needs values (%s): running on fake tensors", failed.error)
+    return capture_forward(
+        model,
+        tree,
+        inputs.args,
+        inputs.kwargs,
+        mode=mode,
+        fake=True,
+        count_backward=count_backward,
+    )
 
 
 def _materialisable(model: nn.Module, tree: ModuleTree) -> tuple[nn.Module, ModuleTree]:

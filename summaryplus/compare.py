@@ -311,9 +311,8 @@ def _summarize(
 def _measure(stats: Summary, optimizer: str) -> dict[str, Any]:
     executed = bool(stats.executed)
     memory: int | None = None
-    # A SummaryRecord keeps no trainable-parameter bytes, so the estimate
-    # cannot be rebuilt from JSON; only a live summary has it.
-    if isinstance(stats, ModelStatistics) and stats.grad_enabled and executed:
+    # Live summaries and JSON records (which keep the bytes it needs) both give it.
+    if stats.grad_enabled and executed:
         memory = stats.training_memory(optimizer).total
     first = stats.summary_list[0] if len(stats.summary_list) else None
     return {

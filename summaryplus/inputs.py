@@ -57,8 +57,7 @@ def resolve_device(
 
     summaryplus never moves the model: ``device`` must agree with where its
     parameters are, except ``device="meta"`` on a real model, which runs the
-    forward on fake tensors (shapes only, nothing computed or allocated). A
-    model on the meta device also runs on fake tensors.
+    forward on fake tensors (shapes only, nothing computed or allocated).
     """
     requested = _parse_device(device)
     held = model_device(model)
@@ -77,11 +76,6 @@ def resolve_device(
             f"device={str(held)!r}, or device='meta' to summarize without computing."
         )
     target = held or requested
-    if target is not None and target.type == "meta":
-        # Meta tensors cannot answer data-dependent questions (``.item()`` in mask
-        # code); fake tensors can for values the inputs carry, and libraries such
-        # as transformers recognise them as tracing. Still shapes only.
-        return target, True
     if target is None:
         target = next(iter(data_devices), torch.device("cpu"))
     if target.type != "meta":

@@ -287,6 +287,9 @@ def _check_model(model: object) -> None:
 
 
 def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
+    """The shape; ``()`` for a lazy parameter, which has none until its first forward."""
+    if _tensors.is_lazy(tensor):
+        return ()
     return tuple(int(size) for size in tensor.shape)
 
 

@@ -263,3 +263,20 @@ def test_gpt2_matches_the_analytic_count() -> None:
     per_layer = 12 * tokens * d * d + 2 * 2 * length * length * d  # projections, attention
     expected = 2 * per_layer + tokens * d * 500  # + LM head
     assert macs(model, input_size=(2, 16), dtypes=[torch.long]) == expected
+
+
+def test_meta_model_whose_mask_code_reads_values() -> None:
+    # transformers' mask code calls .item() on the attention mask: plain meta
+    # tensors cannot answer, so the summary runs again on fake tensors.
+    config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                      num_attention_heads=8, num_key_value_heads=2,
+                                      vocab_size=500)
+    with torch.device("meta"):
+        meta = transformers.LlamaForCausalLM(config)
+    ids = torch.randint(0, 500, (2, 16))
+    data = {"input_ids": ids, "attention_mask": torch.ones(2, 16, dtype=torch.long)}
+    with_mask = summary(meta, input_data=data, verbose=0)
+    plain = summary(meta, input_size=(2, 16), dtypes=[torch.long], verbose=0)
+    assert with_mask.total_mult_adds == plain.total_mult_adds > 0
+    assert with_mask.uncounted_ops == {}
+    assert training_flops(meta, input_data=data).backward_macs > 0

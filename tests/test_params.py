@@ -125,3 +125,29 @@ def test_no_input_summary_lists_every_module() -> None:
     assert stats.total_params == 5962
     assert stats.total_mult_adds == 0
     assert "Total mult-adds" not in str(stats)
+
+
+def test_helpers_without_a_forward_handle_lazy_and_cyclic_models() -> None:
+    import pytest
+
+    from summaryplus import count_parameters, parameter_table
+
+    lazy = nn.Sequential(nn.LazyLinear(4), nn.Linear(4, 2))
+    assert count_parameters(lazy) == 10  # the lazy layer has no elements yet
+    assert [row.shape for row in parameter_table(lazy)][:1] == [()]
+    cyclic = nn.Sequential(nn.Linear(2, 2))
+    cyclic.add_module("loop", cyclic)
+    with pytest.raises(ValueError, match="cycle"):
+        count_parameters(cyclic)
+
+
+def test_training_memory_from_a_summary_reloaded_from_json() -> None:
+    import json
+
+    from summaryplus import compare, load_summary
+
+    stats = summary(nn.Linear(100, 10), input_size=(8, 100), mode="train", verbose=0)
+    record = load_summary(json.loads(stats.to_json()))
+    assert record.training_memory("adamw").total == stats.training_memory("adamw").total
+    table = compare({"live": stats, "reloaded": record})
+    assert table["reloaded"].training_memory_bytes == stats.training_memory().total

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ..layer_info import LayerInfo
 
 if TYPE_CHECKING:
+    from ..memory import TrainingMemory
     from ..model_statistics import ModelStatistics
 
 __all__ = [
@@ -125,6 +126,12 @@ class TotalsRecord:
     activation_bytes: int
     grad_enabled: bool
     executed: bool
+    # Added within schema 1: files written before them load with these defaults.
+    trainable_param_bytes: int = 0
+    largest_trainable_param_bytes: int = 0
+    local_params: int = 0
+    local_param_bytes: int = 0
+    local_trainable_param_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,25 @@ class SummaryRecord:
 
     def __len__(self) -> int:
         return len(self.layers)
+
+    def training_memory(
+        self,
+        optimizer: str = "adam",
+        *,
+        momentum: float = 0.0,
+        mixed_precision: bool = False,
+        shards: int | None = None,
+    ) -> TrainingMemory:
+        """The training-step estimate, as ``ModelStatistics.training_memory``."""
+        from ..memory import estimate_training_memory
+
+        return estimate_training_memory(
+            self,  # type: ignore[arg-type]  # the same attribute names
+            optimizer,
+            momentum=momentum,
+            mixed_precision=mixed_precision,
+            shards=shards,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-compatible plain types (lists, dicts, numbers, str)."""
@@ -219,6 +245,11 @@ def summary_record(stats: ModelStatistics) -> SummaryRecord:
         activation_bytes=stats.activation_bytes,
         grad_enabled=stats.grad_enabled,
         executed=stats.executed,
+        trainable_param_bytes=stats.trainable_param_bytes,
+        largest_trainable_param_bytes=stats.largest_trainable_param_bytes,
+        local_params=stats.local_params,
+        local_param_bytes=stats.local_param_bytes,
+        local_trainable_param_bytes=stats.local_trainable_param_bytes,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     return SummaryRecord(model, _frozen(stats.input_size), layers, totals, __version__)
@@ -436,11 +467,12 @@ def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> Layer
 
 def _fields_of(cls: type, data: Any, where: str) -> dict[str, Any]:
     """The values of ``cls``' fields in ``data`` (extra keys from newer writers ignored)."""
-    names = [field.name for field in dataclasses.fields(cls)]
+    fields = dataclasses.fields(cls)
     if not isinstance(data, Mapping):
         raise ValueError(f"{where} must be a JSON object, got {type(data).__name__}")
-    _require(data, names, where)
-    return {name: _frozen(data[name]) for name in names}
+    required = [f.name for f in fields if f.default is dataclasses.MISSING]
+    _require(data, required, where)
+    return {f.name: _frozen(data[f.name]) for f in fields if f.name in data}
 
 
 def _require(data: Mapping[str, Any], names: Iterable[str], where: str) -> None:
