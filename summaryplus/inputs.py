@@ -178,7 +178,10 @@ def build_inputs(
         shapes = normalize_input_size(input_size)
         dtype_list = _dtypes_for(shapes, dtypes)
         generator = torch.Generator().manual_seed(_SEED)
-        bound = _index_bound(model)
+        integer = any(
+            not (d.is_floating_point or d.is_complex or d == torch.bool) for d in dtype_list
+        )
+        bound = _index_bound(model) if integer else 2
         args: list[Any] = []
         for shape, dtype in zip(shapes, dtype_list, strict=True):
             if batch_dim is not None:
