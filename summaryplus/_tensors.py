@@ -64,6 +64,11 @@ def tensor_key(tensor: torch.Tensor) -> object:
     return view_key(tensor)
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float32`` -> ``"float32"``: how dtypes are written in every summary."""
+    return str(dtype).removeprefix("torch.")
+
+
 def local_shard(tensor: torch.Tensor) -> torch.Tensor:
     """This rank's part of a ``DTensor`` (FSDP2, tensor parallel); a plain tensor
     is all local. (Duck-typed: no torch.distributed import.)"""

@@ -576,7 +576,7 @@ def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> Che
             TensorInfo(
                 name=name,
                 shape=tuple(int(d) for d in shape),
-                dtype=str(value.dtype).removeprefix("torch."),
+                dtype=_tensors.dtype_name(value.dtype),
                 numel=_tensors.numel(value),
                 nbytes=_tensors.nbytes(value),
                 file=label,

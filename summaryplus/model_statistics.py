@@ -241,8 +241,8 @@ class ModelStatistics:
 
         from rich.console import Console, ConsoleOptions, RenderableType
 
+        from ._logging import LoggerLike
         from .queries import LayerGroup, LayerScore
-        from .render.log import LoggerLike
         from .render.serialize import PathLike, SummaryRecord
 
     def largest(

@@ -25,16 +25,15 @@ import logging
 import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import torch
 from torch import nn
 
 from . import _tensors
+from ._logging import LoggerLike, resolve_logger
 
 __all__ = ["Change", "ParameterMonitor", "format_change"]
-
-LoggerLike: TypeAlias = logging.Logger | logging.LoggerAdapter[logging.Logger] | str | None
 
 #: What a ``Change`` can be about, in the order ``check()`` reports them.
 CHANGE_KINDS = (
@@ -172,7 +171,7 @@ class ParameterMonitor:
         if isinstance(level, bool) or not isinstance(level, int):
             raise TypeError(f"level must be a logging level number, got {type(level).__name__}")
         self.model = model
-        self.logger = _resolve_logger(logger)
+        self.logger = resolve_logger(logger)
         self.level = level
         #: Every change reported so far, oldest first.
         self.history: list[Change] = []
@@ -325,7 +324,7 @@ def _snapshot(model: nn.Module) -> _Snapshot:
         state = _Tensor(
             numel=count,
             trainable=bool(param.requires_grad),
-            dtype=_dtype_name(param.dtype),
+            dtype=_tensors.dtype_name(param.dtype),
             device=str(param.device),
             shape=() if id(param) in lazy else tuple(int(size) for size in param.shape),
             ident=id(param),
@@ -442,20 +441,3 @@ def _names(names: tuple[str, ...]) -> str:
     shown = ", ".join(names[:_NAMES_IN_LOG])
     hidden = len(names) - _NAMES_IN_LOG
     return shown if hidden <= 0 else f"{shown} and {hidden} more"
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
-def _resolve_logger(logger: LoggerLike) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    if logger is None:
-        return logging.getLogger("summaryplus")
-    if isinstance(logger, str):
-        return logging.getLogger(logger)
-    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-        return logger
-    raise TypeError(
-        "logger must be a logging.Logger, a logging.LoggerAdapter, a logger name or None, "
-        f"got {type(logger).__name__}"
-    )

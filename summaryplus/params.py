@@ -167,7 +167,7 @@ def parameter_table(model: nn.Module) -> list[ParameterRow]:
         ParameterRow(
             name=name,
             shape=_shape(param),
-            dtype=_dtype(param),
+            dtype=_tensors.dtype_name(param.dtype),
             device=str(param.device),
             requires_grad=bool(param.requires_grad),
             numel=_tensors.numel(param),
@@ -202,7 +202,7 @@ def buffer_table(model: nn.Module) -> list[BufferRow]:
         BufferRow(
             name=name,
             shape=_shape(buffer),
-            dtype=_dtype(buffer),
+            dtype=_tensors.dtype_name(buffer.dtype),
             device=str(buffer.device),
             # A buffer reachable under several names is saved if any name is.
             persistent=any(alias not in non_persistent for alias in names),
@@ -291,7 +291,3 @@ def _shape(tensor: torch.Tensor) -> tuple[int, ...]:
     if _tensors.is_lazy(tensor):
         return ()
     return tuple(int(size) for size in tensor.shape)
-
-
-def _dtype(tensor: torch.Tensor) -> str:
-    return str(tensor.dtype).removeprefix("torch.")

@@ -23,7 +23,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import storage_key, storage_nbytes
+from .._tensors import dtype_name, storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
@@ -97,7 +97,7 @@ class Recorder:
         inputs = (args, kwargs) if kwargs else args
         if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
             row.input_size = list(args[0].shape)  # the common case, without a walk
-            row.input_dtypes = [_dtype_name(args[0].dtype)]
+            row.input_dtypes = [dtype_name(args[0].dtype)]
         else:
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
@@ -123,7 +123,7 @@ class Recorder:
         row.executed = True
         if isinstance(output, torch.Tensor):
             row.output_size = list(output.shape)
-            row.output_dtypes = [_dtype_name(output.dtype)]
+            row.output_dtypes = [dtype_name(output.dtype)]
             row.output_bytes = output.numel() * output.element_size()
         else:
             row.output_size = first_shape(output)
@@ -251,10 +251,6 @@ class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         return True
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def _join(prefix: str, name: str) -> str:

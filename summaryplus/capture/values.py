@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._tensors import storage_nbytes, view_key
+from .._tensors import dtype_name, storage_nbytes, view_key
 
 _MAX_NESTING = 8
 
@@ -41,7 +41,7 @@ def first_shape(value: Any) -> list[int]:
 
 
 def dtypes_of(value: Any) -> list[str]:
-    return [str(t.dtype).removeprefix("torch.") for t in iter_tensors(value)]
+    return [dtype_name(t.dtype) for t in iter_tensors(value)]
 
 
 def total_bytes(value: Any) -> int:
@@ -71,7 +71,7 @@ def storage_bytes(value: Any) -> int:
 def describe(value: Any, _depth: int = 0) -> str:
     """A short text of shapes and dtypes, for error messages."""
     if isinstance(value, torch.Tensor):
-        dtype = str(value.dtype).removeprefix("torch.")
+        dtype = dtype_name(value.dtype)
         return f"Tensor{list(value.shape)} {dtype} on {value.device.type}"
     if _depth >= 3:
         return "..."

@@ -6,7 +6,8 @@ from typing import Any
 
 from torch import nn
 
-from ..monitor import Change, LoggerLike, ParameterMonitor, _resolve_logger
+from .._logging import LoggerLike, resolve_logger
+from ..monitor import Change, ParameterMonitor
 
 __all__ = ["SummaryWatcher"]
 
@@ -54,7 +55,7 @@ class SummaryWatcher:
         self.input_data = input_data
         self.log_summary = log_summary
         self.every_n_steps = every_n_steps
-        self.logger = _resolve_logger(logger)
+        self.logger = resolve_logger(logger)
         self.level = level
         self.summary_kwargs = summary_kwargs
         self.monitor: ParameterMonitor | None = None

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..monitor import Change, LoggerLike
+from .._logging import LoggerLike
+from ..monitor import Change
 from ._common import SummaryWatcher
 
 try:

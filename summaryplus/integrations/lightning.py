@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..monitor import Change, LoggerLike
+from .._logging import LoggerLike
+from ..monitor import Change
 from ._common import SummaryWatcher
 
 try:

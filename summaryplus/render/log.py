@@ -6,12 +6,10 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from .._logging import LoggerLike, resolve_logger
+
 if TYPE_CHECKING:
-    from typing import TypeAlias
-
     from ..model_statistics import ModelStatistics
-
-    LoggerLike: TypeAlias = logging.Logger | logging.LoggerAdapter[logging.Logger] | str | None
 
 __all__ = ["log_summary"]
 
@@ -45,25 +43,12 @@ def log_summary(
     """
     from ..formatting import render_text
 
-    target = _logger(logger)
+    target = resolve_logger(logger)
     number = _level(level)
     if not target.isEnabledFor(number):
         return  # not even worth rendering the table
     for line in _ANSI.sub("", render_text(stats)).splitlines():
         target.log(number, "%s", line)
-
-
-def _logger(logger: LoggerLike) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    if logger is None:
-        return logging.getLogger("summaryplus")
-    if isinstance(logger, str):
-        return logging.getLogger(logger)
-    if isinstance(logger, (logging.Logger, logging.LoggerAdapter)):
-        return logger
-    raise TypeError(
-        "logger must be a logging.Logger, a logging.LoggerAdapter, a logger name or None, "
-        f"got {type(logger).__name__}"
-    )
 
 
 def _level(level: int | str) -> int:
