@@ -1,9 +1,15 @@
-"""Fixture models shared by the tests (plain torch, small)."""
+"""Fixture models shared by the tests (plain torch, small), and small transformers
+models built from tiny configs (transformers is imported only by those builders)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    import transformers
 
 
 class SingleInputNet(nn.Module):
@@ -85,3 +91,46 @@ class TiedNet(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         x = self.embed(tokens)
         return self.head(self.left(x) + self.right(x))
+
+
+def gpt2(width: int = 64, layers: int = 2, **config: Any) -> transformers.GPT2LMHeadModel:
+    """A seeded GPT-2 LM with 2 heads, a 1,000-token vocabulary and 64 positions."""
+    import transformers
+
+    torch.manual_seed(0)
+    return transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(
+            n_layer=layers, n_embd=width, n_head=2, vocab_size=1000, n_positions=64, **config
+        )
+    )
+
+
+def bert_config(**config: Any) -> transformers.BertConfig:
+    """Hidden size 32, 2 layers of 2 heads, a 500-token vocabulary, 64 positions."""
+    import transformers
+
+    return transformers.BertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        vocab_size=500,
+        max_position_embeddings=64,
+        **config,
+    )
+
+
+def bert() -> transformers.BertModel:
+    """A seeded BERT encoder from ``bert_config()``."""
+    import transformers
+
+    torch.manual_seed(0)
+    return transformers.BertModel(bert_config())
+
+
+def bert_classifier(num_labels: int = 2) -> transformers.BertForSequenceClassification:
+    """A seeded BERT sequence classifier from ``bert_config()``."""
+    import transformers
+
+    torch.manual_seed(0)
+    return transformers.BertForSequenceClassification(bert_config(num_labels=num_labels))

@@ -12,9 +12,11 @@ import json
 import warnings
 from pathlib import Path
 
+import models
 import pytest
 import torch
 import transformers
+from models import bert_classifier
 from torch import nn
 
 from summaryplus import (
@@ -31,31 +33,7 @@ transformers.logging.set_verbosity_error()
 
 
 def gpt2(width: int, layers: int = 2) -> transformers.GPT2LMHeadModel:
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        n_embd=width,
-        n_layer=layers,
-        n_head=2,
-        vocab_size=1000,
-        n_positions=64,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    return transformers.GPT2LMHeadModel(config)
-
-
-def bert_classifier(num_labels: int = 2) -> transformers.BertForSequenceClassification:
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        vocab_size=500,
-        max_position_embeddings=64,
-        num_labels=num_labels,
-    )
-    return transformers.BertForSequenceClassification(config)
+    return models.gpt2(width, layers, bos_token_id=0, eos_token_id=0)
 
 
 IDS = {"input_size": (1, 16), "dtypes": [torch.long]}

@@ -15,26 +15,13 @@ from typing import Any
 import pytest
 import torch
 import transformers
+from models import bert_classifier
 from torch import nn
 
 import summaryplus.monitor as monitor_module
 from summaryplus import Change, ParameterMonitor, count_parameters
 
 transformers.logging.set_verbosity_error()
-
-
-def bert_classifier() -> transformers.BertForSequenceClassification:
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        vocab_size=500,
-        max_position_embeddings=64,
-        num_labels=2,
-    )
-    return transformers.BertForSequenceClassification(config)
 
 
 def kinds(changes: list[Change]) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import tabulate
 import torch
-import transformers
+from models import bert, gpt2
 from torch import nn
 
 from summaryplus import (
@@ -43,27 +43,6 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 # --------------------------------------------------------------------- models
-def gpt2() -> nn.Module:
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        n_layer=2, n_embd=64, n_head=2, vocab_size=1000, n_positions=64
-    )
-    return transformers.GPT2LMHeadModel(config)
-
-
-def bert() -> nn.Module:
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        vocab_size=500,
-        max_position_embeddings=64,
-    )
-    return transformers.BertModel(config)
-
-
 class PartlyFrozen(nn.Module):
     """A frozen encoder, a Linear with a frozen weight and a trainable bias, a block
     called twice, and a parameter used inline by the model's own forward."""
