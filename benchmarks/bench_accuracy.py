@@ -3,7 +3,8 @@
 For a zoo of models (transformers models built from config classes only, never
 downloaded, plus a plain-torch CNN) this prints, side by side:
 
-- ``truth``: MACs derived by hand below, layer by layer, with the arithmetic in
+- ``truth``: MACs derived by hand below (and in ``_common.py`` for GPT-2 and
+  Llama, which bench_overhead checks too), layer by layer, with the arithmetic in
   comments (GEMM of an (m x k) by a (k x n) matrix = m * k * n MACs; a
   convolution = output elements * input channels per group * kernel elements);
 - summaryplus on CPU (real tensors) and on meta (``device="meta"``: fake
@@ -33,7 +34,15 @@ from typing import Any
 
 import torch
 import torchinfo
-from _common import describe_machine, markdown  # benchmarks/_common.py
+from _common import (  # benchmarks/_common.py
+    attention_macs,
+    conv_macs,
+    describe_machine,
+    gpt2_truth,
+    linear_macs,
+    llama_truth,
+    markdown,
+)
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -51,45 +60,7 @@ class Case:
     note: str = ""
 
 
-# --------------------------------------------------------------- arithmetic
-def linear_macs(tokens: int, in_features: int, out_features: int) -> int:
-    """A Linear over ``tokens`` rows: (tokens x in) @ (in x out)."""
-    return tokens * in_features * out_features
-
-
-def attention_macs(batch: int, queries: int, keys: int, width: int) -> int:
-    """Q @ K^T then attn @ V, all heads together (``width`` = heads * head_dim).
-
-    Per batch element: queries * keys * width for the scores plus the same for
-    the weighted sum of values. Grouped-query attention changes how many K/V
-    heads are *stored*, not how many query heads attend, so the width is the
-    query width.
-    """
-    return batch * 2 * queries * keys * width
-
-
-def conv_macs(positions: int, c_in: int, c_out: int, kernel: int, groups: int = 1) -> int:
-    """``positions`` output positions (batch included) x ``c_out`` channels, each
-    needing (c_in / groups) * kernel multiply-accumulates."""
-    return positions * c_out * (c_in // groups) * kernel
-
-
 # ------------------------------------------------------------------- GPT-2
-def gpt2_truth(batch: int, seq: int) -> int:
-    d, layers, vocab, ffn = 768, 12, 50257, 3072
-    tokens = batch * seq
-    per_layer = (
-        linear_macs(tokens, d, 3 * d)  # c_attn: fused q, k, v
-        + linear_macs(tokens, d, d)  # attn c_proj
-        + attention_macs(batch, seq, seq, d)  # causal, computed dense
-        + linear_macs(tokens, d, ffn)  # mlp c_fc
-        + linear_macs(tokens, ffn, d)  # mlp c_proj
-    )
-    lm_head = linear_macs(tokens, d, vocab)  # tied to wte, still a full GEMM
-    # 12 * 931,135,488 + 4,940,464,128 = 16,114,089,984 at (1, 128)
-    return layers * per_layer + lm_head
-
-
 def gpt2_case() -> Case:
     import transformers
 
@@ -171,31 +142,6 @@ LLAMA_SMALL = dict(
     num_key_value_heads=2,
     vocab_size=32000,
 )
-
-
-def llama_truth(
-    batch: int,
-    seq: int,
-    hidden_size: int,
-    intermediate_size: int,
-    num_hidden_layers: int,
-    num_attention_heads: int,
-    num_key_value_heads: int,
-    vocab_size: int,
-) -> int:
-    d = hidden_size
-    head_dim = d // num_attention_heads
-    kv_width = num_key_value_heads * head_dim  # grouped-query: narrower k/v
-    tokens = batch * seq
-    per_layer = (
-        linear_macs(tokens, d, d)  # q_proj
-        + 2 * linear_macs(tokens, d, kv_width)  # k_proj, v_proj
-        + linear_macs(tokens, d, d)  # o_proj
-        + attention_macs(batch, seq, seq, num_attention_heads * head_dim)
-        + 3 * linear_macs(tokens, d, intermediate_size)  # gate, up, down
-    )
-    lm_head = linear_macs(tokens, d, vocab_size)
-    return num_hidden_layers * per_layer + lm_head
 
 
 def llama_case() -> Case:

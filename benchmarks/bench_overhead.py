@@ -37,7 +37,9 @@ import torch
 from _common import (  # benchmarks/_common.py
     Targets,
     describe_machine,
+    gpt2_truth,
     interleaved,
+    llama_truth,
     load_average,
     markdown,
     median,
@@ -81,24 +83,6 @@ def llama_params(
     )
     # embeddings + layers + final norm + untied LM head = 70,553,706,496
     return vocab_size * d + num_hidden_layers * per_layer + d + d * vocab_size
-
-
-def llama_macs(seq: int, **config: int) -> int:
-    d = config["hidden_size"]
-    kv_width = config["num_key_value_heads"] * (d // config["num_attention_heads"])
-    per_layer = (
-        seq * d * (2 * d + 2 * kv_width)  # q, o full width; k, v grouped
-        + 2 * seq * seq * d  # Q @ K^T and attn @ V over all 64 query heads (dense)
-        + 3 * seq * d * config["intermediate_size"]  # SwiGLU MLP
-    )
-    # 80 * 3,779,571,220,480 + 4,303,557,230,592 = 306,669,254,868,992 at 4096 tokens
-    return config["num_hidden_layers"] * per_layer + seq * d * config["vocab_size"]
-
-
-def gpt2_macs(seq: int) -> int:
-    d, ffn, layers, vocab = 768, 3072, 12, 50257
-    per_layer = seq * d * 3 * d + seq * d * d + 2 * seq * seq * d + 2 * seq * d * ffn
-    return layers * per_layer + seq * d * vocab  # 16,114,089,984 at 128 tokens
 
 
 def bare(model: nn.Module, x: torch.Tensor) -> Callable[[], Any]:
@@ -207,7 +191,8 @@ def main() -> int:
     llama_peak = peak_rss_mb()
     stats = result.stats
     rows.append(result.row(f"Llama-3-70B shape, meta, (1,{LLAMA_SEQ})"))
-    expected_macs = llama_macs(LLAMA_SEQ, **LLAMA_70B)
+    # 80 * 3,779,571,220,480 + 4,303,557,230,592 = 306,669,254,868,992 at 4096 tokens
+    expected_macs = llama_truth(1, LLAMA_SEQ, **LLAMA_70B)
     print(
         f"Llama-70B on meta: built in {seconds(build_s)}; {stats.total_params:,} params "
         f"(derived {llama_params(**LLAMA_70B):,}); {stats.total_mult_adds:,} MACs "
@@ -245,7 +230,7 @@ def main() -> int:
     rows.append(result.row(f"GPT-2 small, CPU, (1,{GPT2_SEQ})"))
     print(
         f"GPT-2 on CPU: {stats.total_params:,} params, {stats.total_mult_adds:,} MACs "
-        f"(derived {gpt2_macs(GPT2_SEQ):,}); uncounted ops: {stats.uncounted_ops or 'none'}."
+        f"(derived {gpt2_truth(1, GPT2_SEQ):,}); uncounted ops: {stats.uncounted_ops or 'none'}."
     )
     targets.check(
         "GPT-2 (CPU): summary <= 1.3x the bare no_grad forward",
@@ -254,7 +239,7 @@ def main() -> int:
     )
     targets.check(
         "GPT-2: MACs = hand-derived",
-        stats.total_mult_adds == gpt2_macs(GPT2_SEQ),
+        stats.total_mult_adds == gpt2_truth(1, GPT2_SEQ),
         f"{stats.total_mult_adds:,}",
     )
 
