@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ._checks import check_count
-from .queries import LayerGroup, group_by
+from .queries import LayerGroup, group_by, model_total
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -221,7 +221,7 @@ def plot_summary(
             stacklevel=2,
         )
 
-    total = _model_total(stats, by)
+    total = model_total(stats, by)
     legend = _needs_legend(shown)
     figure, axes = _figure_and_axes(ax, _bar_chart_size(shown, orientation, legend))
     if title is None:
@@ -540,16 +540,6 @@ def _model_segments(stats: ModelStatistics, metric: str, optimizer: str) -> tupl
     if metric == "memory":
         return (stats.total_param_bytes, stats.activation_bytes)
     return (stats.training_memory(optimizer).total,)
-
-
-def _model_total(stats: ModelStatistics, by: str) -> int:
-    if by == "params":
-        return stats.total_params
-    if by == "macs":
-        return stats.total_mult_adds
-    if by == "flops":
-        return stats.total_flops
-    return stats.total_param_bytes + stats.activation_bytes
 
 
 def _keep_top(bars: list[_Bar], top_k: int | None) -> tuple[list[_Bar], int]:

@@ -299,7 +299,7 @@ def _considered(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerIn
 
 
 def _scores(stats: ModelStatistics, by: str, depth: int | None) -> list[LayerScore]:
-    total = _total(stats, by)
+    total = model_total(stats, by)
     scores = []
     for row, whole in _considered(stats, depth):
         value = _value(row, by, whole)
@@ -307,7 +307,8 @@ def _scores(stats: ModelStatistics, by: str, depth: int | None) -> list[LayerSco
     return scores
 
 
-def _total(stats: ModelStatistics, by: str) -> int:
+def model_total(stats: ModelStatistics, by: str) -> int:
+    """The whole model's figure for ``by`` (one of ``BY``); ``plot_summary`` uses it too."""
     if by == "params":
         return stats.total_params
     if by == "trainable_params":
