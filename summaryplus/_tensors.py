@@ -79,14 +79,27 @@ def local_shard(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def numel(tensor: torch.Tensor) -> int:
-    """Element count; 0 for a lazy parameter that has not been materialised yet."""
+    """Element count; 0 for a lazy parameter that has not been materialised yet.
+
+    A packed low-bit weight (bitsandbytes' ``Params4bit``: two 4-bit values per
+    uint8 byte) counts the elements it stands for when it carries them in
+    ``quant_state.shape``; its bytes stay the packed storage's (``nbytes``).
+    """
     if is_lazy(tensor):
         return 0
+    if tensor.dtype == torch.uint8:
+        shape = getattr(getattr(tensor, "quant_state", None), "shape", None)
+        if shape is not None:
+            count = 1
+            for size in shape:
+                count *= int(size)
+            return count
     return int(tensor.numel())
 
 
 def nbytes(tensor: torch.Tensor) -> int:
-    """Bytes of the tensor's own elements in its own dtype (fp8/int8 are 1 byte)."""
+    """Bytes of the tensor's own elements in its own dtype (fp8/int8 are 1 byte;
+    packed 4-bit weights are their packed bytes)."""
     if is_lazy(tensor):
         return 0
     return int(tensor.numel()) * int(tensor.element_size())

@@ -151,3 +151,19 @@ def test_training_memory_from_a_summary_reloaded_from_json() -> None:
     assert record.training_memory("adamw").total == stats.training_memory("adamw").total
     table = compare({"live": stats, "reloaded": record})
     assert table["reloaded"].training_memory_bytes == stats.training_memory().total
+
+
+def test_packed_four_bit_weights_count_their_true_elements() -> None:
+    from types import SimpleNamespace
+
+    class Params4bit(nn.Parameter):
+        """What bitsandbytes hands a Linear4bit: uint8 bytes, two weights each."""
+
+    layer = nn.Linear(64, 32)
+    packed = Params4bit(torch.zeros(64 * 32 // 2, 1, dtype=torch.uint8), requires_grad=False)
+    packed.quant_state = SimpleNamespace(shape=torch.Size([32, 64]))  # type: ignore[attr-defined]
+    layer.weight = packed
+    stats = summary(layer, verbose=0)
+    assert stats.total_params == 32 * 64 + 32  # true weights, plus the bias
+    assert stats.total_param_bytes == 32 * 64 // 2 + 32 * 4  # packed bytes, fp32 bias
+    assert stats.trainable_params == 32
