@@ -54,7 +54,7 @@ def tensor_key(tensor: torch.Tensor) -> object:
     A data pointer with dtype, shape and stride names the exact elements; meta,
     fake and empty tensors (pointer 0) fall back to ``view_key``.
     """
-    if tensor.device.type != "meta":
+    if not tensor.is_meta:
         try:
             pointer = tensor.data_ptr()
         except (RuntimeError, NotImplementedError, TypeError, ValueError):

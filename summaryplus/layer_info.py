@@ -84,14 +84,17 @@ class LayerInfo:
     ) -> None:
         self.layer_id = id(module)
         self.module = module
-        self.class_name = _class_name(module)
+        cls = type(module)
+        name = _CLASS_NAMES.get(cls)
+        self.class_name = name if name is not None else _class_name(module)
         self.var_name = var_name
         self.module_path = module_path
         self.depth = depth
         self.parent_info = parent_info
         self.children: list[LayerInfo] = []
         self.is_container = is_container
-        self.is_leaf_layer = not any(child is not None for child in module._modules.values())
+        children = module._modules
+        self.is_leaf_layer = not children or all(child is None for child in children.values())
         self.input_size: list[int] = []
         self.output_size: list[int] = []
         self.input_dtypes: list[str] = []
@@ -132,6 +135,10 @@ class LayerInfo:
         return f"{self.class_name}: {self.depth}"
 
 
+# Class -> display name, for classes whose name does not depend on the instance.
+_CLASS_NAMES: dict[type, str] = {}
+
+
 def _class_name(module: nn.Module) -> str:
     """The module's own class name: a scripted module's original one, and the
     wrapped class for classes that FSDP2 (``fully_shard``) and ``replicate``
@@ -140,13 +147,15 @@ def _class_name(module: nn.Module) -> str:
         return str(module.original_name)
     cls = type(module)
     bases = cls.__bases__
+    name = cls.__name__
     if (
         len(bases) == 2
         and bases[0].__module__.startswith("torch.distributed")
-        and cls.__name__.endswith(bases[1].__name__)
+        and name.endswith(bases[1].__name__)
     ):
-        return bases[1].__name__
-    return cls.__name__
+        name = bases[1].__name__
+    _CLASS_NAMES[cls] = name
+    return name
 
 
 def _kernel_size(kernel: Any) -> list[int] | int | None:

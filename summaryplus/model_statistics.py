@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import torch
 from torch import nn
 
 from . import _tensors
@@ -446,6 +447,22 @@ class _Size(NamedTuple):
     local_nbytes: int
 
 
+def _size_of(param: torch.Tensor) -> _Size:
+    if type(param) is nn.Parameter and param.dtype != torch.uint8:
+        # The common case, inline: a plain, materialised, unsharded parameter.
+        count = param.numel()
+        size = count * param.element_size()
+        return _Size(count, size, param.requires_grad, count, size)
+    local = _tensors.local_shard(param)
+    return _Size(
+        _tensors.numel(param),
+        _tensors.nbytes(param),
+        param.requires_grad,
+        _tensors.numel(local),
+        _tensors.nbytes(local),
+    )
+
+
 class _ParamIndex:
     """Every parameter of the model keyed once: what each module holds directly
     (keys) and each key's size. Built once per statistics."""
@@ -460,16 +477,10 @@ class _ParamIndex:
                 key = _tensors.tensor_key(param)
                 keys.append(key)
                 if key not in self.sizes:
-                    local = _tensors.local_shard(param)
-                    self.sizes[key] = _Size(
-                        _tensors.numel(param),
-                        _tensors.nbytes(param),
-                        param.requires_grad,
-                        _tensors.numel(local),
-                        _tensors.nbytes(local),
-                    )
+                    self.sizes[key] = _size_of(param)
             self.direct[id(module)] = keys
             held += len(keys)
+        self.lazy = any(size.numel == 0 for size in self.sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
         self.shared = held != len(self.sizes) or any(
             len(edges) > 1 for edges in tree.parents.values()
@@ -495,7 +506,8 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
     """
     totals: dict[int, tuple[int, int, int]] = {}
     if not index.shared:
-        for module in tree.post_order():
+        # A tree without sharing: reversed pre-order puts children before parents.
+        for module in reversed(tree.modules):
             count, trainable, size = index.totals(index.direct[id(module)])
             for child in module._modules.values():
                 if child is not None:
@@ -520,9 +532,10 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
             totals[id(module)] = (bag.count, bag.trainable, bag.size)
     for row in rows:
         row.num_params, row.trainable_params, row.param_bytes = totals[row.layer_id]
-        row.contains_lazy_param = any(
-            p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
-        )
+        if index.lazy:
+            row.contains_lazy_param = any(
+                p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
+            )
 
 
 class _Bag:

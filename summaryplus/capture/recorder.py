@@ -28,6 +28,8 @@ from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 
+_UNKNOWN = object()
+
 
 class Failure:
     """Where a forward pass failed: the innermost row that was running."""
@@ -53,6 +55,8 @@ class Recorder:
         # The latest row at each depth (index = depth), for container rows.
         self._last_at_depth: list[LayerInfo] = []
         self.uncounted_ops: Counter[str] = Counter()
+        # Each op's formula (or None), looked up once per pass.
+        self._formulas: dict[Any, Any] = {}
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
@@ -87,13 +91,17 @@ class Recorder:
                 return
             row = self._add_row(type(module).__name__, module, None)
         else:
-            chain = self.tree.chain(parent.module, module)
-            if chain is None:
-                chain = [(module, self.tree.name_of(module))]
-            anchor = parent
-            for container, name in chain[:-1]:
-                anchor = self._container_row(container, name, anchor)
-            row = self._add_row(chain[-1][1], module, anchor)
+            edges = self.tree.parents.get(id(module))
+            if edges and edges[0][0] is parent.module:  # the common case: a direct child
+                row = self._add_row(edges[0][1], module, parent)
+            else:
+                chain = self.tree.chain(parent.module, module)
+                if chain is None:
+                    chain = [(module, self.tree.name_of(module))]
+                anchor = parent
+                for container, name in chain[:-1]:
+                    anchor = self._container_row(container, name, anchor)
+                row = self._add_row(chain[-1][1], module, anchor)
         inputs = (args, kwargs) if kwargs else args
         if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
             row.input_size = list(args[0].shape)  # the common case, without a walk
@@ -165,7 +173,9 @@ class Recorder:
 
     # -------------------------------------------------------------------- ops
     def record_op(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
-        formula = formulas.formula_for(func)
+        formula = self._formulas.get(func, _UNKNOWN)
+        if formula is _UNKNOWN:
+            formula = self._formulas[func] = formulas.formula_for(func)
         if formula is None:
             if not formulas.is_zero_mac(func):
                 self.uncounted_ops[str(func.overloadpacket.__name__)] += 1
