@@ -9,6 +9,7 @@ from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .layer_info import LayerInfo
+from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
 from .monitor import Change, ParameterMonitor
 from .params import (
@@ -46,6 +47,7 @@ __all__ = [
     "SummaryError",
     "SummaryRecord",
     "TrainingFlops",
+    "TrainingMemory",
     "Units",
     "Verbosity",
     "__version__",
