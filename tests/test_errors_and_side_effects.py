@@ -131,3 +131,27 @@ def test_cached_forward_pass_is_reused_and_clearable() -> None:
     clear_cached_forward_pass()
     summary(model, input_size=(1, 3), cache_forward_pass=True, verbose=0)
     assert len(calls) == 2
+
+
+def test_a_train_override_runs_as_model_train_would() -> None:
+    class FrozenNorm(nn.Module):
+        """Keeps its BatchNorm in eval mode even when trained, as fine-tuning code does."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm = nn.BatchNorm1d(4)
+            self.seen: list[bool] = []
+
+        def train(self, mode: bool = True) -> FrozenNorm:
+            super().train(mode)
+            self.norm.eval()
+            return self
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.seen.append(self.norm.training)
+            return self.norm(x)  # type: ignore[no-any-return]
+
+    model = FrozenNorm()
+    summary(model, input_size=(3, 4), mode="train", verbose=0)
+    assert model.seen == [False]
+    assert model.norm.training  # and the flags are back as they were
