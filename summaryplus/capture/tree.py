@@ -86,16 +86,3 @@ class ModuleTree:
             path.append((current, name))
             current = parent
         return None
-
-    def path_of(self, module: nn.Module) -> str:
-        """A dotted path from the root through first-registered parents."""
-        names: list[str] = []
-        current = module
-        for _ in range(_MAX_CHAIN * 4):
-            edges = self.parents.get(id(current))
-            if current is self.root or not edges:
-                break
-            parent, name = edges[0]
-            names.append(name)
-            current = parent
-        return ".".join(reversed(names))

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._tensors import dtype_name, storage_nbytes, view_key
+from .._tensors import dtype_name, view_key
 
 _MAX_NESTING = 8
 
@@ -53,18 +53,6 @@ def total_bytes(value: Any) -> int:
         if key not in seen:
             seen.add(key)
             total += int(tensor.numel()) * int(tensor.element_size())
-    return total
-
-
-def storage_bytes(value: Any) -> int:
-    """Bytes of the distinct storages behind the tensors in ``value``."""
-    seen: set[object] = set()
-    total = 0
-    for tensor in iter_tensors(value):
-        key = view_key(tensor)[0]
-        if key not in seen:
-            seen.add(key)
-            total += storage_nbytes(tensor)
     return total
 
 
