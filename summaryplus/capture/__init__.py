@@ -19,7 +19,7 @@ from torch import nn
 from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter
-from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
+from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder, join_path
 from .tree import ModuleTree
 from .values import dtypes_of, first_shape, iter_tensors, total_bytes
 
@@ -54,11 +54,7 @@ def static_rows(model: nn.Module, tree: ModuleTree) -> list[LayerInfo]:
     while pending:
         module, name, parent = pending.pop()
         depth = 0 if parent is None else parent.depth + 1
-        path = (
-            ""
-            if parent is None
-            else (f"{parent.module_path}.{name}" if parent.module_path else name)
-        )
+        path = "" if parent is None else join_path(parent.module_path, name)
         row = LayerInfo(name, module, depth, parent, module_path=path)
         row.is_recursive = id(module) in seen
         seen.add(id(module))

@@ -140,7 +140,7 @@ class Recorder:
 
     def _add_row(self, var_name: str, module: nn.Module, parent: LayerInfo | None) -> LayerInfo:
         depth = 0 if parent is None else parent.depth + 1
-        path = "" if parent is None else _join(parent.module_path, var_name)
+        path = "" if parent is None else join_path(parent.module_path, var_name)
         row = LayerInfo(var_name, module, depth, parent, module_path=path)
         self._append(row)
         return row
@@ -156,7 +156,7 @@ class Recorder:
             module,
             depth,
             parent,
-            module_path=_join(parent.module_path, name),
+            module_path=join_path(parent.module_path, name),
             is_container=True,
         )
         self._append(row)
@@ -263,5 +263,6 @@ class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
         return True
 
 
-def _join(prefix: str, name: str) -> str:
+def join_path(prefix: str, name: str) -> str:
+    """``encoder.layer`` + ``0`` -> ``encoder.layer.0`` (the root's path is empty)."""
     return f"{prefix}.{name}" if prefix else name

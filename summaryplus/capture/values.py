@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._tensors import dtype_name, view_key
+from .._tensors import dtype_name, tensor_key
 
 _MAX_NESTING = 8
 
@@ -49,7 +49,7 @@ def total_bytes(value: Any) -> int:
     seen: set[object] = set()
     total = 0
     for tensor in iter_tensors(value):
-        key = view_key(tensor)
+        key = tensor_key(tensor)
         if key not in seen:
             seen.add(key)
             total += int(tensor.numel()) * int(tensor.element_size())
