@@ -47,30 +47,80 @@ class LayerInfo:
         groups: ``groups`` of a convolution, else None.
     """
 
-    # Numbers start at zero as class attributes: a summary makes one LayerInfo per
-    # module call, so __init__ sets only what differs per row.
-    depth_index: int | None = None
-    executed = False
-    is_recursive = False
-    contains_lazy_param = False
-    output_bytes = 0
+    # A summary makes one LayerInfo per module call, so rows are slotted (small,
+    # quick to fill) and __init__ sets only what every row needs at once. A slot
+    # not set yet reads as its default (``__getattr__``): zero for the numbers,
+    # a new empty list for the shapes, and the module's own ``kernel_size`` and
+    # ``groups``. __dict__ stays available for attributes callers add.
+    __slots__ = (
+        "__dict__",
+        "activation_bytes",
+        "children",
+        "class_name",
+        "contains_lazy_param",
+        "counted_param_bytes",
+        "counted_params",
+        "counted_trainable_params",
+        "depth",
+        "depth_index",
+        "executed",
+        "groups",
+        "inner_layers",
+        "input_dtypes",
+        "input_size",
+        "is_container",
+        "is_leaf_layer",
+        "is_recursive",
+        "kernel_size",
+        "layer_id",
+        "macs",
+        "module",
+        "module_path",
+        "num_params",
+        "output_bytes",
+        "output_dtypes",
+        "output_size",
+        "own_activation_bytes",
+        "own_backward_macs",
+        "own_macs",
+        "param_bytes",
+        "parent_info",
+        "subtree_param_bytes",
+        "subtree_params",
+        "subtree_trainable_params",
+        "trainable_params",
+        "var_name",
+    )  # fmt: skip
+
+    depth_index: int | None
+    executed: bool
+    is_recursive: bool
+    contains_lazy_param: bool
+    input_size: list[int]
+    output_size: list[int]
+    input_dtypes: list[str]
+    output_dtypes: list[str]
+    output_bytes: int
+    kernel_size: list[int] | int | None
+    groups: int | None
+    inner_layers: dict[str, InnerParam]
     # Parameters held by the module (its whole subtree, each tensor once).
-    num_params = 0
-    trainable_params = 0
-    param_bytes = 0
+    num_params: int
+    trainable_params: int
+    param_bytes: int
     # Parameters this row is the first to account for, and the same summed over
     # this row and every row below it.
-    counted_params = 0
-    counted_trainable_params = 0
-    counted_param_bytes = 0
-    subtree_params = 0
-    subtree_trainable_params = 0
-    subtree_param_bytes = 0
-    own_macs = 0
-    macs = 0
-    own_backward_macs = 0
-    own_activation_bytes = 0
-    activation_bytes = 0
+    counted_params: int
+    counted_trainable_params: int
+    counted_param_bytes: int
+    subtree_params: int
+    subtree_trainable_params: int
+    subtree_param_bytes: int
+    own_macs: int
+    macs: int
+    own_backward_macs: int
+    own_activation_bytes: int
+    activation_bytes: int
 
     def __init__(
         self,
@@ -84,8 +134,7 @@ class LayerInfo:
     ) -> None:
         self.layer_id = id(module)
         self.module = module
-        cls = type(module)
-        name = _CLASS_NAMES.get(cls)
+        name = _CLASS_NAMES.get(type(module))
         self.class_name = name if name is not None else _class_name(module)
         self.var_name = var_name
         self.module_path = module_path
@@ -95,14 +144,27 @@ class LayerInfo:
         self.is_container = is_container
         children = module._modules
         self.is_leaf_layer = not children or all(child is None for child in children.values())
-        self.input_size: list[int] = []
-        self.output_size: list[int] = []
-        self.input_dtypes: list[str] = []
-        self.output_dtypes: list[str] = []
-        attributes = vars(module)
-        self.kernel_size: list[int] | int | None = _kernel_size(attributes.get("kernel_size"))
-        self.groups: int | None = _groups(attributes.get("groups"), module)
-        self.inner_layers: dict[str, InnerParam] = {}
+        # Read for every row by the statistics: set, to skip __getattr__ there.
+        self.executed = False
+        self.own_macs = self.own_activation_bytes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a slot that was never set (and unknown names).
+        if name in _ZERO_DEFAULTS:
+            return _ZERO_DEFAULTS[name]
+        value: Any
+        if name in _LIST_DEFAULTS:
+            value = []
+        elif name == "inner_layers":
+            value = {}
+        elif name == "kernel_size":
+            value = _kernel_size(self.module.__dict__.get("kernel_size"))
+        elif name == "groups":
+            value = _groups(self.module.__dict__.get("groups"), self.module)
+        else:
+            raise AttributeError(f"'LayerInfo' object has no attribute '{name}'")
+        object.__setattr__(self, name, value)
+        return value
 
     @property
     def flops(self) -> int:
@@ -134,6 +196,23 @@ class LayerInfo:
     def __repr__(self) -> str:
         return f"{self.class_name}: {self.depth}"
 
+
+_ZERO_DEFAULTS: dict[str, Any] = {
+    "depth_index": None,
+    "executed": False,
+    "is_recursive": False,
+    "contains_lazy_param": False,
+    **dict.fromkeys(
+        (
+            "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
+            "counted_trainable_params", "counted_param_bytes", "subtree_params",
+            "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
+            "own_backward_macs", "own_activation_bytes", "activation_bytes",
+        ),
+        0,
+    ),
+}  # fmt: skip
+_LIST_DEFAULTS = frozenset(("input_size", "output_size", "input_dtypes", "output_dtypes"))
 
 # Class -> display name, for classes whose name does not depend on the instance.
 _CLASS_NAMES: dict[type, str] = {}

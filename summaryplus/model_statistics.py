@@ -469,22 +469,33 @@ class _ParamIndex:
 
     def __init__(self, tree: ModuleTree) -> None:
         self.direct: dict[int, list[object]] = {}
+        # Sums over ``direct`` per module; each tensor once only when not ``shared``.
+        self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
+        sizes = self.sizes
         held = 0
         for module in tree.modules:
+            tensors: list[torch.Tensor] = [
+                p for p in module._parameters.values() if p is not None
+            ]
+            tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
             keys = []
-            for _, param in _tensors.direct_parameters(module):
-                key = _tensors.tensor_key(param)
+            count = trainable = size = 0
+            for tensor in tensors:
+                key = _tensors.tensor_key(tensor)
+                entry = sizes.get(key)
+                if entry is None:
+                    entry = sizes[key] = _size_of(tensor)
                 keys.append(key)
-                if key not in self.sizes:
-                    self.sizes[key] = _size_of(param)
+                count += entry.numel
+                size += entry.nbytes
+                trainable += entry.numel if entry.trainable else 0
             self.direct[id(module)] = keys
+            self.direct_totals[id(module)] = (count, trainable, size)
             held += len(keys)
-        self.lazy = any(size.numel == 0 for size in self.sizes.values())
+        self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
-        self.shared = held != len(self.sizes) or any(
-            len(edges) > 1 for edges in tree.parents.values()
-        )
+        self.shared = held != len(sizes) or any(len(edges) > 1 for edges in tree.parents.values())
 
     def totals(self, keys: Iterable[object]) -> tuple[int, int, int]:
         count = trainable = size = 0
@@ -508,7 +519,7 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
     if not index.shared:
         # A tree without sharing: reversed pre-order puts children before parents.
         for module in reversed(tree.modules):
-            count, trainable, size = index.totals(index.direct[id(module)])
+            count, trainable, size = index.direct_totals[id(module)]
             for child in module._modules.values():
                 if child is not None:
                     c, t, b = totals[id(child)]
@@ -567,9 +578,9 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamInde
     first_row: dict[int, LayerInfo] = {}
     for row in rows:
         first_row.setdefault(row.layer_id, row)
-    claimed: set[object] = set()
-    for row in rows:  # rows may be reused from a cached forward pass
+        # Rows may be reused from a cached forward pass: start from zero.
         row.counted_params = row.counted_trainable_params = row.counted_param_bytes = 0
+    claimed: set[object] = set()
 
     def claim(row: LayerInfo, module: nn.Module) -> None:
         fresh = [key for key in index.direct[id(module)] if key not in claimed]
@@ -579,9 +590,21 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamInde
         row.counted_trainable_params += trainable
         row.counted_param_bytes += size
 
-    for row in rows:
-        if not row.is_recursive:
-            claim(row, row.module)
+    if index.shared:
+        for row in rows:
+            if not row.is_recursive:
+                claim(row, row.module)
+    else:
+        # Every tensor is held by one module, so a module's first row takes all of
+        # its tensors (a later row of the same module is recursive).
+        direct_totals = index.direct_totals
+        for row in rows:
+            if not row.is_recursive:
+                (
+                    row.counted_params,
+                    row.counted_trainable_params,
+                    row.counted_param_bytes,
+                ) = direct_totals[row.layer_id]
     for module in tree.modules:
         if id(module) in first_row or not index.direct[id(module)]:
             continue

@@ -45,10 +45,21 @@ def fingerprint(model: nn.Module) -> dict[str, Any]:
             )
             for m in modules
         ],
+        # Instance attributes (a forward set on the instance, e.g. by accelerate).
+        "attributes": [_attributes(m) for m in modules],
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "grad_mode": torch.is_grad_enabled(),
         "default_dtype": torch.get_default_dtype(),
+    }
+
+
+def _attributes(module: nn.Module) -> dict[str, Any]:
+    """The instance's own attributes: objects by identity, tensors by value (a
+    pruned weight is recomputed by every forward)."""
+    return {
+        name: (value.detach().clone(), None) if isinstance(value, torch.Tensor) else id(value)
+        for name, value in vars(module).items()
     }
 
 
@@ -60,6 +71,13 @@ def assert_same(before: dict[str, Any], after: dict[str, Any]) -> None:
         if value.is_quantized:
             value, other = value.dequantize(), other.dequantize()
         assert torch.equal(value, other), key
+    for old, new in zip(before["attributes"], after["attributes"], strict=True):
+        assert old.keys() == new.keys(), "attributes"
+        for name, value in old.items():
+            if isinstance(value, tuple):
+                assert torch.equal(value[0], new[name][0]), name
+            else:
+                assert value == new[name], name
     for key in ("objects", "dtypes", "devices", "training", "requires_grad", "grads",
                 "hooks", "grad_mode", "default_dtype"):
         assert before[key] == after[key], key

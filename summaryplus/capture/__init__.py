@@ -106,11 +106,10 @@ def capture_forward(
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
-        handles = recorder.attach()
-        stack.callback(_remove_all, handles)
+        compiled = any(type(m).__name__ == "OptimizedModule" for m in tree.modules)
+        stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
         stack.callback(recorder.release)
-        compiled = any(type(m).__name__ == "OptimizedModule" for m in tree.modules)
         stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
         try:
             output = model(*args, **kwargs)
@@ -207,7 +206,17 @@ def _set_training(model: nn.Module, tree: ModuleTree, training: bool) -> None:
         return
     for module in tree.modules:
         if module.training != training:
-            object.__setattr__(module, "training", training)
+            _set_flag(module, training)
+
+
+def _set_flag(module: nn.Module, training: bool) -> None:
+    """``module.training = training``, skipping nn.Module.__setattr__'s checks for
+    a plain bool where that is safe (a ScriptModule keeps the flag in its C++
+    object: its own __setattr__ must run)."""
+    if type(module).__setattr__ is nn.Module.__setattr__:
+        object.__setattr__(module, "training", training)
+    else:
+        module.training = training
 
 
 def _reshard(tree: ModuleTree) -> None:
@@ -219,11 +228,6 @@ def _reshard(tree: ModuleTree) -> None:
             base.__module__.startswith("torch.distributed.fsdp") for base in cls.__mro__
         ):
             module.reshard()  # type: ignore[operator]
-
-
-def _remove_all(handles: list[Any]) -> None:
-    for handle in handles:
-        handle.remove()
 
 
 def _enter_fake_mode(
@@ -279,8 +283,7 @@ def _model_state_restored(tree: ModuleTree, mode: Mode) -> Iterator[None]:
     finally:
         for module, training in flags:
             if module.training != training:
-                # A plain bool attribute: skip nn.Module.__setattr__'s checks.
-                object.__setattr__(module, "training", training)
+                _set_flag(module, training)
         with torch.no_grad():
             for module, objects, copies in snapshots:
                 module._buffers.clear()

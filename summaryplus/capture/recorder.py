@@ -2,8 +2,9 @@
 the tensors autograd saved for backward.
 
 Three instruments feed one ``Recorder``:
-- per-module forward pre/post hooks (never global hooks, which would also see
-  other threads' models) push and pop the running row;
+- each module's ``forward``, wrapped on the instance (or per-module forward
+  pre/post hooks where the module has hooks of its own; never global hooks,
+  which would also see other threads' models), pushes and pops the running row;
 - ``OpCounter``, a ``TorchDispatchMode``, sees every ATen op and adds its MACs to
   the innermost running row;
 - saved-tensor hooks add the bytes autograd keeps for backward to that row,
@@ -13,8 +14,9 @@ Three instruments feed one ``Recorder``:
 from __future__ import annotations
 
 import sys
-import threading
 from collections import Counter
+from collections.abc import Callable
+from threading import get_ident
 from typing import Any
 
 import torch
@@ -27,8 +29,11 @@ from .._tensors import dtype_name, storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
+from .wrapping import Wrapped
 
-_UNKNOWN = object()
+# What Recorder.classify says of an op that has no formula.
+_ZERO_MACS = object()
+_UNCOUNTED = object()
 
 
 class Failure:
@@ -46,17 +51,14 @@ class Recorder:
     def __init__(self, model: nn.Module, tree: ModuleTree) -> None:
         self.model = model
         self.tree = tree
-        self.thread_id = threading.get_ident()
+        self._parents = tree.parents
+        self.thread_id = get_ident()
         self.rows: list[LayerInfo] = []
         self.stack: list[LayerInfo] = []
         self._entry_errors: list[BaseException | None] = []
         self._entry_inputs: list[Any] = []
         self._seen_modules: set[int] = set()
-        # The latest row at each depth (index = depth), for container rows.
-        self._last_at_depth: list[LayerInfo] = []
         self.uncounted_ops: Counter[str] = Counter()
-        # Each op's formula (or None), looked up once per pass.
-        self._formulas: dict[Any, Any] = {}
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
@@ -69,65 +71,90 @@ class Recorder:
         self._saved_keys: set[int] = set()
         self._keep_alive: list[Any] = []
 
-    # ------------------------------------------------------------------ hooks
-    def attach(self) -> list[RemovableHandle]:
-        """Registers the hooks on every module; the caller removes them all."""
-        handles: list[RemovableHandle] = []
+    # --------------------------------------------------------- instrumenting
+    def attach(self, hooks_only: bool = False) -> Callable[[], None]:
+        """Instruments every module and returns the function that undoes it all.
+
+        A module's ``forward`` is wrapped on the instance (``wrapping``); modules
+        with forward hooks of their own get forward pre/post hooks instead,
+        registered after theirs, so their hooks' ops and output changes stay
+        inside the row, as in torchinfo. ``hooks_only`` (compiled models: dynamo
+        must not trace the wrapper) hooks every module.
+        """
+        wrapped = Wrapped(self)
+        plain: list[nn.Module] = []
+        hooked: list[nn.Module] = []
         for module in self.tree.modules:
             if isinstance(module, torch.jit.ScriptModule):
                 continue  # scripted code runs no Python hooks
-            handles.append(module.register_forward_pre_hook(self._pre_hook, with_kwargs=True))
-            handles.append(
-                module.register_forward_hook(self._post_hook, with_kwargs=True, always_call=True)
-            )
-        return handles
+            if hooks_only or module._forward_pre_hooks or module._forward_hooks:
+                hooked.append(module)
+            else:
+                plain.append(module)
+        handles: list[RemovableHandle] = []
+        try:
+            for module in [*hooked, *wrapped.wrap(plain)]:
+                # always_call: the post hook also runs when the forward raises,
+                # so the stack of running rows stays right when a caller catches
+                # the error.
+                pre, post = self._pre_hook, self._post_hook
+                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+                handles.append(
+                    module.register_forward_hook(post, with_kwargs=True, always_call=True)
+                )
+        except BaseException:
+            _detach(wrapped, handles)
+            raise
+        return lambda: _detach(wrapped, handles)
 
     def _pre_hook(self, module: nn.Module, args: Any, kwargs: Any) -> None:
-        if threading.get_ident() != self.thread_id:
+        if get_ident() != self.thread_id:
             return
-        parent = self.stack[-1] if self.stack else None
-        if parent is None:
-            if module is not self.model:
-                return
-            row = self._add_row(type(module).__name__, module, None)
-        else:
-            edges = self.tree.parents.get(id(module))
-            if edges and edges[0][0] is parent.module:  # the common case: a direct child
-                row = self._add_row(edges[0][1], module, parent)
-            else:
-                chain = self.tree.chain(parent.module, module)
-                if chain is None:
-                    chain = [(module, self.tree.name_of(module))]
-                anchor = parent
-                for container, name in chain[:-1]:
-                    anchor = self._container_row(container, name, anchor)
-                row = self._add_row(chain[-1][1], module, anchor)
-        inputs = (args, kwargs) if kwargs else args
-        if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
-            row.input_size = list(args[0].shape)  # the common case, without a walk
-            row.input_dtypes = [dtype_name(args[0].dtype)]
-        else:
-            row.input_size = first_shape(inputs)
-            row.input_dtypes = dtypes_of(inputs)
-        self.stack.append(row)
-        self._entry_errors.append(sys.exc_info()[1])
-        self._entry_inputs.append(inputs)
+        if self.enter(module, args, kwargs) is not None:
+            self._entry_errors.append(sys.exc_info()[1])
+            self._entry_inputs.append((args, kwargs) if kwargs else args)
 
     def _post_hook(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
-        if threading.get_ident() != self.thread_id:
+        if get_ident() != self.thread_id:
             return
         if not self.stack or self.stack[-1].module is not module:
             return
-        row = self.stack.pop()
         entry_error = self._entry_errors.pop()
         inputs = self._entry_inputs.pop()
         error = sys.exc_info()[1]
         if error is not None and error is not entry_error:
-            # always_call: the forward raised. The first row to see a given error
-            # is the innermost one that failed.
-            if self.failure is None or self.failure.error is not error:
-                self.failure = Failure(row, describe(inputs), error)
-            return
+            self.fail(self.stack[-1], inputs, error)  # always_call: the forward raised
+        else:
+            self.leave(self.stack[-1], output)
+
+    # ------------------------------------------------------------------- rows
+    def enter(self, module: nn.Module, args: Any, kwargs: Any) -> LayerInfo | None:
+        """Starts the row of a module call; None for a call outside the model's."""
+        stack = self.stack
+        if stack:
+            parent = stack[-1]
+            edges = self._parents.get(id(module))
+            if edges and edges[0][0] is parent.module:  # the common case: a direct child
+                row = self._add_row(edges[0][1], module, parent)
+            else:
+                row = self._add_nested_row(module, parent)
+        elif module is self.model:
+            row = self._add_row(type(module).__name__, module, None)
+        else:
+            return None
+        if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
+            tensor = args[0]  # the common case, without a walk
+            row.input_size = list(tensor.shape)
+            row.input_dtypes = [dtype_name(tensor.dtype)]
+        else:
+            inputs = (args, kwargs) if kwargs else args
+            row.input_size = first_shape(inputs)
+            row.input_dtypes = dtypes_of(inputs)
+        stack.append(row)
+        return row
+
+    def leave(self, row: LayerInfo, output: Any) -> None:
+        self.stack.pop()
         row.executed = True
         if isinstance(output, torch.Tensor):
             row.output_size = list(output.shape)
@@ -138,47 +165,57 @@ class Recorder:
             row.output_dtypes = dtypes_of(output)
             row.output_bytes = total_bytes(output)
 
-    def _add_row(self, var_name: str, module: nn.Module, parent: LayerInfo | None) -> LayerInfo:
-        depth = 0 if parent is None else parent.depth + 1
-        path = "" if parent is None else join_path(parent.module_path, var_name)
-        row = LayerInfo(var_name, module, depth, parent, module_path=path)
-        self._append(row)
+    def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None:
+        self.stack.pop()
+        # The first row to see a given error is the innermost one that failed.
+        if self.failure is None or self.failure.error is not error:
+            self.failure = Failure(row, describe(inputs), error)
+
+    def _add_nested_row(self, module: nn.Module, parent: LayerInfo) -> LayerInfo:
+        """A module called from an ancestor other than its registered parent: the
+        containers between them get rows of their own."""
+        chain = self.tree.chain(parent.module, module)
+        if chain is None:
+            chain = [(module, self.tree.name_of(module))]
+        anchor = parent
+        for container, name in chain[:-1]:
+            anchor = self._container_row(container, name, anchor)
+        return self._add_row(chain[-1][1], module, anchor)
+
+    def _add_row(
+        self, var_name: str, module: nn.Module, parent: LayerInfo | None, is_container: bool = False
+    ) -> LayerInfo:
+        if parent is None:
+            row = LayerInfo(var_name, module, 0, None)
+        else:
+            prefix = parent.module_path
+            path = f"{prefix}.{var_name}" if prefix else var_name  # join_path, inline
+            depth = parent.depth + 1
+            row = LayerInfo(
+                var_name, module, depth, parent, module_path=path, is_container=is_container
+            )
+            parent.children.append(row)
+        seen = self._seen_modules
+        row.is_recursive = row.layer_id in seen
+        seen.add(row.layer_id)
+        self.rows.append(row)
         return row
 
     def _container_row(self, module: nn.Module, name: str, parent: LayerInfo) -> LayerInfo:
-        depth = parent.depth + 1
-        if depth < len(self._last_at_depth):
-            current = self._last_at_depth[depth]
-            if current.module is module and current.parent_info is parent:
-                return current
-        row = LayerInfo(
-            name,
-            module,
-            depth,
-            parent,
-            module_path=join_path(parent.module_path, name),
-            is_container=True,
-        )
-        self._append(row)
-        return row
-
-    def _append(self, row: LayerInfo) -> None:
-        row.is_recursive = row.layer_id in self._seen_modules
-        self._seen_modules.add(row.layer_id)
-        if row.parent_info is not None:
-            row.parent_info.children.append(row)
-        del self._last_at_depth[row.depth :]
-        self._last_at_depth.extend([row] * (row.depth + 1 - len(self._last_at_depth)))
-        self.rows.append(row)
+        """The row of a container between a running module and the one it called;
+        consecutive calls through the same container share one. (Rows made since
+        ``parent`` started are all below it, so its latest child is the latest
+        row at that depth.)"""
+        if parent.children and parent.children[-1].module is module:
+            return parent.children[-1]
+        return self._add_row(name, module, parent, is_container=True)
 
     # -------------------------------------------------------------------- ops
-    def record_op(self, func: Any, args: Any, kwargs: Any, out: Any) -> None:
-        formula = self._formulas.get(func, _UNKNOWN)
-        if formula is _UNKNOWN:
-            formula = self._formulas[func] = formulas.formula_for(func)
-        if formula is None:
-            if not formulas.is_zero_mac(func):
-                self.uncounted_ops[str(func.overloadpacket.__name__)] += 1
+    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> None:
+        """Adds an op's MACs to the running row (``formula`` from ``classify``;
+        ops known to do no MACs never get here)."""
+        if formula is _UNCOUNTED:
+            self.uncounted_ops[str(func.overloadpacket.__name__)] += 1
             return
         macs = formulas.count_macs(formula, args, kwargs, out)
         if self.in_backward:
@@ -187,6 +224,14 @@ class Recorder:
             self.stack[-1].own_macs += macs
         else:
             self.loose_macs += macs
+
+    @staticmethod
+    def classify(func: Any) -> Any:
+        """An op's MACs formula, or _ZERO_MACS, or _UNCOUNTED."""
+        formula = formulas.formula_for(func)
+        if formula is not None:
+            return formula
+        return _ZERO_MACS if formulas.is_zero_mac(func) else _UNCOUNTED
 
     # ---------------------------------------------------------- saved tensors
     def exclude_from_activations(self, tensors: list[torch.Tensor]) -> None:
@@ -228,9 +273,12 @@ def _count_op(
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
 ) -> Any:
-    kwargs = kwargs or {}
-    out = func(*args, **kwargs)
-    self.recorder.record_op(func, args, kwargs, out)
+    out = func(*args, **kwargs) if kwargs else func(*args)
+    formula = self.formulas.get(func)
+    if formula is None:
+        formula = self.formulas[func] = Recorder.classify(func)
+    if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
+        self.recorder.record_op(func, formula, args, kwargs or {}, out)
     return out
 
 
@@ -242,6 +290,8 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
+        # Each op's formula (or _ZERO_MACS / _UNCOUNTED), looked up once per pass.
+        self.formulas: dict[Any, Any] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -261,6 +311,12 @@ class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
         return True
+
+
+def _detach(wrapped: Wrapped, handles: list[RemovableHandle]) -> None:
+    for handle in handles:
+        handle.remove()
+    wrapped.release()
 
 
 def join_path(prefix: str, name: str) -> str:

@@ -64,10 +64,11 @@ def registered_ops() -> list[str]:
 
 
 def _shape_of(value: Any) -> Any:
+    # torch.Size is a tuple (of ints, or SymInts under symbolic shapes).
     if isinstance(value, torch.Tensor):
-        return tuple(int(s) for s in value.shape)
+        return value.shape
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
-        return [_shape_of(item) for item in value]
+        return [item.shape if isinstance(item, torch.Tensor) else item for item in value]
     return value
 
 
@@ -75,8 +76,8 @@ def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
     """Applies ``formula`` to the shapes of one op call."""
-    shaped_args = [_shape_of(arg) for arg in args]
-    shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
+    shaped_args = [arg.shape if isinstance(arg, torch.Tensor) else _shape_of(arg) for arg in args]
+    shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()} if kwargs else {}
     if isinstance(out, (list, tuple)):
         out_shape: Any = tuple(_shape_of(item) for item in out)
     else:
