@@ -138,6 +138,11 @@ def unique_tensors(
     yield from first.values()
 
 
+def may_pack(cls: type) -> bool:
+    """Whether instances of ``cls`` may hold packed weights (see ``packed_tensors``)."""
+    return callable(getattr(cls, "_weight_bias", None))
+
+
 def packed_tensors(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
     """Weights a module keeps packed outside ``nn.Parameter``.
 
@@ -148,7 +153,7 @@ def packed_tensors(module: nn.Module) -> list[tuple[str, torch.Tensor]]:
     # Only the holder of the packed object: the quantized Linear itself also has
     # _weight_bias(), delegating to its LinearPackedParams child. Looked up on the
     # class and the instance dict: nn.Module.__getattr__ makes misses costly.
-    if not callable(getattr(type(module), "_weight_bias", None)) or not isinstance(
+    if not may_pack(type(module)) or not isinstance(
         vars(module).get("_packed_params"), torch.ScriptObject
     ):
         return []

@@ -51,7 +51,8 @@ class LayerInfo:
     # quick to fill) and __init__ sets only what every row needs at once. A slot
     # not set yet reads as its default (``__getattr__``): zero for the numbers,
     # a new empty list for the shapes, and the module's own ``kernel_size`` and
-    # ``groups``. __dict__ stays available for attributes callers add.
+    # ``groups``, the dotted ``module_path`` from the parent's. __dict__ stays
+    # available for attributes callers add.
     __slots__ = (
         "__dict__",
         "activation_bytes",
@@ -137,13 +138,18 @@ class LayerInfo:
         name = _CLASS_NAMES.get(type(module))
         self.class_name = name if name is not None else _class_name(module)
         self.var_name = var_name
-        self.module_path = module_path
+        if module_path:
+            self.module_path = module_path
         self.depth = depth
         self.parent_info = parent_info
         self.children: list[LayerInfo] = []
         self.is_container = is_container
         children = module._modules
-        self.is_leaf_layer = not children or all(child is None for child in children.values())
+        # (The first child decides the usual case without a generator.)
+        self.is_leaf_layer = not children or (
+            next(iter(children.values())) is None
+            and all(child is None for child in children.values())
+        )
         # Read for every row by the statistics: set, to skip __getattr__ there.
         self.executed = False
         self.own_macs = self.own_activation_bytes = 0
@@ -157,6 +163,14 @@ class LayerInfo:
             value = []
         elif name == "inner_layers":
             value = {}
+        elif name == "module_path":
+            # Dotted path from the root: the parent's and this row's var_name.
+            parent = self.parent_info
+            if parent is None:
+                value = ""
+            else:
+                prefix = parent.module_path
+                value = f"{prefix}.{self.var_name}" if prefix else self.var_name
         elif name == "kernel_size":
             value = _kernel_size(self.module.__dict__.get("kernel_size"))
         elif name == "groups":

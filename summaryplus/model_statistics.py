@@ -463,22 +463,30 @@ def _size_of(param: torch.Tensor) -> _Size:
     )
 
 
+_NOTHING = (0, 0, 0)
+
+
 class _ParamIndex:
     """Every parameter of the model keyed once: what each module holds directly
     (keys) and each key's size. Built once per statistics."""
 
     def __init__(self, tree: ModuleTree) -> None:
+        # Only modules that hold tensors: most (activations, containers) hold none.
         self.direct: dict[int, list[object]] = {}
         # Sums over ``direct`` per module; each tensor once only when not ``shared``.
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
         sizes = self.sizes
         held = 0
+        packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         for module in tree.modules:
             tensors: list[torch.Tensor] = [
                 p for p in module._parameters.values() if p is not None
             ]
-            tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
+            if packing and type(module) in packing:
+                tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
+            if not tensors:
+                continue
             keys = []
             count = trainable = size = 0
             for tensor in tensors:
@@ -496,6 +504,12 @@ class _ParamIndex:
         self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
         self.shared = held != len(sizes) or any(len(edges) > 1 for edges in tree.parents.values())
+
+    def keys_of(self, module: nn.Module) -> list[object]:
+        return self.direct.get(id(module), [])
+
+    def totals_of(self, module_id: int) -> tuple[int, int, int]:
+        return self.direct_totals.get(module_id, _NOTHING)
 
     def totals(self, keys: Iterable[object]) -> tuple[int, int, int]:
         count = trainable = size = 0
@@ -518,13 +532,15 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
     totals: dict[int, tuple[int, int, int]] = {}
     if not index.shared:
         # A tree without sharing: reversed pre-order puts children before parents.
+        # Only modules holding something get an entry (most hold nothing).
         for module in reversed(tree.modules):
-            count, trainable, size = index.direct_totals[id(module)]
+            count, trainable, size = index.totals_of(id(module))
             for child in module._modules.values():
-                if child is not None:
-                    c, t, b = totals[id(child)]
-                    count, trainable, size = count + c, trainable + t, size + b
-            totals[id(module)] = (count, trainable, size)
+                below = totals.get(id(child))
+                if below is not None:
+                    count, trainable, size = count + below[0], trainable + below[1], size + below[2]
+            if count or size:
+                totals[id(module)] = (count, trainable, size)
     else:
         bags: dict[int, _Bag] = {}
         for module in tree.post_order():
@@ -538,11 +554,11 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
                     bag.merge(bags[id(ordered[0])].keys, index)
             for child in ordered[1:]:
                 bag.merge(bags[id(child)].keys, index)
-            bag.merge(index.direct[id(module)], index)
+            bag.merge(index.keys_of(module), index)
             bags[id(module)] = bag
             totals[id(module)] = (bag.count, bag.trainable, bag.size)
     for row in rows:
-        row.num_params, row.trainable_params, row.param_bytes = totals[row.layer_id]
+        row.num_params, row.trainable_params, row.param_bytes = totals.get(row.layer_id, _NOTHING)
         if index.lazy:
             row.contains_lazy_param = any(
                 p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
@@ -583,7 +599,7 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamInde
     claimed: set[object] = set()
 
     def claim(row: LayerInfo, module: nn.Module) -> None:
-        fresh = [key for key in index.direct[id(module)] if key not in claimed]
+        fresh = [key for key in index.keys_of(module) if key not in claimed]
         claimed.update(fresh)
         count, trainable, size = index.totals(fresh)
         row.counted_params += count
@@ -599,14 +615,14 @@ def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamInde
         # its tensors (a later row of the same module is recursive).
         direct_totals = index.direct_totals
         for row in rows:
-            if not row.is_recursive:
+            if not row.is_recursive and row.layer_id in direct_totals:
                 (
                     row.counted_params,
                     row.counted_trainable_params,
                     row.counted_param_bytes,
                 ) = direct_totals[row.layer_id]
     for module in tree.modules:
-        if id(module) in first_row or not index.direct[id(module)]:
+        if id(module) in first_row or id(module) not in index.direct:
             continue
         owner = _nearest_row(module, tree, first_row)
         if owner is not None:

@@ -88,11 +88,14 @@ def capture_forward(
     with ExitStack() as stack:
         stack.enter_context(interpreter.adjusted(tree.depth()))
         stack.enter_context(_model_state_restored(tree, mode))
-        owned = _owned_tensors(tree)
+        grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
+        # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
+        # means CUDA is initialised), fake tensors and activation accounting.
+        needs_owned = fake or grad_enabled or torch.cuda.is_initialized()
+        owned = _owned_tensors(tree) if needs_owned else []
         stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
         if mode is not Mode.SAME:
             _set_training(model, tree, mode is Mode.TRAIN)
-        grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
@@ -106,7 +109,7 @@ def capture_forward(
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
-        compiled = any(type(m).__name__ == "OptimizedModule" for m in tree.modules)
+        compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
         stack.callback(recorder.release)
@@ -201,7 +204,7 @@ def _set_training(model: nn.Module, tree: ModuleTree, training: bool) -> None:
     if type(model).eval is not nn.Module.eval and not training:
         model.eval()
         return
-    if any(type(module).train is not nn.Module.train for module in tree.modules):
+    if any(cls.train is not nn.Module.train for cls in tree.classes):
         model.train(training)
         return
     for module in tree.modules:
@@ -222,12 +225,16 @@ def _set_flag(module: nn.Module, training: bool) -> None:
 def _reshard(tree: ModuleTree) -> None:
     """FSDP2 leaves the root's parameters gathered after a forward with grad
     enabled (it expects the backward next): shard them again, as before."""
-    for module in tree.modules:
-        cls = type(module)
-        if callable(getattr(cls, "reshard", None)) and any(
-            base.__module__.startswith("torch.distributed.fsdp") for base in cls.__mro__
-        ):
-            module.reshard()  # type: ignore[operator]
+    sharded = {
+        cls
+        for cls in tree.classes
+        if callable(getattr(cls, "reshard", None))
+        and any(base.__module__.startswith("torch.distributed.fsdp") for base in cls.__mro__)
+    }
+    if sharded:
+        for module in tree.modules:
+            if type(module) in sharded:
+                module.reshard()  # type: ignore[operator]
 
 
 def _enter_fake_mode(

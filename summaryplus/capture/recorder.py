@@ -136,6 +136,8 @@ class Recorder:
             edges = self._parents.get(id(module))
             if edges and edges[0][0] is parent.module:  # the common case: a direct child
                 row = self._add_row(edges[0][1], module, parent)
+            elif edges is None and module is not self.model:
+                return None  # another model's module (wrapped by a summary of it)
             else:
                 row = self._add_nested_row(module, parent)
         elif module is self.model:
@@ -188,12 +190,9 @@ class Recorder:
         if parent is None:
             row = LayerInfo(var_name, module, 0, None)
         else:
-            prefix = parent.module_path
-            path = f"{prefix}.{var_name}" if prefix else var_name  # join_path, inline
+            # module_path: left to LayerInfo, which derives it from the parent's.
             depth = parent.depth + 1
-            row = LayerInfo(
-                var_name, module, depth, parent, module_path=path, is_container=is_container
-            )
+            row = LayerInfo(var_name, module, depth, parent, is_container=is_container)
             parent.children.append(row)
         seen = self._seen_modules
         row.is_recursive = row.layer_id in seen

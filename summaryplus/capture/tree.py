@@ -20,19 +20,30 @@ class ModuleTree:
     def __init__(self, root: nn.Module) -> None:
         self.root = root
         self.parents: dict[int, list[tuple[nn.Module, str]]] = {}
+        # Every module once, parents before children (depth-first pre-order).
         self.modules: list[nn.Module] = []
-        seen: set[int] = {id(root)}
-        pending = [root]
+        parents, modules = self.parents, self.modules
+        deepest = 0
+        pending = [(root, 0)]
         while pending:
-            module = pending.pop()
-            self.modules.append(module)
+            module, level = pending.pop()
+            modules.append(module)
+            if level > deepest:
+                deepest = level
             for name, child in module._modules.items():
                 if child is None:
                     continue
-                self.parents.setdefault(id(child), []).append((module, name))
-                if id(child) not in seen:
-                    seen.add(id(child))
-                    pending.append(child)
+                edges = parents.get(id(child))
+                if edges is not None:
+                    edges.append((module, name))  # seen before: a shared module
+                elif child is not root:
+                    parents[id(child)] = [(module, name)]
+                    pending.append((child, level + 1))
+                else:
+                    parents[id(child)] = [(module, name)]  # the root, held by a child
+        self._depth = deepest
+        # The distinct classes, for checks that depend on the class only.
+        self.classes: set[type] = {type(module) for module in modules}
 
     def post_order(self) -> list[nn.Module]:
         """Every module once, each after all of its children (shared ones too)."""
@@ -53,12 +64,7 @@ class ModuleTree:
 
     def depth(self) -> int:
         """Levels of nesting below the root (0 for a module without children)."""
-        levels = {id(self.root): 0}
-        for module in self.modules:  # parents come before their children here
-            for child in module._modules.values():
-                if child is not None and id(child) not in levels:
-                    levels[id(child)] = levels[id(module)] + 1
-        return max(levels.values())
+        return self._depth
 
     def name_of(self, module: nn.Module) -> str:
         """The attribute name of ``module`` under its first registered parent."""

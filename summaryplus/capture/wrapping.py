@@ -6,10 +6,12 @@ call per module call, against the four of a forward pre/post hook pair, and
 nothing to register with torch (registering and removing 30,000 hooks takes
 longer than running a 15,000-module model).
 
-One wrapper per module serves every summary running at the time, each in its own
-thread: it hands the call to the listener of the calling thread (a ``Recorder``)
-and passes calls from any other thread straight through. The last summary to
-finish puts the module's own ``forward`` attribute back (or none, as before).
+Summaries may run in several threads at once, on one model or several. Each
+module gets one wrapper while any summary uses it; the wrapper hands a call to
+the listener (a ``Recorder``) of the calling thread, if that thread is running a
+summary, and passes it straight through otherwise. The listener itself ignores
+modules of other models. The last summary to finish puts the module's own
+``forward`` attribute back (or none, as before).
 """
 
 from __future__ import annotations
@@ -29,48 +31,24 @@ _MISSING = object()
 class Listener(Protocol):
     """What a wrapper tells about each module call of its thread."""
 
-    def enter(self, module: nn.Module, args: Any, kwargs: Any) -> LayerInfo | None: ...
+    def enter(self, module: nn.Module, args: Any, kwargs: Any) -> LayerInfo | None:
+        """The call's row, or None for a module the listener does not record."""
 
     def leave(self, row: LayerInfo, output: Any) -> None: ...
 
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None: ...
 
 
-class _Wrapper:
-    """The wrapper on one module, with the listeners (thread id -> listener) it serves."""
-
-    __slots__ = ("function", "listeners", "module", "previous")
-
-    def __init__(self, module: nn.Module) -> None:
-        self.module = module
-        self.previous = module.__dict__.get("forward", _MISSING)
-        self.listeners: dict[int, Listener] = {}
-        self.function = _recording_forward(module, module.forward, self.listeners)
-
-    def install(self) -> bool:
-        """False (and nothing changed) where the class does not let an instance
-        attribute shadow ``forward`` (a property, say)."""
-        self.module.__dict__["forward"] = self.function
-        if self.module.forward is self.function:
-            return True
-        self.uninstall()
-        return False
-
-    def uninstall(self) -> None:
-        attributes = self.module.__dict__
-        if attributes.get("forward") is not self.function:
-            return  # the model replaced it itself: its own change, kept
-        if self.previous is _MISSING:
-            del attributes["forward"]
-        else:
-            attributes["forward"] = self.previous
+# Thread id -> the listener of the summary running in that thread.
+_listeners: dict[int, Listener] = {}
+_lock = threading.Lock()
+# id(module) -> [module, its wrapper, its previous instance forward, summaries using it].
+_wrappers: dict[int, list[Any]] = {}
 
 
-def _recording_forward(
-    module: nn.Module, forward: Any, listeners: dict[int, Listener]
-) -> Any:
+def _recording_forward(module: nn.Module, forward: Any) -> Any:
     def recorded_forward(*args: Any, **kwargs: Any) -> Any:
-        listener = listeners.get(get_ident())
+        listener = _listeners.get(get_ident())
         row = None if listener is None else listener.enter(module, args, kwargs)
         if row is None:
             return forward(*args, **kwargs)
@@ -88,45 +66,60 @@ def _recording_forward(
     return recorded_forward
 
 
-_lock = threading.Lock()
-# id(module) -> its wrapper, while at least one summary uses it.
-_wrappers: dict[int, _Wrapper] = {}
+def _uninstall(module: nn.Module, wrapper: Any, previous: Any) -> None:
+    attributes = module.__dict__
+    if attributes.get("forward") is not wrapper:
+        return  # the model replaced it itself: its own change, kept
+    if previous is _MISSING:
+        del attributes["forward"]
+    else:
+        attributes["forward"] = previous
 
 
 class Wrapped:
-    """The modules one listener (one summary, in the calling thread) is wrapped on."""
+    """One summary's use of the wrappers: its listener, in the calling thread."""
 
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.thread_id = get_ident()
-        # Each wrapper with the listener it displaced in this thread (a summary
-        # run from inside another one's forward), put back on release.
-        self._held: list[tuple[_Wrapper, Listener | None]] = []
+        # The listener this one displaces: a summary run from inside the
+        # forward of another one in the same thread, put back on release.
+        self._displaced: Listener | None = None
+        self._held: list[list[Any]] = []
 
     def wrap(self, modules: Iterable[nn.Module]) -> list[nn.Module]:
-        """Wraps ``modules``; returns those that cannot be wrapped."""
+        """Wraps ``modules`` and starts listening; returns the modules that cannot
+        be wrapped (a class whose ``forward`` is a property, say)."""
         refused = []
+        held = self._held
         with _lock:
             for module in modules:
-                wrapper = _wrappers.get(id(module))
-                if wrapper is None:
-                    wrapper = _Wrapper(module)
-                    if not wrapper.install():
+                entry = _wrappers.get(id(module))
+                if entry is None:
+                    attributes = module.__dict__
+                    previous = attributes.get("forward", _MISSING)
+                    wrapper = attributes["forward"] = _recording_forward(module, module.forward)
+                    if module.forward is not wrapper:
+                        _uninstall(module, wrapper, previous)
                         refused.append(module)
                         continue
-                    _wrappers[id(module)] = wrapper
-                self._held.append((wrapper, wrapper.listeners.get(self.thread_id)))
-                wrapper.listeners[self.thread_id] = self.listener
+                    entry = _wrappers[id(module)] = [module, wrapper, previous, 0]
+                entry[3] += 1
+                held.append(entry)
+            self._displaced = _listeners.get(self.thread_id)
+            _listeners[self.thread_id] = self.listener
         return refused
 
     def release(self) -> None:
         with _lock:
-            for wrapper, displaced in reversed(self._held):
-                if displaced is not None:
-                    wrapper.listeners[self.thread_id] = displaced
-                    continue
-                wrapper.listeners.pop(self.thread_id, None)
-                if not wrapper.listeners:
-                    wrapper.uninstall()
-                    del _wrappers[id(wrapper.module)]
+            if self._displaced is not None:
+                _listeners[self.thread_id] = self._displaced
+            else:
+                _listeners.pop(self.thread_id, None)
+            for entry in self._held:
+                entry[3] -= 1
+                if entry[3] == 0:
+                    module, wrapper, previous, _ = entry
+                    _uninstall(module, wrapper, previous)
+                    del _wrappers[id(module)]
             self._held.clear()
