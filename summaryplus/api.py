@@ -320,7 +320,7 @@ def _capture(
 def _materialisable(model: nn.Module, tree: ModuleTree) -> tuple[nn.Module, ModuleTree]:
     """A lazy module (``nn.LazyLinear``...) creates its parameters on its first
     forward, which would change the user's model: summarize a copy instead."""
-    lazy = any(
+    lazy = any(issubclass(cls, LazyModuleMixin) for cls in tree.classes) and any(
         isinstance(module, LazyModuleMixin) and module.has_uninitialized_params()
         for module in tree.modules
     )

@@ -84,7 +84,7 @@ class ModelStatistics:
         self.total_buffers = self.total_buffer_bytes = 0
         if model is not None and tree is not None:
             index = _ParamIndex(tree)
-            self._count_model_tensors(index, tree)
+            self._count_model_tensors(index)
             _set_num_params(summary_list, tree, index)
             _attribute_params(summary_list, tree, index)
         _sum_subtrees(summary_list)
@@ -106,7 +106,7 @@ class ModelStatistics:
         self.formatting.set_layer_name_width(summary_list)
 
     # ----------------------------------------------------------------- totals
-    def _count_model_tensors(self, index: _ParamIndex, tree: ModuleTree) -> None:
+    def _count_model_tensors(self, index: _ParamIndex) -> None:
         for size in index.sizes.values():
             self.total_params += size.numel
             self.total_param_bytes += size.nbytes
@@ -120,15 +120,12 @@ class ModelStatistics:
                     self.largest_trainable_param_bytes, size.nbytes
                 )
         seen: set[object] = set()
-        for module in tree.modules:
-            for buffer in module._buffers.values():
-                if buffer is None:
-                    continue
-                key = _tensors.tensor_key(buffer)
-                if key not in seen:
-                    seen.add(key)
-                    self.total_buffers += _tensors.numel(buffer)
-                    self.total_buffer_bytes += _tensors.nbytes(buffer)
+        for buffer in index.buffers:
+            key = _tensors.tensor_key(buffer)
+            if key not in seen:
+                seen.add(key)
+                self.total_buffers += _tensors.numel(buffer)
+                self.total_buffer_bytes += _tensors.nbytes(buffer)
 
     def training_memory(
         self,
@@ -468,7 +465,8 @@ _NOTHING = (0, 0, 0)
 
 class _ParamIndex:
     """Every parameter of the model keyed once: what each module holds directly
-    (keys) and each key's size. Built once per statistics."""
+    (keys) and each key's size; and every buffer. Built once per statistics, in
+    one walk over the modules."""
 
     def __init__(self, tree: ModuleTree) -> None:
         # Only modules that hold tensors: most (activations, containers) hold none.
@@ -479,7 +477,11 @@ class _ParamIndex:
         sizes = self.sizes
         held = 0
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
+        # Buffers too, gathered in the same walk (each module visited once).
+        self.buffers: list[torch.Tensor] = []
         for module in tree.modules:
+            if module._buffers:
+                self.buffers += [b for b in module._buffers.values() if b is not None]
             tensors: list[torch.Tensor] = [
                 p for p in module._parameters.values() if p is not None
             ]
@@ -508,9 +510,6 @@ class _ParamIndex:
     def keys_of(self, module: nn.Module) -> list[object]:
         return self.direct.get(id(module), [])
 
-    def totals_of(self, module_id: int) -> tuple[int, int, int]:
-        return self.direct_totals.get(module_id, _NOTHING)
-
     def totals(self, keys: Iterable[object]) -> tuple[int, int, int]:
         count = trainable = size = 0
         for key in keys:
@@ -533,8 +532,9 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
     if not index.shared:
         # A tree without sharing: reversed pre-order puts children before parents.
         # Only modules holding something get an entry (most hold nothing).
+        direct = index.direct_totals
         for module in reversed(tree.modules):
-            count, trainable, size = index.totals_of(id(module))
+            count, trainable, size = direct.get(id(module), _NOTHING)
             for child in module._modules.values():
                 below = totals.get(id(child))
                 if below is not None:

@@ -87,15 +87,13 @@ def capture_forward(
     result = CaptureResult(rows=recorder.rows)
     with ExitStack() as stack:
         stack.enter_context(interpreter.adjusted(tree.depth()))
-        stack.enter_context(_model_state_restored(tree, mode))
+        stack.enter_context(_model_state_for(tree, mode))
         grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
         # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
         # means CUDA is initialised), fake tensors and activation accounting.
-        needs_owned = fake or grad_enabled or torch.cuda.is_initialized()
+        needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
         owned = _owned_tensors(tree) if needs_owned else []
         stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
-        if mode is not Mode.SAME:
-            _set_training(model, tree, mode is Mode.TRAIN)
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
@@ -198,28 +196,31 @@ def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
     return owned
 
 
-def _set_training(model: nn.Module, tree: ModuleTree, training: bool) -> None:
-    """``model.train(training)``; set flag by flag (10x cheaper on big models)
-    when no module overrides ``train()``, whose override must then run."""
+def _set_training(tree: ModuleTree, training: bool, flags: list[bool]) -> None:
+    """``model.train(training)``, ``flags`` being every module's flag now; set
+    flag by flag (10x cheaper on big models) when no module overrides
+    ``train()``, whose override must then run."""
+    model = tree.root
     if type(model).eval is not nn.Module.eval and not training:
         model.eval()
         return
     if any(cls.train is not nn.Module.train for cls in tree.classes):
         model.train(training)
         return
-    for module in tree.modules:
+    if any(flag != training for flag in flags):
+        _set_flags(tree, [training] * len(tree.modules))
+
+
+def _set_flags(tree: ModuleTree, flags: list[bool]) -> None:
+    """``module.training = flag`` for each module of ``tree.modules`` in turn,
+    skipping nn.Module.__setattr__'s checks for the plain bool where every class
+    allows it (a ScriptModule keeps the flag in its C++ object: its own
+    __setattr__ must run)."""
+    plain = all(cls.__setattr__ is nn.Module.__setattr__ for cls in tree.classes)
+    assign = object.__setattr__ if plain else setattr
+    for module, training in zip(tree.modules, flags, strict=True):
         if module.training != training:
-            _set_flag(module, training)
-
-
-def _set_flag(module: nn.Module, training: bool) -> None:
-    """``module.training = training``, skipping nn.Module.__setattr__'s checks for
-    a plain bool where that is safe (a ScriptModule keeps the flag in its C++
-    object: its own __setattr__ must run)."""
-    if type(module).__setattr__ is nn.Module.__setattr__:
-        object.__setattr__(module, "training", training)
-    else:
-        module.training = training
+            assign(module, "training", training)
 
 
 def _reshard(tree: ModuleTree) -> None:
@@ -269,12 +270,13 @@ def _cuda_devices(owned: list[torch.Tensor], args: Any, kwargs: Any) -> list[int
 
 
 @contextmanager
-def _model_state_restored(tree: ModuleTree, mode: Mode) -> Iterator[None]:
-    """Puts back every module's training flag and, after a forward that can update
-    them (train mode), every buffer: object and contents."""
-    flags = [(module, module.training) for module in tree.modules]
+def _model_state_for(tree: ModuleTree, mode: Mode) -> Iterator[None]:
+    """Sets the train/eval flags ``mode`` asks for and puts back every module's
+    flag afterwards and, after a forward that can update them (train mode),
+    every buffer: object and contents."""
+    flags = [module.training for module in tree.modules]
     snapshots: list[tuple[nn.Module, dict[str, Any], list[tuple[torch.Tensor, torch.Tensor]]]] = []
-    may_update_buffers = mode is Mode.TRAIN or any(m.training for m, _ in flags)
+    may_update_buffers = mode is Mode.TRAIN or any(flags)
     if may_update_buffers:
         for module in tree.modules:
             if not module._buffers:
@@ -286,11 +288,11 @@ def _model_state_restored(tree: ModuleTree, mode: Mode) -> Iterator[None]:
             ]
             snapshots.append((module, dict(module._buffers), copies))
     try:
+        if mode is not Mode.SAME:
+            _set_training(tree, mode is Mode.TRAIN, flags)
         yield
     finally:
-        for module, training in flags:
-            if module.training != training:
-                _set_flag(module, training)
+        _set_flags(tree, flags)
         with torch.no_grad():
             for module, objects, copies in snapshots:
                 module._buffers.clear()

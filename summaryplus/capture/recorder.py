@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch._ops import OpOverload
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
@@ -134,8 +135,14 @@ class Recorder:
         if stack:
             parent = stack[-1]
             edges = self._parents.get(id(module))
-            if edges and edges[0][0] is parent.module:  # the common case: a direct child
-                row = self._add_row(edges[0][1], module, parent)
+            if edges and edges[0][0] is parent.module:
+                # The common case, inline (_add_row): a direct child of the parent.
+                row = LayerInfo(edges[0][1], module, parent.depth + 1, parent)
+                parent.children.append(row)
+                seen = self._seen_modules
+                row.is_recursive = row.layer_id in seen
+                seen.add(row.layer_id)
+                self.rows.append(row)
             elif edges is None and module is not self.model:
                 return None  # another model's module (wrapped by a summary of it)
             else:
@@ -272,10 +279,15 @@ def _count_op(
     args: tuple[Any, ...] = (),
     kwargs: dict[str, Any] | None = None,
 ) -> Any:
-    out = func(*args, **kwargs) if kwargs else func(*args)
-    formula = self.formulas.get(func)
-    if formula is None:
-        formula = self.formulas[func] = Recorder.classify(func)
+    # Keyed by id: an OpOverload hashes in Python. (Ops live as long as torch.)
+    known = self.formulas.get(id(func))
+    if known is None:
+        # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
+        # call that directly (half the dispatch overhead of a cheap op).
+        run = func._op if type(func) is OpOverload else func
+        known = self.formulas[id(func)] = (Recorder.classify(func), run, func)
+    formula, run, _ = known
+    out = run(*args, **kwargs) if kwargs else run(*args)
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
         self.recorder.record_op(func, formula, args, kwargs or {}, out)
     return out
@@ -289,8 +301,9 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     def __init__(self, recorder: Recorder) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
-        # Each op's formula (or _ZERO_MACS / _UNCOUNTED), looked up once per pass.
-        self.formulas: dict[Any, Any] = {}
+        # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
+        # runs it, and the op (kept alive while its id is a key), once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any]] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

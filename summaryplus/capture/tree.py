@@ -43,7 +43,7 @@ class ModuleTree:
                     parents[id(child)] = [(module, name)]  # the root, held by a child
         self._depth = deepest
         # The distinct classes, for checks that depend on the class only.
-        self.classes: set[type] = {type(module) for module in modules}
+        self.classes: set[type[nn.Module]] = {type(module) for module in modules}
 
     def post_order(self) -> list[nn.Module]:
         """Every module once, each after all of its children (shared ones too)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import Tensor
 from torch._ops import OpOverload, OpOverloadPacket
 
 MacsFormula = Callable[..., int]
@@ -76,13 +77,17 @@ def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
     """Applies ``formula`` to the shapes of one op call."""
-    shaped_args = [arg.shape if isinstance(arg, torch.Tensor) else _shape_of(arg) for arg in args]
-    shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()} if kwargs else {}
-    if isinstance(out, (list, tuple)):
-        out_shape: Any = tuple(_shape_of(item) for item in out)
+    shaped_args = [arg.shape if isinstance(arg, Tensor) else _shape_of(arg) for arg in args]
+    if isinstance(out, Tensor):
+        out_shape: Any = out.shape
+    elif isinstance(out, (list, tuple)):
+        out_shape = tuple(_shape_of(item) for item in out)
     else:
-        out_shape = _shape_of(out)
-    return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+        out_shape = out
+    if kwargs:
+        shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
+        return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+    return int(formula(*shaped_args, out_shape=out_shape))
 
 
 # Importing the families fills the registry.
