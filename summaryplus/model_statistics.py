@@ -85,8 +85,10 @@ class ModelStatistics:
         if model is not None and tree is not None:
             index = _ParamIndex(tree)
             self._count_model_tensors(index)
-            _set_num_params(summary_list, tree, index)
-            _attribute_params(summary_list, tree, index)
+            _fill_param_columns(summary_list, tree, index, _module_totals(tree, index))
+        else:
+            for row in summary_list:
+                _start_subtree(row)
         _sum_subtrees(summary_list)
         if summary_list:
             # Ops that ran outside every hooked module (e.g. in a scripted root).
@@ -470,6 +472,7 @@ class _ParamIndex:
 
     def __init__(self, tree: ModuleTree) -> None:
         # Only modules that hold tensors: most (activations, containers) hold none.
+        self.holders: list[nn.Module] = []
         self.direct: dict[int, list[object]] = {}
         # Sums over ``direct`` per module; each tensor once only when not ``shared``.
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
@@ -500,6 +503,7 @@ class _ParamIndex:
                 count += entry.numel
                 size += entry.nbytes
                 trainable += entry.numel if entry.trainable else 0
+            self.holders.append(module)
             self.direct[id(module)] = keys
             self.direct_totals[id(module)] = (count, trainable, size)
             held += len(keys)
@@ -520,8 +524,10 @@ class _ParamIndex:
         return count, trainable, size
 
 
-def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex) -> None:
-    """``num_params``/``trainable_params``/``param_bytes`` of each row's module.
+def _module_totals(tree: ModuleTree, index: _ParamIndex) -> dict[int, tuple[int, int, int]]:
+    """(count, trainable, bytes) of the parameters each module holds, its
+    subtree included: ``num_params``/``trainable_params``/``param_bytes`` of its
+    rows. Modules holding none may be left out.
 
     Computed once per module, children first. Without sharing these are plain
     sums; with sharing each module's set of tensors is built by merging its
@@ -557,12 +563,7 @@ def _set_num_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex)
             bag.merge(index.keys_of(module), index)
             bags[id(module)] = bag
             totals[id(module)] = (bag.count, bag.trainable, bag.size)
-    for row in rows:
-        row.num_params, row.trainable_params, row.param_bytes = totals.get(row.layer_id, _NOTHING)
-        if index.lazy:
-            row.contains_lazy_param = any(
-                p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
-            )
+    return totals
 
 
 class _Bag:
@@ -583,50 +584,64 @@ class _Bag:
             self.trainable += entry.numel if entry.trainable else 0
 
 
-def _attribute_params(rows: list[LayerInfo], tree: ModuleTree, index: _ParamIndex) -> None:
-    """Gives each unique parameter to exactly one row, so rows add up to totals.
+def _fill_param_columns(
+    rows: list[LayerInfo],
+    tree: ModuleTree,
+    index: _ParamIndex,
+    module_totals: dict[int, tuple[int, int, int]],
+) -> None:
+    """Each row's parameter columns, in one pass over the rows: its module's
+    totals (``num_params``...), and its share (``counted_params``...), which
+    starts its subtree sums (``_start_subtree``).
 
-    A parameter goes to the first row of the module that holds it directly; one
-    held by a module that never ran goes to the first row of its nearest
-    registered ancestor that did. Tied weights and reused modules therefore
-    count once.
+    Shares give each unique parameter to exactly one row, so rows add up to the
+    totals. A parameter goes to the first row of the module that holds it
+    directly; one held by a module that never ran goes to the first row of its
+    nearest registered ancestor that did. Tied weights and reused modules
+    therefore count once.
     """
     first_row: dict[int, LayerInfo] = {}
-    for row in rows:
-        first_row.setdefault(row.layer_id, row)
-        # Rows may be reused from a cached forward pass: start from zero.
-        row.counted_params = row.counted_trainable_params = row.counted_param_bytes = 0
     claimed: set[object] = set()
 
-    def claim(row: LayerInfo, module: nn.Module) -> None:
+    def claim(module: nn.Module) -> tuple[int, int, int]:
         fresh = [key for key in index.keys_of(module) if key not in claimed]
         claimed.update(fresh)
-        count, trainable, size = index.totals(fresh)
-        row.counted_params += count
-        row.counted_trainable_params += trainable
-        row.counted_param_bytes += size
+        return index.totals(fresh)
 
-    if index.shared:
-        for row in rows:
-            if not row.is_recursive:
-                claim(row, row.module)
-    else:
-        # Every tensor is held by one module, so a module's first row takes all of
-        # its tensors (a later row of the same module is recursive).
-        direct_totals = index.direct_totals
-        for row in rows:
-            if not row.is_recursive and row.layer_id in direct_totals:
-                (
-                    row.counted_params,
-                    row.counted_trainable_params,
-                    row.counted_param_bytes,
-                ) = direct_totals[row.layer_id]
-    for module in tree.modules:
-        if id(module) in first_row or id(module) not in index.direct:
+    direct_totals = index.direct_totals
+    for row in rows:
+        layer_id = row.layer_id
+        if layer_id not in first_row:
+            first_row[layer_id] = row
+        row.num_params, row.trainable_params, row.param_bytes = module_totals.get(
+            layer_id, _NOTHING
+        )
+        if index.lazy:
+            row.contains_lazy_param = any(
+                p is not None and _tensors.is_lazy(p) for p in row.module._parameters.values()
+            )
+        if row.is_recursive or layer_id not in direct_totals:
+            share = _NOTHING
+        elif index.shared:
+            share = claim(row.module)
+        else:
+            # Every tensor is held by one module, so a module's first row takes
+            # all of its tensors (a later row of the same module is recursive).
+            share = direct_totals[layer_id]
+        row.counted_params, row.counted_trainable_params, row.counted_param_bytes = share
+        _start_subtree(row)
+    for module in index.holders:
+        if id(module) in first_row:
             continue
         owner = _nearest_row(module, tree, first_row)
         if owner is not None:
-            claim(owner, module)
+            count, trainable, size = claim(module)
+            owner.counted_params += count
+            owner.counted_trainable_params += trainable
+            owner.counted_param_bytes += size
+            owner.subtree_params += count
+            owner.subtree_trainable_params += trainable
+            owner.subtree_param_bytes += size
 
 
 def _nearest_row(
@@ -643,16 +658,19 @@ def _nearest_row(
     return first_row.get(id(tree.root))
 
 
+def _start_subtree(row: LayerInfo) -> None:
+    """A row's subtree sums, before its children's: its own share."""
+    row.macs = row.own_macs
+    row.activation_bytes = row.own_activation_bytes
+    row.subtree_params = row.counted_params
+    row.subtree_trainable_params = row.counted_trainable_params
+    row.subtree_param_bytes = row.counted_param_bytes
+
+
 def _sum_subtrees(rows: list[LayerInfo]) -> None:
     """Inclusive MACs, activations and counted params: each row starts from its
-    own share and, children being after their parents in call order, adds
-    itself to its parent in one backward pass."""
-    for row in rows:
-        row.macs = row.own_macs
-        row.activation_bytes = row.own_activation_bytes
-        row.subtree_params = row.counted_params
-        row.subtree_trainable_params = row.counted_trainable_params
-        row.subtree_param_bytes = row.counted_param_bytes
+    own share (``_start_subtree``) and, children being after their parents in
+    call order, adds itself to its parent in one backward pass."""
     for row in reversed(rows):
         parent = row.parent_info
         if parent is not None:
@@ -664,10 +682,13 @@ def _sum_subtrees(rows: list[LayerInfo]) -> None:
 
 
 def _set_depth_indices(rows: list[LayerInfo]) -> None:
-    counters: dict[int, int] = {}
+    counters: list[int] = []  # index: depth
     for row in rows:
-        counters[row.depth] = counters.get(row.depth, 0) + 1
-        row.depth_index = counters[row.depth]
+        depth = row.depth
+        if depth >= len(counters):
+            counters.extend([0] * (depth + 1 - len(counters)))
+        counters[depth] += 1
+        row.depth_index = counters[depth]
 
 
 def inner_params(row: LayerInfo) -> list[InnerParam]:
