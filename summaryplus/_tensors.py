@@ -66,14 +66,15 @@ def tensor_key(tensor: torch.Tensor) -> object:
 
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float32`` -> ``"float32"``: how dtypes are written in every summary."""
-    name = _DTYPE_NAMES.get(dtype)
+    name = DTYPE_NAMES.get(dtype)
     if name is None:
-        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+        name = DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
     return name
 
 
-# Filled as dtypes are met (called for every module call's inputs and outputs).
-_DTYPE_NAMES: dict[torch.dtype, str] = {}
+# dtype -> name, filled by dtype_name as dtypes are met (the capture reads it
+# directly for every module call's input and output).
+DTYPE_NAMES: dict[torch.dtype, str] = {}
 
 
 def local_shard(tensor: torch.Tensor) -> torch.Tensor:

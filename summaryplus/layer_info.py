@@ -50,9 +50,9 @@ class LayerInfo:
     # A summary makes one LayerInfo per module call, so rows are slotted (small,
     # quick to fill) and __init__ sets only what every row needs at once. A slot
     # not set yet reads as its default (``__getattr__``): zero for the numbers,
-    # a new empty list for the shapes, and the module's own ``kernel_size`` and
-    # ``groups``, the dotted ``module_path`` from the parent's. __dict__ stays
-    # available for attributes callers add.
+    # a new empty list for the shapes and a leaf's children, the module's own
+    # ``kernel_size`` and ``groups``, the dotted ``module_path`` from the
+    # parent's. __dict__ stays available for attributes callers add.
     __slots__ = (
         "__dict__",
         "activation_bytes",
@@ -93,6 +93,7 @@ class LayerInfo:
         "var_name",
     )  # fmt: skip
 
+    children: list[LayerInfo]  # direct child rows
     depth_index: int | None
     executed: bool
     is_recursive: bool
@@ -142,7 +143,6 @@ class LayerInfo:
             self.module_path = module_path
         self.depth = depth
         self.parent_info = parent_info
-        self.children: list[LayerInfo] = []
         self.is_container = is_container
         children = module._modules
         # (The first child decides the usual case without a generator.)
@@ -150,6 +150,8 @@ class LayerInfo:
             next(iter(children.values())) is None
             and all(child is None for child in children.values())
         )
+        if not self.is_leaf_layer:
+            self.children = []  # a leaf's list is made if it is ever read
         # Read for every row by the statistics: set, to skip __getattr__ there.
         self.executed = False
         self.own_macs = self.own_activation_bytes = 0
@@ -226,7 +228,9 @@ _ZERO_DEFAULTS: dict[str, Any] = {
         0,
     ),
 }  # fmt: skip
-_LIST_DEFAULTS = frozenset(("input_size", "output_size", "input_dtypes", "output_dtypes"))
+_LIST_DEFAULTS = frozenset(
+    ("children", "input_size", "output_size", "input_dtypes", "output_dtypes")
+)
 
 # Class -> display name, for classes whose name does not depend on the instance.
 _CLASS_NAMES: dict[type, str] = {}

@@ -485,9 +485,10 @@ class _ParamIndex:
         for module in tree.modules:
             if module._buffers:
                 self.buffers += [b for b in module._buffers.values() if b is not None]
-            tensors: list[torch.Tensor] = [
-                p for p in module._parameters.values() if p is not None
-            ]
+            params = module._parameters
+            tensors: list[torch.Tensor] = (
+                [p for p in params.values() if p is not None] if params else []
+            )
             if packing and type(module) in packing:
                 tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
             if not tensors:

@@ -26,7 +26,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import dtype_name, storage_key, storage_nbytes
+from .._tensors import DTYPE_NAMES, dtype_name, storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
@@ -154,7 +154,7 @@ class Recorder:
         if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
             tensor = args[0]  # the common case, without a walk
             row.input_size = list(tensor.shape)
-            row.input_dtypes = [dtype_name(tensor.dtype)]
+            row.input_dtypes = [DTYPE_NAMES.get(tensor.dtype) or dtype_name(tensor.dtype)]
         else:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
@@ -167,7 +167,7 @@ class Recorder:
         row.executed = True
         if isinstance(output, torch.Tensor):
             row.output_size = list(output.shape)
-            row.output_dtypes = [dtype_name(output.dtype)]
+            row.output_dtypes = [DTYPE_NAMES.get(output.dtype) or dtype_name(output.dtype)]
             row.output_bytes = output.numel() * output.element_size()
         else:
             row.output_size = first_shape(output)
