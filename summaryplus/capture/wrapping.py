@@ -39,8 +39,10 @@ class Listener(Protocol):
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None: ...
 
 
-# Thread id -> the listener of the summary running in that thread.
-_listeners: dict[int, Listener] = {}
+# Thread id -> the enter/leave/fail methods of the listener of the summary
+# running in that thread (bound once per summary, not once per call).
+_Methods = tuple[Any, Any, Any]
+_listeners: dict[int, _Methods] = {}
 _lock = threading.Lock()
 # id(module) -> [module, its wrapper, its previous instance forward, summaries using it].
 _wrappers: dict[int, list[Any]] = {}
@@ -48,16 +50,19 @@ _wrappers: dict[int, list[Any]] = {}
 
 def _recording_forward(module: nn.Module, forward: Any) -> Any:
     def recorded_forward(*args: Any, **kwargs: Any) -> Any:
-        listener = _listeners.get(get_ident())
-        row = None if listener is None else listener.enter(module, args, kwargs)
+        methods = _listeners.get(get_ident())
+        if methods is None:
+            return forward(*args, **kwargs)
+        enter, leave, fail = methods
+        row = enter(module, args, kwargs)
         if row is None:
             return forward(*args, **kwargs)
         try:
             output = forward(*args, **kwargs)
         except BaseException as error:
-            listener.fail(row, (args, kwargs) if kwargs else args, error)  # type: ignore[union-attr]
+            fail(row, (args, kwargs) if kwargs else args, error)
             raise
-        listener.leave(row, output)  # type: ignore[union-attr]
+        leave(row, output)
         return output
 
     # inspect.signature() follows __wrapped__: code that reads the signature of
@@ -84,7 +89,7 @@ class Wrapped:
         self.thread_id = get_ident()
         # The listener this one displaces: a summary run from inside the
         # forward of another one in the same thread, put back on release.
-        self._displaced: Listener | None = None
+        self._displaced: _Methods | None = None
         self._held: list[list[Any]] = []
 
     def wrap(self, modules: Iterable[nn.Module]) -> list[nn.Module]:
@@ -107,7 +112,8 @@ class Wrapped:
                 entry[3] += 1
                 held.append(entry)
             self._displaced = _listeners.get(self.thread_id)
-            _listeners[self.thread_id] = self.listener
+            listener = self.listener
+            _listeners[self.thread_id] = (listener.enter, listener.leave, listener.fail)
         return refused
 
     def release(self) -> None:
