@@ -448,10 +448,11 @@ class _Size(NamedTuple):
 
 def _size_of(param: torch.Tensor) -> _Size:
     if type(param) is nn.Parameter and param.dtype != torch.uint8:
-        # The common case, inline: a plain, materialised, unsharded parameter.
+        # The common case, inline: a plain, materialised, unsharded parameter
+        # (and the tuple made directly: a NamedTuple's __new__ is Python code).
         count = param.numel()
         size = count * param.element_size()
-        return _Size(count, size, param.requires_grad, count, size)
+        return tuple.__new__(_Size, (count, size, param.requires_grad, count, size))
     local = _tensors.local_shard(param)
     return _Size(
         _tensors.numel(param),
@@ -478,6 +479,7 @@ class _ParamIndex:
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
         sizes = self.sizes
+        self._at_pointer: dict[int, torch.Tensor] = {}  # for _key
         held = 0
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
@@ -496,7 +498,7 @@ class _ParamIndex:
             keys = []
             count = trainable = size = 0
             for tensor in tensors:
-                key = _tensors.tensor_key(tensor)
+                key = self._key(tensor)
                 entry = sizes.get(key)
                 if entry is None:
                     entry = sizes[key] = _size_of(tensor)
@@ -511,6 +513,26 @@ class _ParamIndex:
         self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
         self.shared = held != len(sizes) or any(len(edges) > 1 for edges in tree.parents.values())
+
+    def _key(self, tensor: torch.Tensor) -> object:
+        """``tensor_key``, but for a plain parameter with data the data pointer
+        alone unless another tensor starts at the same address (the common case,
+        without building a tuple per parameter). Equal for tied tensors."""
+        if type(tensor) is not nn.Parameter or tensor.is_meta:
+            return _tensors.tensor_key(tensor)
+        pointer = tensor.data_ptr()
+        if not pointer:
+            return _tensors.tensor_key(tensor)
+        first = self._at_pointer.get(pointer)
+        if first is None:
+            self._at_pointer[pointer] = tensor
+            return pointer
+        if first is tensor:  # one Parameter object held twice
+            return pointer
+        # Another tensor over the same memory: the same view (tied through
+        # .data) shares the first one's key; a different view has its own.
+        full = _tensors.tensor_key(tensor)
+        return pointer if full == _tensors.tensor_key(first) else full
 
     def keys_of(self, module: nn.Module) -> list[object]:
         return self.direct.get(id(module), [])

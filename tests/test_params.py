@@ -63,6 +63,18 @@ def test_weights_tied_by_data_are_counted_once() -> None:
     assert stats.total_params == 16 + 4 + 4
 
 
+def test_parameters_over_one_address_count_once_per_distinct_view() -> None:
+    base = nn.Linear(6, 4)
+    first_rows = nn.Linear(6, 2)
+    first_rows.weight = nn.Parameter(base.weight.data[:2])  # starts where base.weight does
+    again = nn.Linear(6, 4)
+    again.weight = nn.Parameter(base.weight.data)  # the very same view, another object
+    model = nn.ModuleList([base, first_rows, again])
+    stats = summary(model, verbose=0)
+    # base.weight 24 + first_rows.weight 12 (a different view) + three biases.
+    assert stats.total_params == 24 + 12 + 4 + 2 + 4
+
+
 def test_buffers_are_counted_apart_from_params() -> None:
     stats = summary(NestedNet(), input_size=(2, 3, 8, 8), verbose=0)
     # BatchNorm2d(8): running_mean, running_var (8 each) + num_batches_tracked
