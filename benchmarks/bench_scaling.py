@@ -339,8 +339,8 @@ def main() -> int:
         default_failure or "ran",
     )
     doubling = QUICK_DOUBLING_DEPTHS if args.quick else DOUBLING_DEPTHS
-    doubling_rows, growth = bench_depth_doubling(doubling, 1 if args.quick else 2)
-    print(f"\n## Deep chain, depth doubling: summaryplus alone, best of {1 if args.quick else 2}\n")
+    doubling_rows, growth = bench_depth_doubling(doubling, 1 if args.quick else 3)
+    print(f"\n## Deep chain, depth doubling: summaryplus alone, best of {1 if args.quick else 3}\n")
     shallow, deep = doubling
     headers = ("chain", f"depth {shallow}", f"depth {deep}", "growth")
     print(markdown(doubling_rows, headers))

@@ -6,9 +6,9 @@ when the last running summary ends (summaries may run in several threads).
   collector would otherwise rescan the whole heap many times over (about 40% of
   the time on 15k rows). Nothing a summary allocates needs it: reference
   counting frees it all.
-- The recursion limit is raised for deeply nested models: hooks add frames to
-  every module call, so a model a few hundred levels deep that runs bare would
-  hit the limit under them.
+- The recursion limit is raised for deeply nested models: the recording
+  wrapper (or hooks) adds frames to every module call, so a model a few hundred
+  levels deep that runs bare could hit the limit under them.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Python frames per level of nesting in a hooked module call (_wrapped_call_impl,
-# _call_impl, inner, forward, hook plumbing), with room for the model's helpers.
+# Python frames per level of nesting in a recorded module call (_wrapped_call_impl,
+# _call_impl, the wrapper or hook plumbing, forward), with room for the model's
+# helpers.
 FRAMES_PER_LEVEL = 12
 _BASE_FRAMES = 1000
 
