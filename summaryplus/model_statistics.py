@@ -512,7 +512,7 @@ class _ParamIndex:
             held += len(keys)
         self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
-        self.shared = held != len(sizes) or any(len(edges) > 1 for edges in tree.parents.values())
+        self.shared = held != len(sizes) or tree.shares_modules
 
     def _key(self, tensor: torch.Tensor) -> object:
         """``tensor_key``, but for a plain parameter with data the data pointer

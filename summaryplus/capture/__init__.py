@@ -207,19 +207,21 @@ def _set_training(tree: ModuleTree, training: bool, flags: list[bool]) -> None:
     if any(cls.train is not nn.Module.train for cls in tree.classes):
         model.train(training)
         return
-    if any(flag != training for flag in flags):
-        _set_flags(tree, [training] * len(tree.modules))
+    _set_flags(tree, [training] * len(tree.modules), flags)
 
 
-def _set_flags(tree: ModuleTree, flags: list[bool]) -> None:
-    """``module.training = flag`` for each module of ``tree.modules`` in turn,
-    skipping nn.Module.__setattr__'s checks for the plain bool where every class
-    allows it (a ScriptModule keeps the flag in its C++ object: its own
-    __setattr__ must run)."""
+def _set_flags(tree: ModuleTree, flags: list[bool], current: list[bool] | None = None) -> None:
+    """``module.training = flag`` for each module of ``tree.modules`` in turn
+    (where ``current``, the flags as they are, or the module itself says it
+    differs), skipping nn.Module.__setattr__'s checks for the plain bool where
+    every class allows it (a ScriptModule keeps the flag in its C++ object: its
+    own __setattr__ must run)."""
     plain = all(cls.__setattr__ is nn.Module.__setattr__ for cls in tree.classes)
     assign = object.__setattr__ if plain else setattr
-    for module, training in zip(tree.modules, flags, strict=True):
-        if module.training != training:
+    if current is None:
+        current = [module.training for module in tree.modules]
+    for module, training, now in zip(tree.modules, flags, current, strict=True):
+        if now != training:
             assign(module, "training", training)
 
 

@@ -19,7 +19,10 @@ class ModuleTree:
 
     def __init__(self, root: nn.Module) -> None:
         self.root = root
-        self.parents: dict[int, list[tuple[nn.Module, str]]] = {}
+        # id(module) -> its (parent, name) edges: a tuple of one for most modules.
+        self.parents: dict[int, tuple[tuple[nn.Module, str], ...]] = {}
+        # Some module is registered under two parents (or twice under one).
+        self.shares_modules = False
         # Every module once, parents before children (depth-first pre-order).
         self.modules: list[nn.Module] = []
         parents, modules = self.parents, self.modules
@@ -34,13 +37,14 @@ class ModuleTree:
                 if child is None:
                     continue
                 edges = parents.get(id(child))
-                if edges is not None:
-                    edges.append((module, name))  # seen before: a shared module
+                if edges is not None:  # seen before: a shared module
+                    parents[id(child)] = (*edges, (module, name))
+                    self.shares_modules = True
                 elif child is not root:
-                    parents[id(child)] = [(module, name)]
+                    parents[id(child)] = ((module, name),)
                     pending.append((child, level + 1))
                 else:
-                    parents[id(child)] = [(module, name)]  # the root, held by a child
+                    parents[id(child)] = ((module, name),)  # the root, held by a child
         self._depth = deepest
         # The distinct classes, for checks that depend on the class only.
         self.classes: set[type[nn.Module]] = {type(module) for module in modules}
