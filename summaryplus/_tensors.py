@@ -54,14 +54,21 @@ def tensor_key(tensor: torch.Tensor) -> object:
     A data pointer with dtype, shape and stride names the exact elements; meta,
     fake and empty tensors (pointer 0) fall back to ``view_key``.
     """
-    if not tensor.is_meta:
-        try:
-            pointer = tensor.data_ptr()
-        except (RuntimeError, NotImplementedError, TypeError, ValueError):
-            pointer = 0  # ValueError: a lazy module's parameter before its first forward
-        if pointer:
-            return (pointer, tensor.dtype, tensor.shape, tensor.stride())
+    pointer = data_pointer(tensor)
+    if pointer:
+        return (pointer, tensor.dtype, tensor.shape, tensor.stride())
     return view_key(tensor)
+
+
+def data_pointer(tensor: torch.Tensor) -> int:
+    """Address of the tensor's first element; 0 for meta and lazy tensors and
+    tensors without data of their own."""
+    if tensor.is_meta:
+        return 0
+    try:
+        return int(tensor.data_ptr())
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
+        return 0  # ValueError: a lazy module's parameter before its first forward
 
 
 def dtype_name(dtype: torch.dtype) -> str:

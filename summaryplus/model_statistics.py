@@ -515,19 +515,14 @@ class _ParamIndex:
         self.shared = held != len(sizes) or tree.shares_modules
 
     def _key(self, tensor: torch.Tensor) -> object:
-        """``tensor_key``, but for a plain parameter with data the data pointer
-        alone unless another tensor starts at the same address (the common case,
-        without building a tuple per parameter). Equal for tied tensors."""
-        if type(tensor) is not nn.Parameter or tensor.is_meta:
-            return _tensors.tensor_key(tensor)
-        pointer = tensor.data_ptr()
+        """``tensor_key`` (equal for tied tensors), but for a tensor with data
+        the data pointer alone unless another tensor starts at the same address:
+        the common case, without building a tuple per parameter."""
+        pointer = _tensors.data_pointer(tensor)
         if not pointer:
             return _tensors.tensor_key(tensor)
-        first = self._at_pointer.get(pointer)
-        if first is None:
-            self._at_pointer[pointer] = tensor
-            return pointer
-        if first is tensor:  # one Parameter object held twice
+        first = self._at_pointer.setdefault(pointer, tensor)
+        if first is tensor:  # the first tensor there (or one object held twice)
             return pointer
         # Another tensor over the same memory: the same view (tied through
         # .data) shares the first one's key; a different view has its own.

@@ -197,9 +197,9 @@ def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
 
 
 def _set_training(tree: ModuleTree, training: bool, flags: list[bool]) -> None:
-    """``model.train(training)``, ``flags`` being every module's flag now; set
-    flag by flag (10x cheaper on big models) when no module overrides
-    ``train()``, whose override must then run."""
+    """``model.train(training)``, given every module's flag now (``flags``): flag
+    by flag (10x cheaper on big models) unless a module overrides ``train()``,
+    whose override must then run."""
     model = tree.root
     if type(model).eval is not nn.Module.eval and not training:
         model.eval()
@@ -211,11 +211,12 @@ def _set_training(tree: ModuleTree, training: bool, flags: list[bool]) -> None:
 
 
 def _set_flags(tree: ModuleTree, flags: list[bool], current: list[bool] | None = None) -> None:
-    """``module.training = flag`` for each module of ``tree.modules`` in turn
-    (where ``current``, the flags as they are, or the module itself says it
-    differs), skipping nn.Module.__setattr__'s checks for the plain bool where
-    every class allows it (a ScriptModule keeps the flag in its C++ object: its
-    own __setattr__ must run)."""
+    """Sets ``training`` to ``flags[i]`` on each module ``tree.modules[i]`` whose
+    flag differs (``current``: the flags as they are; read when not given).
+
+    A plain bool, so nn.Module.__setattr__'s checks are skipped where every
+    class allows it (a ScriptModule keeps the flag in its C++ object: its own
+    __setattr__ must run)."""
     plain = all(cls.__setattr__ is nn.Module.__setattr__ for cls in tree.classes)
     assign = object.__setattr__ if plain else setattr
     if current is None:

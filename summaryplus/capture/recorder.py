@@ -135,14 +135,8 @@ class Recorder:
         if stack:
             parent = stack[-1]
             edges = self._parents.get(id(module))
-            if edges and edges[0][0] is parent.module:
-                # The common case, inline (_add_row): a direct child of the parent.
-                row = LayerInfo(edges[0][1], module, parent.depth + 1, parent)
-                parent.children.append(row)
-                seen = self._seen_modules
-                row.is_recursive = row.layer_id in seen
-                seen.add(row.layer_id)
-                self.rows.append(row)
+            if edges and edges[0][0] is parent.module:  # the common case: a direct child
+                row = self._add_row(edges[0][1], module, parent)
             elif edges is None and module is not self.model:
                 return None  # another model's module (wrapped by a summary of it)
             else:
