@@ -52,9 +52,8 @@ class LayerInfo:
     # not set yet reads as its default (``__getattr__``): zero for the numbers,
     # a new empty list for the shapes and a leaf's children, the module's own
     # ``kernel_size`` and ``groups``, the dotted ``module_path`` from the
-    # parent's. __dict__ stays available for attributes callers add.
+    # parent's. ``vars(row)`` gives every attribute (the ``__dict__`` property).
     __slots__ = (
-        "__dict__",
         "activation_bytes",
         "children",
         "class_name",
@@ -181,6 +180,12 @@ class LayerInfo:
             raise AttributeError(f"'LayerInfo' object has no attribute '{name}'")
         object.__setattr__(self, name, value)
         return value
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        """Every attribute with its value, as ``vars(row)`` gives for a plain
+        object (a new dict: changing it changes nothing)."""
+        return {name: getattr(self, name) for name in LayerInfo.__slots__}
 
     @property
     def flops(self) -> int:

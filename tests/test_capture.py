@@ -3,11 +3,15 @@ module has hooks of its own, and nothing left behind either way."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
+import pickle
 import threading
 from typing import Any
 
 import torch
+import torchinfo
 from fingerprint import assert_same, fingerprint
 from torch import nn
 
@@ -197,3 +201,153 @@ def test_a_summary_inside_a_summarized_forward() -> None:
     assert stats.summary_list[1].macs == 2 * 4 * 4
     assert inner_stats[0].total_mult_adds == 4 * 4
     assert "forward" not in vars(inner_model) and not wrapping._wrappers
+
+
+def test_a_forward_kept_by_the_model_passes_calls_through_after_the_summary() -> None:
+    class Patching(nn.Module):
+        """Wraps a child's forward lazily during its own forward, as some
+        libraries do, and keeps the wrapped one."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(4, 4)
+            self.b = nn.Linear(4, 2)
+            self.patched = False
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.patched:
+                self.a.forward = functools.partial(self.a.forward)
+                self.patched = True
+            return self.b(self.a(x))  # type: ignore[no-any-return]
+
+    model = Patching()
+    for _ in range(3):
+        stats = summary(model, input_size=(2, 4), verbose=0)
+        assert [row.module_path for row in stats.summary_list] == ["", "a", "b"]
+        assert stats.total_mult_adds == 2 * 4 * 4 + 2 * 4 * 2
+    assert not wrapping._wrappers
+
+
+def test_a_copy_made_during_the_forward_runs_its_own_weights() -> None:
+    class Teacher(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.student = nn.Linear(4, 4)
+            self.teacher: list[nn.Module] = []  # not registered: a plain list
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.teacher:
+                self.teacher.append(copy.deepcopy(self.student))
+            return self.student(x)  # type: ignore[no-any-return]
+
+    model = Teacher()
+    summary(model, input_size=(2, 4), verbose=0)
+    teacher = model.teacher[0]
+    with torch.no_grad():
+        teacher.weight.zero_()
+        teacher.bias.zero_()
+        assert torch.equal(teacher(torch.ones(1, 4)), torch.zeros(1, 4))
+    pickled = pickle.loads(pickle.dumps(model.student))
+    assert "forward" not in vars(pickled) or vars(pickled)["forward"].__self__ is pickled
+
+
+def test_transformer_encoder_layers_keep_their_submodule_rows() -> None:
+    layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
+    ours = summary(encoder, input_size=(2, 5, 16), depth=5, verbose=0)
+    theirs = torchinfo.summary(encoder, input_size=(2, 5, 16), depth=5, verbose=0)
+    assert len(ours.summary_list) == len(theirs.summary_list) == 20
+    assert "layers.0.self_attn" in [row.module_path for row in ours.summary_list]
+
+
+def test_a_forward_calling_itself_directly_stays_in_its_row() -> None:
+    class Recursive(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor, depth: int = 2) -> torch.Tensor:
+            if depth:
+                x = self.forward(x, depth - 1)
+            return x
+
+    stats = summary(nn.Sequential(Recursive()), input_size=(1, 4), verbose=0)
+    assert [row.module_path for row in stats.summary_list] == ["", "0"]
+
+
+def test_a_module_calling_itself_as_a_module_gets_a_recursive_row() -> None:
+    class Nested(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l = nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor, depth: int = 1) -> torch.Tensor:
+            if depth:
+                return self(x, depth - 1)  # type: ignore[no-any-return]
+            return self.l(x)  # type: ignore[no-any-return]
+
+    ours = summary(Nested(), input_size=(1, 4), verbose=0)
+    theirs = torchinfo.summary(Nested(), input_size=(1, 4), verbose=0)
+    assert [row.class_name for row in ours.summary_list] == [
+        row.class_name for row in theirs.summary_list
+    ]
+    assert any(row.is_recursive for row in ours.summary_list)
+
+
+def test_a_hooked_summary_beside_a_wrapped_one_of_the_same_modules() -> None:
+    # A compiled model is recorded with hooks only; the plain one with wrappers.
+    plain = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+    compiled = torch.compile(plain, backend="eager")
+    expected = {
+        "plain": [row.module_path for row in summary(plain, input_size=(2, 8), verbose=0)],
+        "compiled": [row.module_path for row in summary(compiled, input_size=(2, 8), verbose=0)],
+    }
+    barrier = threading.Barrier(2)
+    results: dict[str, list[list[str]]] = {"plain": [], "compiled": []}
+    errors: list[BaseException] = []
+
+    def work(name: str, target: nn.Module) -> None:
+        try:
+            barrier.wait()
+            for _ in range(20):
+                stats = summary(target, input_size=(2, 8), verbose=0)
+                results[name].append([row.module_path for row in stats.summary_list])
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=work, args=("plain", plain)),
+        threading.Thread(target=work, args=("compiled", compiled)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    for name, runs in results.items():
+        assert all(rows == expected[name] for rows in runs), name
+    assert not wrapping._wrappers
+
+
+def test_the_wrapped_forward_reads_as_a_bound_method() -> None:
+    seen: list[Any] = []
+
+    class Looking(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l = nn.Linear(2, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            forward = self.l.forward
+            seen.append((forward.__self__ is self.l, forward.__name__, forward.__func__))
+            return self.l(x)  # type: ignore[no-any-return]
+
+    summary(Looking(), input_size=(1, 2), verbose=0)
+    assert seen == [(True, "forward", nn.Linear.forward)]
+
+
+def test_rows_list_their_attributes_in_vars() -> None:
+    stats = summary(nn.Sequential(nn.Linear(3, 2)), input_size=(1, 3), verbose=0)
+    row = vars(stats.summary_list[1])
+    assert row["class_name"] == "Linear" and row["num_params"] == 8
+    assert row["module_path"] == "0" and row["output_size"] == [1, 2]

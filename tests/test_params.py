@@ -179,3 +179,19 @@ def test_packed_four_bit_weights_count_their_true_elements() -> None:
     assert stats.total_params == 32 * 64 + 32  # true weights, plus the bias
     assert stats.total_param_bytes == 32 * 64 // 2 + 32 * 4  # packed bytes, fp32 bias
     assert stats.trainable_params == 32
+
+
+def test_a_parameter_subclass_tied_to_a_plain_parameter_counts_once() -> None:
+    class Tagged(nn.Parameter):
+        pass
+
+    plain, tagged = nn.Linear(8, 8, bias=False), nn.Linear(8, 8, bias=False)
+    tagged.weight = Tagged(plain.weight.data)
+    assert summary(nn.ModuleList([plain, tagged]), verbose=0).total_params == 64
+    assert summary(nn.ModuleList([tagged, plain]), verbose=0).total_params == 64
+
+
+def test_a_sparse_parameter_is_counted() -> None:
+    holder = nn.Module()
+    holder.weight = nn.Parameter(torch.eye(3).to_sparse())
+    assert summary(holder, verbose=0).total_params == 9

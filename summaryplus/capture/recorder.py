@@ -30,7 +30,12 @@ from .._tensors import DTYPE_NAMES, dtype_name, storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
-from .wrapping import Wrapped
+from .wrapping import Wrapped, called_as_module
+
+# Classes whose forward looks for forward hooks and, finding none, takes a fused
+# fast path that skips the submodules whose rows a summary shows: they are
+# hooked, which also keeps torchinfo's rows.
+_LOOKS_FOR_HOOKS = (nn.TransformerEncoderLayer,)
 
 # What Recorder.classify says of an op that has no formula.
 _ZERO_MACS = object()
@@ -88,7 +93,12 @@ class Recorder:
         for module in self.tree.modules:
             if isinstance(module, torch.jit.ScriptModule):
                 continue  # scripted code runs no Python hooks
-            if hooks_only or module._forward_pre_hooks or module._forward_hooks:
+            if (
+                hooks_only
+                or module._forward_pre_hooks
+                or module._forward_hooks
+                or isinstance(module, _LOOKS_FOR_HOOKS)
+            ):
                 hooked.append(module)
             else:
                 plain.append(module)
@@ -137,6 +147,11 @@ class Recorder:
             edges = self._parents.get(id(module))
             if edges and edges[0][0] is parent.module:  # the common case: a direct child
                 row = self._add_row(edges[0][1], module, parent)
+            elif module is parent.module and not called_as_module(2):
+                # Its own forward calling itself directly (``self.forward(...)``;
+                # a caller two frames up: the wrapper's or the hook's): still
+                # its row. ``self(...)`` is a recursive call with a row.
+                return None
             elif edges is None and module is not self.model:
                 return None  # another model's module (wrapped by a summary of it)
             else:

@@ -1,6 +1,6 @@
 """Recording ``forward`` wrappers on module instances.
 
-A module's ``forward`` is looked up on the instance first, so a function stored
+A module's ``forward`` is looked up on the instance first, so a callable stored
 in ``module.__dict__["forward"]`` runs for every call of the module: one Python
 call per module call, against the four of a forward pre/post hook pair, and
 nothing to register with torch (registering and removing 30,000 hooks takes
@@ -8,15 +8,19 @@ longer than running a 15,000-module model).
 
 Summaries may run in several threads at once, on one model or several. Each
 module gets one wrapper while any summary uses it; the wrapper hands a call to
-the listener (a ``Recorder``) of the calling thread, if that thread is running a
-summary, and passes it straight through otherwise. The listener itself ignores
-modules of other models. The last summary to finish puts the module's own
-``forward`` attribute back (or none, as before).
+the listener (a ``Recorder``) that the calling thread registered *on that
+module*, and passes every other call straight through. The last summary to
+finish puts the module's own ``forward`` attribute back (or none, as before).
+A wrapper the model kept a reference to meanwhile, or copied, only passes calls
+through once its summary has ended.
 """
 
 from __future__ import annotations
 
+import copy
+import sys
 import threading
+import types
 from collections.abc import Iterable
 from threading import get_ident
 from typing import Any, Protocol
@@ -39,93 +43,141 @@ class Listener(Protocol):
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None: ...
 
 
-# Thread id -> the enter/leave/fail methods of the listener of the summary
-# running in that thread (bound once per summary, not once per call).
+# A listener's enter/leave/fail, bound once per summary rather than once per call.
 _Methods = tuple[Any, Any, Any]
-_listeners: dict[int, _Methods] = {}
-_lock = threading.Lock()
-# id(module) -> [module, its wrapper, its previous instance forward, summaries using it].
-_wrappers: dict[int, list[Any]] = {}
 
 
-def _recording_forward(module: nn.Module, forward: Any) -> Any:
-    def recorded_forward(*args: Any, **kwargs: Any) -> Any:
-        methods = _listeners.get(get_ident())
+class RecordedForward:
+    """What ``module.forward`` is while summaries record the module.
+
+    It reads as the forward it wraps: ``inspect.signature`` follows
+    ``__wrapped__``, other attributes (``__self__``, ``__name__``...) are the
+    wrapped forward's, and a deep copy or a pickle of the module (made by the
+    model's own code during the summary) gets the plain forward, not this.
+    """
+
+    __slots__ = ("__wrapped__", "listeners", "module", "previous")
+
+    def __init__(self, module: nn.Module, previous: Any) -> None:
+        self.module = module
+        # The module's own instance ``forward`` attribute, if it had one.
+        self.previous = previous
+        self.__wrapped__ = module.forward
+        # Thread id -> the methods of the listener recording this module there.
+        self.listeners: dict[int, _Methods] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        methods = self.listeners.get(get_ident())
         if methods is None:
-            return forward(*args, **kwargs)
+            return self.__wrapped__(*args, **kwargs)
         enter, leave, fail = methods
-        row = enter(module, args, kwargs)
+        row = enter(self.module, args, kwargs)
         if row is None:
-            return forward(*args, **kwargs)
+            return self.__wrapped__(*args, **kwargs)
         try:
-            output = forward(*args, **kwargs)
+            output = self.__wrapped__(*args, **kwargs)
         except BaseException as error:
             fail(row, (args, kwargs) if kwargs else args, error)
             raise
         leave(row, output)
         return output
 
-    # inspect.signature() follows __wrapped__: code that reads the signature of
-    # a module's forward (transformers does) sees the real one.
-    recorded_forward.__wrapped__ = forward  # type: ignore[attr-defined]
-    return recorded_forward
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__wrapped__, name)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return copy.deepcopy(self.__wrapped__, memo)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        return _unwrapped_forward, (self.__wrapped__,)
+
+    def install(self) -> bool:
+        """False (and nothing changed) where the class does not let an instance
+        attribute shadow ``forward`` (a property, say)."""
+        self.module.__dict__["forward"] = self
+        if self.module.forward is self:
+            return True
+        self.uninstall()
+        return False
+
+    def uninstall(self) -> None:
+        attributes = self.module.__dict__
+        if attributes.get("forward") is not self:
+            return  # the model replaced it itself: its own change, kept
+        if self.previous is _MISSING:
+            del attributes["forward"]
+        else:
+            attributes["forward"] = self.previous
 
 
-def _uninstall(module: nn.Module, wrapper: Any, previous: Any) -> None:
-    attributes = module.__dict__
-    if attributes.get("forward") is not wrapper:
-        return  # the model replaced it itself: its own change, kept
-    if previous is _MISSING:
-        del attributes["forward"]
-    else:
-        attributes["forward"] = previous
+def _unwrapped_forward(forward: Any) -> Any:
+    return forward
+
+
+_lock = threading.Lock()
+# id(module) -> its wrapper, while at least one summary uses it.
+_wrappers: dict[int, RecordedForward] = {}
 
 
 class Wrapped:
     """One summary's use of the wrappers: its listener, in the calling thread."""
 
     def __init__(self, listener: Listener) -> None:
-        self.listener = listener
+        self.methods: _Methods = (listener.enter, listener.leave, listener.fail)
         self.thread_id = get_ident()
-        # The listener this one displaces: a summary run from inside the
-        # forward of another one in the same thread, put back on release.
-        self._displaced: _Methods | None = None
-        self._held: list[list[Any]] = []
+        # Each wrapper with the listener it displaced in this thread (a summary
+        # run from inside another one's forward), put back on release.
+        self._held: list[tuple[RecordedForward, _Methods | None]] = []
 
     def wrap(self, modules: Iterable[nn.Module]) -> list[nn.Module]:
-        """Wraps ``modules`` and starts listening; returns the modules that cannot
-        be wrapped (a class whose ``forward`` is a property, say)."""
+        """Wraps ``modules`` and listens to them; returns the modules that cannot
+        be wrapped."""
         refused = []
-        held = self._held
         with _lock:
             for module in modules:
-                entry = _wrappers.get(id(module))
-                if entry is None:
-                    attributes = module.__dict__
-                    previous = attributes.get("forward", _MISSING)
-                    wrapper = attributes["forward"] = _recording_forward(module, module.forward)
-                    if module.forward is not wrapper:
-                        _uninstall(module, wrapper, previous)
+                wrapper = _wrappers.get(id(module))
+                if wrapper is None:
+                    wrapper = RecordedForward(module, module.__dict__.get("forward", _MISSING))
+                    if not wrapper.install():
                         refused.append(module)
                         continue
-                    entry = _wrappers[id(module)] = [module, wrapper, previous, 0]
-                entry[3] += 1
-                held.append(entry)
-            self._displaced = _listeners.get(self.thread_id)
-            listener = self.listener
-            _listeners[self.thread_id] = (listener.enter, listener.leave, listener.fail)
+                    _wrappers[id(module)] = wrapper
+                self._held.append((wrapper, wrapper.listeners.get(self.thread_id)))
+                wrapper.listeners[self.thread_id] = self.methods
         return refused
 
     def release(self) -> None:
         with _lock:
-            if self._displaced is not None:
-                _listeners[self.thread_id] = self._displaced
-            else:
-                _listeners.pop(self.thread_id, None)
-            for entry in self._held:
-                entry[3] -= 1
-                if entry[3] == 0:
-                    module, wrapper, previous, _ = entry
-                    _uninstall(module, wrapper, previous)
-                    del _wrappers[id(module)]
+            for wrapper, displaced in reversed(self._held):
+                if displaced is not None:
+                    wrapper.listeners[self.thread_id] = displaced
+                    continue
+                wrapper.listeners.pop(self.thread_id, None)
+                if not wrapper.listeners:
+                    wrapper.uninstall()
+                    del _wrappers[id(wrapper.module)]
             self._held.clear()
+
+
+def _module_call_codes() -> frozenset[types.CodeType]:
+    """The code of ``nn.Module.__call__``'s machinery that calls ``forward``."""
+    codes: set[types.CodeType] = set()
+    pending = [
+        getattr(nn.Module, name).__code__
+        for name in ("_call_impl", "_slow_forward")
+        if hasattr(getattr(nn.Module, name, None), "__code__")
+    ]
+    while pending:
+        code = pending.pop()
+        codes.add(code)
+        pending += [const for const in code.co_consts if isinstance(const, types.CodeType)]
+    return frozenset(codes)
+
+
+_MODULE_CALL_CODES = _module_call_codes()
+
+
+def called_as_module(depth: int) -> bool:
+    """Whether the frame ``depth`` levels above the caller is torch's
+    ``module(...)`` machinery (rather than code calling ``.forward`` directly)."""
+    return sys._getframe(depth + 1).f_code in _MODULE_CALL_CODES
