@@ -73,15 +73,14 @@ def data_pointer(tensor: torch.Tensor) -> int:
 
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.float32`` -> ``"float32"``: how dtypes are written in every summary."""
-    name = DTYPE_NAMES.get(dtype)
+    name = _DTYPE_NAMES.get(dtype)
     if name is None:
-        name = DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
+        name = _DTYPE_NAMES[dtype] = str(dtype).removeprefix("torch.")
     return name
 
 
-# dtype -> name, filled by dtype_name as dtypes are met (the capture reads it
-# directly for every module call's input and output).
-DTYPE_NAMES: dict[torch.dtype, str] = {}
+# dtype -> name, filled by dtype_name as dtypes are met.
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
 
 
 def local_shard(tensor: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 from torch.jit import ScriptModule
+
+from ._tensors import dtype_name
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,17 @@ class LayerInfo:
     # A summary makes one LayerInfo per module call, so rows are slotted (small,
     # quick to fill) and __init__ sets only what every row needs at once. A slot
     # not set yet reads as its default (``__getattr__``): zero for the numbers,
-    # a new empty list for the shapes and a leaf's children, the module's own
-    # ``kernel_size`` and ``groups``, the dotted ``module_path`` from the
-    # parent's. ``vars(row)`` gives every attribute (the ``__dict__`` property).
+    # the shape and dtype lists (from the tensor seen, or empty), a leaf's
+    # children (a new empty list), the module's own ``kernel_size`` and
+    # ``groups``, the dotted ``module_path`` from the parent's. ``vars(row)``
+    # gives every attribute (the ``__dict__`` property).
     __slots__ = (
+        # The one tensor a call took or returned, as the capture saw it (the
+        # common case; the list attributes are made from these when read).
+        "_input_dtype",
+        "_input_shape",
+        "_output_dtype",
+        "_output_shape",
         "activation_bytes",
         "children",
         "class_name",
@@ -92,6 +102,10 @@ class LayerInfo:
         "var_name",
     )  # fmt: skip
 
+    _input_shape: torch.Size | None
+    _input_dtype: torch.dtype | None
+    _output_shape: torch.Size | None
+    _output_dtype: torch.dtype | None
     children: list[LayerInfo]  # direct child rows
     depth_index: int | None
     executed: bool
@@ -160,7 +174,15 @@ class LayerInfo:
         if name in _ZERO_DEFAULTS:
             return _ZERO_DEFAULTS[name]
         value: Any
-        if name in _LIST_DEFAULTS:
+        if name in _FROM_TENSOR:
+            shape_slot, dtype_slot = _FROM_TENSOR[name]
+            if name.endswith("size"):
+                shape = getattr(self, shape_slot)
+                value = [] if shape is None else list(shape)
+            else:
+                dtype = getattr(self, dtype_slot)
+                value = [] if dtype is None else [dtype_name(dtype)]
+        elif name == "children":
             value = []
         elif name == "inner_layers":
             value = {}
@@ -185,7 +207,7 @@ class LayerInfo:
     def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
         """Every attribute with its value, as ``vars(row)`` gives for a plain
         object (a new dict: changing it changes nothing)."""
-        return {name: getattr(self, name) for name in LayerInfo.__slots__}
+        return {name: getattr(self, name) for name in LayerInfo.__slots__ if name[0] != "_"}
 
     @property
     def flops(self) -> int:
@@ -219,6 +241,7 @@ class LayerInfo:
 
 
 _ZERO_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape")),
     "depth_index": None,
     "executed": False,
     "is_recursive": False,
@@ -233,9 +256,13 @@ _ZERO_DEFAULTS: dict[str, Any] = {
         0,
     ),
 }  # fmt: skip
-_LIST_DEFAULTS = frozenset(
-    ("children", "input_size", "output_size", "input_dtypes", "output_dtypes")
-)
+# List attributes made, when first read, from a single tensor's shape or dtype.
+_FROM_TENSOR = {
+    "input_size": ("_input_shape", "_input_dtype"),
+    "input_dtypes": ("_input_shape", "_input_dtype"),
+    "output_size": ("_output_shape", "_output_dtype"),
+    "output_dtypes": ("_output_shape", "_output_dtype"),
+}
 
 # Class -> display name, for classes whose name does not depend on the instance.
 _CLASS_NAMES: dict[type, str] = {}

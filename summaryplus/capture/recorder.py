@@ -26,7 +26,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import DTYPE_NAMES, dtype_name, storage_key, storage_nbytes
+from .._tensors import storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
@@ -161,9 +161,11 @@ class Recorder:
         else:
             return None
         if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
-            tensor = args[0]  # the common case, without a walk
-            row.input_size = list(tensor.shape)
-            row.input_dtypes = [DTYPE_NAMES.get(tensor.dtype) or dtype_name(tensor.dtype)]
+            # The common case, without a walk: the row makes its input_size and
+            # input_dtypes lists from these when they are read.
+            tensor = args[0]
+            row._input_shape = tensor.shape
+            row._input_dtype = tensor.dtype
         else:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
@@ -175,8 +177,8 @@ class Recorder:
         self.stack.pop()
         row.executed = True
         if isinstance(output, torch.Tensor):
-            row.output_size = list(output.shape)
-            row.output_dtypes = [DTYPE_NAMES.get(output.dtype) or dtype_name(output.dtype)]
+            row._output_shape = output.shape  # output_size/output_dtypes, as inputs
+            row._output_dtype = output.dtype
             row.output_bytes = output.numel() * output.element_size()
         else:
             row.output_size = first_shape(output)
