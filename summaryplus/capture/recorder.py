@@ -209,8 +209,12 @@ class Recorder:
             row = LayerInfo(var_name, module, 0, None)
         else:
             # module_path: left to LayerInfo, which derives it from the parent's.
+            # (Keywords only when needed: a call with keywords builds a dict.)
             depth = parent.depth + 1
-            row = LayerInfo(var_name, module, depth, parent, is_container=is_container)
+            if is_container:
+                row = LayerInfo(var_name, module, depth, parent, is_container=True)
+            else:
+                row = LayerInfo(var_name, module, depth, parent)
             parent.children.append(row)
         seen = self._seen_modules
         row.is_recursive = row.layer_id in seen

@@ -51,9 +51,9 @@ class RecordedForward:
     """What ``module.forward`` is while summaries record the module.
 
     It reads as the forward it wraps: ``inspect.signature`` follows
-    ``__wrapped__``, other attributes (``__self__``, ``__name__``...) are the
-    wrapped forward's, and a deep copy or a pickle of the module (made by the
-    model's own code during the summary) gets the plain forward, not this.
+    ``__wrapped__``, ``__self__``, ``__func__`` and ``__name__`` are the wrapped
+    forward's, and a deep copy or a pickle of the module (made by the model's
+    own code during the summary) gets the plain forward, not this.
     """
 
     __slots__ = ("__wrapped__", "listeners", "module", "previous")
@@ -62,7 +62,7 @@ class RecordedForward:
         self.module = module
         # The module's own instance ``forward`` attribute, if it had one.
         self.previous = previous
-        self.__wrapped__ = module.forward
+        self.__wrapped__: Any = module.forward
         # Thread id -> the methods of the listener recording this module there.
         self.listeners: dict[int, _Methods] = {}
 
@@ -82,8 +82,19 @@ class RecordedForward:
         leave(row, output)
         return output
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__wrapped__, name)
+    # What code may read of a bound method. (Properties, not __getattr__, which
+    # would slow down every attribute read in __call__.)
+    @property
+    def __self__(self) -> Any:
+        return self.__wrapped__.__self__
+
+    @property
+    def __func__(self) -> Any:
+        return self.__wrapped__.__func__
+
+    @property
+    def __name__(self) -> str:
+        return str(getattr(self.__wrapped__, "__name__", "forward"))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return copy.deepcopy(self.__wrapped__, memo)

@@ -77,7 +77,9 @@ def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
     """Applies ``formula`` to the shapes of one op call."""
-    shaped_args = [arg.shape if isinstance(arg, Tensor) else _shape_of(arg) for arg in args]
+    shaped_args = []  # a loop, not a comprehension: no frame of its own on 3.11
+    for arg in args:
+        shaped_args.append(arg.shape if isinstance(arg, Tensor) else _shape_of(arg))
     if isinstance(out, Tensor):
         out_shape: Any = out.shape
     elif isinstance(out, (list, tuple)):
