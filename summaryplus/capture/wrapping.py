@@ -7,7 +7,8 @@ nothing to register with torch (registering and removing 30,000 hooks takes
 longer than running a 15,000-module model).
 
 Summaries may run in several threads at once, on one model or several. Each
-module gets one wrapper while any summary uses it; the wrapper hands a call to
+module gets one wrapper while any summary uses it (the first summary installs
+it, the others join it); the wrapper hands a call to
 the listener (a ``Recorder``) that the calling thread registered *on that
 module*, and passes every other call straight through. The last summary to
 finish puts the module's own ``forward`` attribute back (or none, as before).
@@ -126,8 +127,6 @@ def _unwrapped_forward(forward: Any) -> Any:
 
 
 _lock = threading.Lock()
-# id(module) -> its wrapper, while at least one summary uses it.
-_wrappers: dict[int, RecordedForward] = {}
 
 
 class Wrapped:
@@ -141,20 +140,22 @@ class Wrapped:
         self._held: list[tuple[RecordedForward, _Methods | None]] = []
 
     def wrap(self, modules: Iterable[nn.Module]) -> list[nn.Module]:
-        """Wraps ``modules`` and listens to them; returns the modules that cannot
-        be wrapped."""
+        """Wraps ``modules`` (or joins the wrapper another summary put there) and
+        listens to them; returns the modules that cannot be wrapped."""
         refused = []
+        held, thread_id, methods = self._held, self.thread_id, self.methods
         with _lock:
             for module in modules:
-                wrapper = _wrappers.get(id(module))
-                if wrapper is None:
-                    wrapper = RecordedForward(module, module.__dict__.get("forward", _MISSING))
+                current = module.__dict__.get("forward", _MISSING)
+                if type(current) is RecordedForward and current.module is module:
+                    wrapper = current
+                else:
+                    wrapper = RecordedForward(module, current)
                     if not wrapper.install():
                         refused.append(module)
                         continue
-                    _wrappers[id(module)] = wrapper
-                self._held.append((wrapper, wrapper.listeners.get(self.thread_id)))
-                wrapper.listeners[self.thread_id] = self.methods
+                held.append((wrapper, wrapper.listeners.get(thread_id)))
+                wrapper.listeners[thread_id] = methods
         return refused
 
     def release(self) -> None:
@@ -166,7 +167,6 @@ class Wrapped:
                 wrapper.listeners.pop(self.thread_id, None)
                 if not wrapper.listeners:
                     wrapper.uninstall()
-                    del _wrappers[id(wrapper.module)]
             self._held.clear()
 
 
