@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch._subclasses.fake_tensor import FakeTensor
 from torch.nn.parameter import is_lazy as _is_lazy
 
 
@@ -63,8 +64,8 @@ def tensor_key(tensor: torch.Tensor) -> object:
 def data_pointer(tensor: torch.Tensor) -> int:
     """Address of the tensor's first element; 0 for meta and lazy tensors and
     tensors without data of their own."""
-    if tensor.is_meta:
-        return 0
+    if tensor.is_meta or isinstance(tensor, FakeTensor):
+        return 0  # (a FakeTensor's data_ptr() is deprecated: it will raise)
     try:
         return int(tensor.data_ptr())
     except (RuntimeError, NotImplementedError, TypeError, ValueError):

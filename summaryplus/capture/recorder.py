@@ -28,6 +28,7 @@ from torch.utils.hooks import RemovableHandle
 from .. import formulas
 from .._tensors import storage_key, storage_nbytes
 from ..layer_info import LayerInfo
+from .fallbacks import has_composite_kernel, runner
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -40,6 +41,7 @@ _LOOKS_FOR_HOOKS = (nn.TransformerEncoderLayer,)
 # What Recorder.classify says of an op that has no formula.
 _ZERO_MACS = object()
 _UNCOUNTED = object()
+_DECOMPOSE = object()  # a composite op arriving whole (inference mode): run its parts
 
 
 class Failure:
@@ -236,7 +238,7 @@ class Recorder:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
         ops known to do no MACs never get here)."""
         if formula is _UNCOUNTED:
-            self.uncounted_ops[str(func.overloadpacket.__name__)] += 1
+            self.uncounted_ops[op_name(func)] += 1
             return
         macs = formulas.count_macs(formula, args, kwargs, out)
         if self.in_backward:
@@ -248,11 +250,13 @@ class Recorder:
 
     @staticmethod
     def classify(func: Any) -> Any:
-        """An op's MACs formula, or _ZERO_MACS, or _UNCOUNTED."""
+        """An op's MACs formula, or _ZERO_MACS, _DECOMPOSE or _UNCOUNTED."""
         formula = formulas.formula_for(func)
         if formula is not None:
             return formula
-        return _ZERO_MACS if formulas.is_zero_mac(func) else _UNCOUNTED
+        if formulas.is_zero_mac(func):
+            return _ZERO_MACS
+        return _DECOMPOSE if has_composite_kernel(func) else _UNCOUNTED
 
     # ---------------------------------------------------------- saved tensors
     def exclude_from_activations(self, tensors: list[torch.Tensor]) -> None:
@@ -299,9 +303,15 @@ def _count_op(
     if known is None:
         # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
         # call that directly (half the dispatch overhead of a cheap op).
-        run = func._op if type(func) is OpOverload else func
+        run = runner(func, func._op if type(func) is OpOverload else func)
         known = self.formulas[id(func)] = (Recorder.classify(func), run, func)
     formula, run, _ = known
+    if formula is _DECOMPOSE:
+        with self:  # the parts come back through this mode and are counted
+            out = func.decompose(*args, **(kwargs or {}))
+        if out is not NotImplemented:
+            return out
+        formula = _UNCOUNTED
     out = run(*args, **kwargs) if kwargs else run(*args)
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
         self.recorder.record_op(func, formula, args, kwargs or {}, out)
@@ -344,6 +354,13 @@ def _detach(wrapped: Wrapped, handles: list[RemovableHandle]) -> None:
     for handle in handles:
         handle.remove()
     wrapped.release()
+
+
+def op_name(func: Any) -> str:
+    """``mm`` for an aten op, ``quantized::conv2d`` for one of another namespace."""
+    name = str(func.overloadpacket.__name__)
+    namespace = getattr(func, "namespace", "aten")
+    return name if namespace == "aten" else f"{namespace}::{name}"
 
 
 def join_path(prefix: str, name: str) -> str:

@@ -93,7 +93,7 @@ def count_macs(
 
 
 # Importing the families fills the registry.
-from . import attention, convolution, matmul, quantized, recurrent  # noqa: E402,F401
+from . import attention, convolution, grouped, matmul, quantized, recurrent  # noqa: E402,F401
 from .zero import is_zero_mac  # noqa: E402
 
 __all__ = [

@@ -37,21 +37,56 @@ def convolution_macs(
     return conv_macs(x, weight, out_shape, bool(transposed))
 
 
-@register_macs("cudnn_convolution", "mkldnn_convolution", "miopen_convolution")
+@register_macs(
+    # Backend kernels, reached directly or inside inference_mode / custom code.
+    "cudnn_convolution",
+    "cudnn_convolution_relu",
+    "cudnn_convolution_add_relu",
+    "mkldnn_convolution",
+    "mkldnn::_convolution_pointwise",
+    "miopen_convolution",
+    "miopen_convolution_relu",
+    "miopen_convolution_add_relu",
+    "miopen_depthwise_convolution",
+    "convolution_overrideable",
+    "thnn_conv2d",
+    "_slow_conv2d_forward",
+    "slow_conv3d",
+    "slow_conv3d_forward",
+    "slow_conv_dilated2d",
+    "slow_conv_dilated3d",
+    "_conv_depthwise2d",
+    "conv_depthwise3d",
+    "_nnpack_spatial_convolution",
+    "_mps_convolution",
+)
 def backend_convolution_macs(
     x: Shape, weight: Shape, *args: Any, out_shape: Shape, **kwargs: Any
 ) -> int:
     return conv_macs(x, weight, out_shape, transposed=False)
 
 
-@register_macs("cudnn_convolution_transpose", "miopen_convolution_transpose")
+@register_macs(
+    "cudnn_convolution_transpose",
+    "miopen_convolution_transpose",
+    "slow_conv_transpose2d",
+    "slow_conv_transpose3d",
+    "_mps_convolution_transpose",
+)
 def backend_convolution_transpose_macs(
     x: Shape, weight: Shape, *args: Any, out_shape: Shape, **kwargs: Any
 ) -> int:
     return conv_macs(x, weight, out_shape, transposed=True)
 
 
-@register_macs("convolution_backward")
+@register_macs("conv_tbc")
+def conv_tbc_macs(x: Shape, weight: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
+    """Time-batch-channel convolution: ``x [T, B, C_in]``, ``weight [k, C_in, C_out]``."""
+    steps, batch = out_shape[0], out_shape[1]
+    return steps * batch * prod(weight)
+
+
+@register_macs("convolution_backward", "convolution_backward_overrideable")
 def convolution_backward_macs(
     grad_out: Shape,
     x: Shape,

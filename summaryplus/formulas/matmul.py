@@ -10,14 +10,19 @@ from . import register_macs
 Shape = tuple[int, ...]
 
 
-@register_macs("mm", "_scaled_mm")
+@register_macs("mm", "_scaled_mm", "_scaled_mm_v2", "_int_mm", "smm", "_sparse_mm", "hspmm")
 def mm_macs(a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     m, k = a
     _, n = b
     return m * k * n
 
 
-@register_macs("addmm")
+@register_macs("_foreach_mm")
+def foreach_mm_macs(a: list[Shape], b: list[Shape], *args: Any, **kwargs: Any) -> int:
+    return sum(mm_macs(x, y) for x, y in zip(a, b, strict=True))
+
+
+@register_macs("addmm", "addmm_", "_addmm_activation", "_sparse_addmm", "sspaddmm")
 def addmm_macs(bias: Shape, a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     # The bias add is elementwise: not a MAC.
     return mm_macs(a, b)
@@ -30,12 +35,12 @@ def bmm_macs(a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     return batch * m * k * n
 
 
-@register_macs("baddbmm")
+@register_macs("baddbmm", "baddbmm_")
 def baddbmm_macs(bias: Shape, a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     return bmm_macs(a, b)
 
 
-@register_macs("addbmm")
+@register_macs("addbmm", "addbmm_")
 def addbmm_macs(bias: Shape, a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     # Sum over the batch of the products: the same multiply-accumulates as bmm.
     return bmm_macs(a, b)
@@ -47,7 +52,7 @@ def mv_macs(matrix: Shape, vector: Shape, *args: Any, **kwargs: Any) -> int:
     return m * n
 
 
-@register_macs("addmv")
+@register_macs("addmv", "addmv_")
 def addmv_macs(bias: Shape, matrix: Shape, vector: Shape, *args: Any, **kwargs: Any) -> int:
     return mv_macs(matrix, vector)
 
@@ -57,16 +62,40 @@ def dot_macs(a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     return prod(a)
 
 
-@register_macs("addr")
+@register_macs("addr", "addr_")
 def addr_macs(bias: Shape, a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     # NB: an outer product has one multiply per output element and nothing to
     # accumulate; counting it as m * n MACs matches how BLAS reports ger.
     return prod(a) * prod(b)
 
 
-@register_macs("linear")
+@register_macs("linear", "mkldnn_linear", "mkldnn::_linear_pointwise")
 def linear_macs(x: Shape, weight: Shape, bias: Shape | None = None, **kwargs: Any) -> int:
-    # Seen only on backends that keep linear whole; usually it decomposes into
+    # Seen on backends that keep linear whole (and inside inference_mode, where
+    # composite ops reach the counter undecomposed); usually it decomposes into
     # addmm/mm over all leading dimensions, which count the same.
     out_features, in_features = weight if len(weight) == 2 else (1, weight[0])
     return prod(x[:-1]) * in_features * out_features
+
+
+
+# NB: a 2:4-sparse operand is stored compressed (half its elements, or a flat
+# buffer for cuSPARSELt), so its shape does not give K; the dense operand
+# ``[K, N]`` and the output do: ``prod(output) * K``, the dense product's MACs.
+@register_macs("_sparse_semi_structured_mm")
+def semi_structured_mm_macs(
+    a: Shape, meta: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any
+) -> int:
+    return prod(out_shape) * b[0]
+
+
+@register_macs("_cslt_sparse_mm")
+def cusparselt_mm_macs(a: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
+    return prod(out_shape) * b[0]
+
+
+@register_macs("_sparse_semi_structured_addmm")
+def semi_structured_addmm_macs(
+    bias: Shape, a: Shape, meta: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any
+) -> int:
+    return prod(out_shape) * b[0]

@@ -17,7 +17,8 @@ from torch._ops import OpOverload
 _ZERO_MAC_FAMILIES = (
     r"(_?native_|cudnn_|miopen_|mkldnn_)?(batch|layer|group|instance|rms)_norm.*",
     r"_native_batch_norm_legit.*",
-    r"_weight_norm\w*|_weight_int\w*pack\w*",
+    # Weight-packing ops only reorder bytes (the packed matmuls have formulas).
+    r"_weight_norm\w*|_convert_weight_to_int4pack\w*|_convert_weight_to_int4pack_for_cpu",
     r"_batch_norm_.*",
     r".*(soft|sparse|log_soft)max.*",
     r".*pool\d?d.*",
@@ -43,12 +44,14 @@ _ZERO_MAC_FAMILIES = (
     r"(upsample|_upsample)\w*|grid_sampler\w*|affine_grid\w*|im2col|col2im",
     r"(pixel_shuffle|pixel_unshuffle|channel_shuffle|native_channel_shuffle)\w*",
     r"(eq|ne|lt|le|gt|ge|isnan|isinf|isfinite|logical_\w+|bitwise_\w+|equal|allclose)",
+    # Elementwise ops that lack torch's pointwise tag (MoE routers use them).
+    r"(floor_divide|true_divide|remainder|fmod|isin|isneginf|isposinf|signbit|heaviside)_?",
     r"(cross_entropy|nll_loss|mse_loss|l1_loss|smooth_l1_loss|huber_loss|kl_div|"
     r"binary_cross_entropy|soft_margin_loss|margin_ranking_loss)\w*",
     r"_pack_padded_sequence\w*|_pad_packed_sequence|_nested\w*|_to_dense|_to_sparse\w*",
     r"(threshold|hardtanh|leaky_relu|gelu|silu|mish|elu|glu|hardswish|hardsigmoid|"
     r"softplus|rrelu|prelu|_prelu_kernel|log_sigmoid|sigmoid|tanh|relu)\w*",
-    r"_foreach_\w+|_amp_\w+|_fused_adam\w*|_fused_sgd\w*",
+    r"_foreach_(?!mm$)\w+|_amp_\w+|_fused_adam\w*|_fused_sgd\w*",
     r"(lerp|addcmul|addcdiv|clamp|clip|sign|abs|neg|reciprocal|rsqrt|sqrt|pow|exp|log)\w*",
     r"(polar|complex|real|imag|view_as_real|view_as_complex|conj|_conj|_neg_view)\w*",
     r"_has_compatible_shallow_copy_type|_fw_primal|_make_dual|_unpack_dual|is_\w+",
