@@ -80,15 +80,22 @@ def capture_forward(
     """Runs ``model(*args, **kwargs)`` once under the recorder.
 
     Raises:
+        ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
         ForwardFailed: the forward raised an ``Exception``; ``KeyboardInterrupt``
             and other ``BaseException``s propagate unchanged after cleanup.
     """
+    grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
+    if grad_enabled and torch.is_inference_mode_enabled():
+        raise ValueError(
+            f"mode={mode.value!r} runs the forward with autograd recording the tensors "
+            "saved for backward, which torch.inference_mode() forbids: call summary() "
+            "outside inference_mode, or pass mode='eval'"
+        )
     recorder = Recorder(model, tree)
     result = CaptureResult(rows=recorder.rows)
     with ExitStack() as stack:
         stack.enter_context(interpreter.adjusted(tree.depth()))
         stack.enter_context(_model_state_for(tree, mode))
-        grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
         # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
         # means CUDA is initialised), fake tensors and activation accounting.
         needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]

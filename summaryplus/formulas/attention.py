@@ -49,6 +49,8 @@ def _heads_first_backward_macs(query: Shape, key: Shape, value: Shape) -> int:
     "_scaled_dot_product_fused_attention_overrideable",
     "_scaled_dot_product_attention_math",
     "_scaled_dot_product_attention_math_for_mps",
+    "_cudnn_attention_forward",
+    "_triton_scaled_dot_attention",
 )
 def sdpa_macs(query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any) -> int:
     """Query ``[..., L, E]``, key ``[..., S, E]``, value ``[..., S, Ev]``."""
@@ -61,6 +63,7 @@ def sdpa_macs(query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any)
     "_scaled_dot_product_efficient_attention_backward",
     "_scaled_dot_product_cudnn_attention_backward",
     "_scaled_dot_product_fused_attention_overrideable_backward",
+    "_cudnn_attention_backward",
 )
 def sdpa_backward_macs(
     grad_out: Shape, query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any
@@ -86,6 +89,13 @@ def fused_attention_forward_macs(
     return _heads_first_macs(_sequence_first(query), _sequence_first(key), _sequence_first(value))
 
 
+@register_macs("_flash_attention_forward_no_dropout_inplace")
+def fused_attention_forward_inplace_macs(
+    out: Shape, query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any
+) -> int:
+    return fused_attention_forward_macs(query, key, value)
+
+
 @register_macs("_flash_attention_backward", "_efficient_attention_backward")
 def fused_attention_backward_macs(
     grad_out: Shape, query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any
@@ -107,7 +117,7 @@ def _attention_block_macs(
     return projections + scores_and_mix + output
 
 
-@register_macs("_native_multi_head_attention")
+@register_macs("_native_multi_head_attention", "_triton_multi_head_attention")
 def native_multi_head_attention_macs(
     query: Shape, key: Shape, value: Shape, embed_dim: int, *args: Any, **kwargs: Any
 ) -> int:

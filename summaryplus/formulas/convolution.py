@@ -86,6 +86,15 @@ def conv_tbc_macs(x: Shape, weight: Shape, *args: Any, out_shape: Shape, **kwarg
     return steps * batch * prod(weight)
 
 
+@register_macs("_slow_conv2d_backward")
+def slow_conv2d_backward_macs(
+    grad_out: Shape, x: Shape, weight: Shape, *args: Any, **kwargs: Any
+) -> int:
+    # The .grad_input overload computes all three gradients (no output_mask).
+    mask = args[3] if len(args) > 3 else (True, True, True)
+    return conv_macs(x, weight, grad_out, False) * (int(bool(mask[0])) + int(bool(mask[1])))
+
+
 @register_macs("convolution_backward", "convolution_backward_overrideable")
 def convolution_backward_macs(
     grad_out: Shape,

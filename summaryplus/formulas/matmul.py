@@ -99,3 +99,54 @@ def semi_structured_addmm_macs(
     bias: Shape, a: Shape, meta: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any
 ) -> int:
     return prod(out_shape) * b[0]
+
+
+@register_macs("linear_backward", "mkldnn_linear_backward")
+def linear_backward_macs(
+    x: Shape, grad_out: Shape, weight: Shape, output_mask: Any, *args: Any, **kwargs: Any
+) -> int:
+    # The input gradient (grad @ W) and the weight gradient (grad^T @ x) each cost
+    # one forward's MACs; the bias gradient is a reduction.
+    forward = linear_macs(x, weight)
+    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
+@register_macs("mkldnn_linear_backward_input")
+def linear_backward_input_macs(
+    input_size: Any, grad_out: Shape, weight: Shape, *args: Any, **kwargs: Any
+) -> int:
+    return prod(grad_out) * weight[-1]
+
+
+@register_macs("mkldnn_linear_backward_weights")
+def linear_backward_weights_macs(
+    grad_out: Shape, x: Shape, weight: Shape, *args: Any, **kwargs: Any
+) -> int:
+    return prod(grad_out) * x[-1]
+
+
+@register_macs("_trilinear")
+def trilinear_macs(
+    a: Shape, b: Shape, c: Shape, expand_a: Any, expand_b: Any, expand_c: Any,
+    *args: Any, **kwargs: Any,
+) -> int:
+    """``nn.Bilinear``'s kernel: each operand is unsqueezed at its ``expand``
+    dimensions, and every point of their broadcast shape is one product.
+
+    NB: the kernel computes ``(x1 @ W)`` then a dot with ``x2``, which is this
+    count plus one MAC per (batch, out, in2) element; the three-way product is
+    counted once per term, as its definition ``x1^T W x2`` reads.
+    """
+    shapes = []
+    for shape, expand in ((a, expand_a), (b, expand_b), (c, expand_c)):
+        full = list(shape)
+        for dim in sorted(int(d) for d in expand):
+            full.insert(dim, 1)
+        shapes.append(full)
+    return prod(max(sizes) for sizes in zip(*shapes, strict=True))
+
+
+@register_macs("_compute_linear_combination")
+def linear_combination_macs(x: Shape, coefficients: Shape, *args: Any, **kwargs: Any) -> int:
+    # out[m, ...] = sum_n coefficients[m, n] * x[n, ...]
+    return coefficients[0] * coefficients[1] * prod(x[1:])

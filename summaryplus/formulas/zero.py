@@ -59,6 +59,11 @@ _ZERO_MAC_FAMILIES = (
     r"(dequantize|quantize_per_tensor|quantize_per_channel|q_\w+|int_repr|_make_per_\w+)",
     r"(_?fused_moving_avg_obs_fq_helper|fake_quantize\w*|_fake_quantize\w*)",
     r"(one_hot|_cdist_forward|diag_embed|diag|block_diag|cartesian_prod|meshgrid)",
+    # Packing, unpacking and re-laying out weights; index format conversions.
+    r"\w*_prepack(_fp16)?(_legacy)?|\w*conv\w*_unpack(_sizes)?|linear_unpack\w*",
+    r"mkldnn_reorder_conv[23]d_weight|fbgemm_pack_\w+|fbgemm_linear_quantize_weight",
+    r"wrapped_fbgemm_pack_gemm_matrix_fp16|_convert_indices_from_\w+|_cslt_sparse_mm_search",
+    r"hamming_window|_standard_gamma(_grad)?|_cummax_helper|_cummin_helper|lgamma_?",
 )
 # torch.distributed's ops (FSDP all-gathers, tensor-parallel all-reduces...).
 _COMMUNICATION_NAMESPACES = frozenset({"c10d", "_c10d_functional", "c10d_functional",

@@ -1,0 +1,242 @@
+"""MACs of the op families beyond dense layers: grouped GEMMs (mixture of
+experts), quantized and weight-packed kernels, composite ops inside
+``torch.inference_mode()``, and how uncounted ops are named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+import torch.ao.nn.quantized as nnq
+import torch.nn.functional as F
+from torch import nn
+
+from summaryplus import summary
+from summaryplus.formulas.grouped import grouped_mm_shape_macs
+
+
+def stats_on(model: nn.Module, device: str | None = None, **kwargs: Any) -> Any:
+    stats = summary(model, verbose=0, device=device, **kwargs)
+    assert stats.uncounted_ops == {}
+    return stats
+
+
+# ------------------------------------------------------------- grouped GEMM
+def test_grouped_mm_formula_for_every_layout() -> None:
+    # 2-d x 3-d, tokens sorted by expert: 16 tokens * 8 in * 16 out
+    assert grouped_mm_shape_macs((16, 8), (3, 8, 16), (16, 16)) == 2048
+    # 3-d x 2-d, N split in groups: 4 rows * 8 in * 16 outputs in all
+    assert grouped_mm_shape_macs((3, 4, 8), (8, 16), (4, 16)) == 512
+    # 2-d x 2-d, K split in groups (out [3, 4, 8]): 4 * 16 (all of K) * 8
+    assert grouped_mm_shape_macs((4, 16), (16, 8), (3, 4, 8)) == 512
+    # 3-d x 3-d, batched: 3 groups * 4 * 8 * 16
+    assert grouped_mm_shape_macs((3, 4, 8), (3, 8, 16), (3, 4, 16)) == 1536
+
+
+class GroupedExperts(nn.Module):
+    """A mixture-of-experts layer the way transformers 5 runs it: a router picks
+    the top-k experts per token, tokens are sorted by expert, and one grouped
+    GEMM per projection runs every expert at once."""
+
+    def __init__(self, hidden: int = 16, inner: int = 32, experts: int = 4, top_k: int = 2):
+        super().__init__()
+        self.top_k, self.experts = top_k, experts
+        self.router = nn.Linear(hidden, experts, bias=False)
+        # Stored [experts, out, in], used transposed: column-major operands.
+        self.up = nn.Parameter(torch.randn(experts, inner, hidden) / 4)
+        self.down = nn.Parameter(torch.randn(experts, hidden, inner) / 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, x.shape[-1])
+        weights, chosen = self.router(tokens).softmax(-1).topk(self.top_k, dim=-1)
+        order = chosen.reshape(-1).argsort()
+        # histc, not bincount: its output size does not depend on the values.
+        per_expert = torch.histc(chosen.float(), bins=self.experts, min=0, max=self.experts - 1)
+        offsets = per_expert.cumsum(0).to(torch.int32)
+        routed = tokens.repeat_interleave(self.top_k, dim=0)[order]
+        hidden = F.silu(torch._grouped_mm(routed, self.up.transpose(1, 2), offsets))
+        out = torch._grouped_mm(hidden, self.down.transpose(1, 2), offsets)
+        mixed = torch.zeros_like(routed).index_copy(0, order, out)
+        return (mixed.view(-1, self.top_k, x.shape[-1]) * weights[..., None]).sum(1).view_as(x)
+
+
+# 2 * 8 = 16 tokens: router 16 * 16 * 4; each token reaches 2 experts, each
+# doing 16 -> 32 -> 16: 16 * 2 * (16 * 32 + 32 * 16)
+GROUPED_EXPERTS_MACS = 16 * 16 * 4 + 16 * 2 * (16 * 32 + 32 * 16)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_grouped_gemm_experts_count_the_same_on_cpu_fake_and_meta(dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    model = GroupedExperts().to(dtype)
+    x = torch.randn(2, 8, 16, dtype=dtype)
+    cpu = stats_on(model, input_data=[x])
+    fake = stats_on(model, device="meta", input_data=[x])
+    with torch.device("meta"):
+        meta_model = GroupedExperts().to(dtype)
+    meta = stats_on(meta_model, input_size=(2, 8, 16), dtypes=[dtype])
+    assert cpu.total_mult_adds == fake.total_mult_adds == meta.total_mult_adds
+    assert cpu.total_mult_adds == GROUPED_EXPERTS_MACS
+
+
+def test_grouped_mm_meta_stand_in_matches_the_real_kernel_shapes() -> None:
+    # On meta, fp32 grouped GEMMs are built from shapes (torch's meta kernel takes
+    # bf16 only): the output must match the CPU kernel's in every layout.
+    from summaryplus.capture.fallbacks import runner
+
+    op = torch.ops.aten._grouped_mm.default
+    build = runner(op, op)
+    offs = torch.tensor([4, 8, 16], dtype=torch.int32)
+    layouts = [
+        (torch.randn(16, 8), torch.randn(3, 16, 8).transpose(1, 2), offs),
+        (torch.randn(3, 4, 8), torch.randn(16, 8).t(), offs),
+        (torch.randn(4, 16), torch.randn(8, 16).t(), offs),
+        (torch.randn(3, 4, 8), torch.randn(3, 16, 8).transpose(1, 2), None),
+    ]
+    for a, b, groups in layouts:
+        real = op(a, b, groups)
+        stand_in = build(a.to("meta"), b.to("meta"), None if groups is None else groups.to("meta"))
+        assert stand_in.shape == real.shape and stand_in.dtype == real.dtype
+
+
+# ---------------------------------------------------- quantized and packed
+class WeightOnlyInt8(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.randint(-128, 127, (64, 32), dtype=torch.int8))
+        self.register_buffer("scales", torch.rand(64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int8pack_mm(x, self.weight, self.scales)
+
+
+class WeightOnlyInt4(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        unpacked = torch.randint(0, 16, (64, 32), dtype=torch.int32)
+        self.register_buffer("weight", torch._convert_weight_to_int4pack_for_cpu(unpacked, 2))
+        self.register_buffer("scales_and_zeros", torch.rand(1, 64, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten._weight_int4pack_mm_for_cpu(
+            x, self.weight, 32, self.scales_and_zeros
+        )
+
+
+class IntMM(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.ones(32, 24, dtype=torch.int8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch._int_mm(x, self.weight)
+
+
+class Quantized(nn.Module):
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = torch.quantize_per_tensor(x, 0.1, 0, torch.quint8)
+        return self.layer(q).dequantize()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs", "expected"),
+    [
+        # x (4, 32) @ W^T (32, 64): 4 * 32 * 64, the float linear it replaces
+        (WeightOnlyInt8(), {"input_size": (4, 32)}, 4 * 32 * 64),
+        (WeightOnlyInt4(), {"input_size": (4, 32)}, 4 * 32 * 64),
+        # int8 (17, 32) @ (32, 24): 17 * 32 * 24
+        (IntMM(), {"input_data": [torch.ones(17, 32, dtype=torch.int8)]}, 17 * 32 * 24),
+        # 2 images * 8x8 outputs * (8 out * 3 in * 3 * 3)
+        (Quantized(nnq.Conv2d(3, 8, 3)), {"input_size": (2, 3, 10, 10)}, 2 * 64 * 8 * 3 * 9),
+        # transposed: per input position, 2 * 10x10 * (3 in * 8 out * 3 * 3)
+        (Quantized(nnq.ConvTranspose2d(3, 8, 3)), {"input_size": (2, 3, 10, 10)}, 2 * 100 * 216),
+        (Quantized(nnq.Linear(32, 16)), {"input_size": (4, 32)}, 4 * 32 * 16),
+    ],
+    ids=["int8-weight-only", "int4-weight-only", "int_mm", "qconv2d", "qconv_transpose2d",
+         "qlinear"],
+)
+def test_quantized_kernels_count_the_float_op_they_replace(
+    model: nn.Module, inputs: dict[str, Any], expected: int
+) -> None:
+    assert stats_on(model, **inputs).total_mult_adds == expected
+
+
+class Mystery(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ops.summaryplus_test.mystery(x)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def mystery_op() -> Any:
+    library = torch.library.Library("summaryplus_test", "DEF")
+    library.define("mystery(Tensor x) -> Tensor")
+    library.impl("mystery", lambda x: x * 2, "CompositeExplicitAutograd")
+    yield library
+    library._destroy()
+
+
+def test_uncounted_ops_of_other_namespaces_keep_their_namespace(mystery_op: Any) -> None:
+    stats = summary(Mystery(), input_size=(2, 3), verbose=0)
+    assert stats.uncounted_ops == {"summaryplus_test::mystery": 1}
+    assert "summaryplus_test::mystery x1" in str(stats)
+
+
+def test_elementwise_ops_without_the_pointwise_tag_are_free() -> None:
+    class Routing(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.floor_divide(x, 2) + torch.isin(x, torch.tensor([1.0])).float()
+
+    assert stats_on(Routing(), input_size=(4, 8)).total_mult_adds == 0
+
+
+# ----------------------------------------------------------- inference mode
+class Attention(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(16, 48)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).view(2, 8, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+class Composite(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2)  # (2, 4, 36)
+        return torch.einsum("bcn,bdn->bcd", y, y) + torch.matmul(y, y.transpose(1, 2))
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "expected"),
+    [
+        # qkv 2*8 * 16*48, attention 2 batch * 2 heads * 8 * 8 * (8 + 8)
+        (Attention(), (2, 8, 16), 2 * 8 * 16 * 48 + 2 * 2 * 8 * 8 * 16),
+        # conv 2 * 36 * (4*3*9); einsum and matmul each 2 * 4 * 36 * 4
+        (Composite(), (2, 3, 8, 8), 2 * 36 * 108 + 2 * (2 * 4 * 36 * 4)),
+    ],
+    ids=["sdpa", "conv-einsum-matmul"],
+)
+def test_inference_mode_counts_what_grad_mode_counts(
+    model: nn.Module, shape: tuple[int, ...], expected: int
+) -> None:
+    assert stats_on(model, input_size=shape).total_mult_adds == expected
+    with torch.inference_mode():
+        assert stats_on(model, input_size=shape).total_mult_adds == expected
+        assert stats_on(model, input_size=shape, device="meta").total_mult_adds == expected
+
+
+@pytest.mark.parametrize("mode", ["train", "same"])
+def test_train_mode_inside_inference_mode_is_refused(mode: str) -> None:
+    model = nn.Linear(4, 2).train()
+    with torch.inference_mode(), pytest.raises(ValueError, match="inference_mode"):
+        summary(model, input_size=(2, 4), mode=mode, verbose=0)
+    assert model.training
