@@ -23,6 +23,48 @@ def is_lazy(tensor: torch.Tensor) -> bool:
 Shape = tuple[int, ...]
 
 
+class RaggedDim(str):
+    """A nested tensor's ragged dimension in a shape list: ``j1`` for a jagged
+    tensor (as PyTorch writes it), ``ragged`` for a strided nested one. Reads
+    without quotes, so ``[2, j1, 8]`` prints as PyTorch prints the shape."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def tensor_shape(tensor: torch.Tensor) -> list[int | str]:
+    """The tensor's shape as a list; a nested tensor's ragged dimensions are
+    ``RaggedDim``s (a strided nested tensor has no ``.shape`` of its own)."""
+    if not tensor.is_nested:
+        return [int(size) for size in tensor.shape]
+    if tensor.layout == torch.jagged:
+        return [size if isinstance(size, int) else RaggedDim(size) for size in tensor.shape]
+    sizes = tensor._nested_tensor_size().tolist()  # one row of sizes per component
+    shape: list[int | str] = [len(sizes)]
+    for column in zip(*sizes, strict=True):
+        shape.append(column[0] if len(set(column)) == 1 else RaggedDim("ragged"))
+    return shape
+
+
+def nested_component_shapes(tensor: torch.Tensor) -> list[Shape]:
+    """The shapes of a nested tensor's components, each with a batch of 1
+    (``[1, length_i, ...]``), so a formula sees one sequence at a time."""
+    if tensor.layout == torch.jagged:
+        offsets: Any = tensor.offsets()  # type: ignore[attr-defined]
+        lengths = offsets.diff().tolist()
+        ragged: int = tensor._ragged_idx  # type: ignore[attr-defined]
+        base = [int(s) if isinstance(s, int) else 0 for s in tensor.shape]
+        shapes = []
+        for length in lengths:
+            shape = list(base)
+            shape[0], shape[ragged] = 1, int(length)
+            shapes.append(tuple(shape))
+        return shapes
+    return [(1, *map(int, sizes)) for sizes in tensor._nested_tensor_size().tolist()]
+
+
 def storage_key(tensor: torch.Tensor) -> int:
     """An id for the memory a tensor lives in, shared by all its views.
 
@@ -41,6 +83,8 @@ def view_key(tensor: torch.Tensor) -> tuple[int, int, Shape, Shape]:
     """Identifies the exact elements a tensor covers: two tied weights share it."""
     if is_lazy(tensor):  # no storage yet: only the object itself
         return id(tensor), 0, (), ()
+    if tensor.is_nested:  # no single shape or stride: its buffer and size
+        return storage_key(tensor), 0, (int(tensor.numel()),), ()
     try:
         offset = int(tensor.storage_offset())
         stride = tuple(int(s) for s in tensor.stride())
@@ -56,7 +100,7 @@ def tensor_key(tensor: torch.Tensor) -> object:
     fake and empty tensors (pointer 0) fall back to ``view_key``.
     """
     pointer = data_pointer(tensor)
-    if pointer:
+    if pointer and not tensor.is_nested:
         return (pointer, tensor.dtype, tensor.shape, tensor.stride())
     return view_key(tensor)
 

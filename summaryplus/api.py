@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -371,9 +373,25 @@ def _summary_error(
     else:
         path, where, received = "", f"the model ({type(model).__name__})", "?"
     ran = sum(1 for row in partial.summary_list if row.executed)
+    origin = _origin(error)
+    if origin == "summaryplus":
+        opening = (
+            f"summaryplus failed while {where} was running (its own code, not the "
+            f"model's: please report it): {type(error).__name__}: {error}"
+        )
+    else:
+        opening = (
+            f"Failed to run the forward pass of {type(model).__name__}: {where} raised "
+            f"{type(error).__name__}: {error}"
+        )
+        if origin == "torch-fake":
+            opening += (
+                "\n  (raised inside torch's fake/meta tensor support: summaryplus ran this "
+                "forward on tensors without data, which this op cannot run on; summarize "
+                "on a real device instead)"
+            )
     message = (
-        f"Failed to run the forward pass of {type(model).__name__}: {where} raised "
-        f"{type(error).__name__}: {error}\n  it received: {received}\n"
+        f"{opening}\n  it received: {received}\n"
         f"  {ran} module call(s) finished before it; the partial summary is on this "
         "exception's .partial attribute."
     )
@@ -384,6 +402,27 @@ def _summary_error(
         input_shapes=received,
         partial=partial,
     )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# Where torch's support for tensors without data lives: an error raised there
+# comes from running on fake/meta tensors, not from the model's code.
+_FAKE_SUPPORT = ("_subclasses", "_meta_registrations", "_prims", "_refs", "_decomp")
+
+
+def _origin(error: BaseException) -> str:
+    """Who raised ``error``: ``"summaryplus"`` (its own code, not the model's),
+    ``"torch-fake"`` (torch's fake/meta tensor support) or ``"model"``."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "model"
+    innermost = os.path.abspath(frames[-1].filename)
+    if innermost.startswith(_PACKAGE_DIR + os.sep):
+        return "summaryplus"
+    torch_dir = os.path.dirname(os.path.abspath(torch.__file__))
+    if any(innermost.startswith(os.path.join(torch_dir, part)) for part in _FAKE_SUPPORT):
+        return "torch-fake"
+    return "model"
 
 
 def _cache_key(

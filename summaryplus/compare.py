@@ -434,7 +434,7 @@ class LayerEntry:
     class_name: str
     params: int
     subtree_params: int
-    output_size: tuple[int, ...]
+    output_size: tuple[int | str, ...]
     macs: int
 
 
@@ -842,7 +842,7 @@ def _layer_name(path: str, call: int) -> str:
     return name if call == 0 else f"{name} (call {call + 1})"
 
 
-def _shape(shape: tuple[int, ...]) -> str:
+def _shape(shape: tuple[int | str, ...]) -> str:
     return "--" if not shape else str(list(shape))
 
 

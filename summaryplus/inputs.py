@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._tensors import tensor_shape
 from .capture.values import iter_tensors, total_bytes
 
 # One input's shape, or several inputs' shapes.
@@ -258,7 +259,8 @@ def _prepare(value: Any, device: torch.device) -> Any:
 def _sizes_of(value: Any) -> Any:
     """The structure of ``input_data`` with every tensor replaced by its shape."""
     if isinstance(value, torch.Tensor):
-        return value.size()
+        # A nested tensor has no torch.Size: its shape with ragged dims named.
+        return tensor_shape(value) if value.is_nested else value.size()
     if type(value).__module__ == "numpy" and hasattr(value, "shape"):
         return torch.Size(value.shape)
     if isinstance(value, Mapping):

@@ -111,8 +111,9 @@ class LayerInfo:
     executed: bool
     is_recursive: bool
     contains_lazy_param: bool
-    input_size: list[int]
-    output_size: list[int]
+    # A nested tensor's ragged dimensions are named (str): ``[2, j1, 8]``.
+    input_size: list[int | str]
+    output_size: list[int | str]
     input_dtypes: list[str]
     output_dtypes: list[str]
     output_bytes: int

@@ -240,3 +240,73 @@ def test_train_mode_inside_inference_mode_is_refused(mode: str) -> None:
     with torch.inference_mode(), pytest.raises(ValueError, match="inference_mode"):
         summary(model, input_size=(2, 4), mode=mode, verbose=0)
     assert model.training
+
+
+# ----------------------------------------------------------- nested tensors
+class Projection(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("layout", "ragged"),
+    [(torch.strided, "ragged"), (torch.jagged, "j")],
+    ids=["strided", "jagged"],
+)
+def test_nested_tensor_inputs_count_the_real_tokens(layout: torch.layout, ragged: str) -> None:
+    nested = torch.nested.nested_tensor([torch.randn(3, 8), torch.randn(5, 8)], layout=layout)
+    stats = stats_on(Projection(), input_data=[nested])
+    # 3 + 5 real tokens * 8 in * 4 out; no padding counted
+    assert stats.total_mult_adds == 8 * 8 * 4
+    batch, middle, features = stats.summary_list[1].output_size
+    assert (batch, features) == (2, 4) and str(middle).startswith(ragged)
+    assert f"[2, {middle}, 4]" in str(stats)
+    with pytest.raises(ValueError, match="nested tensor"):
+        summary(Projection(), input_data=[nested], device="meta", verbose=0)
+
+
+def test_transformer_encoder_fast_path_with_padding_mask() -> None:
+    # In eval mode with a padding mask the encoder packs the batch into a nested
+    # tensor and runs its fused kernel on the real tokens only: 2 and 3 of them.
+    torch.manual_seed(0)
+    encoder = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1, enable_nested_tensor=True
+    ).eval()
+    mask = torch.tensor([[False, False, True, True], [False, False, False, True]])
+    stats = stats_on(encoder, input_data=[torch.randn(2, 4, 8)], src_key_padding_mask=mask)
+
+    def per_sequence(tokens: int) -> int:
+        # q, k, v and out projections 4 * L * 8 * 8; scores and mix 2 * L * L * 8;
+        # feed-forward 2 * L * 8 * 16
+        return 4 * tokens * 64 + 2 * tokens * tokens * 8 + 2 * tokens * 8 * 16
+
+    assert stats.total_mult_adds == per_sequence(2) + per_sequence(3)
+
+
+def test_failure_inside_torchs_fake_support_is_not_blamed_on_the_model() -> None:
+    from summaryplus import SummaryError
+
+    encoder = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1, enable_nested_tensor=True
+    ).eval()
+    mask = torch.tensor([[False, False, True, True], [False, False, False, True]])
+    with pytest.raises(SummaryError, match="fake/meta tensor support"):
+        summary(encoder, input_data=[torch.randn(2, 4, 8)], src_key_padding_mask=mask,
+                device="meta", verbose=0)
+
+
+def test_an_error_in_summaryplus_own_code_names_summaryplus_and_the_op(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from summaryplus import SummaryError, formulas
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setitem(formulas._REGISTRY, torch.ops.aten.mm, broken)
+    with pytest.raises(SummaryError, match=r"summaryplus failed .*could not count the MACs of mm"):
+        summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0)

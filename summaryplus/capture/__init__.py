@@ -258,6 +258,11 @@ def _enter_fake_mode(
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils._pytree import tree_map
 
+    if any(tensor.is_nested for tensor in iter_tensors((args, kwargs))):
+        raise ValueError(
+            "input_data holds a nested tensor, which torch's fake tensors (used for "
+            "device='meta') cannot represent: summarize on the tensor's own device"
+        )
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
 
     def to_fake(value: Any) -> Any:

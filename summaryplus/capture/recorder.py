@@ -162,10 +162,10 @@ class Recorder:
             row = self._add_row(type(module).__name__, module, None)
         else:
             return None
-        if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
+        tensor = args[0] if len(args) == 1 and not kwargs else None
+        if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
             # The common case, without a walk: the row makes its input_size and
             # input_dtypes lists from these when they are read.
-            tensor = args[0]
             row._input_shape = tensor.shape
             row._input_dtype = tensor.dtype
         else:
@@ -178,7 +178,7 @@ class Recorder:
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
         row.executed = True
-        if isinstance(output, torch.Tensor):
+        if isinstance(output, torch.Tensor) and not output.is_nested:
             row._output_shape = output.shape  # output_size/output_dtypes, as inputs
             row._output_dtype = output.dtype
             row.output_bytes = output.numel() * output.element_size()
@@ -240,7 +240,13 @@ class Recorder:
         if formula is _UNCOUNTED:
             self.uncounted_ops[op_name(func)] += 1
             return
-        macs = formulas.count_macs(formula, args, kwargs, out)
+        try:
+            macs = formulas.count_macs(formula, args, kwargs, out)
+        except Exception as error:
+            raise RuntimeError(
+                f"summaryplus could not count the MACs of {op_name(func)} called on "
+                f"{describe(args)}: {type(error).__name__}: {error}"
+            ) from error
         if self.in_backward:
             self.backward_macs += macs
         elif self.stack:

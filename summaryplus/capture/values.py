@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._tensors import dtype_name, tensor_key
+from .._tensors import dtype_name, tensor_key, tensor_shape
 
 _MAX_NESTING = 8
 
@@ -33,10 +33,11 @@ def iter_tensors(value: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
         yield from iter_tensors(item, _depth + 1)
 
 
-def first_shape(value: Any) -> list[int]:
-    """Shape of the first tensor in ``value``, or ``[]`` when it holds none."""
+def first_shape(value: Any) -> list[int | str]:
+    """Shape of the first tensor in ``value``, or ``[]`` when it holds none (a
+    nested tensor's ragged dimensions are named: ``[2, j1, 8]``)."""
     for tensor in iter_tensors(value):
-        return [int(s) for s in tensor.shape]
+        return tensor_shape(tensor)
     return []
 
 
@@ -60,7 +61,9 @@ def describe(value: Any, _depth: int = 0) -> str:
     """A short text of shapes and dtypes, for error messages."""
     if isinstance(value, torch.Tensor):
         dtype = dtype_name(value.dtype)
-        return f"Tensor{list(value.shape)} {dtype} on {value.device.type}"
+        shape = tensor_shape(value)
+        kind = "NestedTensor" if value.is_nested else "Tensor"
+        return f"{kind}{shape} {dtype} on {value.device.type}"
     if _depth >= 3:
         return "..."
     if isinstance(value, Mapping):

@@ -79,7 +79,12 @@ def count_macs(
     """Applies ``formula`` to the shapes of one op call."""
     shaped_args = []  # a loop, not a comprehension: no frame of its own on 3.11
     for arg in args:
-        shaped_args.append(arg.shape if isinstance(arg, Tensor) else _shape_of(arg))
+        if isinstance(arg, Tensor):
+            if arg.is_nested:
+                return _count_nested_macs(formula, args, kwargs, out)
+            shaped_args.append(arg.shape)
+        else:
+            shaped_args.append(_shape_of(arg))
     if isinstance(out, Tensor):
         out_shape: Any = out.shape
     elif isinstance(out, (list, tuple)):
@@ -90,6 +95,33 @@ def count_macs(
         shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
         return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
     return int(formula(*shaped_args, out_shape=out_shape))
+
+
+def _count_nested_macs(
+    formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> int:
+    """An op on nested tensors does the work of one call per component (one
+    sequence each, its real length, no padding): the formula is applied to each
+    component's shapes and the results are added."""
+    from .._tensors import nested_component_shapes
+
+    count = max(int(arg.size(0)) for arg in args if isinstance(arg, Tensor) and arg.is_nested)
+
+    def component(value: Any, index: int) -> Any:
+        if isinstance(value, Tensor):
+            return nested_component_shapes(value)[index] if value.is_nested else value.shape
+        return _shape_of(value)
+
+    total = 0
+    for index in range(count):
+        shaped_args = [component(arg, index) for arg in args]
+        if isinstance(out, (list, tuple)):
+            out_shape: Any = tuple(component(item, index) for item in out)
+        else:
+            out_shape = component(out, index)
+        shaped_kwargs = {key: component(value, index) for key, value in kwargs.items()}
+        total += int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+    return total
 
 
 # Importing the families fills the registry.

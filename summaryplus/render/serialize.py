@@ -80,8 +80,8 @@ class LayerRecord:
     is_recursive: bool
     is_container: bool
     is_leaf_layer: bool
-    input_size: tuple[int, ...]
-    output_size: tuple[int, ...]
+    input_size: tuple[int | str, ...]
+    output_size: tuple[int | str, ...]
     input_dtypes: tuple[str, ...]
     output_dtypes: tuple[str, ...]
     output_bytes: int
