@@ -125,7 +125,9 @@ def training_flops(
             result = _capture(model, tree, inputs, Mode.TRAIN, count_backward=True)
         except ForwardFailed as failed:
             raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-        stats = _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+        stats = _statistics(
+            model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
+        )
     return TrainingFlops(
         forward_macs=stats.total_mult_adds,
         backward_macs=result.backward_macs or 0,
@@ -279,7 +281,9 @@ def _summarize(
             raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
         if cache_forward_pass:
             _cached_forward_pass[key] = result
-    return _statistics(model, tree, result, formatting, inputs.sizes, inputs.total_bytes)
+    return _statistics(
+        model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
+    )
 
 
 def _capture(
@@ -340,6 +344,7 @@ def _statistics(
     formatting: FormattingOptions,
     sizes: Any,
     input_bytes: int,
+    without_data: bool = False,
 ) -> ModelStatistics:
     return ModelStatistics(
         result.rows,
@@ -353,6 +358,7 @@ def _statistics(
         loose_activation_bytes=result.loose_activation_bytes,
         grad_enabled=result.grad_enabled,
         backward_macs=result.backward_macs,
+        without_data=without_data,
     )
 
 

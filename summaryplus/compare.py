@@ -64,6 +64,8 @@ class ComparisonRow:
         macs_complete: False when ops without a MACs formula ran (``macs`` is a
             lower bound then).
         param_bytes: bytes of the parameters, each in its own dtype.
+        active_params: parameters one token uses (mixture of experts; equal to
+            ``params`` for a dense model; None when no forward pass ran).
         training_memory_bytes: the training-step peak estimate
             (``ModelStatistics.training_memory(optimizer).total``); None unless
             the summary ran with ``mode="train"`` and is a live ``ModelStatistics``.
@@ -84,6 +86,7 @@ class ComparisonRow:
     params_ratio: float | None
     macs_ratio: float | None
     memory_ratio: float | None
+    active_params: int | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ def compare(
             params_ratio=_ratio(values["params"], base["params"]),
             macs_ratio=_ratio(values["macs"], base["macs"]),
             memory_ratio=_ratio(values["memory"], base["memory"]),
+            active_params=values["active_params"],
         )
         for name, values in raw.items()
     )
@@ -323,7 +327,14 @@ def _measure(stats: Summary, optimizer: str) -> dict[str, Any]:
         "macs_complete": bool(stats.macs_complete),
         "param_bytes": int(stats.total_param_bytes),
         "memory": memory,
+        "active_params": _active_params(stats) if executed else None,
     }
+
+
+def _active_params(stats: Summary) -> int:
+    """Parameters one token uses: the mixture-of-experts figure, else all of them."""
+    active = stats.active_params_per_token
+    return int(stats.total_params) if active is None else int(active)
 
 
 def _ratio(value: int | None, base: int | None) -> float | None:
@@ -344,6 +355,10 @@ def _render_comparison(comparison: Comparison, tablefmt: str) -> str:
         [f"{row.params:,}" for row in rows],
         [f"{row.trainable_params:,}" for row in rows],
     ]
+    if any(row.active_params not in (None, row.params) for row in rows):
+        headers.append("Active/token")
+        columns.append(["--" if row.active_params is None else f"{row.active_params:,}"
+                        for row in rows])
     if has_macs:
         for title, values in (("MACs", [r.macs for r in rows]), ("FLOPs", [r.flops for r in rows])):
             unit, divisor = _unit(values)

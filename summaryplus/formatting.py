@@ -138,6 +138,11 @@ def params_percent_cell(
     return f"{params / total_params:>{precision + spacing}.{precision}%}"
 
 
+def _partial_mark(row: LayerInfo) -> str:
+    # A row whose subtree ran ops without a formula: its count is a lower bound.
+    return "*" if row.macs_partial else ""
+
+
 def count_cell(value: int) -> str:
     return f"{value:,}" if value > 0 else "--"
 
@@ -162,8 +167,8 @@ def row_values(
         ColumnSettings.OUTPUT_SIZE: options.str_(row.output_size),
         ColumnSettings.NUM_PARAMS: num_params_cell(row, reached_max_depth),
         ColumnSettings.PARAMS_PERCENT: params_percent_cell(row, total_params, reached_max_depth),
-        ColumnSettings.MULT_ADDS: count_cell(row.macs),
-        ColumnSettings.FLOPS: count_cell(row.flops),
+        ColumnSettings.MULT_ADDS: count_cell(row.macs) + _partial_mark(row),
+        ColumnSettings.FLOPS: count_cell(row.flops) + _partial_mark(row),
         ColumnSettings.MEMORY: bytes_cell(memory_bytes(row)),
         ColumnSettings.TRAINABLE: options.str_(row.trainable),
     }
@@ -243,7 +248,27 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
     counts.append(scaled("Total mult-adds", stats.total_mult_adds, options.macs_units))
     if stats.uncounted_ops:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
-        counts.append(("Mult-adds are partial", f"no formula for {ops}"))
+        counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
+    moe = stats.moe
+    if moe is not None:
+        experts = sorted({layer.num_experts for layer in moe.layers})
+        counts.append(
+            (
+                "Expert params",
+                f"{moe.expert_params:,} in {len(moe.layers)} MoE layer(s) of "
+                f"{'/'.join(map(str, experts))} experts",
+            )
+        )
+        how = (
+            "measured routing"
+            if moe.routing == "measured"
+            else "top-k routing assumed: no data on meta/fake tensors"
+        )
+        counts.append(("Active params per token", f"{moe.active_params_per_token:,} ({how})"))
+        if moe.data_dependent:
+            counts.append(
+                ("Active params depend on the data", "routers drop tokens over expert capacity")
+            )
 
     def megabytes(label: str, num_bytes: int) -> tuple[str, str]:
         return f"{label} (MB)", f"{ModelStatistics.to_megabytes(num_bytes):0.2f}"

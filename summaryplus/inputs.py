@@ -37,6 +37,11 @@ class ForwardInputs:
     sizes: Any
     total_bytes: int
 
+    @property
+    def without_data(self) -> bool:
+        """The forward runs on fake or meta tensors: shapes only, no values."""
+        return self.fake or self.device.type == "meta"
+
 
 def model_device(model: nn.Module) -> torch.device | None:
     for tensors in (model.parameters(), model.buffers()):

@@ -84,6 +84,7 @@ class LayerInfo:
         "kernel_size",
         "layer_id",
         "macs",
+        "macs_partial",
         "module",
         "module_path",
         "num_params",
@@ -132,6 +133,9 @@ class LayerInfo:
     subtree_params: int
     subtree_trainable_params: int
     subtree_param_bytes: int
+    # Ops without a MACs formula ran in this row's subtree: ``macs`` is a lower
+    # bound (the table marks the cell with ``*``).
+    macs_partial: bool
     own_macs: int
     macs: int
     own_backward_macs: int
@@ -246,6 +250,7 @@ _ZERO_DEFAULTS: dict[str, Any] = {
     "depth_index": None,
     "executed": False,
     "is_recursive": False,
+    "macs_partial": False,
     "contains_lazy_param": False,
     **dict.fromkeys(
         (

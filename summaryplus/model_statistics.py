@@ -16,6 +16,7 @@ from . import _tensors
 from .capture.tree import ModuleTree
 from .enums import Units
 from .layer_info import InnerParam, LayerInfo
+from .moe import MixtureOfExperts, find_mixture_of_experts
 
 if TYPE_CHECKING:
     from .formatting import FormattingOptions
@@ -41,7 +42,9 @@ class ModelStatistics:
     ``total_buffer_bytes`` (never mixed into params), ``uncounted_ops`` (ops that
     ran without a MACs formula: name -> calls), ``activation_bytes`` (bytes saved
     for backward, ``mode="train"``), ``grad_enabled`` and
-    ``total_backward_mult_adds`` (when a backward pass was counted).
+    ``total_backward_mult_adds`` (when a backward pass was counted), ``moe``
+    (expert parameters and active parameters per token of a mixture-of-experts
+    model; None for a dense one).
 
     Printing it (``str``/``repr``) gives torchinfo's text table.
     """
@@ -61,6 +64,7 @@ class ModelStatistics:
         grad_enabled: bool = False,
         backward_macs: int | None = None,
         executed: bool = True,
+        without_data: bool = False,
     ) -> None:
         self.summary_list = summary_list
         self.input_size = input_size
@@ -104,6 +108,12 @@ class ModelStatistics:
         else:
             self.total_output_bytes = sum(
                 row.output_bytes for row in summary_list if row.is_leaf_layer and row.executed
+            )
+        # Expert layers and active parameters per token (None: a dense model).
+        self.moe: MixtureOfExperts | None = None
+        if executed and tree is not None and summary_list:
+            self.moe = find_mixture_of_experts(
+                summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
 
@@ -178,6 +188,16 @@ class ModelStatistics:
     def total_backward_flops(self) -> int | None:
         macs = self.total_backward_mult_adds
         return None if macs is None else 2 * macs
+
+    @property
+    def expert_params(self) -> int:
+        """Parameters of every expert of a mixture-of-experts model (0 if dense)."""
+        return self.moe.expert_params if self.moe else 0
+
+    @property
+    def active_params_per_token(self) -> int | None:
+        """Parameters one token uses in a mixture-of-experts model (None if dense)."""
+        return self.moe.active_params_per_token if self.moe else None
 
     @property
     def non_trainable_params(self) -> int:
@@ -693,6 +713,8 @@ def _sum_subtrees(rows: list[LayerInfo]) -> None:
         parent = row.parent_info
         if parent is not None:
             parent.macs += row.macs
+            if row.macs_partial:
+                parent.macs_partial = True
             parent.activation_bytes += row.activation_bytes
             parent.subtree_params += row.subtree_params
             parent.subtree_trainable_params += row.subtree_trainable_params

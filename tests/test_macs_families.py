@@ -186,6 +186,16 @@ def test_uncounted_ops_of_other_namespaces_keep_their_namespace(mystery_op: Any)
     assert "summaryplus_test::mystery x1" in str(stats)
 
 
+def test_rows_whose_subtree_ran_uncounted_ops_are_marked(mystery_op: Any) -> None:
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(Mystery(), nn.Linear(3, 2)))
+    stats = summary(model, input_size=(2, 3), col_names=["mult_adds"], verbose=0)
+    marked = {row.module_path: row.macs_partial for row in stats.summary_list}
+    assert marked == {"": True, "0": False, "1": True, "1.0": True, "1.1": False}
+    lines = {line.split()[0]: line for line in str(stats).splitlines() if line[:1] in "S├│"}
+    assert lines["Sequential"].endswith("30*")  # 2*3*3 + 2*3*2, a lower bound
+    assert "Mult-adds are partial (rows marked *)" in str(stats)
+
+
 def test_elementwise_ops_without_the_pointwise_tag_are_free() -> None:
     class Routing(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -239,6 +239,8 @@ class Recorder:
         ops known to do no MACs never get here)."""
         if formula is _UNCOUNTED:
             self.uncounted_ops[op_name(func)] += 1
+            if self.stack and not self.in_backward:
+                self.stack[-1].macs_partial = True
             return
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)

@@ -75,6 +75,23 @@ class ModuleTree:
         edges = self.parents.get(id(module))
         return edges[0][1] if edges else type(module).__name__
 
+    def parent_of(self, module: nn.Module) -> nn.Module | None:
+        """The first registered parent of ``module`` (None for the root)."""
+        edges = self.parents.get(id(module))
+        return edges[0][0] if edges and module is not self.root else None
+
+    def path_of(self, module: nn.Module) -> str:
+        """Dotted path of ``module`` through its first registered parents."""
+        names: list[str] = []
+        current: nn.Module | None = module
+        for _ in range(len(self.modules)):  # bounded: a shared root makes a cycle
+            parent = None if current is None else self.parent_of(current)
+            if parent is None or current is None:
+                break
+            names.append(self.name_of(current))
+            current = parent
+        return ".".join(reversed(names))
+
     def chain(self, ancestor: nn.Module, module: nn.Module) -> list[tuple[nn.Module, str]] | None:
         """Modules registered between ``ancestor`` (excluded) and ``module`` (included).
 

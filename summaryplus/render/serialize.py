@@ -104,6 +104,8 @@ class LayerRecord:
     activation_bytes: int
     trainable: str
     contains_lazy_param: bool
+    # Added within schema 1 (older files load with the default).
+    macs_partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,9 @@ class TotalsRecord:
     local_params: int = 0
     local_param_bytes: int = 0
     local_trainable_param_bytes: int = 0
+    # Mixture of experts (0 and None for a dense model).
+    expert_params: int = 0
+    active_params_per_token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,8 @@ def summary_record(stats: ModelStatistics) -> SummaryRecord:
         local_params=stats.local_params,
         local_param_bytes=stats.local_param_bytes,
         local_trainable_param_bytes=stats.local_trainable_param_bytes,
+        expert_params=stats.expert_params,
+        active_params_per_token=stats.active_params_per_token,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     return SummaryRecord(model, _frozen(stats.input_size), layers, totals, __version__)
@@ -462,6 +469,7 @@ def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> Layer
         activation_bytes=row.activation_bytes,
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
+        macs_partial=row.macs_partial,
     )
 
 

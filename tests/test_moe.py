@@ -1,0 +1,108 @@
+"""Mixture-of-experts reporting: expert parameters, active parameters per token
+(measured on real tensors, top-k on meta), tokens per expert, capacity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import transformers
+from torch import nn
+
+from summaryplus import compare, load_summary, summary
+
+
+def tiny_mixtral() -> transformers.MixtralForCausalLM:
+    config = transformers.MixtralConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=100, num_local_experts=4, num_experts_per_tok=2,
+    )
+    torch.manual_seed(0)
+    return transformers.MixtralForCausalLM(config).eval()
+
+
+# Per expert: gate+up 64 -> 2 * 128 and down 128 -> 64: 3 * 64 * 128 = 24,576.
+PER_EXPERT = 3 * 64 * 128
+EXPERT_PARAMS = 2 * 4 * PER_EXPERT  # 2 layers of 4 experts
+
+
+@pytest.mark.parametrize("device", [None, "meta"])
+def test_packed_experts_report_expert_and_active_params(device: str | None) -> None:
+    model = tiny_mixtral()
+    stats = summary(model, input_size=(2, 16), dtypes=[torch.long], device=device, verbose=0)
+    moe = stats.moe
+    assert moe is not None
+    assert [layer.module_path for layer in moe.layers] == [
+        "model.layers.0.mlp.experts", "model.layers.1.mlp.experts"
+    ]
+    assert moe.expert_params == EXPERT_PARAMS
+    for layer in moe.layers:
+        assert (layer.num_experts, layer.top_k, layer.tokens) == (4, 2, 32)
+        # every token uses exactly top_k = 2 experts, measured or assumed
+        assert layer.active_params_per_token == 2 * PER_EXPERT
+    dense = stats.total_params - EXPERT_PARAMS
+    assert moe.active_params_per_token == dense + 2 * 2 * PER_EXPERT
+    assert moe.routing == ("top-k" if device == "meta" else "measured")
+    text = str(stats)
+    assert f"Expert params: {EXPERT_PARAMS:,} in 2 MoE layer(s) of 4 experts" in text
+    label = "measured routing" if device is None else "top-k routing assumed"
+    assert f"Active params per token: {moe.active_params_per_token:,} ({label}" in text
+
+
+class ListedExperts(nn.Module):
+    """Experts as separate modules, the router sending the first half of the
+    tokens to expert 0 and the rest to expert 1 (top-1): per-expert token
+    counts come from the experts' own calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = nn.Linear(8, 3, bias=False)
+        self.top_k = 1
+        self.experts = nn.ModuleList([nn.Linear(8, 8, bias=False) for _ in range(3)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = x.reshape(-1, 8)
+        self.gate(tokens)
+        half = tokens.shape[0] // 2
+        return torch.cat([self.experts[0](tokens[:half]), self.experts[1](tokens[half:])])
+
+
+def test_listed_experts_count_tokens_per_expert_as_routed() -> None:
+    stats = summary(ListedExperts(), input_size=(2, 5, 8), verbose=0)
+    (layer,) = stats.moe.layers
+    assert layer.tokens_per_expert == (5, 5, 0)
+    assert layer.expert_params == 3 * 64
+    assert layer.active_params_per_token == 64  # each token ran one 8 x 8 expert
+    # gate 24 + one expert's 64 of the three
+    assert stats.moe.active_params_per_token == 24 + 64
+
+
+def test_capacity_routers_are_flagged_as_data_dependent() -> None:
+    model = ListedExperts()
+    model.gate.expert_capacity = 4  # as Switch Transformers' router holds it
+    stats = summary(model, input_size=(2, 5, 8), verbose=0)
+    assert stats.moe.data_dependent
+    assert "Active params depend on the data" in str(stats)
+
+
+def test_dense_models_have_no_moe_report() -> None:
+    stats = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+    assert stats.moe is None
+    assert "Active params" not in str(stats)
+
+
+def test_moe_figures_reach_json_records_and_comparisons(tmp_path: object) -> None:
+    stats = summary(tiny_mixtral(), input_size=(2, 16), dtypes=[torch.long], verbose=0)
+    totals = stats.to_dict()["totals"]
+    assert totals["expert_params"] == EXPERT_PARAMS
+    assert totals["active_params_per_token"] == stats.moe.active_params_per_token
+    path = f"{tmp_path}/moe.json"
+    stats.to_json(path)
+    record = load_summary(path)
+    assert record.totals.expert_params == EXPERT_PARAMS
+    assert record.active_params_per_token == stats.moe.active_params_per_token
+    dense = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+    table = compare({"moe": record, "live": stats, "dense": dense})
+    assert [row.active_params for row in table.rows] == [
+        stats.moe.active_params_per_token, stats.moe.active_params_per_token, 10
+    ]
+    assert "Active/token" in str(table)
