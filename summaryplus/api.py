@@ -23,6 +23,7 @@ from .capture import (
     interpreter,
     static_rows,
 )
+from .capture.routing import is_data_dependent
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import FormattingOptions
@@ -296,31 +297,34 @@ def _capture(
     """One forward under the recorder. A meta model runs on plain meta tensors
     (fastest); when its code asks a meta tensor for a value (``.item()`` in mask
     code) it runs again on fake tensors, which answer for values the inputs
-    carry and which libraries such as transformers treat as tracing."""
-    fake = inputs.fake
-    try:
-        return capture_forward(
-            model,
-            tree,
-            inputs.args,
-            inputs.kwargs,
-            mode=mode,
-            fake=fake,
-            count_backward=count_backward,
-        )
-    except ForwardFailed as failed:
-        if fake or inputs.device.type != "meta" or "meta" not in str(failed.error):
-            raise
-        logger.info("the meta forward needs values (%s): running on fake tensors", failed.error)
-    return capture_forward(
-        model,
-        tree,
-        inputs.args,
-        inputs.kwargs,
-        mode=mode,
-        fake=True,
-        count_backward=count_backward,
-    )
+    carry and which libraries such as transformers treat as tracing. When even
+    fake tensors cannot answer (a loop over the experts a router chose), it runs
+    once more with an assumed, balanced routing (``capture.routing``), which the
+    summary states."""
+    fake, assume_routing = inputs.fake, False
+    while True:
+        try:
+            return capture_forward(
+                model,
+                tree,
+                inputs.args,
+                inputs.kwargs,
+                mode=mode,
+                fake=fake,
+                count_backward=count_backward,
+                assume_routing=assume_routing,
+            )
+        except ForwardFailed as failed:
+            if not fake and inputs.device.type == "meta" and "meta" in str(failed.error):
+                logger.info("the meta forward needs values (%s): running on fake tensors",
+                            failed.error)
+                fake = True
+            elif fake and not assume_routing and is_data_dependent(failed.error):
+                logger.info("the fake forward needs values (%s): assuming a routing",
+                            failed.error)
+                assume_routing = True
+            else:
+                raise
 
 
 def _materialisable(model: nn.Module, tree: ModuleTree) -> tuple[nn.Module, ModuleTree]:
@@ -359,6 +363,7 @@ def _statistics(
         grad_enabled=result.grad_enabled,
         backward_macs=result.backward_macs,
         without_data=without_data,
+        assumptions=result.assumptions,
     )
 
 

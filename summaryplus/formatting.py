@@ -265,6 +265,8 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
             else "top-k routing assumed: no data on meta/fake tensors"
         )
         counts.append(("Active params per token", f"{moe.active_params_per_token:,} ({how})"))
+        for assumption in stats.assumptions:
+            counts.append(("Assumed", assumption))
         if moe.data_dependent:
             counts.append(
                 ("Active params depend on the data", "routers drop tokens over expert capacity")

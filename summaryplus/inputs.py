@@ -44,10 +44,16 @@ class ForwardInputs:
 
 
 def model_device(model: nn.Module) -> torch.device | None:
+    """Where the model's tensors are: the first one's device, or meta when any is
+    on meta (a model built under ``torch.device("meta")`` can keep a tensor that
+    an old-style constructor put on the CPU; it cannot compute for real anyway)."""
+    first: torch.device | None = None
     for tensors in (model.parameters(), model.buffers()):
         for tensor in tensors:
-            return tensor.device
-    return None
+            if tensor.is_meta:
+                return tensor.device
+            first = first or tensor.device
+    return first
 
 
 def _same_device(a: torch.device, b: torch.device) -> bool:

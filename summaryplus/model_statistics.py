@@ -65,6 +65,7 @@ class ModelStatistics:
         backward_macs: int | None = None,
         executed: bool = True,
         without_data: bool = False,
+        assumptions: tuple[str, ...] = (),
     ) -> None:
         self.summary_list = summary_list
         self.input_size = input_size
@@ -74,6 +75,8 @@ class ModelStatistics:
         self.grad_enabled = grad_enabled
         self.total_backward_mult_adds = backward_macs
         self.executed = executed
+        # What the capture assumed to run without data (e.g. a balanced routing).
+        self.assumptions = assumptions
         if model is None and summary_list:
             model = summary_list[0].module
         if tree is None and model is not None:

@@ -34,6 +34,7 @@ class CaptureResult:
     loose_activation_bytes: int = 0
     backward_macs: int | None = None
     grad_enabled: bool = False
+    assumptions: tuple[str, ...] = ()
 
 
 class ForwardFailed(Exception):
@@ -76,8 +77,12 @@ def capture_forward(
     mode: Mode,
     fake: bool,
     count_backward: bool = False,
+    assume_routing: bool = False,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder.
+
+    ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
+    balanced indices so expert loops can run without data (``routing``).
 
     Raises:
         ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
@@ -118,7 +123,14 @@ def capture_forward(
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
         stack.callback(recorder.release)
-        stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
+        if assume_routing:  # fake tensors whose routers must give values (routing.py)
+            from .routing import RoutingOpCounter
+
+            counter = RoutingOpCounter(recorder)
+            stack.enter_context(counter)
+            stack.enter_context(counter.function_mode())
+        else:
+            stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:
@@ -149,6 +161,7 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.uncounted_ops = dict(recorder.uncounted_ops)
     result.loose_macs = recorder.loose_macs
     result.loose_activation_bytes = recorder.loose_activation_bytes
+    result.assumptions = tuple(sorted(recorder.assumptions))
 
 
 def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -73,8 +73,12 @@ _SHAPE_FALLBACKS = _fallbacks()
 def _has_no_data(args: tuple[Any, ...]) -> bool:
     from torch._subclasses.fake_tensor import FakeTensor
 
-    tensors = [arg for arg in args if isinstance(arg, torch.Tensor)]
-    return bool(tensors) and all(t.is_meta or isinstance(t, FakeTensor) for t in tensors)
+    # Any operand without data makes the output one without data (in a fake run a
+    # real parameter can meet fake activations: the fake mode converts it).
+    return any(
+        isinstance(arg, torch.Tensor) and (arg.is_meta or isinstance(arg, FakeTensor))
+        for arg in args
+    )
 
 
 def runner(func: Any, run: Callable[..., Any]) -> Callable[..., Any]:

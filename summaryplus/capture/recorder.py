@@ -67,6 +67,8 @@ class Recorder:
         self._entry_inputs: list[Any] = []
         self._seen_modules: set[int] = set()
         self.uncounted_ops: Counter[str] = Counter()
+        # What the capture had to assume to run (said under the table).
+        self.assumptions: set[str] = set()
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
