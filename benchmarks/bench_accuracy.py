@@ -285,6 +285,122 @@ def whisper_case() -> Case:
     )
 
 
+# ------------------------------------------------- mixtures of experts (MoE)
+# Run in transformers 5's default experts implementation, ``grouped_mm``: per
+# layer, the tokens routed to each expert are sorted into groups and every
+# projection is one ``torch._grouped_mm`` over all experts. FlopCounterMode has no
+# formula for it, so it counts attention, routers and the LM head only.
+def moe_truth(
+    batch: int,
+    seq: int,
+    hidden_size: int,
+    num_hidden_layers: int,
+    num_attention_heads: int,
+    num_key_value_heads: int,
+    vocab_size: int,
+    num_experts: int,
+    top_k: int,
+    expert_intermediate: int,
+    shared_intermediate: int = 0,
+) -> int:
+    """A decoder whose every MLP is a mixture of SwiGLU experts (gate, up, down)."""
+    d = hidden_size
+    kv_width = num_key_value_heads * (d // num_attention_heads)
+    tokens = batch * seq
+    per_layer = (
+        2 * linear_macs(tokens, d, d)  # q_proj, o_proj
+        + 2 * linear_macs(tokens, d, kv_width)  # k_proj, v_proj (grouped-query)
+        + attention_macs(batch, seq, seq, d)
+        + linear_macs(tokens, d, num_experts)  # router logits
+        # Every token runs exactly top_k experts, whatever the router picks:
+        # tokens * top_k rows through gate + up (fused, d -> 2 * I) and down (I -> d).
+        + top_k * 3 * linear_macs(tokens, d, expert_intermediate)
+    )
+    if shared_intermediate:
+        per_layer += (
+            3 * linear_macs(tokens, d, shared_intermediate)  # shared expert, every token
+            + linear_macs(tokens, d, 1)  # its sigmoid gate
+        )
+    lm_head = linear_macs(tokens, d, vocab_size)
+    return num_hidden_layers * per_layer + lm_head
+
+
+MOE_SMALL = dict(
+    hidden_size=256,
+    num_hidden_layers=2,
+    num_attention_heads=8,
+    num_key_value_heads=2,
+    vocab_size=1000,
+)
+
+
+def mixtral_case() -> Case:
+    import transformers
+
+    batch, seq = 2, 64
+    experts = dict(num_local_experts=8, num_experts_per_tok=2, intermediate_size=512)
+    # tokens 128, head_dim 32, k/v width 64; per layer:
+    #   q, o 2 * 128*256*256 = 16,777,216; k, v 2 * 128*256*64 = 4,194,304;
+    #   attention 2 * 2*64*64*256 = 4,194,304; router 128*256*8 = 262,144;
+    #   experts 2 * 3 * 128*256*512 = 100,663,296 -> 126,091,264
+    # 2 * 126,091,264 + LM head 128*256*1000 = 32,768,000 -> 284,950,528
+    return Case(
+        "Mixtral 2L d256 8 experts top-2 (2,64)",
+        lambda: transformers.MixtralForCausalLM(
+            transformers.MixtralConfig(**MOE_SMALL, **experts)
+        ),
+        lambda: (torch.randint(0, 1000, (batch, seq)),),
+        moe_truth(batch, seq, **MOE_SMALL, num_experts=8, top_k=2, expert_intermediate=512),
+        "Mixtral: router + top-2 of 8 SwiGLU experts (grouped_mm) + GQA attention + LM head",
+    )
+
+
+def qwen2_moe_case() -> Case:
+    import transformers
+
+    batch, seq = 2, 64
+    experts = dict(
+        num_experts=8,
+        num_experts_per_tok=2,
+        moe_intermediate_size=128,
+        shared_expert_intermediate_size=512,
+    )
+    # per layer: q, o, k, v and attention as Mixtral 25,165,824; router 262,144;
+    #   experts 2 * 3 * 128*256*128 = 25,165,824;
+    #   shared expert 3 * 128*256*512 = 50,331,648; its gate 128*256*1 = 32,768
+    #   -> 100,958,208
+    # 2 * 100,958,208 + LM head 32,768,000 -> 234,684,416
+    return Case(
+        "Qwen2-MoE 2L d256 8 experts top-2 + shared (2,64)",
+        lambda: transformers.Qwen2MoeForCausalLM(
+            transformers.Qwen2MoeConfig(**MOE_SMALL, **experts)
+        ),
+        lambda: (torch.randint(0, 1000, (batch, seq)),),
+        moe_truth(
+            batch, seq, **MOE_SMALL, num_experts=8, top_k=2, expert_intermediate=128,
+            shared_intermediate=512,
+        ),
+        "Qwen2-MoE: router + top-2 of 8 experts + gated shared expert (every token)",
+    )
+
+
+def olmoe_case() -> Case:
+    import transformers
+
+    batch, seq = 2, 64
+    experts = dict(num_experts=16, num_experts_per_tok=4, intermediate_size=128)
+    # per layer: q, o, k, v and attention 25,165,824; router 128*256*16 = 524,288;
+    #   experts 4 * 3 * 128*256*128 = 50,331,648 -> 76,021,760
+    # 2 * 76,021,760 + LM head 32,768,000 -> 184,811,520
+    return Case(
+        "OLMoE 2L d256 16 experts top-4 (2,64)",
+        lambda: transformers.OlmoeForCausalLM(transformers.OlmoeConfig(**MOE_SMALL, **experts)),
+        lambda: (torch.randint(0, 1000, (batch, seq)),),
+        moe_truth(batch, seq, **MOE_SMALL, num_experts=16, top_k=4, expert_intermediate=128),
+        "OLMoE: router + top-4 of 16 experts (q/k norms add no MACs)",
+    )
+
+
 # --------------------------------------------------------- plain-torch CNN
 class SmallCNN(nn.Module):
     """Covers grouped, strided, 1x1 and transposed convolutions and a Linear."""
@@ -336,6 +452,9 @@ CASES: list[Callable[[], Case]] = [
     t5_case,
     resnet_case,
     whisper_case,
+    mixtral_case,
+    qwen2_moe_case,
+    olmoe_case,
     cnn_case,
 ]
 
@@ -467,9 +586,11 @@ def main() -> int:
     print(
         "Peers: FlopCounterMode has no formula for the CPU attention kernel "
         "(aten._scaled_dot_product_flash_attention_for_cpu), so it misses attention on "
-        "CPU; torchinfo 1.8.0 counts a Linear's weights once per batch element rather "
-        "than per token, takes transformers' Conv1D (GPT-2) for a convolution by its "
-        "class name, and misses functional ops such as attention."
+        "CPU, and none for torch._grouped_mm, so it misses the experts of the MoE "
+        "models (transformers' default grouped_mm path); torchinfo 1.8.0 counts a "
+        "Linear's weights once per batch element rather than per token, takes "
+        "transformers' Conv1D (GPT-2) for a convolution by its class name, and misses "
+        "functional ops such as attention."
     )
     if problems:
         print("\nErrors:")
