@@ -249,6 +249,7 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
     if stats.uncounted_ops:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
+    counts.extend(("Assumed", assumption) for assumption in stats.assumptions)
     moe = stats.moe
     if moe is not None:
         experts = sorted({layer.num_experts for layer in moe.layers})
@@ -265,8 +266,6 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
             else "top-k routing assumed: no data on meta/fake tensors"
         )
         counts.append(("Active params per token", f"{moe.active_params_per_token:,} ({how})"))
-        for assumption in stats.assumptions:
-            counts.append(("Assumed", assumption))
         if moe.data_dependent:
             counts.append(
                 ("Active params depend on the data", "routers drop tokens over expert capacity")

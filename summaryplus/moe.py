@@ -10,8 +10,10 @@ How experts are found (no class-name guessing):
 - **packed experts** (transformers 5, Megatron grouped GEMM): a module with an
   integer ``num_experts`` attribute whose own parameters are 3-d with
   ``num_experts`` as their first dimension (``[experts, out, in]``);
-- **a list of experts**: an ``nn.ModuleList`` registered under the name
-  ``experts`` (the name every MoE codebase uses) with two or more children.
+- **experts as modules**: a module with two or more children registered under
+  the name ``experts`` (the name every MoE codebase uses; an ``nn.ModuleList``
+  or ``nn.ModuleDict`` usually), or whose ``num_experts`` equals its number of
+  children.
 
 How the active share is measured: an expert is a stack of linear maps, whose
 MACs per token equal its weights' element count, so the expert parameters a
@@ -162,10 +164,9 @@ def _expert_layer(
         and bool(own)
         and all(p.dim() == 3 and p.shape[0] == num_experts for p in own)
     )
-    listed = (
-        isinstance(module, nn.ModuleList)
-        and len(module) > 1
-        and tree.name_of(module) == "experts"
+    children = [child for child in module._modules.values() if child is not None]
+    listed = len(children) > 1 and (
+        tree.name_of(module) == "experts" or num_experts == len(children)
     )
     if not packed and not listed:
         return None
@@ -178,7 +179,7 @@ def _expert_layer(
         per_expert_tokens = None
         count = int(num_experts)  # type: ignore[arg-type]
     else:
-        experts = [child for child in module._modules.values() if child is not None]
+        experts = children
         count = len(experts)
         parent_rows = rows_of.get(id(parent), []) if parent is not None else []
         tokens = sum(_tokens(row) for row in parent_rows)

@@ -30,7 +30,7 @@ import transformers
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from summaryplus import ModelStatistics, SummaryError, summary
+from summaryplus import ModelStatistics, summary
 
 VOCAB = 1000
 BATCH, SEQ = 2, 8
@@ -84,26 +84,7 @@ MOE = dict(DECODER, num_experts_per_tok=2)
 # run by default; ``-m "not slow"`` leaves them out.
 SLOW = pytest.mark.slow
 
-# GPT-OSS stores its experts transposed, so the parameter itself (not a view made
-# under the fake mode) reaches _grouped_mm; see
-# test_grouped_mm_with_a_parameter_operand_on_fake_tensors.
-GROUPED_MM_REAL_OPERAND = pytest.mark.xfail(
-    strict=True,
-    raises=SummaryError,
-    reason="summaryplus bug: on fake tensors (device='meta' on a real model) the "
-    "_grouped_mm shape fallback is used only when every operand is fake; a real "
-    "parameter operand sends the op to torch's bf16-only meta kernel, which raises",
-)
-# Switch Transformers has no experts_implementation: its only path loops over
-# torch.nonzero(expert_mask) with capacity-limited routing, so how many tokens
-# each expert runs depends on values a shape-only run does not have.
-SWITCH_ROUTING = pytest.mark.xfail(
-    strict=True,
-    raises=SummaryError,
-    reason="summaryplus limitation: data-dependent routing (aten.nonzero in "
-    "SwitchTransformersExperts, the model's only experts path): meta and fake "
-    "tensors raise DynamicOutputShapeException",
-)
+
 
 
 def _config(name: str, **kwargs: Any) -> Callable[[], Any]:
@@ -218,13 +199,12 @@ ARCHITECTURES: list[Arch] = [
                  mamba_d_state=8, mamba_dt_rank=8), moe="grouped_mm", marks=[SLOW]),
     Arch("gpt-oss", "GptOssForCausalLM",
          _config("GptOssConfig", **MOE, num_local_experts=4, head_dim=16, sliding_window=4),
-         moe="grouped_mm", xfail={"fake": [GROUPED_MM_REAL_OPERAND]}, marks=[SLOW]),
+         moe="grouped_mm", marks=[SLOW]),
     Arch("switch", "SwitchTransformersForConditionalGeneration",
          _config("SwitchTransformersConfig", vocab_size=VOCAB, d_model=64, d_ff=128, d_kv=16,
                  num_heads=4, num_layers=2, num_decoder_layers=2, num_sparse_encoder_layers=1,
                  num_sparse_decoder_layers=1, num_experts=4, expert_capacity=64),
-         seq2seq, moe="eager", marks=[SLOW],
-         xfail={"fake": [SWITCH_ROUTING], "meta": [SWITCH_ROUTING]}),
+         seq2seq, moe="eager", marks=[SLOW]),
 ]
 BY_NAME = {arch.name: arch for arch in ARCHITECTURES}
 
@@ -324,20 +304,13 @@ def test_model_built_on_meta_counts_the_same(arch: Arch) -> None:
     _, inputs, cpu = on_cpu(arch.name)
     with torch.device("meta"):
         meta = build(arch)
-    # Wav2Vec2 makes masked_spec_embed with the legacy torch.Tensor(n)
-    # constructor, which ignores the default device: one CPU parameter in a meta
-    # model, which summaryplus cannot summarize today (see
-    # test_model_built_on_meta_with_one_cpu_parameter). Moving it is the
-    # workaround; every other model is all meta already.
-    meta.to("meta")
+    # (Wav2Vec2 keeps one CPU parameter: see
+    # test_model_built_on_meta_with_one_cpu_parameter.)
     stats = summary(meta, input_data=inputs, verbose=0)
     assert stats.uncounted_ops == {}
     assert (stats.total_params, stats.total_mult_adds) == (cpu.total_params, cpu.total_mult_adds)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=SummaryError, reason=GROUPED_MM_REAL_OPERAND.kwargs["reason"]
-)
 def test_grouped_mm_with_a_parameter_operand_on_fake_tensors() -> None:
     class Experts(nn.Module):
         def __init__(self) -> None:
@@ -355,27 +328,20 @@ def test_grouped_mm_with_a_parameter_operand_on_fake_tensors() -> None:
     assert fake.total_mult_adds == 1024
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SummaryError,
-    reason="summaryplus bug: the model's device is its first parameter's; a model "
-    "built under torch.device('meta') with one parameter made by the legacy "
-    "torch.Tensor(n) constructor (Wav2Vec2's masked_spec_embed) is taken for a CPU "
-    "model and its forward fails ('Tensor on device meta is not on the expected "
-    "device cpu')",
-)
 def test_model_built_on_meta_with_one_cpu_parameter() -> None:
     class Mixed(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.scale = nn.Parameter(torch.Tensor(4).fill_(1.0))  # ignores the default device
+            # The legacy constructor ignores the default device (Wav2Vec2's
+            # masked_spec_embed, used only when masking in training).
+            self.mask_embedding = nn.Parameter(torch.Tensor(4).fill_(1.0))
             self.linear = nn.Linear(8, 4)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.linear(x) * self.scale  # type: ignore[no-any-return]
+            return self.linear(x)  # type: ignore[no-any-return]
 
     with torch.device("meta"):
         model = Mixed()
-    assert model.scale.device.type == "cpu" and model.linear.weight.is_meta
+    assert model.mask_embedding.device.type == "cpu" and model.linear.weight.is_meta
     # (2 x 8) @ (8 x 4): 2 * 8 * 4 = 64
     assert summary(model, input_size=(2, 8), verbose=0).total_mult_adds == 64

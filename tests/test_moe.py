@@ -11,11 +11,13 @@ from torch import nn
 from summaryplus import compare, load_summary, summary
 
 
-def tiny_mixtral() -> transformers.MixtralForCausalLM:
+def tiny_mixtral(experts: str | None = None) -> transformers.MixtralForCausalLM:
     config = transformers.MixtralConfig(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, vocab_size=100, num_local_experts=4, num_experts_per_tok=2,
     )
+    if experts is not None:
+        config._experts_implementation = experts
     torch.manual_seed(0)
     return transformers.MixtralForCausalLM(config).eval()
 
@@ -106,3 +108,43 @@ def test_moe_figures_reach_json_records_and_comparisons(tmp_path: object) -> Non
         stats.moe.active_params_per_token, stats.moe.active_params_per_token, 10
     ]
     assert "Active/token" in str(table)
+
+
+@pytest.mark.parametrize("built_on_meta", [False, True])
+def test_expert_loops_run_on_meta_with_a_stated_routing(built_on_meta: bool) -> None:
+    # transformers' eager experts loop over the experts the router chose
+    # (nonzero, if expert == ...): values a meta run does not have. The summary
+    # assumes a balanced top-k routing, says so, and counts what any top-k
+    # routing costs: the same total as on real data.
+    cpu = summary(tiny_mixtral("eager"), input_size=(2, 16), dtypes=[torch.long], verbose=0)
+    if built_on_meta:
+        with torch.device("meta"):
+            model = tiny_mixtral("eager")
+        meta = summary(model, input_size=(2, 16), dtypes=[torch.long], verbose=0)
+    else:
+        meta = summary(tiny_mixtral("eager"), input_size=(2, 16), dtypes=[torch.long],
+                       device="meta", verbose=0)
+    assert meta.total_mult_adds == cpu.total_mult_adds
+    grouped = summary(tiny_mixtral(), input_size=(2, 16), dtypes=[torch.long], verbose=0)
+    assert meta.total_mult_adds == grouped.total_mult_adds
+    assert cpu.assumptions == () and len(meta.assumptions) == 1
+    assert "Assumed: balanced routing on tensors without data" in str(meta)
+    assert meta.moe.active_params_per_token == cpu.moe.active_params_per_token
+
+
+def test_switch_routing_on_meta_is_assumed_and_capacity_is_flagged() -> None:
+    config = transformers.SwitchTransformersConfig(
+        d_model=64, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=4, d_kv=16,
+        vocab_size=100, num_experts=4, expert_capacity=8, num_sparse_encoder_layers=1,
+        num_sparse_decoder_layers=1,
+    )
+    torch.manual_seed(0)
+    model = transformers.SwitchTransformersForConditionalGeneration(config).eval()
+    ids = torch.randint(0, 100, (2, 8))
+    inputs = {"input_ids": ids, "decoder_input_ids": ids}
+    cpu = summary(model, input_data=inputs, verbose=0)
+    meta = summary(model, input_data=inputs, device="meta", verbose=0)
+    (layer, _) = meta.moe.layers
+    assert layer.tokens_per_expert == (4, 4, 4, 4)  # 16 tokens, top-1, balanced
+    assert sum(cpu.moe.layers[0].tokens_per_expert) == 16  # as routed, 16 in all
+    assert meta.moe.data_dependent and cpu.moe.data_dependent

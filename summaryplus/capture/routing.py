@@ -26,8 +26,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from .recorder import OpCounter, _count_op
 
 ASSUMPTION = (
-    "routing assumed balanced on tensors without data: token t's j-th expert "
-    "is (t * k + j) mod E"
+    "balanced routing on tensors without data: token t's j-th expert is (t * k + j) mod E"
 )
 
 _ROUTING_OPS = {torch.ops.aten.topk.default, torch.ops.aten.argmax.default}
@@ -115,7 +114,13 @@ class RoutingOpCounter(OpCounter):  # type: ignore[no-untyped-call]
             fake_indices = out
         dim = dim % scores.dim()
         with unset_fake_temporarily():
-            indices = _balanced_indices(fake_indices.shape, int(scores.shape[dim]), dim, k)
+            if func is torch.ops.aten.topk.default:
+                indices = _balanced_indices(fake_indices.shape, int(scores.shape[dim]), dim, k)
+            else:  # argmax drops ``dim`` (unless keepdim): position t picks t mod E
+                count = fake_indices.numel()
+                indices = (torch.arange(count) % int(scores.shape[dim])).reshape(
+                    fake_indices.shape
+                )
         self.recorder.assumptions.add(ASSUMPTION)
         self._remember(indices)
         return (values, indices) if func is torch.ops.aten.topk.default else indices
