@@ -74,6 +74,7 @@ class LayerInfo:
         "depth",
         "depth_index",
         "executed",
+        "expert_tokens",
         "groups",
         "inner_layers",
         "input_dtypes",
@@ -133,6 +134,9 @@ class LayerInfo:
     subtree_params: int
     subtree_trainable_params: int
     subtree_param_bytes: int
+    # Rows a grouped GEMM (mixture of experts) gave each group, read from its
+    # offsets on real tensors (None when none ran, or without data).
+    expert_tokens: tuple[int, ...] | None
     # Ops without a MACs formula ran in this row's subtree: ``macs`` is a lower
     # bound (the table marks the cell with ``*``).
     macs_partial: bool
@@ -251,6 +255,7 @@ _ZERO_DEFAULTS: dict[str, Any] = {
     "executed": False,
     "is_recursive": False,
     "macs_partial": False,
+    "expert_tokens": None,
     "contains_lazy_param": False,
     **dict.fromkeys(
         (

@@ -50,8 +50,10 @@ class ExpertLayer:
         expert_params: parameters of all E experts (elements).
         tokens: tokens that entered the layer in the summarized forward.
         active_params_per_token: expert parameters one token used, on average.
-        tokens_per_expert: tokens each expert processed, when the experts run
-            as separate modules (else None).
+        tokens_per_expert: tokens each expert processed: from the experts' own
+            calls when they are modules, from the grouped GEMM's offsets when
+            packed (real tensors only); None when unknown (meta, expert loops
+            inside one module).
         data_dependent: the router drops tokens over capacity, so the active
             count depends on the inputs.
     """
@@ -121,6 +123,13 @@ def _tokens(row: LayerInfo) -> int:
     return prod(int(size) for size in shape[:-1]) if len(shape) > 1 else 0
 
 
+def _summed(counts: list[tuple[int, ...] | None]) -> tuple[int, ...] | None:
+    """Per-expert token counts added over a module's calls (None if any is unknown)."""
+    if not counts or any(count is None for count in counts):
+        return None
+    return tuple(sum(column) for column in zip(*counts, strict=True))
+
+
 def _unique_params(modules: Iterable[nn.Module]) -> int:
     seen: set[int] = set()
     count = 0
@@ -176,7 +185,7 @@ def _expert_layer(
         rows = rows_of.get(id(module), [])
         tokens = sum(_tokens(row) for row in rows)
         macs = sum(row.macs for row in rows)
-        per_expert_tokens = None
+        per_expert_tokens = _summed([row.expert_tokens for row in rows])
         count = int(num_experts)  # type: ignore[arg-type]
     else:
         experts = children

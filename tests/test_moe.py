@@ -41,6 +41,11 @@ def test_packed_experts_report_expert_and_active_params(device: str | None) -> N
         assert (layer.num_experts, layer.top_k, layer.tokens) == (4, 2, 32)
         # every token uses exactly top_k = 2 experts, measured or assumed
         assert layer.active_params_per_token == 2 * PER_EXPERT
+        if device is None:  # the grouped GEMM's offsets: 32 tokens x top-2 in all
+            assert layer.tokens_per_expert is not None
+            assert len(layer.tokens_per_expert) == 4 and sum(layer.tokens_per_expert) == 64
+        else:
+            assert layer.tokens_per_expert is None  # no routing values on meta
     dense = stats.total_params - EXPERT_PARAMS
     assert moe.active_params_per_token == dense + 2 * 2 * PER_EXPERT
     assert moe.routing == ("top-k" if device == "meta" else "measured")

@@ -106,3 +106,16 @@ def has_composite_kernel(func: Any) -> bool:
         return bool(has_kernel(torch._C.DispatchKey.CompositeImplicitAutograd))
     except RuntimeError:  # an overload known to Python only (aten::einsum.sublist)
         return False
+
+
+def group_sizes(
+    func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[int, ...] | None:
+    """How many rows a grouped GEMM gave each group (each expert's tokens), from
+    its ``offs`` (cumulative ends) when they hold values; None otherwise."""
+    scaled = func.overloadpacket is not torch.ops.aten._grouped_mm
+    offs = _argument(args, kwargs, 4 if scaled else 2, "offs")
+    if not isinstance(offs, torch.Tensor) or _has_no_data((offs,)):
+        return None
+    ends = [int(end) for end in offs.tolist()]
+    return tuple(end - start for start, end in zip([0, *ends[:-1]], ends, strict=True))

@@ -27,8 +27,9 @@ from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
 from .._tensors import storage_key, storage_nbytes
+from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
-from .fallbacks import has_composite_kernel, runner
+from .fallbacks import group_sizes, has_composite_kernel, runner
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -254,7 +255,10 @@ class Recorder:
         if self.in_backward:
             self.backward_macs += macs
         elif self.stack:
-            self.stack[-1].own_macs += macs
+            row = self.stack[-1]
+            row.own_macs += macs
+            if formula is grouped_mm_macs and row.expert_tokens is None:
+                row.expert_tokens = group_sizes(func, args, kwargs)
         else:
             self.loose_macs += macs
 
