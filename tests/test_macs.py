@@ -65,6 +65,16 @@ def test_duplicate_registration_is_an_error() -> None:
         register_macs("mm")(lambda *a, **k: 0)
 
 
+def test_unknown_op_names_are_an_error_unless_optional() -> None:
+    from summaryplus.formulas import register_macs, registered_ops
+
+    with pytest.raises(ValueError, match="not an op of this torch"):
+        register_macs("mm_with_a_typo")(lambda *a, **k: 0)
+    before = registered_ops()
+    register_macs(optional=["op_of_a_future_torch"])(lambda *a, **k: 0)
+    assert registered_ops() == before
+
+
 # ---------------------------------------------------- models, hand-derived
 def test_linear_counts_every_leading_dimension() -> None:
     # 2 * 5 * 7 rows * 16 in * 4 out

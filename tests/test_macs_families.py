@@ -312,11 +312,12 @@ def test_failure_inside_torchs_fake_support_is_not_blamed_on_the_model() -> None
 def test_an_error_in_summaryplus_own_code_names_summaryplus_and_the_op(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from summaryplus import SummaryError, formulas
+    from summaryplus import SummaryError
+    from summaryplus.formulas import registry
 
     def broken(*args: Any, **kwargs: Any) -> int:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setitem(formulas._REGISTRY, torch.ops.aten.mm, broken)
+    monkeypatch.setitem(registry._REGISTRY, torch.ops.aten.mm, broken)
     with pytest.raises(SummaryError, match=r"summaryplus failed .*could not count the MACs of mm"):
         summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0)

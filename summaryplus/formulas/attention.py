@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import register_macs
+from .registry import register_macs
 
 Shape = tuple[int, ...]
 

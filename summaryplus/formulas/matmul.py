@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-from . import register_macs
+from .registry import register_macs
 
 Shape = tuple[int, ...]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from . import register_macs
 from .convolution import conv_macs
+from .registry import register_macs
 
 Shape = tuple[int, ...]
 
@@ -80,14 +80,16 @@ def _packed_conv_weight(args: tuple[Any, ...]) -> tuple[Shape, bool] | None:
 
 
 @register_macs(
-    *(
-        f"{namespace}::{kind}{dims}{suffix}"
-        for namespace in ("quantized", "_quantized")
-        for kind in ("conv", "conv_transpose")
-        for dims in ("1d", "2d", "3d")
-        for suffix in ("", "_relu", "_dynamic", "_add", "_add_relu")
-    ),
-)
+    "quantized::conv1d", "quantized::conv1d_relu", "quantized::conv1d_dynamic",
+    "quantized::conv2d", "quantized::conv2d_relu", "quantized::conv2d_dynamic",
+    "quantized::conv2d_add", "quantized::conv2d_add_relu",
+    "quantized::conv3d", "quantized::conv3d_relu", "quantized::conv3d_dynamic",
+    "quantized::conv_transpose1d", "quantized::conv_transpose1d_dynamic",
+    "quantized::conv_transpose2d", "quantized::conv_transpose2d_dynamic",
+    "quantized::conv_transpose3d", "quantized::conv_transpose3d_dynamic",
+    "_quantized::conv2d", "_quantized::conv2d_relu", "_quantized::conv3d",
+    "_quantized::conv3d_relu", "_quantized::conv_transpose1d", "_quantized::conv_transpose2d",
+)  # fmt: skip
 def quantized_conv_macs(x: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
     """Statically and dynamically quantized convolutions: the packed parameters
     (a ``ScriptObject``) unpack to the float layout ``[c_out, c_in / groups, *k]``

@@ -1,0 +1,128 @@
+"""The op -> MACs formula registry, filled by the ``register_macs`` decorator.
+
+Kept apart from the families (``matmul``, ``attention``...) so they import it
+without a cycle; ``summaryplus.formulas`` imports every family, which fills it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch._ops import OpOverload, OpOverloadPacket
+
+MacsFormula = Callable[..., int]
+
+_REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
+
+
+def aten_op(name: str) -> OpOverloadPacket | None:
+    """The op packet called ``name`` (``aten`` unless written ``namespace::name``),
+    or None on a torch without it."""
+    namespace, _, op_name = name.rpartition("::")
+    try:
+        packet = getattr(getattr(torch.ops, namespace or "aten"), op_name)
+    except (AttributeError, RuntimeError):
+        return None
+    return packet if isinstance(packet, OpOverloadPacket) else None
+
+
+def register_macs(
+    *op_names: str, optional: Iterable[str] = ()
+) -> Callable[[MacsFormula], MacsFormula]:
+    """Registers a formula for the named ops: aten op names, or
+    ``namespace::name`` for other namespaces. ``optional`` names ops that older
+    (or CPU-only) builds of torch lack; they are skipped where missing.
+
+    Raises:
+        ValueError: an op already has a formula, or a name that is not optional
+            is not an op of this torch (a typo would otherwise count nothing).
+    """
+    maybe_missing = frozenset(optional)
+
+    def decorate(formula: MacsFormula) -> MacsFormula:
+        for name in (*op_names, *maybe_missing):
+            packet = aten_op(name)
+            if packet is None:
+                if name in maybe_missing:
+                    continue
+                raise ValueError(f"{name} is not an op of this torch: mark it optional")
+            if packet in _REGISTRY:
+                raise ValueError(f"{name} already has a MACs formula")
+            _REGISTRY[packet] = formula
+        return formula
+
+    return decorate
+
+
+def formula_for(func: OpOverload) -> MacsFormula | None:
+    return _REGISTRY.get(func.overloadpacket)
+
+
+def registered_ops() -> list[str]:
+    """Names of every op that has a formula, sorted."""
+    return sorted(packet.__name__ for packet in _REGISTRY)
+
+
+def _shape_of(value: Any) -> Any:
+    # torch.Size is a tuple (of ints, or SymInts under symbolic shapes).
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
+        return [item.shape if isinstance(item, torch.Tensor) else item for item in value]
+    return value
+
+
+def count_macs(
+    formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> int:
+    """Applies ``formula`` to the shapes of one op call."""
+    shaped_args = []  # a loop, not a comprehension: no frame of its own on 3.11
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if arg.is_nested:
+                return _count_nested_macs(formula, args, kwargs, out)
+            shaped_args.append(arg.shape)
+        else:
+            shaped_args.append(_shape_of(arg))
+    if isinstance(out, Tensor):
+        out_shape: Any = out.shape
+    elif isinstance(out, (list, tuple)):
+        out_shape = tuple(_shape_of(item) for item in out)
+    else:
+        out_shape = out
+    if kwargs:
+        shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
+        return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+    return int(formula(*shaped_args, out_shape=out_shape))
+
+
+def _count_nested_macs(
+    formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> int:
+    """An op on nested tensors does the work of one call per component (one
+    sequence each, its real length, no padding): the formula is applied to each
+    component's shapes and the results are added."""
+    from .._tensors import nested_component_shapes
+
+    count = max(int(arg.size(0)) for arg in args if isinstance(arg, Tensor) and arg.is_nested)
+
+    def component(value: Any, index: int) -> Any:
+        if isinstance(value, Tensor):
+            return nested_component_shapes(value)[index] if value.is_nested else value.shape
+        return _shape_of(value)
+
+    total = 0
+    for index in range(count):
+        shaped_args = [component(arg, index) for arg in args]
+        if isinstance(out, (list, tuple)):
+            out_shape: Any = tuple(component(item, index) for item in out)
+        else:
+            out_shape = component(out, index)
+        shaped_kwargs = {key: component(value, index) for key, value in kwargs.items()}
+        total += int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
+    return total
+
+
