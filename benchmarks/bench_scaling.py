@@ -1,6 +1,7 @@
 """How does summary() time grow with the number of rows and the nesting depth?
 
-Two model families, each summarized by summaryplus and torchinfo 1.8.0 in this
+Two model families, each summarized and printed (``str(summary(...))``: the whole
+visible job) by summaryplus and torchinfo 1.8.0 in this
 one process, interleaved (summaryplus, torchinfo, summaryplus, ...), best of a
 few runs with a full garbage collection before each:
 
@@ -95,12 +96,23 @@ def recursion_limit(limit: int) -> Iterator[None]:
         sys.setrecursionlimit(previous)
 
 
+def printed(make: Callable[[], Any]) -> Callable[[], Any]:
+    """The whole visible job: the summary and its printed table (``str``)."""
+
+    def job() -> Any:
+        stats = make()
+        str(stats)
+        return stats
+
+    return job
+
+
 def run_summaryplus(model: nn.Module, size: tuple[int, ...]) -> Callable[[], Any]:
-    return lambda: summary(model, input_size=size, verbose=0)
+    return printed(lambda: summary(model, input_size=size, verbose=0))
 
 
 def run_torchinfo(model: nn.Module, size: tuple[int, ...]) -> Callable[[], Any]:
-    return lambda: torchinfo.summary(model, input_size=size, verbose=0)
+    return printed(lambda: torchinfo.summary(model, input_size=size, verbose=0))
 
 
 def run_bare(model: nn.Module, size: tuple[int, ...]) -> Callable[[], Any]:

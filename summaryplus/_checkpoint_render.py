@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from .checkpoints import CheckpointSummary, GroupTotals
+from .render.units import readable_bytes
 
 # Formats that are not tabulate table formats.
 SPECIAL_FORMATS = ("text", "json", "csv", "html")
@@ -34,13 +35,6 @@ def render_checkpoint(summary: CheckpointSummary, depth: int, fmt: str = "text")
 
 
 # ------------------------------------------------------------------ helpers
-def _size(num_bytes: int) -> str:
-    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if num_bytes >= factor:
-            return f"{num_bytes / factor:,.2f} {unit}"
-    return f"{num_bytes} B"
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
@@ -68,7 +62,7 @@ def _group_rows(summary: CheckpointSummary, depth: int, indent: bool) -> list[li
                 _params_cell(group),
                 _shape(group.shape),
                 ", ".join(group.dtypes),
-                "--" if group.tied == group.tensors else _size(group.nbytes),
+                "--" if group.tied == group.tensors else readable_bytes(group.nbytes),
             ]
         )
     return rows
@@ -79,7 +73,7 @@ def _heading(summary: CheckpointSummary) -> str:
     noun = "file" if files == 1 else "files"
     return (
         f"Checkpoint: {summary.path} ({summary.format}, {files} {noun}, "
-        f"{_size(summary.file_bytes)} on disk)"
+        f"{readable_bytes(summary.file_bytes)} on disk)"
     )
 
 
@@ -95,7 +89,7 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
             (
                 f"  {dtype.dtype}",
                 f"{dtype.params:,} params in {_plural(dtype.tensors, 'tensor')} "
-                f"({_size(dtype.nbytes)})",
+                f"({readable_bytes(dtype.nbytes)})",
             )
         )
     tied = summary.tied_groups

@@ -25,6 +25,7 @@ from torch import nn
 
 from .model_statistics import ModelStatistics
 from .render.serialize import LayerRecord, SummaryRecord, load_summary, summary_record
+from .render.units import unit_of
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -413,10 +414,7 @@ def _comparison_notes(comparison: Comparison) -> list[str]:
 def _unit(values: list[int | None]) -> tuple[str, float]:
     """The unit of a column from its largest value; ``""`` (exact counts) below a million."""
     largest = max((value for value in values if value is not None), default=0)
-    if largest < 1e6:
-        return "", 1.0
-    units, _ = ModelStatistics.to_readable(largest)
-    return str(units.value), {"T": 1e12, "G": 1e9, "M": 1e6}.get(str(units.value), 1.0)
+    return unit_of(largest, smallest=1e6)
 
 
 def _scaled(value: int | None, divisor: float) -> str:

@@ -7,10 +7,12 @@ columns); every other format goes through tabulate in ``render``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
+from .render.units import readable_bytes
 
 if TYPE_CHECKING:
     from .model_statistics import ModelStatistics
@@ -148,30 +150,37 @@ def count_cell(value: int) -> str:
 
 
 def bytes_cell(num_bytes: int) -> str:
-    if num_bytes <= 0:
-        return "--"
-    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if num_bytes >= factor:
-            return f"{num_bytes / factor:,.2f} {unit}"
-    return f"{num_bytes} B"
+    return readable_bytes(num_bytes) if num_bytes > 0 else "--"
+
+
+# The text of one column's cell: (options, row, deepest shown, total params).
+_Cell = Callable[["FormattingOptions", LayerInfo, bool, int], str]
+_CELLS: dict[ColumnSettings, _Cell] = {
+    ColumnSettings.KERNEL_SIZE: lambda o, row, d, t: o.str_(row.kernel_size),
+    ColumnSettings.GROUPS: lambda o, row, d, t: o.str_(row.groups),
+    ColumnSettings.INPUT_SIZE: lambda o, row, d, t: o.str_(row.input_size),
+    ColumnSettings.OUTPUT_SIZE: lambda o, row, d, t: o.str_(row.output_size),
+    ColumnSettings.NUM_PARAMS: lambda o, row, d, t: num_params_cell(row, d),
+    ColumnSettings.PARAMS_PERCENT: lambda o, row, d, t: params_percent_cell(row, t, d),
+    ColumnSettings.MULT_ADDS: lambda o, row, d, t: count_cell(row.macs) + _partial_mark(row),
+    ColumnSettings.FLOPS: lambda o, row, d, t: count_cell(row.flops) + _partial_mark(row),
+    ColumnSettings.MEMORY: lambda o, row, d, t: bytes_cell(memory_bytes(row)),
+    ColumnSettings.TRAINABLE: lambda o, row, d, t: o.str_(row.trainable),
+}
 
 
 def row_values(
-    options: FormattingOptions, row: LayerInfo, reached_max_depth: bool, total_params: int
+    options: FormattingOptions,
+    row: LayerInfo,
+    reached_max_depth: bool,
+    total_params: int,
+    columns: Iterable[ColumnSettings] | None = None,
 ) -> dict[ColumnSettings, str]:
-    """The text of every column of one row."""
-    return {
-        ColumnSettings.KERNEL_SIZE: options.str_(row.kernel_size),
-        ColumnSettings.GROUPS: options.str_(row.groups),
-        ColumnSettings.INPUT_SIZE: options.str_(row.input_size),
-        ColumnSettings.OUTPUT_SIZE: options.str_(row.output_size),
-        ColumnSettings.NUM_PARAMS: num_params_cell(row, reached_max_depth),
-        ColumnSettings.PARAMS_PERCENT: params_percent_cell(row, total_params, reached_max_depth),
-        ColumnSettings.MULT_ADDS: count_cell(row.macs) + _partial_mark(row),
-        ColumnSettings.FLOPS: count_cell(row.flops) + _partial_mark(row),
-        ColumnSettings.MEMORY: bytes_cell(memory_bytes(row)),
-        ColumnSettings.TRAINABLE: options.str_(row.trainable),
-    }
+    """The text of the ``columns`` of one row (default: the columns shown); only
+    those are formatted, which is most of the cost of printing a big model."""
+    chosen = options.col_names if columns is None else columns
+    return {column: _CELLS[column](options, row, reached_max_depth, total_params)
+            for column in chosen}
 
 
 def memory_bytes(row: LayerInfo) -> int:

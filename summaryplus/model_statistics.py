@@ -17,6 +17,7 @@ from .capture.tree import ModuleTree
 from .enums import Units
 from .layer_info import InnerParam, LayerInfo
 from .moe import MixtureOfExperts, find_mixture_of_experts
+from .render.units import unit_of
 
 if TYPE_CHECKING:
     from .formatting import FormattingOptions
@@ -239,11 +240,10 @@ class ModelStatistics:
         """Scales ``num`` to millions, billions or trillions (or the given unit)."""
         units = Units(units)
         if units is Units.AUTO:
-            if num >= 1e12:
-                return Units.TERABYTES, num / 1e12
-            if num >= 1e9:
-                return Units.GIGABYTES, num / 1e9
-            return Units.MEGABYTES, num / 1e6
+            # torchinfo's rule: millions at least, the unit scale of render.units.
+            name, size = unit_of(num, smallest=1e6)
+            units = Units(name) if name else Units.MEGABYTES
+            return units, num / (size if name else 1e6)
         return units, num / _CONVERSION_FACTORS[units]
 
     @staticmethod

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 from ._checks import check_count
 from .queries import LayerGroup, group_by, model_total
+from .render.units import unit_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -76,8 +77,6 @@ _LOG_SPAN = 100.0  # values spanning more than this factor get a log axis
 _MANY_BARS = 60  # more bars than this: suggest top_k
 _DPI = 150
 
-_COUNT_UNITS = (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3))
-_BYTE_UNITS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
 
 
 @dataclass(frozen=True)
@@ -629,11 +628,7 @@ def _middle_ellipsis(name: str, width: int) -> str:
 
 def _unit(value: float, is_bytes: bool) -> tuple[str, float]:
     """The unit name and size to show ``value`` with: ``("M", 1e6)``, ``("MB", 1e6)``."""
-    units = _BYTE_UNITS if is_bytes else _COUNT_UNITS
-    for name, size in units:
-        if abs(value) >= size * 0.9995:  # 999,999 reads 1.00M, not 1000k
-            return name, size
-    return ("B" if is_bytes else ""), 1.0
+    return unit_of(value, is_bytes)
 
 
 def _readable(value: float, is_bytes: bool, *, tick: bool = False) -> str:

@@ -88,7 +88,7 @@ def table_data(
     rows: list[list[str]] = []
     layers: list[LayerInfo] = []
     for row, deepest in _shown_rows(stats, depth):
-        values = row_values(options, row, deepest, stats.total_params)
+        values = row_values(options, row, deepest, stats.total_params, chosen)
         name = start(row.depth) + row.get_layer_name(options.show_var_name, options.show_depth)
         rows.append([name, *(values[column].strip() for column in chosen)])
         layers.append(row)
