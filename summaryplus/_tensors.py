@@ -156,6 +156,19 @@ def numel(tensor: torch.Tensor) -> int:
     return int(tensor.numel())
 
 
+def surviving_numel(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
+    """Elements of parameter ``name`` of ``module`` and the name it stands for:
+    a weight pruned by ``torch.nn.utils.prune`` is kept as ``weight_orig`` with a
+    ``weight_mask`` buffer, and counts the ones of its mask, under ``weight``."""
+    if name.endswith("_orig"):
+        base = name[: -len("_orig")]
+        mask = module._buffers.get(f"{base}_mask")
+        if isinstance(mask, torch.Tensor) and not mask.is_meta and not is_lazy(param):
+            return int(torch.count_nonzero(mask)), base
+        return numel(param), base
+    return numel(param), name
+
+
 def nbytes(tensor: torch.Tensor) -> int:
     """Bytes of the tensor's own elements in its own dtype (fp8/int8 are 1 byte;
     packed 4-bit weights are their packed bytes)."""

@@ -14,6 +14,7 @@ from torch import nn
 from torch.jit import ScriptModule
 
 from ._tensors import dtype_name
+from .enums import ColumnSettings
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,88 @@ class LayerInfo:
                 name += f"-{self.depth_index}"
         return name
 
+    # ------------------------------------------- torchinfo 1.8.0's row methods
+    # Code written against torchinfo calls these. Rows hold data: each one is a
+    # thin wrapper over the renderer (``formatting``) or the capture's helpers.
+    def num_params_to_str(self, reached_max_depth: bool = False) -> str:
+        """The Param # cell of this row."""
+        from .formatting import num_params_cell
+
+        return num_params_cell(self, reached_max_depth)
+
+    def macs_to_str(self, reached_max_depth: bool = False) -> str:
+        """The Mult-Adds cell of this row (its subtree's MACs)."""
+        from .formatting import row_values
+
+        return _cell(self, ColumnSettings.MULT_ADDS, reached_max_depth, row_values)
+
+    def params_percent(
+        self, total_params: int, reached_max_depth: bool = False, precision: int = 2
+    ) -> str:
+        """The Param % cell of this row, against ``total_params``."""
+        from .formatting import params_percent_cell
+
+        return params_percent_cell(self, total_params, reached_max_depth, precision)
+
+    def leftover_params(self) -> int:
+        """Parameters the module holds itself, not through a child row."""
+        children = sum(child.num_params for child in self.children if not child.is_recursive)
+        return max(self.num_params - children, 0)
+
+    def leftover_trainable_params(self) -> int:
+        """Trainable parameters the module holds itself, not through a child row."""
+        children = sum(
+            child.trainable_params for child in self.children if not child.is_recursive
+        )
+        return max(self.trainable_params - children, 0)
+
+    def check_recursive(self, layer_ids: set[int]) -> None:
+        """Marks the row recursive when its module already has a row in ``layer_ids``."""
+        if self.layer_id in layer_ids:
+            self.is_recursive = True
+
+    def calculate_num_params(self) -> None:
+        """Kept for torchinfo code: parameter columns are filled when the summary
+        is built (tied weights counted once), so there is nothing left to do."""
+
+    def calculate_macs(self) -> None:
+        """Kept for torchinfo code: MACs are counted op by op while the forward
+        runs, so there is nothing left to do."""
+
+    @staticmethod
+    def calculate_size(inputs: Any, batch_dim: int | None = None) -> tuple[list[int | str], int]:
+        """The first tensor's shape in ``inputs`` and the bytes of all of them.
+
+        ``batch_dim`` is accepted for torchinfo's signature; shapes are reported as
+        the tensors have them.
+        """
+        from .capture.values import first_shape, total_bytes
+
+        return first_shape(inputs), total_bytes(inputs)
+
+    @staticmethod
+    def get_param_count(module: nn.Module, name: str, param: torch.Tensor) -> tuple[int, str]:
+        """Elements of one parameter and the name to show for it. A pruned weight
+        (``weight_orig`` beside a ``weight_mask`` buffer) counts the elements that
+        survive the mask, under its plain name."""
+        from ._tensors import surviving_numel
+
+        return surviving_numel(module, name, param)
+
+    @staticmethod
+    def get_kernel_size(module: nn.Module) -> list[int] | int | None:
+        """The module's ``kernel_size``, as the Kernel Shape column shows it."""
+        return _kernel_size(module.__dict__.get("kernel_size"))
+
     def __repr__(self) -> str:
         return f"{self.class_name}: {self.depth}"
+
+
+def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, values: Any) -> str:
+    from .formatting import FormattingOptions
+
+    options = FormattingOptions(0, 0, (column,), 25, set())
+    return str(values(options, row, reached_max_depth, 0, (column,))[column])
 
 
 _ZERO_DEFAULTS: dict[str, Any] = {

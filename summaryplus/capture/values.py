@@ -1,5 +1,6 @@
-"""Walking the values a forward receives and returns: tensors inside tuples, dicts,
-dataclasses, namedtuples and ``ModelOutput``s."""
+"""Walking the values a forward receives and returns: tensors inside tuples, lists,
+dicts (``ModelOutput``s), dataclasses, namedtuples, distributions and plain
+objects holding tensors as attributes (caches, custom result classes)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,75 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
+from torch import nn
 
 from .._tensors import dtype_name, tensor_key, tensor_shape
 
 _MAX_NESTING = 8
 
 
-def iter_tensors(value: Any, _depth: int = 0) -> Iterator[torch.Tensor]:
-    """Every tensor in ``value``, depth first, in order."""
-    if isinstance(value, torch.Tensor):
-        yield value
-        return
-    if _depth >= _MAX_NESTING or isinstance(value, (str, bytes)):
-        return
+def _is_distribution(value: Any) -> bool:
+    # Duck-typed: no torch.distributions import on the hot path.
+    return hasattr(value, "batch_shape") and hasattr(value, "event_shape") and not isinstance(
+        value, torch.Tensor
+    )
+
+
+def _children(value: Any) -> Iterator[Any] | None:
+    """The values inside a container-like ``value``; None for a leaf."""
+    if isinstance(value, (str, bytes, nn.Module, type)):
+        return None
     if isinstance(value, Mapping):
-        items: Any = value.values()
-    elif isinstance(value, (list, tuple)):
-        items = value
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        items = (getattr(value, field.name) for field in dataclasses.fields(value))
-    else:
-        return
-    for item in items:
-        yield from iter_tensors(item, _depth + 1)
+        return iter(value.values())
+    if isinstance(value, (list, tuple)):
+        return iter(value)
+    if dataclasses.is_dataclass(value):
+        return (getattr(value, field.name) for field in dataclasses.fields(value))
+    attributes = getattr(value, "__dict__", None)
+    if isinstance(attributes, dict):
+        return iter(list(attributes.values()))
+    return None
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """Tensors and distributions in ``value``, depth first, in order, each object
+    once (objects may refer to each other)."""
+    seen: set[int] = set()
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, torch.Tensor):
+            yield item
+            continue
+        if id(item) in seen or depth >= _MAX_NESTING:
+            continue
+        seen.add(id(item))
+        if _is_distribution(item):
+            yield item
+            continue
+        children = _children(item)
+        if children is not None:
+            pending.extend((child, depth + 1) for child in reversed(list(children)))
+
+
+def iter_tensors(value: Any) -> Iterator[torch.Tensor]:
+    """Every tensor in ``value``, depth first, in order (a distribution's own
+    parameter tensors included)."""
+    for leaf in _leaves(value):
+        if isinstance(leaf, torch.Tensor):
+            yield leaf
+        else:
+            yield from (t for t in vars(leaf).values() if isinstance(t, torch.Tensor))
 
 
 def first_shape(value: Any) -> list[int | str]:
-    """Shape of the first tensor in ``value``, or ``[]`` when it holds none (a
-    nested tensor's ragged dimensions are named: ``[2, j1, 8]``)."""
-    for tensor in iter_tensors(value):
-        return tensor_shape(tensor)
+    """Shape of the first tensor in ``value`` (a distribution's: its
+    ``batch_shape + event_shape``), or ``[]`` when it holds none (a nested
+    tensor's ragged dimensions are named: ``[2, j1, 8]``)."""
+    for leaf in _leaves(value):
+        if isinstance(leaf, torch.Tensor):
+            return tensor_shape(leaf)
+        return [int(size) for size in (*leaf.batch_shape, *leaf.event_shape)]
     return []
 
 

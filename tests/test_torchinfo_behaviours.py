@@ -1,0 +1,106 @@
+"""Behaviours code written against torchinfo relies on (issue 16): tensors found
+in any output container, and torchinfo's ``LayerInfo`` methods."""
+
+from __future__ import annotations
+
+import torch
+import torchinfo
+from torch import nn
+
+from summaryplus import summary
+
+
+class Holder:
+    """A plain class holding a tensor as an attribute."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.tensor = tensor
+
+
+class NestedOutput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> dict[str, tuple[dict[str, list[Holder]]]]:
+        return {"foo": ({"bar": [Holder(self.linear(x))]},)}
+
+
+class CategoricalHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.distributions.Categorical:
+        return torch.distributions.Categorical(logits=self.linear(x))
+
+
+class NormalHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.distributions.Normal:
+        mean = self.linear(x)
+        return torch.distributions.Normal(mean, mean.exp())
+
+
+def test_tensors_inside_plain_objects_are_found() -> None:
+    root = summary(NestedOutput(), input_size=(1, 4), verbose=0).summary_list[0]
+    assert root.output_size == [1, 5]
+    assert root.output_bytes == 5 * 4
+
+
+def test_distributions_show_batch_and_event_shape() -> None:
+    # Categorical over 5 classes: batch [1], event []; Normal: batch [1, 5]
+    categorical = summary(CategoricalHead(), input_size=(1, 4), verbose=0)
+    normal = summary(NormalHead(), input_size=(1, 4), verbose=0)
+    assert categorical.summary_list[0].output_size == [1]
+    assert normal.summary_list[0].output_size == [1, 5]
+    assert normal.summary_list[0].output_bytes == 2 * 5 * 4  # loc and scale
+    assert "[1, 5]" in str(normal).splitlines()[3]
+
+
+def test_objects_referring_to_each_other_are_walked_once() -> None:
+    class Loop(nn.Module):
+        def forward(self, x: torch.Tensor) -> Holder:
+            holder = Holder(x * 2)
+            holder.itself = holder  # type: ignore[attr-defined]
+            return holder
+
+    assert summary(Loop(), input_size=(2, 3), verbose=0).summary_list[0].output_size == [2, 3]
+
+
+def test_layer_info_methods_of_torchinfo_work_on_rows() -> None:
+    model = nn.Sequential(nn.Linear(4, 8), nn.Sequential(nn.Linear(8, 2)))
+    ours = summary(model, input_size=(2, 4), verbose=0)
+    theirs = torchinfo.summary(model, input_size=(2, 4), verbose=0)
+    for row, reference in zip(ours.summary_list, theirs.summary_list, strict=True):
+        for deepest in (False, True):
+            assert row.num_params_to_str(deepest) == reference.num_params_to_str(deepest)
+            assert row.params_percent(ours.total_params, deepest) == reference.params_percent(
+                theirs.total_params, deepest
+            )
+        assert row.leftover_params() == reference.leftover_params()
+        assert row.leftover_trainable_params() == reference.leftover_trainable_params()
+        assert row.get_layer_name(True, True) == reference.get_layer_name(True, True)
+        assert row.trainable == reference.trainable
+    # MACs are ours (counted op by op): the first Linear's 2 * 4 * 8
+    assert ours.summary_list[1].macs_to_str(True) == "64"
+    assert ours.summary_list[0].get_kernel_size(nn.Conv2d(1, 1, 3)) == [3, 3]
+    shape, size = ours.summary_list[0].calculate_size([torch.zeros(3, 2)], None)
+    assert (shape, size) == ([3, 2], 24)
+    row = ours.summary_list[2]
+    row.check_recursive({row.layer_id})
+    assert row.is_recursive
+
+
+def test_get_param_count_counts_the_weights_a_pruning_mask_keeps() -> None:
+    import torch.nn.utils.prune as prune
+
+    conv = nn.Conv2d(1, 10, 5)
+    prune.l1_unstructured(conv, "weight", amount=0.5)
+    row = summary(conv, verbose=0).summary_list[0]
+    # 250 weights, half pruned away: 125 survive, shown under the name "weight"
+    assert row.get_param_count(conv, "weight_orig", conv.weight_orig) == (125, "weight")
+    assert row.get_param_count(conv, "bias", conv.bias) == (10, "bias")
