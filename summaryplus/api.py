@@ -121,7 +121,9 @@ def training_flops(
     with interpreter.adjusted():
         model = _unwrapped(model)
         model, tree = _materialisable(model, ModuleTree(model))
-        inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+        inputs = build_inputs(
+            model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules
+        )
         try:
             result = _capture(model, tree, inputs, Mode.TRAIN, count_backward=True)
         except ForwardFailed as failed:
@@ -272,7 +274,9 @@ def _summarize(
         rows = static_rows(model, tree)
         return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
     model, tree = _materialisable(model, tree)
-    inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+    inputs = build_inputs(
+        model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules
+    )
     key = _cache_key(model, inputs.sizes, mode, inputs.device, inputs.fake)
     result = _cached_forward_pass.get(key) if cache_forward_pass else None
     if result is None:

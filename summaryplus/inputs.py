@@ -43,16 +43,30 @@ class ForwardInputs:
         return self.fake or self.device.type == "meta"
 
 
-def model_device(model: nn.Module) -> torch.device | None:
+def model_device(
+    model: nn.Module, modules: Sequence[nn.Module] | None = None
+) -> torch.device | None:
     """Where the model's tensors are: the first one's device, or meta when any is
     on meta (a model built under ``torch.device("meta")`` can keep a tensor that
-    an old-style constructor put on the CPU; it cannot compute for real anyway)."""
-    first: torch.device | None = None
-    for tensors in (model.parameters(), model.buffers()):
-        for tensor in tensors:
-            if tensor.is_meta:
+    an old-style constructor put on the CPU; it cannot compute for real anyway).
+
+    ``modules``: every module of the model once (``ModuleTree.modules``), when the
+    caller has them; otherwise the first tensor decides.
+    """
+    if modules is None:
+        for tensors in (model.parameters(), model.buffers()):
+            for tensor in tensors:
                 return tensor.device
-            first = first or tensor.device
+        return None
+    first: torch.device | None = None
+    for module in modules:
+        for held in (module._parameters, module._buffers):
+            if held:
+                for value in held.values():
+                    if value is not None:
+                        if value.is_meta:
+                            return torch.device("meta")
+                        first = first or value.device
     return first
 
 
@@ -63,7 +77,10 @@ def _same_device(a: torch.device, b: torch.device) -> bool:
 
 
 def resolve_device(
-    model: nn.Module, device: torch.device | str | None, input_data: InputData
+    model: nn.Module,
+    device: torch.device | str | None,
+    input_data: InputData,
+    modules: Sequence[nn.Module] | None = None,
 ) -> tuple[torch.device, bool]:
     """The device inputs are built on, and whether to run on fake tensors.
 
@@ -72,7 +89,7 @@ def resolve_device(
     forward on fake tensors (shapes only, nothing computed or allocated).
     """
     requested = _parse_device(device)
-    held = model_device(model)
+    held = model_device(model, modules)
     data_devices = {t.device for t in iter_tensors(input_data)}
     if (
         requested is not None
@@ -182,9 +199,11 @@ def build_inputs(
     dtypes: Sequence[torch.dtype] | None,
     device: torch.device | str | None,
     forward_kwargs: Mapping[str, Any],
+    modules: Sequence[nn.Module] | None = None,
 ) -> ForwardInputs:
-    """Turns the user's description of the inputs into forward arguments."""
-    target, fake = resolve_device(model, device, input_data)
+    """Turns the user's description of the inputs into forward arguments
+    (``modules``: every module once, to find the model's device)."""
+    target, fake = resolve_device(model, device, input_data, modules)
     kwargs = {key: _prepare(value, target) for key, value in forward_kwargs.items()}
     if input_size is not None:
         shapes = normalize_input_size(input_size)

@@ -97,8 +97,13 @@ def find_mixture_of_experts(
     for row in rows:
         if row.executed:
             rows_of.setdefault(id(row.module), []).append(row)
+    if not rows_of:
+        return None
     found = []
     for position, module in enumerate(tree.modules):
+        # Cheap test first: most models have no module that could hold experts.
+        if "num_experts" not in module.__dict__ and tree.name_of(module) != "experts":
+            continue
         layer = _expert_layer(module, tree, rows_of)
         if layer is not None:
             first_row = rows_of.get(id(module), [None])[0]
