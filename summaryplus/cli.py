@@ -397,8 +397,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace, path: Path) -> int:
-    from ._checkpoint_render import render_checkpoint
     from .checkpoints import CheckpointError, summarize_checkpoint
+    from .render.checkpoint import render_checkpoint
 
     try:
         summary = summarize_checkpoint(path)
