@@ -14,9 +14,6 @@ from typing import Any
 from ..checkpoints import CheckpointSummary, GroupTotals
 from .units import readable_bytes
 
-# Formats that are not tabulate table formats.
-SPECIAL_FORMATS = ("text", "json", "csv", "html")
-
 _HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
 
 
