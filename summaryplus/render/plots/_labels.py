@@ -1,4 +1,4 @@
-"""Text on the charts: tick labels elided in the middle, values and units, titles."""
+"""Text on the charts: tick labels elided in the middle, values with units and shares."""
 
 from __future__ import annotations
 
