@@ -4,7 +4,8 @@
 """
 
 from .api import TrainingFlops, clear_cached_forward_pass, summary, training_flops
-from .compare import Comparison, SummaryDiff, compare, diff
+from .compare import Comparison, compare
+from .diff import SummaryDiff, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
@@ -21,8 +22,12 @@ from .params import (
     group_params,
     parameter_table,
 )
-from .plot import plot_comparison, plot_memory, plot_summary  # matplotlib loads on first call
 from .queries import LayerGroup, LayerScore
+from .render.plots import (  # matplotlib loads on first call
+    plot_comparison,
+    plot_memory,
+    plot_summary,
+)
 from .render.serialize import SummaryRecord, load_summary
 
 __version__ = "0.1.0"

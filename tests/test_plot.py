@@ -303,7 +303,7 @@ def test_many_bars_suggest_top_k() -> None:
 
 
 def test_cli_call_shape(cnn: ModelStatistics, tmp_path: Path) -> None:
-    # summaryplus/cli.py calls exactly this for --plot FILE.
+    # summaryplus/cli/targets.py calls exactly this for --plot FILE.
     path = tmp_path / "cli.png"
     plot_summary(cnn, path=str(path))
     assert path.stat().st_size > 0

@@ -1,6 +1,10 @@
-"""Renderers: turn a ``ModelStatistics`` into tables, HTML, JSON, CSV, logs.
+"""Renderers: turn summaries and their derived records into text, tables, pictures.
 
-Each format lives in its own module and is imported only when used, so that
-``import summaryplus`` stays cheap; the torchinfo text layout is
+Each view lives in its own module and is imported only when used, so that
+``import summaryplus`` stays cheap: ``table``, ``html``, ``serialize`` (JSON,
+CSV), ``rich`` and ``log`` for a ``ModelStatistics``; ``plots/`` for the charts
+(matplotlib imported inside the drawing functions); ``comparison`` and ``diff``
+for ``compare()`` and ``diff()``; ``checkpoint`` for a ``CheckpointSummary``.
+``units`` is the one unit scaler they share. The torchinfo text layout is
 ``summaryplus.formatting``. Every table here goes through tabulate.
 """

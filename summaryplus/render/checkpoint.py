@@ -1,6 +1,6 @@
 """Renderers for ``CheckpointSummary``: text, tabulate formats, HTML, JSON, CSV.
 
-The summary is data (``checkpoints.py``); everything about how it looks is here.
+The summary is data (``summaryplus.checkpoints``); everything about how it looks is here.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ import io
 import json
 from typing import Any
 
-from .checkpoints import CheckpointSummary, GroupTotals
-from .render.units import readable_bytes
-
-# Formats that are not tabulate table formats.
-SPECIAL_FORMATS = ("text", "json", "csv", "html")
+from ..checkpoints import CheckpointSummary, GroupTotals
+from .units import readable_bytes
 
 _HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
 

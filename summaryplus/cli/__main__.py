@@ -1,0 +1,5 @@
+import sys
+
+from .frontend import main
+
+sys.exit(main())

@@ -1,0 +1,180 @@
+"""``main``: parse, check the options against TARGET, dispatch, fail in one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._factories import FAILURE, USAGE, CommandError
+from .parser import PROG, SPECIAL_FORMATS, build_parser
+from .targets import run_checkpoint, run_config, run_demo, run_factory
+
+# The library's package name (``summaryplus``), for the ``--plot`` module check.
+_LIBRARY = __name__.rsplit(".", 2)[0]
+
+# Options that describe a forward pass: meaningless for a checkpoint.
+_MODEL_OPTIONS = (
+    ("input_size", "--input-size"),
+    ("dtypes", "--dtypes"),
+    ("seq_len", "--seq-len"),
+    ("batch_size", "--batch-size"),
+    ("device", "--device"),
+    ("col_names", "--col-names"),
+    ("row_settings", "--row-settings"),
+    ("mode", "--mode"),
+    ("plot", "--plot"),
+)
+_CONFIG_OPTIONS = (("model_class", "--model-class"),)
+_OUTPUT_OPTIONS = (("format", "--format"), ("output", "--output"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.target is None:
+        parser.error(
+            "give a TARGET: demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint or a config.json"
+        )
+    try:
+        return _run(args)
+    except CommandError as error:
+        return _fail(args, error, str(error), error.code)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `summaryplus ... | head`: the reader left; stay quiet like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        from .._factories import one_line
+
+        message = f"{one_line(error)} (run with --debug for the traceback)"
+        return _fail(args, error, message, FAILURE)
+
+
+def _fail(args: argparse.Namespace, error: BaseException, message: str, code: int) -> int:
+    if args.debug:
+        traceback.print_exception(error)
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    target: str = args.target
+    if target == "demo":
+        _reject(args, "demo", _MODEL_OPTIONS + _CONFIG_OPTIONS + _OUTPUT_OPTIONS)
+        return run_demo(args)
+    _check_format(args.format)
+    kind, path = _classify(target)
+    if kind == "checkpoint":
+        _reject(args, "a checkpoint", _MODEL_OPTIONS + _CONFIG_OPTIONS)
+        return run_checkpoint(args, path)
+    _check_model_options(args)
+    if kind == "config":
+        return run_config(args, path)
+    _reject(args, "a factory", _CONFIG_OPTIONS)
+    return run_factory(args)
+
+
+# ------------------------------------------------------------------ validation
+def _reject(args: argparse.Namespace, what: str, options: tuple[tuple[str, str], ...]) -> None:
+    given = [flag for attribute, flag in options if getattr(args, attribute) is not None]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise CommandError(f"{', '.join(given)} {verb} not apply to {what}", USAGE)
+
+
+def _check_format(fmt: str | None) -> None:
+    if fmt is None or fmt in SPECIAL_FORMATS:
+        return
+    from tabulate import tabulate_formats
+
+    if fmt not in tabulate_formats:
+        accepted = ", ".join(dict.fromkeys((*SPECIAL_FORMATS, *tabulate_formats)))
+        raise CommandError(f"--format {fmt!r} is not valid; accepted: {accepted}", USAGE)
+
+
+def _check_model_options(args: argparse.Namespace) -> None:
+    from .._factories import check_device
+    from ..enums import ColumnSettings, RowSettings
+
+    if args.input_size is not None and args.seq_len is not None:
+        raise CommandError("give --input-size or --seq-len, not both", USAGE)
+    if args.batch_size is not None and args.input_size is not None:
+        raise CommandError(
+            "--batch-size goes with --seq-len; put it in --input-size instead", USAGE
+        )
+    for values, flag, enum in (
+        (args.col_names, "--col-names", ColumnSettings),
+        (args.row_settings, "--row-settings", RowSettings),
+    ):
+        for value in values or ():
+            try:
+                enum.parse(value, flag)
+            except ValueError as error:
+                raise CommandError(str(error).replace(f"{flag}=", f"{flag} "), USAGE) from None
+    if args.device is not None:
+        check_device(args.device)
+    if args.plot is not None:
+        import importlib.util
+
+        # Fail before the (possibly long) summary, not after it.
+        if importlib.util.find_spec(f"{_LIBRARY}.plot") is None:
+            raise CommandError(
+                "--plot needs summaryplus.plot, which this version of summaryplus does not have",
+                USAGE,
+            )
+
+
+def _classify(target: str) -> tuple[str, Path]:
+    """What TARGET names: ("factory" | "checkpoint" | "config", path)."""
+    from ..checkpoints import SAFETENSORS_SUFFIXES, TORCH_SUFFIXES, find_index, weight_files
+
+    path = Path(target)
+    weights = SAFETENSORS_SUFFIXES + TORCH_SUFFIXES
+    if path.is_dir():
+        if find_index(path) is not None or weight_files(path):
+            return "checkpoint", path
+        if (path / "config.json").is_file():
+            return "config", path / "config.json"
+        raise CommandError(
+            f"{target}: this folder has no checkpoint (*.safetensors, *.bin, *.pt, "
+            "*.index.json) and no config.json",
+            USAGE,
+        )
+    name = path.name.lower()
+    if path.is_file():
+        if name.endswith(weights) or name.endswith(".index.json"):
+            return "checkpoint", path
+        if name.endswith(".json"):
+            return ("checkpoint" if _has_weight_map(path) else "config"), path
+        if name.endswith(".py"):
+            raise CommandError(f"{target}: name the factory to call: {target}:CALLABLE", USAGE)
+        raise CommandError(
+            f"{target}: unknown extension {path.suffix or '(none)'!r}; expected "
+            f"{', '.join(weights)}, .json, or MODULE:CALLABLE",
+            USAGE,
+        )
+    if ":" in target:
+        return "factory", path
+    if path.suffix or os.sep in target or "/" in target:
+        raise CommandError(f"no such file or folder: {target}", USAGE)
+    raise CommandError(
+        f"{target!r} is not a file or folder, and not a factory (MODULE:CALLABLE needs a ':')",
+        USAGE,
+    )
+
+
+def _has_weight_map(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        return False
+    return isinstance(data, dict) and "weight_map" in data

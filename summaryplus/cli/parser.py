@@ -1,0 +1,190 @@
+"""The command line: options, help text and defaults (argparse)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from .._factories import USAGE
+
+PROG = "summaryplus"
+DEFAULT_DEPTH = 3
+DEFAULT_SEQ_LEN = 128
+# With inputs, the command shows MACs too: exact counts are the point of it.
+DEFAULT_COLUMNS = ("output_size", "num_params", "mult_adds")
+SPECIAL_FORMATS = ("text", "json", "csv", "html")
+
+DESCRIPTION = """\
+Summarize a PyTorch model, a checkpoint or a transformers config: parameters,
+exact MACs/FLOPs, memory; checkpoints without loading their tensors.
+
+TARGET is one of:
+  demo               the built-in example models (what `make demo` runs)
+  MODULE:CALLABLE    a factory in an importable module (torchvision.models:resnet18);
+                     called with no arguments, it must return a torch.nn.Module
+                     (an nn.Module instance attribute is used as it is)
+  FILE.py:CALLABLE   a factory in a Python file (./models.py:make_model)
+  CHECKPOINT         model.safetensors (reads the header only: a 100 GB file costs
+                     what a 1 kB one does), model.pt/.pth/.bin/.ckpt (torch.load with
+                     weights_only=True, mmap=True; never unsafe unpickling),
+                     model.safetensors.index.json (a sharded checkpoint: summed),
+                     or a folder holding one of these
+  CONFIG.json        a transformers config (or a folder with config.json and no
+                     weights): the model is built on the meta device, offline,
+                     and summarized at --seq-len tokens (default 128)"""
+
+EPILOG = """\
+examples:
+  summaryplus demo
+  summaryplus torchvision.models:resnet50 --input-size 1,3,224,224
+  summaryplus ./models.py:make_gpt --seq-len 512 --mode train --format github
+  summaryplus ./models.py:TwoTower --input-size 1,16 --input-size 1,3,64,64 --dtypes long,float32
+  summaryplus ./models.py:make_70b --device meta --seq-len 4096 --depth 1
+  summaryplus ./models.py:make_cnn --input-size 8,3,32,32 --col-names flops --plot cnn.png
+  summaryplus model.safetensors --depth 2
+  summaryplus ./Llama-3-8B/ --format json --output llama.json
+  summaryplus model.safetensors.index.json --format csv
+  summaryplus pytorch_model.bin --format github
+  summaryplus ./config.json --seq-len 4096 --depth 2
+  summaryplus ./Llama-3-8B/config.json --model-class AutoModel --format html --output llama.html
+
+output formats (--format):
+  text (default; the torchinfo table), json, csv, html, or any tabulate format:
+  github, grid, simple, pipe, rst, latex, tsv, psql, ...
+
+exit status:
+  0 success; 1 the target could not be read, built or run (a corrupt checkpoint,
+  a refused pickle, a failing forward pass); 2 usage error (a bad option, a missing
+  file, an unknown extension, a malformed --input-size)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _size(text: str) -> tuple[int, ...]:
+    from .._factories import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer > 0")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a config.json or a folder",
+    )
+    inputs = parser.add_argument_group("inputs (models and configs)")
+    inputs.add_argument(
+        "--input-size",
+        action="append",
+        type=_size,
+        metavar="SIZE",
+        help="shape of one input, e.g. 1,3,224,224; repeat the option for several inputs",
+    )
+    inputs.add_argument(
+        "--dtypes",
+        metavar="DTYPES",
+        help="dtype of each input, comma-separated, e.g. float32 or long,float32 "
+        "(default float32; long for --seq-len and configs)",
+    )
+    inputs.add_argument(
+        "--seq-len",
+        type=_positive,
+        metavar="N",
+        help="one input of N token ids (int64), shape BATCH,N "
+        f"(configs: default {DEFAULT_SEQ_LEN})",
+    )
+    inputs.add_argument(
+        "--batch-size",
+        type=_positive,
+        metavar="B",
+        help="batch size for --seq-len and config inputs (default 1)",
+    )
+    inputs.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="cpu, cuda[:N] or meta (build and run without memory: shapes, params and "
+        "MACs of any size); configs default to meta",
+    )
+    inputs.add_argument(
+        "--mode",
+        choices=("train", "eval", "same"),
+        help="mode of the forward pass (default eval; train measures saved activations)",
+    )
+    inputs.add_argument(
+        "--model-class",
+        metavar="NAME",
+        help="configs only: the transformers class to build (AutoModel, "
+        "AutoModelForCausalLM, ...; default: the config's architectures[0], else AutoModel)",
+    )
+    table = parser.add_argument_group("output")
+    table.add_argument(
+        "--depth",
+        type=_non_negative,
+        metavar="N",
+        help=f"deepest level shown (default {DEFAULT_DEPTH}); for checkpoints, the number of "
+        "dotted name parts to group by",
+    )
+    table.add_argument(
+        "--col-names",
+        type=_names,
+        metavar="COLS",
+        help="comma-separated columns: input_size, output_size, num_params, params_percent, "
+        "kernel_size, groups, mult_adds, flops, memory, trainable "
+        f"(default {','.join(DEFAULT_COLUMNS)} with inputs, num_params without)",
+    )
+    table.add_argument(
+        "--row-settings",
+        type=_names,
+        metavar="ROWS",
+        help="comma-separated: depth, var_names, ascii_only, hide_recursive_layers (default depth)",
+    )
+    table.add_argument(
+        "--format",
+        default=None,
+        metavar="FMT",
+        help="text (default), json, csv, html, or a tabulate format (github, grid, rst, tsv, ...)",
+    )
+    table.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    table.add_argument(
+        "--plot", metavar="FILE", help="also save a plot of the summary to FILE (needs matplotlib)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of a failure"
+    )
+    return parser

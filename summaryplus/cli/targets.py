@@ -1,0 +1,183 @@
+"""What each kind of TARGET runs: demo, factory, checkpoint, config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._factories import FAILURE, USAGE, CommandError
+from .parser import DEFAULT_COLUMNS, DEFAULT_DEPTH, DEFAULT_SEQ_LEN
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from ..model_statistics import ModelStatistics
+
+# The library's package name (``summaryplus``), as ``--plot`` errors name it.
+_LIBRARY = __name__.rsplit(".", 2)[0]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..api import summary
+    from ..examples import SmallCNN, TinyGPT
+
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
+    print("SmallCNN at (8, 3, 32, 32), eval mode:")
+    summary(SmallCNN(), input_size=(8, 3, 32, 32), verbose=1, depth=depth,
+            col_names=("output_size", "num_params", "mult_adds"))
+    print("\nTinyGPT at (2, 64) token ids, train mode (activations measured):")
+    summary(TinyGPT(), input_size=(2, 64), dtypes=[torch.long], mode="train", verbose=1,
+            depth=depth, col_names=("output_size", "num_params", "mult_adds", "memory"))
+    return 0
+
+
+def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
+    from ..checkpoints import CheckpointError, summarize_checkpoint
+    from ..render.checkpoint import render_checkpoint
+
+    try:
+        summary = summarize_checkpoint(path)
+    except CheckpointError as error:
+        raise CommandError(str(error), FAILURE) from error
+    except FileNotFoundError as error:
+        raise CommandError(str(error), USAGE) from error
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
+    _emit(args, render_checkpoint(summary, depth, args.format or "text"))
+    return 0
+
+
+def run_factory(args: argparse.Namespace) -> int:
+    import torch
+
+    from .._factories import build_from_factory, parse_dtypes
+
+    if args.batch_size is not None and args.seq_len is None:
+        raise CommandError("--batch-size goes with --seq-len", USAGE)
+    model = build_from_factory(args.target, args.device)
+    sizes: list[tuple[int, ...]] | None = args.input_size
+    dtypes = parse_dtypes(args.dtypes) if args.dtypes is not None else None
+    if args.seq_len is not None:
+        sizes = [(args.batch_size or 1, args.seq_len)]
+        dtypes = dtypes or [torch.long]
+    if dtypes is not None and sizes is None:
+        raise CommandError("--dtypes needs --input-size or --seq-len", USAGE)
+    stats = _summarize(model, args, sizes, dtypes, encoder_decoder=False)
+    return _output_model(args, stats)
+
+
+def run_config(args: argparse.Namespace, path: Path) -> int:
+    from .._factories import build_from_config, parse_dtypes
+
+    built = build_from_config(
+        path,
+        args.model_class,
+        args.device,
+        seq_len=args.seq_len or DEFAULT_SEQ_LEN,
+        batch=args.batch_size or 1,
+    )
+    sizes = args.input_size or built.input_size
+    # Default: token ids for text models, float pixels for vision ones, for every input.
+    dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
+    stats = _summarize(built.model, args, sizes, dtypes, encoder_decoder=built.encoder_decoder)
+    return _output_model(args, stats)
+
+
+def _summarize(
+    model: nn.Module,
+    args: argparse.Namespace,
+    sizes: list[tuple[int, ...]] | None,
+    dtypes: list[torch.dtype] | None,
+    *,
+    encoder_decoder: bool,
+) -> ModelStatistics:
+    import torch
+
+    from .._factories import is_meta_model
+    from ..api import summary
+    from ..errors import SummaryError
+
+    columns = args.col_names or (DEFAULT_COLUMNS if sizes else None)
+    # A model that already lives on meta runs as it is (summary() uses fake
+    # tensors for it); device="meta" on a real model asks for the same pass.
+    device = None if is_meta_model(model) else args.device
+    kwargs: dict[str, Any] = {}
+    if encoder_decoder and sizes:
+        where = next(iter(model.parameters())).device
+        kwargs["decoder_input_ids"] = torch.zeros(sizes[0], dtype=torch.long, device=where)
+    try:
+        return summary(
+            model,
+            input_size=sizes,
+            dtypes=dtypes,
+            depth=DEFAULT_DEPTH if args.depth is None else args.depth,
+            col_names=columns,
+            row_settings=args.row_settings,
+            mode=args.mode,
+            device=device,
+            verbose=0,
+            **kwargs,
+        )
+    except SummaryError as error:
+        raise CommandError(str(error), FAILURE) from error
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error), USAGE) from error
+
+
+def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
+    _emit(args, _render_model(stats, args.format or "text"))
+    if args.plot is not None:
+        _plot(stats, args.plot)
+    return 0
+
+
+def _render_model(stats: ModelStatistics, fmt: str) -> str:
+    if fmt == "text":
+        return str(stats)
+    method_name = {"json": "to_json", "csv": "to_csv", "html": "_repr_html_"}.get(fmt, "to_table")
+    method = getattr(stats, method_name, None)
+    if method is None:
+        raise CommandError(
+            f"--format {fmt} needs ModelStatistics.{method_name}(), which this version of "
+            "summaryplus does not have yet",
+            USAGE,
+        )
+    rendered = method(tablefmt=fmt) if method_name == "to_table" else method()
+    return rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2)
+
+
+def _plot(stats: ModelStatistics, path: str) -> None:
+    try:
+        from ..plot import plot_summary  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as error:
+        if error.name in ("summaryplus.plot", f"{_LIBRARY}.plot"):
+            raise CommandError(
+                "--plot needs summaryplus.plot, which this version of summaryplus does not have",
+                USAGE,
+            ) from error
+        raise CommandError(
+            f"--plot needs {error.name}: pip install 'summaryplus[plot]'", USAGE
+        ) from error
+    try:
+        plot_summary(stats, path=path)
+    except ImportError as error:
+        raise CommandError(
+            f"--plot needs matplotlib: pip install 'summaryplus[plot]' ({error})", USAGE
+        ) from error
+
+
+def _emit(args: argparse.Namespace, text: str) -> None:
+    if args.output is None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
+    try:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise CommandError(f"cannot write {args.output}: {reason}", FAILURE) from error

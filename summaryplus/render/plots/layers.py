@@ -1,0 +1,233 @@
+"""``plot_summary``: one bar per module at a depth (params, MACs, FLOPs or memory)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+from ..._checks import check_count
+from ...queries import LayerGroup, group_by, model_total
+from ._arguments import (
+    _check_choice,
+    _check_flag,
+    _check_path,
+    _check_stats,
+    _check_title,
+    _check_top_k,
+)
+from ._axes import (
+    _auto_log,
+    _bar_chart_size,
+    _draw_bars,
+    _figure_and_axes,
+    _legend,
+    _needs_legend,
+    _nothing_to_show,
+    _save,
+)
+from ._labels import _LABEL_CHARS, _model_name, _readable, _shorten_unique, _value_label
+from ._style import _INK, _SERIES, PathLike, _Bar, _Series
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ...model_statistics import ModelStatistics
+
+#: The quantities ``plot_summary`` draws per module.
+BY: tuple[str, ...] = ("params", "macs", "flops", "memory")
+
+_MANY_BARS = 60  # more bars than this: suggest top_k
+
+
+def plot_summary(
+    stats: ModelStatistics,
+    by: str = "params",
+    depth: int = 1,
+    sort: bool = True,
+    top_k: int | None = None,
+    log_scale: bool | None = None,
+    path: PathLike | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+    *,
+    orientation: str = "horizontal",
+) -> Figure:
+    """A bar chart of params, MACs, FLOPs or memory per module at ``depth``.
+
+    One bar per module at ``depth``, labelled ``path (Class)`` (a leaf above
+    ``depth`` gets one too, and a module whose own ``forward`` code holds
+    parameters or does work gets a ``path (Class, own)`` bar for that part):
+    the groups of ``summaryplus.queries.group_by``, so the bars
+    add up exactly to the totals in the title. Modules whose value is 0 (a
+    ReLU's params, an Embedding's MACs, a head tied to the embedding) are left
+    out, and the subtitle says how many. Parameters are split into trainable
+    and frozen, memory into parameter bytes and activations saved for backward
+    (those are measured only with ``summary(..., mode="train")``). Each bar is
+    labelled with its value and share of the total.
+
+    Args:
+        stats: the summary.
+        by: ``"params"``, ``"macs"``, ``"flops"`` (2 x MACs) or ``"memory"``
+            (parameter bytes + activation bytes saved for backward).
+        depth: the module depth (1: the model's children).
+        sort: largest first (True) or in model order (False).
+        top_k: keep the ``top_k`` largest bars (in the chosen order) and
+            merge the others into one bar ``other (N modules)``; None keeps all.
+        log_scale: a log value axis; None (default) chooses one when the bars
+            span more than 100x.
+        path: also save the figure here; the extension picks the format
+            (``.png``, ``.svg`` or ``.pdf``).
+        title: replaces the default title (model class, quantity, depth,
+            and the totals).
+        ax: draw into these axes (of any figure) instead of a new figure.
+        orientation: ``"horizontal"`` bars (names on the left, easy to read)
+            or ``"vertical"`` (names below, rotated when they would overlap).
+
+    Returns:
+        The figure (``ax.figure`` when ``ax`` is given).
+
+    Raises:
+        ValueError: ``by``, ``orientation`` or the extension of ``path`` is not
+            one of the accepted values, ``depth`` is negative or ``top_k`` < 1.
+        TypeError: ``stats`` is not a ``ModelStatistics``, or ``depth``/``top_k``
+            is not an int.
+        ImportError: matplotlib is not installed.
+
+    Example:
+        >>> from summaryplus import summary
+        >>> from summaryplus.examples import SmallCNN
+        >>> from summaryplus.plot import plot_summary
+        >>> stats = summary(SmallCNN(), input_size=(1, 3, 32, 32), verbose=0)
+        >>> fig = plot_summary(stats, by="macs", depth=2, path="cnn_macs.png")
+        >>> [label.get_text() for label in fig.axes[0].get_yticklabels()][:2]
+        ['features.1 (Sequential)', 'features.2 (Sequential)']
+    """
+    _check_stats(stats)
+    by = _check_choice(by, "by", BY)
+    check_count(depth, "depth")
+    _check_top_k(top_k)
+    _check_flag(sort, "sort")
+    _check_flag(log_scale, "log_scale", allow_none=True)
+    _check_title(title)
+    orientation = _check_choice(orientation, "orientation", ("horizontal", "vertical"))
+    fmt = _check_path(path)
+
+    series = _SERIES[by]
+    groups = group_by(stats, depth)
+    bars = [
+        _Bar(label, _segments(group, by))
+        for group, label in zip(groups, _labels(groups), strict=True)
+    ]
+    shown = [bar for bar in bars if bar.value > 0]
+    omitted = len(bars) - len(shown)
+    if sort:
+        shown.sort(key=lambda bar: bar.value, reverse=True)  # stable: ties keep model order
+    shown, merged = _keep_top(shown, top_k)
+    if len(shown) > _MANY_BARS:
+        warnings.warn(
+            f"plot_summary draws {len(shown)} bars at depth={depth}; pass top_k "
+            f"(e.g. top_k=20) to merge the smallest into one 'other' bar, or a smaller depth",
+            stacklevel=2,
+        )
+
+    total = model_total(stats, by)
+    legend = _needs_legend(shown)
+    figure, axes = _figure_and_axes(ax, _bar_chart_size(shown, orientation, legend))
+    if title is None:
+        title = _summary_title(stats, by, depth, series, omitted, merged)
+    axes.set_title(title, loc="left", fontsize=10.5, color=_INK)
+    if not shown:
+        _nothing_to_show(axes, f"no module at depth {depth} has any {series.noun}")
+    else:
+        _draw_bars(
+            axes,
+            shown,
+            series,
+            orientation=orientation,
+            log=_auto_log(shown, log_scale),
+            value_labels=[_value_label(bar.value, total, series.is_bytes) for bar in shown],
+        )
+        if legend:
+            _legend(axes)
+    _save(figure, path, fmt)
+    return figure
+
+
+def _segments(group: LayerGroup, by: str) -> tuple[int, ...]:
+    if by == "params":
+        return (group.trainable_params, group.params - group.trainable_params)
+    if by == "macs":
+        return (group.macs,)
+    if by == "flops":
+        return (group.flops,)
+    return (group.param_bytes, group.activation_bytes)
+
+
+def _keep_top(bars: list[_Bar], top_k: int | None) -> tuple[list[_Bar], int]:
+    """The ``top_k`` largest bars in their order, plus one bar for the rest.
+
+    Returns the bars and how many were merged. A rest of one bar is kept under
+    its own name: "other (1 module)" would hide a name for nothing.
+    """
+    if top_k is None or len(bars) <= top_k + 1:
+        return bars, 0
+    ranked = sorted(range(len(bars)), key=lambda index: bars[index].value, reverse=True)
+    kept = set(ranked[:top_k])
+    rest = [bar for index, bar in enumerate(bars) if index not in kept]
+    segments = tuple(sum(parts) for parts in zip(*(bar.segments for bar in rest), strict=True))
+    other = _Bar(f"other ({len(rest)} modules)", segments, other=True)
+    return [bar for index, bar in enumerate(bars) if index in kept] + [other], len(rest)
+
+
+def _labels(groups: list[LayerGroup]) -> list[str]:
+    """``path (Class)`` per group, the paths shortened in the middle but kept distinct."""
+    paths = _shorten_unique([group.module_path for group in groups], _LABEL_CHARS - 12)
+    labels = []
+    for group, path in zip(groups, paths, strict=True):
+        own = ", own" if group.own_only else ""
+        labels.append(f"{path} ({group.class_name}{own})" if path else f"{group.class_name}{own}")
+    return labels
+
+
+def _summary_title(
+    stats: ModelStatistics,
+    by: str,
+    depth: int,
+    series: _Series,
+    omitted: int,
+    merged: int,
+) -> str:
+    what = {"params": "parameters", "macs": "MACs", "flops": "FLOPs", "memory": "memory"}[by]
+    head = f"{_model_name(stats)}: {what} per module (depth {depth})"
+    if by == "params":
+        frozen = stats.total_params - stats.trainable_params
+        detail = f"{_readable(stats.total_params, False)} params, " + (
+            f"{_readable(stats.trainable_params, False)} trainable, "
+            f"{_readable(frozen, False)} frozen"
+            if frozen
+            else "all trainable"
+        )
+    elif by in ("macs", "flops"):
+        detail = (
+            f"{_readable(stats.total_mult_adds, False)} MACs = "
+            f"{_readable(stats.total_flops, False)} FLOPs per forward pass"
+        )
+        if not stats.macs_complete:
+            detail += " (partial: some ops have no formula)"
+    else:
+        detail = f"{_readable(stats.total_param_bytes, True)} parameters"
+        if stats.grad_enabled:
+            detail += f" + {_readable(stats.activation_bytes, True)} activations saved for backward"
+        else:
+            detail += "; activations not measured (summary(..., mode='train'))"
+    notes = []
+    if merged:
+        notes.append(f"{merged} smallest modules merged into 'other'")
+    if omitted:
+        plural = "s" if omitted != 1 else ""
+        notes.append(f"{omitted} module{plural} with 0 {series.noun} not shown")
+    lines = [head, detail]
+    if notes:
+        lines.append("; ".join(notes))
+    return "\n".join(lines)
