@@ -28,6 +28,7 @@ from torch.utils.hooks import RemovableHandle
 from .. import formulas
 from .._tensors import storage_key, storage_nbytes
 from ..layer_info import LayerInfo
+from .state import Snapshot, written_arguments
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -300,8 +301,11 @@ def _count_op(
         # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
         # call that directly (half the dispatch overhead of a cheap op).
         run = func._op if type(func) is OpOverload else func
-        known = self.formulas[id(func)] = (Recorder.classify(func), run, func)
-    formula, run, _ = known
+        written = written_arguments(func)
+        known = self.formulas[id(func)] = (Recorder.classify(func), run, func, written)
+    formula, run, _, written = known
+    if written is not None:  # in-place and out= ops: copy-on-write of the model's state
+        self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
         self.recorder.record_op(func, formula, args, kwargs or {}, out)
@@ -313,12 +317,14 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     __torch_dispatch__ = _count_op
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, snapshot: Snapshot) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
+        self.snapshot = snapshot
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
-        # runs it, and the op (kept alive while its id is a key), once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any]] = {}
+        # runs it, the op (kept alive while its id is a key) and the arguments
+        # it writes (None for most), once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any, Any]] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
