@@ -28,13 +28,14 @@ class Stateful(nn.Module):
         self.student = nn.Linear(4, 4)
         self.teacher = nn.Linear(4, 4)
         self.norm = nn.BatchNorm1d(4)
+        self.act = nn.ReLU()
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("cache", torch.zeros(2, 8, 4))
         self.write = write
         self.error = error
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.teacher(self.norm(self.student(x)))
+        y = self.teacher(self.act(self.norm(self.student(x))))
         self.write(self)
         if self.error is not None:
             raise self.error
@@ -85,6 +86,8 @@ def _add_attributes(m: Stateful) -> None:
     m.extra = nn.Parameter(torch.ones(3))
     m.register_buffer("added", torch.ones(2))
     m.head = nn.Linear(2, 2)
+    m.norm.extra = nn.Parameter(torch.ones(1))  # on a module that held nothing of this kind
+    m.act.register_buffer("count", torch.zeros(1))
 
 
 def _replace_submodule_and_buffer(m: Stateful) -> None:
@@ -279,3 +282,25 @@ def test_a_write_the_capture_cannot_see_is_reported() -> None:
 
     with pytest.warns(RuntimeWarning, match="could not put their contents back"):
         summary(_frozen_teacher(from_another_thread), input_size=(2, 4), verbose=0)
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_a_meta_model_writing_itself_keeps_its_tensors_and_attributes(write: Write) -> None:
+    with torch.device("meta"):
+        model = Stateful(write)
+    before = {
+        name: (id(t), t.shape, t.dtype, t.requires_grad)
+        for name, t in [*model.named_parameters(), *model.named_buffers()]
+    }
+    modules = [id(m) for m in model.modules()]
+    try:
+        summary(model, input_size=(2, 4), mode="train", verbose=0)
+    except SummaryError:  # a write of a CPU tensor into a meta model: restored all the same
+        assert write in (_data_resized, _grad_assignment)
+    after = {
+        name: (id(t), t.shape, t.dtype, t.requires_grad)
+        for name, t in [*model.named_parameters(), *model.named_buffers()]
+    }
+    assert after == before
+    assert [id(m) for m in model.modules()] == modules
+    assert all(t.is_meta for t in [*model.parameters(), *model.buffers()])

@@ -92,7 +92,7 @@ def capture_forward(
         # Put back (flags, tensors, module dicts) after everything below is undone.
         snapshot = stack.enter_context(state.preserved(tree, restore=not private))
         if mode is not Mode.SAME:
-            state.set_training(tree, mode is Mode.TRAIN)
+            state.set_training(tree, mode is Mode.TRAIN, snapshot)
         grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
         # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
         # means CUDA is initialised), fake tensors and activation accounting.
