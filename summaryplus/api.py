@@ -120,7 +120,10 @@ def training_flops(
     with interpreter.adjusted():
         model = original = _unwrapped(model)
         model, tree = _materialisable(model, ModuleTree(model))
-        inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+        copy_inputs = _copy_inputs_option(kwargs)
+        inputs = build_inputs(
+            model, input_size, input_data, batch_dim, dtypes, device, kwargs, copy=copy_inputs
+        )
         try:
             result = _capture(
                 model, tree, inputs, Mode.TRAIN, count_backward=True, private=model is not original
@@ -194,7 +197,12 @@ def summary(
             ``"ascii_only"``, ``"hide_recursive_layers"``.
         verbose: 0 quiet, 1 table, 2 table with one row per weight. Default 1,
             or 0 in interactive sessions and notebooks (the result displays itself).
-        **kwargs: passed to ``model.forward``.
+        **kwargs: passed to ``model.forward``, except ``copy_inputs``: with
+            ``copy_inputs=True`` the forward runs on copies of ``input_data``
+            and the keyword arguments, so that it leaves them untouched. By
+            default a real forward gets the caller's objects and does to them
+            what any forward does (a cache passed in advances); on fake or meta
+            tensors it always gets copies (nothing fake or meta reaches them).
 
     Returns:
         ModelStatistics: rows and totals; ``print()`` it for the table.
@@ -215,6 +223,7 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
+    copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():
         stats = _summarize(
             model,
@@ -227,11 +236,21 @@ def summary(
             model_mode,
             bool(cache_forward_pass),
             kwargs,
+            copy_inputs,
         )
 
     if verbosity > Verbosity.QUIET and _prints_on_this_rank():
         print(stats)
     return stats
+
+
+def _copy_inputs_option(kwargs: dict[str, Any]) -> bool:
+    """``copy_inputs=True`` (taken out of the forward's keyword arguments: the
+    call keeps torchinfo's signature)."""
+    value = kwargs.pop("copy_inputs", False)
+    if not isinstance(value, bool):
+        raise TypeError(f"copy_inputs must be True or False, not {value!r}")
+    return value
 
 
 def _prints_on_this_rank() -> bool:
@@ -268,6 +287,7 @@ def _summarize(
     mode: Mode,
     cache_forward_pass: bool,
     kwargs: dict[str, Any],
+    copy_inputs: bool = False,
 ) -> ModelStatistics:
     model = _unwrapped(model)
     tree = ModuleTree(model)
@@ -276,7 +296,9 @@ def _summarize(
         return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
     original = model
     model, tree = _materialisable(model, tree)
-    inputs = build_inputs(model, input_size, input_data, batch_dim, dtypes, device, kwargs)
+    inputs = build_inputs(
+        model, input_size, input_data, batch_dim, dtypes, device, kwargs, copy=copy_inputs
+    )
     key = _cache_key(model, tree, inputs, mode) if cache_forward_pass else None
     result = _cached_result(model, key)
     if result is None:

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .capture.input_copies import copy_inputs
 from .capture.values import iter_tensors, total_bytes
 
 # One input's shape, or several inputs' shapes.
@@ -170,8 +171,13 @@ def build_inputs(
     dtypes: Sequence[torch.dtype] | None,
     device: torch.device | str | None,
     forward_kwargs: Mapping[str, Any],
+    copy: bool = False,
 ) -> ForwardInputs:
-    """Turns the user's description of the inputs into forward arguments."""
+    """Turns the user's description of the inputs into forward arguments.
+
+    On a meta model, and with ``copy`` (``copy_inputs=True``), the forward gets
+    its own copies of every input object and tensor, so that it cannot change
+    the caller's (on fake tensors the capture makes fake copies itself)."""
     target, fake = resolve_device(model, device, input_data)
     kwargs = {key: _prepare(value, target) for key, value in forward_kwargs.items()}
     if input_size is not None:
@@ -203,6 +209,10 @@ def build_inputs(
         else:
             args = [data]
         sizes = _sizes_of(input_data)
+    if target.type == "meta" and not fake:
+        args, kwargs = copy_inputs((args, kwargs), _on_meta)
+    elif copy and not fake:
+        args, kwargs = copy_inputs((args, kwargs), _real_copy)
     return ForwardInputs(
         args=args,
         kwargs=kwargs,
@@ -211,6 +221,15 @@ def build_inputs(
         sizes=sizes,
         total_bytes=total_bytes((args, kwargs)),
     )
+
+
+def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor if tensor.is_meta else tensor.to("meta")
+
+
+def _real_copy(tensor: torch.Tensor) -> torch.Tensor:
+    copied = tensor.detach().clone()
+    return copied.requires_grad_() if tensor.requires_grad else copied
 
 
 def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:

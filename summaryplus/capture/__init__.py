@@ -18,6 +18,7 @@ from torch import nn
 from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter, state
+from .input_copies import copy_inputs
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder, join_path
 from .tree import ModuleTree
 from .values import dtypes_of, first_shape, iter_tensors, total_bytes
@@ -225,16 +226,13 @@ def _enter_fake_mode(
 ) -> tuple[list[Any], dict[str, Any], list[torch.Tensor]]:
     """Runs the forward on fake tensors: shapes and ops, no data, no compute."""
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils._pytree import tree_map
 
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
-
-    def to_fake(value: Any) -> Any:
-        return fake_mode.from_tensor(value) if isinstance(value, torch.Tensor) else value
-
     fake_owned: list[torch.Tensor] = [fake_mode.from_tensor(t) for t in owned]
-    fake_args: list[Any] = tree_map(to_fake, args)
-    fake_kwargs: dict[str, Any] = tree_map(to_fake, kwargs)
+    # The forward's own copies of every input object (a cache it appends to
+    # or writes in place), holding fake tensors: nothing fake reaches the
+    # caller's objects and no real input is written.
+    fake_args, fake_kwargs = copy_inputs((args, kwargs), fake_mode.from_tensor)
     stack.enter_context(fake_mode)
     return fake_args, fake_kwargs, fake_owned
 
