@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 import sys
@@ -23,6 +24,7 @@ from .capture import (
     interpreter,
     static_rows,
 )
+from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.routing import is_data_dependent
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import SummaryError
@@ -44,7 +46,7 @@ REQUIRES_INPUT = frozenset(
 
 logger = logging.getLogger("summaryplus")
 
-_cached_forward_pass: dict[tuple[Any, ...], CaptureResult] = {}
+_cached_forward_pass = ForwardCache()
 
 
 @dataclass(frozen=True)
@@ -119,13 +121,17 @@ def training_flops(
         raise ValueError("give exactly one of input_size and input_data")
     formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
     with interpreter.adjusted():
-        model = _unwrapped(model)
+        model = original = _unwrapped(model)
         model, tree = _materialisable(model, ModuleTree(model))
+        copy_inputs = _copy_inputs_option(kwargs)
         inputs = build_inputs(
-            model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules
+            model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
+            copy=copy_inputs,
         )
         try:
-            result = _capture(model, tree, inputs, Mode.TRAIN, count_backward=True)
+            result = _capture(
+                model, tree, inputs, Mode.TRAIN, count_backward=True, private=model is not original
+            )
         except ForwardFailed as failed:
             raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
         stats = _statistics(
@@ -176,8 +182,12 @@ def summary(
             through untouched.
         batch_dim: when given, a batch dimension of size 1 is inserted there into
             every ``input_size`` shape.
-        cache_forward_pass: keep the captured forward pass (keyed by the model's
-            class and the inputs' shapes) to re-render quickly.
+        cache_forward_pass: keep the captured forward pass to re-render quickly.
+            It is reused only for the same model object in the same state (its
+            modules, flags, attributes, and every parameter's and buffer's
+            identity, version, shape, dtype, device and ``requires_grad``), the
+            same mode and device, and inputs of the same structure, shapes and
+            dtypes; the model is held weakly.
         col_names: columns to show, from ``ColumnSettings`` (e.g. ``"input_size"``,
             ``"output_size"``, ``"num_params"``, ``"params_percent"``,
             ``"kernel_size"``, ``"groups"``, ``"mult_adds"``, ``"flops"``,
@@ -193,7 +203,12 @@ def summary(
             ``"ascii_only"``, ``"hide_recursive_layers"``.
         verbose: 0 quiet, 1 table, 2 table with one row per weight. Default 1,
             or 0 in interactive sessions and notebooks (the result displays itself).
-        **kwargs: passed to ``model.forward``.
+        **kwargs: passed to ``model.forward``, except ``copy_inputs``: with
+            ``copy_inputs=True`` the forward runs on copies of ``input_data``
+            and the keyword arguments, so that it leaves them untouched. By
+            default a real forward gets the caller's objects and does to them
+            what any forward does (a cache passed in advances); on fake or meta
+            tensors it always gets copies (nothing fake or meta reaches them).
 
     Returns:
         ModelStatistics: rows and totals; ``print()`` it for the table.
@@ -214,6 +229,7 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
+    copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():
         stats = _summarize(
             model,
@@ -226,11 +242,21 @@ def summary(
             model_mode,
             bool(cache_forward_pass),
             kwargs,
+            copy_inputs,
         )
 
     if verbosity > Verbosity.QUIET and _prints_on_this_rank():
         print(stats)
     return stats
+
+
+def _copy_inputs_option(kwargs: dict[str, Any]) -> bool:
+    """``copy_inputs=True`` (taken out of the forward's keyword arguments: the
+    call keeps torchinfo's signature)."""
+    value = kwargs.pop("copy_inputs", False)
+    if not isinstance(value, bool):
+        raise TypeError(f"copy_inputs must be True or False, not {value!r}")
+    return value
 
 
 def _prints_on_this_rank() -> bool:
@@ -267,25 +293,28 @@ def _summarize(
     mode: Mode,
     cache_forward_pass: bool,
     kwargs: dict[str, Any],
+    copy_inputs: bool = False,
 ) -> ModelStatistics:
     model = _unwrapped(model)
     tree = ModuleTree(model)
     if input_size is None and input_data is None:
         rows = static_rows(model, tree)
         return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
+    original = model
     model, tree = _materialisable(model, tree)
     inputs = build_inputs(
-        model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules
+        model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
+        copy=copy_inputs,
     )
-    key = _cache_key(model, inputs.sizes, mode, inputs.device, inputs.fake)
-    result = _cached_forward_pass.get(key) if cache_forward_pass else None
+    key = _cache_key(model, tree, inputs, mode) if cache_forward_pass else None
+    result = _cached_result(model, key)
     if result is None:
         try:
-            result = _capture(model, tree, inputs, mode)
+            result = _capture(model, tree, inputs, mode, private=model is not original)
         except ForwardFailed as failed:
             raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-        if cache_forward_pass:
-            _cached_forward_pass[key] = result
+        if key is not None:
+            _cached_forward_pass.put(model, key, result.rows, _without_rows(result))
     return _statistics(
         model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
     )
@@ -297,8 +326,10 @@ def _capture(
     inputs: ForwardInputs,
     mode: Mode,
     count_backward: bool = False,
+    private: bool = False,
 ) -> CaptureResult:
-    """One forward under the recorder. A meta model runs on plain meta tensors
+    """One forward under the recorder (``private``: ``model`` is summaryplus's
+    own copy, left as the forward made it). A meta model runs on plain meta tensors
     (fastest); when its code asks a meta tensor for a value (``.item()`` in mask
     code) it runs again on fake tensors, which answer for values the inputs
     carry and which libraries such as transformers treat as tracing. When even
@@ -317,6 +348,7 @@ def _capture(
                 fake=fake,
                 count_backward=count_backward,
                 assume_routing=assume_routing,
+                private=private,
             )
         except ForwardFailed as failed:
             if not fake and inputs.device.type == "meta" and "meta" in str(failed.error):
@@ -441,9 +473,31 @@ def _origin(error: BaseException) -> str:
 
 
 def _cache_key(
-    model: nn.Module, sizes: Any, mode: Mode, device: torch.device, fake: bool
-) -> tuple[Any, ...]:
-    return (type(model).__qualname__, repr(sizes), mode, str(device), fake)
+    model: nn.Module, tree: ModuleTree, inputs: ForwardInputs, mode: Mode
+) -> tuple[Any, ...] | None:
+    """What the forward depends on (``forward_cache.fingerprint``); None when
+    an input cannot be described (then the summary is not cached)."""
+    try:
+        return fingerprint(
+            tree, (inputs.args, inputs.kwargs), (mode, str(inputs.device), inputs.fake)
+        )
+    except Unkeyable as unkeyable:
+        logger.info("cache_forward_pass: not caching, an input is a %s", unkeyable)
+        return None
+
+
+def _cached_result(model: nn.Module, key: tuple[Any, ...] | None) -> CaptureResult | None:
+    """A copy of the kept capture: rows of its own, never another result's."""
+    hit = _cached_forward_pass.get(model, key) if key is not None else None
+    if hit is None:
+        return None
+    rows, kept = hit
+    assert isinstance(kept, CaptureResult)
+    return dataclasses.replace(kept, rows=rows, uncounted_ops=dict(kept.uncounted_ops))
+
+
+def _without_rows(result: CaptureResult) -> CaptureResult:
+    return dataclasses.replace(result, rows=[], uncounted_ops=dict(result.uncounted_ops))
 
 
 def _validate(

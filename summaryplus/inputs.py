@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ._tensors import tensor_shape
+from .capture.input_copies import copy_inputs
 from .capture.values import iter_tensors, total_bytes
 
 # One input's shape, or several inputs' shapes.
@@ -200,9 +201,14 @@ def build_inputs(
     device: torch.device | str | None,
     forward_kwargs: Mapping[str, Any],
     modules: Sequence[nn.Module] | None = None,
+    copy: bool = False,
 ) -> ForwardInputs:
     """Turns the user's description of the inputs into forward arguments
-    (``modules``: every module once, to find the model's device)."""
+    (``modules``: every module once, to find the model's device).
+
+    On a meta model, and with ``copy`` (``copy_inputs=True``), the forward gets
+    its own copies of every input object and tensor, so that it cannot change
+    the caller's (on fake tensors the capture makes fake copies itself)."""
     target, fake = resolve_device(model, device, input_data, modules)
     kwargs = {key: _prepare(value, target) for key, value in forward_kwargs.items()}
     if input_size is not None:
@@ -234,6 +240,10 @@ def build_inputs(
         else:
             args = [data]
         sizes = _sizes_of(input_data)
+    if target.type == "meta" and not fake:
+        args, kwargs = copy_inputs((args, kwargs), _on_meta)
+    elif copy and not fake:
+        args, kwargs = copy_inputs((args, kwargs), _real_copy)
     return ForwardInputs(
         args=args,
         kwargs=kwargs,
@@ -242,6 +252,15 @@ def build_inputs(
         sizes=sizes,
         total_bytes=total_bytes((args, kwargs)),
     )
+
+
+def _on_meta(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor if tensor.is_meta else tensor.to("meta")
+
+
+def _real_copy(tensor: torch.Tensor) -> torch.Tensor:
+    copied = tensor.detach().clone()
+    return copied.requires_grad_() if tensor.requires_grad else copied
 
 
 def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:

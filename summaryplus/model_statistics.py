@@ -522,6 +522,8 @@ class _ParamIndex:
             count = trainable = size = 0
             for tensor in tensors:
                 key = self._key(tensor)
+                if len(tensors) > 1 and key in keys:
+                    continue  # two parameters over the same view: one tensor
                 entry = sizes.get(key)
                 if entry is None:
                     entry = sizes[key] = _size_of(tensor)

@@ -360,3 +360,28 @@ def test_rows_list_their_attributes_in_vars() -> None:
     row = vars(stats.summary_list[1])
     assert row["class_name"] == "Linear" and row["num_params"] == 8
     assert row["module_path"] == "0" and row["output_size"] == [1, 2]
+
+
+def test_a_shared_module_called_through_one_parent_gets_that_parents_path() -> None:
+    shared = nn.Linear(4, 4)
+
+    class Caller(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = nn.Sequential(shared)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.inner[0](x)  # type: ignore[no-any-return]
+
+    class Root(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.second = Caller()
+            self.first = nn.Sequential(shared)  # registered first (walked first)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.second(x)  # type: ignore[no-any-return]
+
+    stats = summary(Root(), input_size=(2, 4), verbose=0)
+    paths = [row.module_path for row in stats.summary_list]
+    assert paths[:4] == ["", "second", "second.inner", "second.inner.0"]

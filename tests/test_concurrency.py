@@ -63,3 +63,34 @@ def test_two_threads_two_models() -> None:
         assert results[name] == [alone[name]] * 5
     # The interpreter-wide settings a summary adjusts are back as they were.
     assert gc.isenabled() == collector and sys.getrecursionlimit() == limit
+
+
+def test_two_threads_one_model_leave_every_flag_and_tensor_as_before() -> None:
+    from fingerprint import assert_same, fingerprint
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = NestedNet()
+    model.train()
+    model.stem.eval()  # mixed flags
+    before = fingerprint(model)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(mode: str) -> None:
+        try:
+            barrier.wait()
+            for _ in range(6):
+                summary(model, input_size=(2, 3, 8, 8), mode=mode, verbose=0)
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(mode,)) for mode in ("eval", "train")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors
+    assert_same(before, fingerprint(model))
+    assert model.training and not model.stem.training
+    assert all(isinstance(m, nn.Module) for m in model.modules())

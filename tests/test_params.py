@@ -195,3 +195,21 @@ def test_a_sparse_parameter_is_counted() -> None:
     holder = nn.Module()
     holder.weight = nn.Parameter(torch.eye(3).to_sparse())
     assert summary(holder, verbose=0).total_params == 9
+
+
+def test_two_parameters_over_the_same_view_count_once_in_the_row_share() -> None:
+    class TwoViews(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            base = torch.randn(4, 4)
+            self.a = nn.Parameter(base)
+            self.b = nn.Parameter(base)  # another Parameter object, the same memory
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ self.a + x @ self.b
+
+    stats = summary(nn.Sequential(TwoViews()), input_size=(2, 4), verbose=0)
+    assert stats.total_params == 16
+    row = stats.summary_list[1]
+    assert (row.num_params, row.counted_params, row.subtree_params) == (16, 16, 16)
+    assert stats.summary_list[0].subtree_params == 16  # rows add up to the total

@@ -8,8 +8,7 @@ interrupted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,8 @@ from torch import nn
 
 from ..enums import Mode
 from ..layer_info import LayerInfo
-from . import interpreter
+from . import interpreter, state
+from .input_copies import copy_inputs
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder, join_path
 from .tree import ModuleTree
 from .values import dtypes_of, first_shape, iter_tensors, total_bytes
@@ -78,8 +78,11 @@ def capture_forward(
     fake: bool,
     count_backward: bool = False,
     assume_routing: bool = False,
+    private: bool = False,
 ) -> CaptureResult:
-    """Runs ``model(*args, **kwargs)`` once under the recorder.
+    """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
+    model back as it was (``private``: a copy the caller never sees, left as
+    the forward made it).
 
     ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
     balanced indices so expert loops can run without data (``routing``).
@@ -100,7 +103,10 @@ def capture_forward(
     result = CaptureResult(rows=recorder.rows)
     with ExitStack() as stack:
         stack.enter_context(interpreter.adjusted(tree.depth()))
-        stack.enter_context(_model_state_for(tree, mode))
+        # Put back (flags, tensors, module dicts) after everything below is undone.
+        snapshot = stack.enter_context(state.preserved(tree, restore=not private))
+        if mode is not Mode.SAME:
+            state.set_training(tree, mode is Mode.TRAIN, snapshot)
         # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
         # means CUDA is initialised), fake tensors and activation accounting.
         needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
@@ -110,6 +116,7 @@ def capture_forward(
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
         if fake:
+            snapshot.fake_views = True
             args, kwargs, fake_owned = _enter_fake_mode(stack, args, kwargs, owned)
             # Autograd saves the tensors it was given (the real parameters) and
             # the fake mode's conversions of them: neither is an activation.
@@ -126,11 +133,12 @@ def capture_forward(
         if assume_routing:  # fake tensors whose routers must give values (routing.py)
             from .routing import RoutingOpCounter
 
-            counter = RoutingOpCounter(recorder)
+            counter = RoutingOpCounter(recorder, snapshot)
             stack.enter_context(counter)
             stack.enter_context(counter.function_mode())
         else:
-            stack.enter_context((CompileSafeOpCounter if compiled else OpCounter)(recorder))
+            counting = CompileSafeOpCounter if compiled else OpCounter
+            stack.enter_context(counting(recorder, snapshot))
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:
@@ -216,36 +224,6 @@ def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
     return owned
 
 
-def _set_training(tree: ModuleTree, training: bool, flags: list[bool]) -> None:
-    """``model.train(training)``, given every module's flag now (``flags``): flag
-    by flag (10x cheaper on big models) unless a module overrides ``train()``,
-    whose override must then run."""
-    model = tree.root
-    if type(model).eval is not nn.Module.eval and not training:
-        model.eval()
-        return
-    if any(cls.train is not nn.Module.train for cls in tree.classes):
-        model.train(training)
-        return
-    _set_flags(tree, [training] * len(tree.modules), flags)
-
-
-def _set_flags(tree: ModuleTree, flags: list[bool], current: list[bool] | None = None) -> None:
-    """Sets ``training`` to ``flags[i]`` on each module ``tree.modules[i]`` whose
-    flag differs (``current``: the flags as they are; read when not given).
-
-    A plain bool, so nn.Module.__setattr__'s checks are skipped where every
-    class allows it (a ScriptModule keeps the flag in its C++ object: its own
-    __setattr__ must run)."""
-    plain = all(cls.__setattr__ is nn.Module.__setattr__ for cls in tree.classes)
-    assign = object.__setattr__ if plain else setattr
-    if current is None:
-        current = [module.training for module in tree.modules]
-    for module, training, now in zip(tree.modules, flags, current, strict=True):
-        if now != training:
-            assign(module, "training", training)
-
-
 def _reshard(tree: ModuleTree) -> None:
     """FSDP2 leaves the root's parameters gathered after a forward with grad
     enabled (it expects the backward next): shard them again, as before."""
@@ -269,7 +247,6 @@ def _enter_fake_mode(
 ) -> tuple[list[Any], dict[str, Any], list[torch.Tensor]]:
     """Runs the forward on fake tensors: shapes and ops, no data, no compute."""
     from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.utils._pytree import tree_map
 
     if any(tensor.is_nested for tensor in iter_tensors((args, kwargs))):
         raise ValueError(
@@ -277,13 +254,11 @@ def _enter_fake_mode(
             "device='meta') cannot represent: summarize on the tensor's own device"
         )
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
-
-    def to_fake(value: Any) -> Any:
-        return fake_mode.from_tensor(value) if isinstance(value, torch.Tensor) else value
-
     fake_owned: list[torch.Tensor] = [fake_mode.from_tensor(t) for t in owned]
-    fake_args: list[Any] = tree_map(to_fake, args)
-    fake_kwargs: dict[str, Any] = tree_map(to_fake, kwargs)
+    # The forward's own copies of every input object (a cache it appends to
+    # or writes in place), holding fake tensors: nothing fake reaches the
+    # caller's objects and no real input is written.
+    fake_args, fake_kwargs = copy_inputs((args, kwargs), fake_mode.from_tensor)
     stack.enter_context(fake_mode)
     return fake_args, fake_kwargs, fake_owned
 
@@ -295,36 +270,3 @@ def _cuda_devices(owned: list[torch.Tensor], args: Any, kwargs: Any) -> list[int
         if t.device.type == "cuda"
     }
     return sorted(devices)
-
-
-@contextmanager
-def _model_state_for(tree: ModuleTree, mode: Mode) -> Iterator[None]:
-    """Sets the train/eval flags ``mode`` asks for and puts back every module's
-    flag afterwards and, after a forward that can update them (train mode),
-    every buffer: object and contents."""
-    flags = [module.training for module in tree.modules]
-    snapshots: list[tuple[nn.Module, dict[str, Any], list[tuple[torch.Tensor, torch.Tensor]]]] = []
-    may_update_buffers = mode is Mode.TRAIN or any(flags)
-    if may_update_buffers:
-        for module in tree.modules:
-            if not module._buffers:
-                continue
-            copies = [
-                (buffer, buffer.detach().clone())
-                for buffer in module._buffers.values()
-                if buffer is not None and buffer.device.type != "meta"
-            ]
-            snapshots.append((module, dict(module._buffers), copies))
-    try:
-        if mode is not Mode.SAME:
-            _set_training(tree, mode is Mode.TRAIN, flags)
-        yield
-    finally:
-        _set_flags(tree, flags)
-        with torch.no_grad():
-            for module, objects, copies in snapshots:
-                module._buffers.clear()
-                module._buffers.update(objects)
-                for buffer, copy in copies:
-                    if buffer.shape == copy.shape:
-                        buffer.copy_(copy)

@@ -30,6 +30,7 @@ from .._tensors import storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
 from .fallbacks import group_sizes, has_composite_kernel, runner
+from .state import Snapshot, written_arguments
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -318,14 +319,17 @@ def _count_op(
         # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
         # call that directly (half the dispatch overhead of a cheap op).
         run = runner(func, func._op if type(func) is OpOverload else func)
-        known = self.formulas[id(func)] = (Recorder.classify(func), run, func)
-    formula, run, _ = known
+        written = written_arguments(func)
+        known = self.formulas[id(func)] = (Recorder.classify(func), run, func, written)
+    formula, run, _, written = known
     if formula is _DECOMPOSE:
         with self:  # the parts come back through this mode and are counted
             out = func.decompose(*args, **(kwargs or {}))
         if out is not NotImplemented:
             return out
         formula = _UNCOUNTED
+    if written is not None:  # in-place and out= ops: copy-on-write of the model's state
+        self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
         self.recorder.record_op(func, formula, args, kwargs or {}, out)
@@ -337,12 +341,14 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
 
     __torch_dispatch__ = _count_op
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, snapshot: Snapshot) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
+        self.snapshot = snapshot
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
-        # runs it, and the op (kept alive while its id is a key), once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any]] = {}
+        # runs it, the op (kept alive while its id is a key) and the arguments
+        # it writes (None for most), once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any, Any]] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

@@ -98,18 +98,22 @@ class ModuleTree:
         Returns None when ``module`` is not registered below ``ancestor`` (a module
         shared from elsewhere, or passed into ``forward``).
         """
-        path: list[tuple[nn.Module, str]] = []
-        current = module
+        # Breadth first over every registration edge: a shared module's first
+        # edge may lead to another parent's branch than the running one.
+        frontier: list[tuple[nn.Module, list[tuple[nn.Module, str]]]] = [(module, [])]
+        seen = {id(module)}
         for _ in range(_MAX_CHAIN):
-            edges = self.parents.get(id(current))
-            if not edges:
+            reached = []
+            for current, path in frontier:
+                for parent, name in self.parents.get(id(current), ()):
+                    step = [*path, (current, name)]
+                    if parent is ancestor:
+                        step.reverse()
+                        return step
+                    if id(parent) not in seen:
+                        seen.add(id(parent))
+                        reached.append((parent, step))
+            if not reached:
                 return None
-            for parent, name in edges:
-                if parent is ancestor:
-                    path.append((current, name))
-                    path.reverse()
-                    return path
-            parent, name = edges[0]
-            path.append((current, name))
-            current = parent
+            frontier = reached
         return None
