@@ -204,7 +204,7 @@ def visible_rows(
 
 
 def _layer_lines(stats: ModelStatistics) -> str:
-    from .model_statistics import inner_params
+    from .accounting import inner_params
 
     options = stats.formatting
     text = ""
