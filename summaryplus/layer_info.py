@@ -237,14 +237,9 @@ class LayerInfo:
 
     def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
         """``Class (var): depth-idx``, as torchinfo names a row."""
-        name = self.class_name
-        if show_var_name and self.var_name:
-            name += f" ({self.var_name})"
-        if show_depth and self.depth > 0:
-            name += f": {self.depth}"
-            if self.depth_index is not None:
-                name += f"-{self.depth_index}"
-        return name
+        from .formatting import layer_name
+
+        return layer_name(self, show_var_name, show_depth)
 
     # ------------------------------------------- torchinfo 1.8.0's row methods
     # Code written against torchinfo calls these. Rows hold data: each one is a
