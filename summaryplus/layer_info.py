@@ -227,13 +227,7 @@ class LayerInfo:
     @property
     def trainable(self) -> str:
         """ "True", "False", "Partial", or "--" for a layer without parameters."""
-        if self.num_params == 0:
-            return "--"
-        if self.trainable_params == 0:
-            return "False"
-        if self.trainable_params == self.num_params:
-            return "True"
-        return "Partial"
+        return trainable_text(self.num_params, self.trainable_params)
 
     def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
         """``Class (var): depth-idx``, as torchinfo names a row."""
@@ -323,6 +317,15 @@ def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, value
 
     options = FormattingOptions(0, 0, (column,), 25, set())
     return str(values(options, row, reached_max_depth, 0, (column,))[column])
+
+
+def trainable_text(params: int, trainable: int) -> str:
+    """The Trainable cell: "True", "False", "Partial", or "--" without parameters."""
+    if params == 0:
+        return "--"
+    if trainable == 0:
+        return "False"
+    return "True" if trainable == params else "Partial"
 
 
 _ZERO_DEFAULTS: dict[str, Any] = {
