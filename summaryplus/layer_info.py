@@ -94,7 +94,6 @@ class LayerInfo:
         "output_dtypes",
         "output_size",
         "own_activation_bytes",
-        "own_backward_macs",
         "own_macs",
         "param_bytes",
         "parent_info",
@@ -143,7 +142,6 @@ class LayerInfo:
     macs_partial: bool
     own_macs: int
     macs: int
-    own_backward_macs: int
     own_activation_bytes: int
     activation_bytes: int
 
@@ -341,7 +339,7 @@ _ZERO_DEFAULTS: dict[str, Any] = {
             "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
             "counted_trainable_params", "counted_param_bytes", "subtree_params",
             "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
-            "own_backward_macs", "own_activation_bytes", "activation_bytes",
+            "own_activation_bytes", "activation_bytes",
         ),
         0,
     ),

@@ -101,13 +101,15 @@ class LayerRecord:
     own_macs: int
     macs: int
     flops: int
-    own_backward_macs: int
     own_activation_bytes: int
     activation_bytes: int
     trainable: str
     contains_lazy_param: bool
     # Added within schema 1 (older files load with the default).
     macs_partial: bool = False
+    # Backward MACs are counted for the whole model (``training_flops``), not per
+    # layer: None. Kept so readers of schema 1 find the key.
+    own_backward_macs: int | None = None
     @property
     def children(self) -> tuple[LayerRecord, ...]:
         """The child rows (linked when the record is made; not a field: JSON
@@ -520,7 +522,6 @@ def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> Layer
         own_macs=row.own_macs,
         macs=row.macs,
         flops=row.flops,
-        own_backward_macs=row.own_backward_macs,
         own_activation_bytes=row.own_activation_bytes,
         activation_bytes=row.activation_bytes,
         trainable=row.trainable,
