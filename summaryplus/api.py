@@ -97,7 +97,7 @@ def training_flops(
     input_data: InputData | None = None,
     batch_dim: int | None = None,
     device: torch.device | str | None = None,
-    dtypes: Sequence[torch.dtype] | None = None,
+    dtypes: Sequence[torch.dtype | type] | None = None,
     **kwargs: Any,
 ) -> TrainingFlops:
     """Counts forward and backward FLOPs of one training step.
@@ -160,7 +160,7 @@ def summary(
     col_width: int = 25,
     depth: int = 3,
     device: torch.device | str | None = None,
-    dtypes: Sequence[torch.dtype] | None = None,
+    dtypes: Sequence[torch.dtype | type] | None = None,
     mode: str | None = None,
     row_settings: Iterable[str] | None = None,
     verbose: int | None = None,
@@ -196,7 +196,8 @@ def summary(
         depth: deepest level of nested modules to show.
         device: where inputs are built; must agree with the model's parameters.
             ``"meta"`` on a real model runs on fake tensors (nothing computed).
-        dtypes: one dtype per ``input_size`` entry (default float32).
+        dtypes: one dtype per ``input_size`` entry (default float32); a legacy
+            tensor type such as ``torch.LongTensor`` stands for its dtype.
         mode: ``"eval"`` (default), ``"train"`` (grad enabled: measures the
             activations saved for backward) or ``"same"``.
         row_settings: from ``RowSettings``: ``"depth"``, ``"var_names"``,
@@ -288,7 +289,7 @@ def _summarize(
     input_size: Any,
     input_data: Any,
     batch_dim: int | None,
-    dtypes: Sequence[torch.dtype] | None,
+    dtypes: Sequence[torch.dtype | type] | None,
     device: torch.device | str | None,
     mode: Mode,
     cache_forward_pass: bool,

@@ -197,7 +197,7 @@ def build_inputs(
     input_size: Any,
     input_data: InputData,
     batch_dim: int | None,
-    dtypes: Sequence[torch.dtype] | None,
+    dtypes: Sequence[torch.dtype | type] | None,
     device: torch.device | str | None,
     forward_kwargs: Mapping[str, Any],
     modules: Sequence[nn.Module] | None = None,
@@ -270,14 +270,16 @@ def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:
 
 
 def _dtypes_for(
-    shapes: list[tuple[int, ...]], dtypes: Sequence[torch.dtype] | None
+    shapes: list[tuple[int, ...]], dtypes: Sequence[torch.dtype | type] | None
 ) -> list[torch.dtype]:
     if dtypes is None:
         return [torch.float32] * len(shapes)
-    dtype_list = list(dtypes)
-    for dtype in dtype_list:
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(f"dtypes must be a list of torch.dtype, got {dtype!r}")
+    if not isinstance(dtypes, (list, tuple)):
+        raise TypeError(
+            f"dtypes={dtypes!r} is not valid; expected a list of torch.dtype or tensor "
+            "types, one per input, like [torch.float32] or [torch.FloatTensor]"
+        )
+    dtype_list = [_as_dtype(dtype) for dtype in dtypes]
     if len(dtype_list) == 1 and len(shapes) > 1:
         return dtype_list * len(shapes)
     if len(dtype_list) != len(shapes):
@@ -286,6 +288,22 @@ def _dtypes_for(
             f"{len(shapes)} inputs; give one dtype per input"
         )
     return dtype_list
+
+
+def _as_dtype(dtype: Any) -> torch.dtype:
+    """``torch.float32`` as is; a legacy tensor-type class (``torch.LongTensor``,
+    ``torch.cuda.HalfTensor``) as the dtype it stands for, as torchinfo accepts.
+    Only the dtype is taken: the inputs go where the model is (a ``torch.cuda``
+    type does not move them)."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    held = getattr(dtype, "dtype", None) if isinstance(dtype, type) else None
+    if isinstance(held, torch.dtype):
+        return held
+    raise TypeError(
+        f"dtypes must be a list of torch.dtype or tensor types (torch.FloatTensor), "
+        f"got {dtype!r}"
+    )
 
 
 def _prepare(value: Any, device: torch.device) -> Any:

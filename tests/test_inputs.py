@@ -126,6 +126,14 @@ def test_dtypes_per_input() -> None:
     assert [a.dtype for a in args] == [torch.float64, torch.int32]
 
 
+def test_legacy_tensor_types_stand_for_their_dtypes() -> None:
+    types = [torch.FloatTensor, torch.LongTensor, torch.DoubleTensor, torch.cuda.HalfTensor]
+    args, _ = _received(input_size=[(2, 4)] * 4, dtypes=types)
+    assert [a.dtype for a in args] == [torch.float32, torch.int64, torch.float64, torch.float16]
+    # A torch.cuda type gives the dtype only: the inputs stay where the model is.
+    assert {a.device.type for a in args} == {"cpu"}
+
+
 def test_input_creation_leaves_the_global_rng_alone() -> None:
     model = Recorder()
     torch.manual_seed(123)
@@ -145,6 +153,9 @@ def test_input_creation_leaves_the_global_rng_alone() -> None:
         ({"input_size": (3, 4), "dtypes": [torch.float, torch.float, torch.float]},
          ValueError, "dtypes"),
         ({"input_size": (3, 4), "dtypes": ["float"]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": [torch.Tensor]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": [int]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": torch.float32}, TypeError, "dtypes"),
         ({"input_size": (3, 4), "col_names": ["nope"]}, ValueError, "col_names"),
         ({"input_size": (3, 4), "row_settings": ["nope"]}, ValueError, "row_settings"),
         ({"input_size": (3, 4), "mode": "training"}, ValueError, "'train', 'eval', 'same'"),

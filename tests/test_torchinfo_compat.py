@@ -83,3 +83,20 @@ def test_same_totals_as_torchinfo() -> None:
     assert ours.trainable_params == theirs.trainable_params
     assert ours.total_param_bytes == theirs.total_param_bytes
     assert ours.input_size == theirs.input_size
+
+
+def _call_forms() -> list[Any]:
+    """Ways of calling torchinfo 1.8.0 that must keep working the same way."""
+    return [
+        pytest.param(
+            LSTMNet(), {"input_size": (2, 7), "dtypes": [torch.LongTensor]}, id="tensor-types"
+        ),
+    ]
+
+
+@pytest.mark.parametrize("model,kwargs", _call_forms())
+def test_same_table_for_torchinfo_call_forms(model: nn.Module, kwargs: dict[str, Any]) -> None:
+    kwargs = {"verbose": 1, "col_names": ("input_size", "output_size", "num_params"), **kwargs}
+    assert _printed(summaryplus.summary, model, **kwargs) == _printed(
+        torchinfo.summary, model, **kwargs
+    )
