@@ -307,13 +307,12 @@ def _as_dtype(dtype: Any) -> torch.dtype:
 
 
 def _prepare(value: Any, device: torch.device) -> Any:
-    """Converts ndarrays to tensors; moves real tensors onto a meta model's device."""
-    if isinstance(value, torch.Tensor):
-        if device.type == "meta" and value.device.type != "meta":
-            return value.to("meta")
+    """Moves real tensors onto a meta model's device. Everything else reaches the
+    forward untouched: numpy arrays stay arrays, as in torchinfo."""
+    if device.type != "meta":
         return value
-    if type(value).__module__ == "numpy" and hasattr(value, "__array__"):
-        return _prepare(torch.as_tensor(value), device)
+    if isinstance(value, torch.Tensor):
+        return value if value.device.type == "meta" else value.to("meta")
     if isinstance(value, Mapping):
         return {key: _prepare(item, device) for key, item in value.items()}
     if isinstance(value, tuple) and hasattr(value, "_fields"):

@@ -108,12 +108,35 @@ def test_list_input_data_keeps_non_tensors_untouched() -> None:
     assert args[5][0] is x and args[5][1]["k"] is x
 
 
-def test_namedtuple_and_ndarray_inputs() -> None:
+def test_namedtuple_inputs() -> None:
     Pair = namedtuple("Pair", "a b")
     args, _ = _received(input_data=[torch.ones(1, 4), Pair(torch.ones(1, 4), 2)])
     assert isinstance(args[1], Pair) and args[1].b == 2
-    args, _ = _received(input_data=np.ones((2, 4), dtype=np.float32))
-    assert isinstance(args[0], torch.Tensor) and tuple(args[0].shape) == (2, 4)
+
+
+class ArrayIn(nn.Module):
+    """A forward that insists on numpy arrays, as torchinfo lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.seen: list[Any] = []
+
+    def forward(self, x: np.ndarray, extra: list[np.ndarray]) -> torch.Tensor:
+        assert isinstance(x, np.ndarray) and isinstance(extra[0], np.ndarray)
+        self.seen.append((x, extra))
+        return self.linear(torch.from_numpy(x))
+
+
+def test_ndarray_inputs_reach_the_forward_untouched() -> None:
+    x, y = np.ones(3, dtype=np.float32), np.ones((2, 5), dtype=np.float64)
+    model = ArrayIn()
+    stats = summary(model, input_data=[x, [y]], verbose=0)
+    (seen_x, seen_extra), = model.seen
+    assert seen_x is x and seen_extra[0] is y
+    assert stats.input_size == [torch.Size([3]), [torch.Size([2, 5])]]
+    assert stats.summary_list[0].input_size == [3]
+    assert stats.total_input == x.nbytes + y.nbytes == 12 + 80
 
 
 def test_kwargs_are_forwarded() -> None:

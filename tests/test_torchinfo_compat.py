@@ -10,6 +10,7 @@ import contextlib
 import io
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import torchinfo
@@ -17,6 +18,18 @@ from models import LSTMNet, NestedNet, RecursiveNet, SingleInputNet
 from torch import nn
 
 import summaryplus
+
+
+class ArrayIn(nn.Module):
+    """A forward that insists on a numpy array."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+
+    def forward(self, x: np.ndarray) -> torch.Tensor:
+        assert isinstance(x, np.ndarray)
+        return self.linear(torch.from_numpy(x))
 
 # Footer lines torchinfo computes differently (MACs guessed from class names,
 # 2 x outputs as activations, sys.getsizeof for inputs, Units.MEGABYTES label).
@@ -91,6 +104,7 @@ def _call_forms() -> list[Any]:
         pytest.param(
             LSTMNet(), {"input_size": (2, 7), "dtypes": [torch.LongTensor]}, id="tensor-types"
         ),
+        pytest.param(ArrayIn(), {"input_data": [np.ones(3, dtype=np.float32)]}, id="ndarray"),
     ]
 
 
@@ -100,3 +114,4 @@ def test_same_table_for_torchinfo_call_forms(model: nn.Module, kwargs: dict[str,
     assert _printed(summaryplus.summary, model, **kwargs) == _printed(
         torchinfo.summary, model, **kwargs
     )
+
