@@ -158,6 +158,16 @@ def normalize_input_size(input_size: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
+def _as_passed(input_size: Sequence[Any]) -> list[Any]:
+    """What ``ModelStatistics.input_size`` reports, as torchinfo does: the list of
+    shapes as the caller wrote them (``[torch.Size([1, 28]), [12]]`` stays so; no
+    batch dimension added); one shape is wrapped in a list (a list of ints as a
+    tuple: ``[3, 4]`` -> ``[(3, 4)]``)."""
+    if all(_is_int(item) for item in input_size):
+        return [tuple(input_size)] if isinstance(input_size, list) else [input_size]
+    return list(input_size)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -226,7 +236,7 @@ def build_inputs(
                     raise ValueError(f"batch_dim={batch_dim} is out of range for shape {shape}")
                 shape = _insert(shape, batch_dim)
             args.append(random_tensor(shape, dtype, target, generator, bound))
-        sizes: Any = shapes
+        sizes: Any = _as_passed(input_size)
     else:
         data = _prepare(input_data, target)
         if isinstance(data, Mapping):

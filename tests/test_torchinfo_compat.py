@@ -115,3 +115,30 @@ def test_same_table_for_torchinfo_call_forms(model: nn.Module, kwargs: dict[str,
         torchinfo.summary, model, **kwargs
     )
 
+
+class AnyInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.linear(inputs[0].flatten()[:1])
+
+
+@pytest.mark.parametrize(
+    "input_size,batch_dim",
+    [
+        ((2, 3, 8, 8), None),
+        ([2, 3], None),
+        (torch.Size([2, 3]), None),
+        ([(2, 3), (2, 3)], None),
+        (((2, 3), [2, 3]), None),
+        ([[1, 4]], 0),
+        ([torch.Size([1, 28, 28]), [12]], 0),
+    ],
+)
+def test_input_size_reported_as_passed(input_size: Any, batch_dim: int | None) -> None:
+    ours = summaryplus.summary(AnyInputs(), input_size=input_size, batch_dim=batch_dim, verbose=0)
+    theirs = torchinfo.summary(AnyInputs(), input_size=input_size, batch_dim=batch_dim, verbose=0)
+    assert ours.input_size == theirs.input_size
+    assert repr(ours.input_size) == repr(theirs.input_size)
