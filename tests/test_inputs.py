@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+import summaryplus
 from summaryplus import summary
 
 
@@ -137,6 +138,14 @@ def test_ndarray_inputs_reach_the_forward_untouched() -> None:
     assert stats.input_size == [torch.Size([3]), [torch.Size([2, 5])]]
     assert stats.summary_list[0].input_size == [3]
     assert stats.total_input == x.nbytes + y.nbytes == 12 + 80
+
+
+@pytest.mark.parametrize("caught", [ValueError, RuntimeError, summaryplus.InputConflictError])
+@pytest.mark.parametrize("function", [summary, summaryplus.training_flops])
+def test_both_input_size_and_input_data(caught: type[Exception], function: Any) -> None:
+    # torchinfo raises RuntimeError; every other bad argument is a ValueError.
+    with pytest.raises(caught, match="only one of input_size and input_data"):
+        function(Recorder(), input_size=(3, 4), input_data=torch.ones(3, 4))
 
 
 def test_kwargs_are_forwarded() -> None:
