@@ -252,6 +252,8 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
+    if stats.pruned_params:
+        counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
     if not stats.input_size:
         return [counts]
     counts.append(scaled("Total mult-adds", stats.total_mult_adds, options.macs_units))

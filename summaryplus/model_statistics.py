@@ -97,6 +97,8 @@ class ModelStatistics:
         # parallel); equal to the totals for a model that is not sharded.
         self.local_params = self.local_param_bytes = self.local_trainable_param_bytes = 0
         self.total_buffers = self.total_buffer_bytes = 0
+        # Weights that ``torch.nn.utils.prune`` masks out (not in total_params).
+        self.pruned_params = 0
         if model is not None and tree is not None:
             index = ParamIndex(tree)
             self._count_model_tensors(index)
@@ -130,6 +132,7 @@ class ModelStatistics:
 
     # ----------------------------------------------------------------- totals
     def _count_model_tensors(self, index: ParamIndex) -> None:
+        self.pruned_params = sum(index.pruned.values())
         for size in index.sizes.values():
             self.total_params += size.numel
             self.total_param_bytes += size.nbytes

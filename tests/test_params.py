@@ -8,7 +8,7 @@ import transformers
 from models import NestedNet, TiedNet
 from torch import nn
 
-from summaryplus import summary
+from summaryplus import load_summary, summary
 from summaryplus.formatting import visible_rows
 
 
@@ -120,13 +120,35 @@ def test_lazy_modules_are_counted_after_the_forward() -> None:
     assert stats.total_params == 6 * 4 + 4
 
 
-def test_pruned_weights_count_the_parameter_tensor() -> None:
-    model = nn.Sequential(nn.Linear(10, 10))
+def test_pruned_weights_count_the_weights_the_mask_keeps() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 10, 5), nn.Flatten(), nn.Linear(10 * 24 * 24, 3))
     prune.l1_unstructured(model[0], "weight", amount=0.5)
+    stats = summary(model, input_size=(1, 1, 28, 28), verbose=0)
+    # 125 of 250 weights survive, + 10 bias: torchinfo's 135.
+    assert stats.summary_list[1].num_params == 135
+    assert stats.total_params == stats.trainable_params == 135 + 5760 * 3 + 3
+    assert stats.pruned_params == 125
+    # Params size: the bytes stored (weight_orig as it is); the mask is a buffer.
+    assert stats.total_param_bytes == 4 * (250 + 10 + 5760 * 3 + 3)
+    assert stats.total_buffers == 250
+    assert [name for name, _ in model.named_buffers()] == ["0.weight_mask"]
+    assert "Pruned weights: 125 (masked out)" in str(stats).splitlines()
+    assert stats.to_dict()["totals"]["pruned_params"] == 125
+    assert load_summary(stats.to_dict()).pruned_params == 125
+    unpruned = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+    assert unpruned.pruned_params == 0 and "Pruned" not in str(unpruned)
+
+
+def test_a_pruned_weight_tied_to_another_module_counts_once() -> None:
+    first, second = nn.Linear(10, 10), nn.Linear(10, 10)
+    prune.l1_unstructured(second, "weight", amount=0.3)
+    first.weight = second.weight_orig  # tied; the holder without the mask comes first
+    model = nn.Sequential(first, second)
     stats = summary(model, input_size=(1, 10), verbose=0)
-    # weight_orig (100) + bias (10); the mask is a buffer, not a parameter.
-    assert stats.total_params == 110
-    assert stats.total_buffers == 100
+    assert stats.total_params == 70 + 10 + 10
+    assert stats.pruned_params == 30
+    assert sum(row.counted_params for row in stats.summary_list) == stats.total_params
 
 
 def test_no_input_summary_lists_every_module() -> None:

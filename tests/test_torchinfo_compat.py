@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torch.nn.utils.prune as prune
 import torchinfo
 from models import LSTMNet, NestedNet, RecursiveNet, SingleInputNet
 from torch import nn
@@ -40,6 +41,8 @@ CORRECTED_PREFIXES = (
     "Forward/backward pass size (MB)",
     "Buffers size (MB)",
     "Estimated Total Size (MB)",
+    # Lines torchinfo does not print.
+    "Pruned weights",
 )
 
 CASES: list[tuple[type[nn.Module], dict[str, Any]]] = [
@@ -98,6 +101,13 @@ def test_same_totals_as_torchinfo() -> None:
     assert ours.input_size == theirs.input_size
 
 
+def _pruned() -> nn.Module:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 10, 5), nn.Flatten(), nn.Linear(10 * 24 * 24, 3))
+    prune.l1_unstructured(model[0], "weight", amount=0.5)
+    return model
+
+
 def _call_forms() -> list[Any]:
     """Ways of calling torchinfo 1.8.0 that must keep working the same way."""
     return [
@@ -105,12 +115,15 @@ def _call_forms() -> list[Any]:
             LSTMNet(), {"input_size": (2, 7), "dtypes": [torch.LongTensor]}, id="tensor-types"
         ),
         pytest.param(ArrayIn(), {"input_data": [np.ones(3, dtype=np.float32)]}, id="ndarray"),
+        pytest.param(_pruned(), {"input_size": (1, 1, 28, 28)}, id="pruned"),
+        pytest.param(_pruned(), {"input_size": (1, 1, 28, 28), "verbose": 2}, id="pruned-verbose"),
     ]
 
 
 @pytest.mark.parametrize("model,kwargs", _call_forms())
 def test_same_table_for_torchinfo_call_forms(model: nn.Module, kwargs: dict[str, Any]) -> None:
-    kwargs = {"verbose": 1, "col_names": ("input_size", "output_size", "num_params"), **kwargs}
+    columns = ("input_size", "output_size", "num_params", "params_percent", "kernel_size")
+    kwargs = {"verbose": 1, "col_names": columns, **kwargs}
     assert _printed(summaryplus.summary, model, **kwargs) == _printed(
         torchinfo.summary, model, **kwargs
     )
