@@ -59,6 +59,8 @@ class ParamIndex:
         self.holders: list[nn.Module] = []
         # Elements that a ``torch.nn.utils.prune`` mask zeroes, per tensor key.
         self.pruned: dict[object, int] = {}
+        # Modules holding an uninitialized lazy parameter (counted as 0 elements).
+        self.uninitialized_modules = 0
         self.direct: dict[int, list[object]] = {}
         # Sums over ``direct`` per module; each tensor once only when not ``shared``.
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
@@ -84,6 +86,7 @@ class ParamIndex:
                 continue
             keys = []
             count = trainable = size = 0
+            uninitialized = False
             for tensor in tensors:
                 key = self._key(tensor)
                 if len(tensors) > 1 and key in keys:
@@ -91,10 +94,13 @@ class ParamIndex:
                 entry = sizes.get(key)
                 if entry is None:
                     entry = sizes[key] = _size_of(tensor)
+                if not entry.numel and _tensors.is_lazy(tensor):
+                    uninitialized = True
                 keys.append(key)
                 count += entry.numel
                 size += entry.nbytes
                 trainable += entry.numel if entry.trainable else 0
+            self.uninitialized_modules += uninitialized
             self.holders.append(module)
             self.direct[id(module)] = keys
             self.direct_totals[id(module)] = (count, trainable, size)

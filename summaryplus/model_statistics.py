@@ -99,6 +99,9 @@ class ModelStatistics:
         self.total_buffers = self.total_buffer_bytes = 0
         # Weights that ``torch.nn.utils.prune`` masks out (not in total_params).
         self.pruned_params = 0
+        # Modules whose lazy parameters are not initialized yet: total_params is
+        # then a lower bound.
+        self.uninitialized_layers = 0
         if model is not None and tree is not None:
             index = ParamIndex(tree)
             self._count_model_tensors(index)
@@ -133,6 +136,7 @@ class ModelStatistics:
     # ----------------------------------------------------------------- totals
     def _count_model_tensors(self, index: ParamIndex) -> None:
         self.pruned_params = sum(index.pruned.values())
+        self.uninitialized_layers = index.uninitialized_modules
         for size in index.sizes.values():
             self.total_params += size.numel
             self.total_param_bytes += size.nbytes

@@ -8,7 +8,7 @@ import transformers
 from models import NestedNet, TiedNet
 from torch import nn
 
-from summaryplus import load_summary, summary
+from summaryplus import load_summary, parameter_table, summary
 from summaryplus.formatting import visible_rows
 
 
@@ -149,6 +149,30 @@ def test_a_pruned_weight_tied_to_another_module_counts_once() -> None:
     assert stats.total_params == 70 + 10 + 10
     assert stats.pruned_params == 30
     assert sum(row.counted_params for row in stats.summary_list) == stats.total_params
+
+
+def test_uninitialized_lazy_layers_make_the_totals_a_lower_bound() -> None:
+    model = nn.Sequential(nn.LazyLinear(16), nn.Linear(16, 4))
+    stats = summary(model, verbose=0)
+    assert stats.total_params == 16 * 4 + 4
+    assert stats.uninitialized_layers == 1
+    lines = str(stats).splitlines()
+    lazy_row = next(line for line in lines if line.startswith("├─LazyLinear"))
+    assert lazy_row.endswith("(uninitialized)")
+    assert "Total params: 68" in lines
+    assert "Params are a lower bound: 1 layer uninitialized" in lines
+    html = stats.to_html()
+    assert "(uninitialized)" in html and "Params are a lower bound" in html
+    assert stats.to_dict()["totals"]["uninitialized_layers"] == 1
+    reloaded = load_summary(stats.to_dict())
+    assert reloaded.uninitialized_layers == 1
+    assert [row.uninitialized for row in parameter_table(model)] == [True, True, False, False]
+    two = summary(nn.Sequential(nn.LazyLinear(4), nn.LazyConv1d(2, 3)), verbose=0)
+    assert "Params are a lower bound: 2 layers uninitialized" in str(two)
+    # With an input the lazy layer is materialised (on a copy): exact totals.
+    ran = summary(model, input_size=(2, 8), verbose=0)
+    assert ran.uninitialized_layers == 0 and ran.total_params == 8 * 16 + 16 + 68
+    assert "lower bound" not in str(ran)
 
 
 def test_no_input_summary_lists_every_module() -> None:
