@@ -155,3 +155,19 @@ def test_input_size_reported_as_passed(input_size: Any, batch_dim: int | None) -
     theirs = torchinfo.summary(AnyInputs(), input_size=input_size, batch_dim=batch_dim, verbose=0)
     assert ours.input_size == theirs.input_size
     assert repr(ours.input_size) == repr(theirs.input_size)
+
+
+def test_shared_module_in_nested_lists_has_torchinfos_rows() -> None:
+    # Without input torchinfo 1.8.0 places and numbers the rows right; it adds
+    # the shared Linear's 20 params again at the second list and in the totals
+    # (40; counted once here), so only the names and depth indices are compared.
+    from test_torchinfo_behaviours import SharedInNestedLists
+
+    model = SharedInNestedLists()
+
+    def names(function: Any) -> list[str]:
+        lines = _printed(function, model, verbose=1)
+        end = next(i for i, line in enumerate(lines) if line.startswith("Total params"))
+        return [line[:40] for line in lines[:end]]
+
+    assert names(summaryplus.summary) == names(torchinfo.summary)
