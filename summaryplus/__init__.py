@@ -7,7 +7,7 @@ from .api import TrainingFlops, clear_cached_forward_pass, summary, training_flo
 from .compare import Comparison, compare
 from .diff import SummaryDiff, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
-from .errors import SummaryError
+from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
@@ -39,6 +39,7 @@ __all__ = [
     "ColumnSettings",
     "Comparison",
     "FormattingOptions",
+    "InputConflictError",
     "LayerGroup",
     "LayerInfo",
     "LayerScore",

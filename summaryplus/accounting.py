@@ -57,6 +57,10 @@ class ParamIndex:
     def __init__(self, tree: ModuleTree) -> None:
         # Only modules that hold tensors: most (activations, containers) hold none.
         self.holders: list[nn.Module] = []
+        # Elements that a ``torch.nn.utils.prune`` mask zeroes, per tensor key.
+        self.pruned: dict[object, int] = {}
+        # Modules holding an uninitialized lazy parameter (counted as 0 elements).
+        self.uninitialized_modules = 0
         self.direct: dict[int, list[object]] = {}
         # Sums over ``direct`` per module; each tensor once only when not ``shared``.
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
@@ -74,12 +78,15 @@ class ParamIndex:
             tensors: list[torch.Tensor] = (
                 [p for p in params.values() if p is not None] if params else []
             )
+            if module._buffers and params:
+                self._count_pruned(module)
             if packing and type(module) in packing:
                 tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
             if not tensors:
                 continue
             keys = []
             count = trainable = size = 0
+            uninitialized = False
             for tensor in tensors:
                 key = self._key(tensor)
                 if len(tensors) > 1 and key in keys:
@@ -87,10 +94,13 @@ class ParamIndex:
                 entry = sizes.get(key)
                 if entry is None:
                     entry = sizes[key] = _size_of(tensor)
+                if not entry.numel and _tensors.is_lazy(tensor):
+                    uninitialized = True
                 keys.append(key)
                 count += entry.numel
                 size += entry.nbytes
                 trainable += entry.numel if entry.trainable else 0
+            self.uninitialized_modules += uninitialized
             self.holders.append(module)
             self.direct[id(module)] = keys
             self.direct_totals[id(module)] = (count, trainable, size)
@@ -98,6 +108,22 @@ class ParamIndex:
         self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
         self.shared = held != len(sizes) or tree.shares_modules
+
+    def _count_pruned(self, module: nn.Module) -> None:
+        """A weight pruned by ``torch.nn.utils.prune`` (``weight_orig`` and a
+        ``weight_mask`` buffer) counts the elements its mask keeps, as torchinfo
+        counts them; its bytes stay those stored."""
+        for name, param in module._parameters.items():
+            if param is None or not name.endswith("_orig"):
+                continue
+            kept, _ = _tensors.surviving_numel(module, name, param)
+            key = self._key(param)
+            if key in self.pruned or kept == _tensors.numel(param):
+                continue  # seen through another holder (tied), or nothing masked
+            whole = _size_of(param)
+            self.pruned[key] = whole.numel - kept
+            local = kept if whole.local_numel == whole.numel else whole.local_numel
+            self.sizes[key] = whole._replace(numel=kept, local_numel=local)
 
     def _key(self, tensor: torch.Tensor) -> object:
         """``tensor_key`` (equal for tied tensors), but for a tensor with data
@@ -297,13 +323,19 @@ def set_depth_indices(rows: list[LayerInfo]) -> None:
 
 
 def inner_params(row: LayerInfo) -> list[InnerParam]:
-    """The parameter tensors of a row's module (for ``verbose=2``)."""
+    """The parameter tensors of a row's module (for ``verbose=2``); a pruned
+    ``weight_orig`` shows as ``weight`` with the elements its mask keeps."""
+    module = row.module
     named = (
-        row.module.named_parameters()
-        if row.parent_info is not None
-        else row.module.named_parameters(recurse=False)
+        module.named_parameters() if row.parent_info is not None
+        else module.named_parameters(recurse=False)
     )
-    return [
-        InnerParam(name, tuple(int(s) for s in p.shape), _tensors.numel(p), p.requires_grad)
-        for name, p in named
-    ]
+    rows = []
+    for name, p in named:
+        owner, _, own_name = name.rpartition(".")
+        holder = module.get_submodule(owner) if owner else module
+        count, shown = _tensors.surviving_numel(holder, own_name, p)
+        if shown != own_name and f"{shown}_mask" in holder._buffers:
+            name = f"{owner}.{shown}" if owner else shown
+        rows.append(InnerParam(name, tuple(int(s) for s in p.shape), count, p.requires_grad))
+    return rows

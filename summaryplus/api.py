@@ -27,7 +27,7 @@ from .capture import (
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.routing import is_data_dependent
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
-from .errors import SummaryError
+from .errors import InputConflictError, SummaryError
 from .formatting import FormattingOptions
 from .inputs import ForwardInputs, InputData, InputSize, build_inputs
 from .model_statistics import ModelStatistics
@@ -97,7 +97,7 @@ def training_flops(
     input_data: InputData | None = None,
     batch_dim: int | None = None,
     device: torch.device | str | None = None,
-    dtypes: Sequence[torch.dtype] | None = None,
+    dtypes: Sequence[torch.dtype | type] | None = None,
     **kwargs: Any,
 ) -> TrainingFlops:
     """Counts forward and backward FLOPs of one training step.
@@ -117,8 +117,10 @@ def training_flops(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    if (input_size is None) == (input_data is None):
-        raise ValueError("give exactly one of input_size and input_data")
+    if input_size is not None and input_data is not None:
+        raise InputConflictError("give only one of input_size and input_data, not both")
+    if input_size is None and input_data is None:
+        raise ValueError("give one of input_size and input_data")
     formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
     with interpreter.adjusted():
         model = original = _unwrapped(model)
@@ -160,7 +162,7 @@ def summary(
     col_width: int = 25,
     depth: int = 3,
     device: torch.device | str | None = None,
-    dtypes: Sequence[torch.dtype] | None = None,
+    dtypes: Sequence[torch.dtype | type] | None = None,
     mode: str | None = None,
     row_settings: Iterable[str] | None = None,
     verbose: int | None = None,
@@ -196,7 +198,8 @@ def summary(
         depth: deepest level of nested modules to show.
         device: where inputs are built; must agree with the model's parameters.
             ``"meta"`` on a real model runs on fake tensors (nothing computed).
-        dtypes: one dtype per ``input_size`` entry (default float32).
+        dtypes: one dtype per ``input_size`` entry (default float32); a legacy
+            tensor type such as ``torch.LongTensor`` stands for its dtype.
         mode: ``"eval"`` (default), ``"train"`` (grad enabled: measures the
             activations saved for backward) or ``"same"``.
         row_settings: from ``RowSettings``: ``"depth"``, ``"var_names"``,
@@ -215,6 +218,8 @@ def summary(
 
     Raises:
         ValueError, TypeError: an argument is invalid (the message names it).
+        InputConflictError: both ``input_size`` and ``input_data`` were given (a
+            ``ValueError`` and, as in torchinfo, a ``RuntimeError``).
         SummaryError: the forward pass failed (a ``RuntimeError``).
 
     Example:
@@ -288,7 +293,7 @@ def _summarize(
     input_size: Any,
     input_data: Any,
     batch_dim: int | None,
-    dtypes: Sequence[torch.dtype] | None,
+    dtypes: Sequence[torch.dtype | type] | None,
     device: torch.device | str | None,
     mode: Mode,
     cache_forward_pass: bool,
@@ -514,7 +519,7 @@ def _validate(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
     if input_size is not None and input_data is not None:
-        raise ValueError("give only one of input_size and input_data, not both")
+        raise InputConflictError("give only one of input_size and input_data, not both")
     if not isinstance(col_width, int) or isinstance(col_width, bool) or col_width <= 0:
         raise ValueError(f"col_width must be a positive int, got {col_width!r}")
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:

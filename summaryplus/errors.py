@@ -36,3 +36,11 @@ class SummaryError(RuntimeError):
         self.module_class = module_class
         self.input_shapes = input_shapes
         self.partial = partial
+
+
+class InputConflictError(ValueError, RuntimeError):
+    """Both ``input_size`` and ``input_data`` were given.
+
+    A ``ValueError`` like every other bad argument, and a ``RuntimeError``
+    because torchinfo raises one here: code written for either keeps working.
+    """

@@ -112,6 +112,9 @@ def params_shown(row: LayerInfo, reached_max_depth: bool) -> tuple[int, int]:
 
 
 def num_params_cell(row: LayerInfo, reached_max_depth: bool) -> str:
+    if row.contains_lazy_param:
+        # Lazy parameters have no shape before the first forward: no count yet.
+        return "(uninitialized)"
     if row.num_params == 0:
         return "--"
     if row.is_recursive:
@@ -269,6 +272,13 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
+    if stats.pruned_params:
+        counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
+    if stats.uninitialized_layers:
+        layers = stats.uninitialized_layers
+        counts.append(
+            ("Params are a lower bound", f"{layers} layer{'s' * (layers != 1)} uninitialized")
+        )
     if not stats.input_size:
         return [counts]
     counts.append(scaled("Total mult-adds", stats.total_mult_adds, options.macs_units))

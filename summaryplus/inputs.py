@@ -158,6 +158,16 @@ def normalize_input_size(input_size: Any) -> list[tuple[int, ...]]:
     return shapes
 
 
+def _as_passed(input_size: Sequence[Any]) -> list[Any]:
+    """What ``ModelStatistics.input_size`` reports, as torchinfo does: the list of
+    shapes as the caller wrote them (``[torch.Size([1, 28]), [12]]`` stays so; no
+    batch dimension added); one shape is wrapped in a list (a list of ints as a
+    tuple: ``[3, 4]`` -> ``[(3, 4)]``)."""
+    if all(_is_int(item) for item in input_size):
+        return [tuple(input_size)] if isinstance(input_size, list) else [input_size]
+    return list(input_size)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -197,7 +207,7 @@ def build_inputs(
     input_size: Any,
     input_data: InputData,
     batch_dim: int | None,
-    dtypes: Sequence[torch.dtype] | None,
+    dtypes: Sequence[torch.dtype | type] | None,
     device: torch.device | str | None,
     forward_kwargs: Mapping[str, Any],
     modules: Sequence[nn.Module] | None = None,
@@ -226,7 +236,7 @@ def build_inputs(
                     raise ValueError(f"batch_dim={batch_dim} is out of range for shape {shape}")
                 shape = _insert(shape, batch_dim)
             args.append(random_tensor(shape, dtype, target, generator, bound))
-        sizes: Any = shapes
+        sizes: Any = _as_passed(input_size)
     else:
         data = _prepare(input_data, target)
         if isinstance(data, Mapping):
@@ -270,14 +280,16 @@ def _insert(shape: tuple[int, ...], batch_dim: int) -> tuple[int, ...]:
 
 
 def _dtypes_for(
-    shapes: list[tuple[int, ...]], dtypes: Sequence[torch.dtype] | None
+    shapes: list[tuple[int, ...]], dtypes: Sequence[torch.dtype | type] | None
 ) -> list[torch.dtype]:
     if dtypes is None:
         return [torch.float32] * len(shapes)
-    dtype_list = list(dtypes)
-    for dtype in dtype_list:
-        if not isinstance(dtype, torch.dtype):
-            raise TypeError(f"dtypes must be a list of torch.dtype, got {dtype!r}")
+    if not isinstance(dtypes, (list, tuple)):
+        raise TypeError(
+            f"dtypes={dtypes!r} is not valid; expected a list of torch.dtype or tensor "
+            "types, one per input, like [torch.float32] or [torch.FloatTensor]"
+        )
+    dtype_list = [_as_dtype(dtype) for dtype in dtypes]
     if len(dtype_list) == 1 and len(shapes) > 1:
         return dtype_list * len(shapes)
     if len(dtype_list) != len(shapes):
@@ -288,14 +300,29 @@ def _dtypes_for(
     return dtype_list
 
 
+def _as_dtype(dtype: Any) -> torch.dtype:
+    """``torch.float32`` as is; a legacy tensor-type class (``torch.LongTensor``,
+    ``torch.cuda.HalfTensor``) as the dtype it stands for, as torchinfo accepts.
+    Only the dtype is taken: the inputs go where the model is (a ``torch.cuda``
+    type does not move them)."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    held = getattr(dtype, "dtype", None) if isinstance(dtype, type) else None
+    if isinstance(held, torch.dtype):
+        return held
+    raise TypeError(
+        f"dtypes must be a list of torch.dtype or tensor types (torch.FloatTensor), "
+        f"got {dtype!r}"
+    )
+
+
 def _prepare(value: Any, device: torch.device) -> Any:
-    """Converts ndarrays to tensors; moves real tensors onto a meta model's device."""
-    if isinstance(value, torch.Tensor):
-        if device.type == "meta" and value.device.type != "meta":
-            return value.to("meta")
+    """Moves real tensors onto a meta model's device. Everything else reaches the
+    forward untouched: numpy arrays stay arrays, as in torchinfo."""
+    if device.type != "meta":
         return value
-    if type(value).__module__ == "numpy" and hasattr(value, "__array__"):
-        return _prepare(torch.as_tensor(value), device)
+    if isinstance(value, torch.Tensor):
+        return value if value.device.type == "meta" else value.to("meta")
     if isinstance(value, Mapping):
         return {key: _prepare(item, device) for key, item in value.items()}
     if isinstance(value, tuple) and hasattr(value, "_fields"):

@@ -99,6 +99,11 @@ class ModelStatistics(SummaryViews):
         # parallel); equal to the totals for a model that is not sharded.
         self.local_params = self.local_param_bytes = self.local_trainable_param_bytes = 0
         self.total_buffers = self.total_buffer_bytes = 0
+        # Weights that ``torch.nn.utils.prune`` masks out (not in total_params).
+        self.pruned_params = 0
+        # Modules whose lazy parameters are not initialized yet: total_params is
+        # then a lower bound.
+        self.uninitialized_layers = 0
         if model is not None and tree is not None:
             index = ParamIndex(tree)
             self._count_model_tensors(index)
@@ -132,6 +137,8 @@ class ModelStatistics(SummaryViews):
 
     # ----------------------------------------------------------------- totals
     def _count_model_tensors(self, index: ParamIndex) -> None:
+        self.pruned_params = sum(index.pruned.values())
+        self.uninitialized_layers = index.uninitialized_modules
         for size in index.sizes.values():
             self.total_params += size.numel
             self.total_param_bytes += size.nbytes

@@ -40,6 +40,8 @@ class ParameterRow:
         numel: element count (0 for an uninitialized lazy parameter).
         bytes: bytes of its elements in its own dtype.
         shared_with: the other names of the same tensor (tied weights).
+        uninitialized: a lazy parameter before its first forward (no shape yet;
+            ``numel`` and ``bytes`` are 0, so sums over the table are a lower bound).
     """
 
     name: str
@@ -50,6 +52,7 @@ class ParameterRow:
     numel: int
     bytes: int
     shared_with: tuple[str, ...] = ()
+    uninitialized: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ def parameter_table(model: nn.Module) -> list[ParameterRow]:
             numel=_tensors.numel(param),
             bytes=_tensors.nbytes(param),
             shared_with=tuple(names[1:]),
+            uninitialized=_tensors.is_lazy(param),
         )
         for name, param, names in _tensors.unique_tensors(_tensors.named_parameters_all(model))
     ]

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+import summaryplus
 from summaryplus import summary
 
 
@@ -108,12 +109,43 @@ def test_list_input_data_keeps_non_tensors_untouched() -> None:
     assert args[5][0] is x and args[5][1]["k"] is x
 
 
-def test_namedtuple_and_ndarray_inputs() -> None:
+def test_namedtuple_inputs() -> None:
     Pair = namedtuple("Pair", "a b")
     args, _ = _received(input_data=[torch.ones(1, 4), Pair(torch.ones(1, 4), 2)])
     assert isinstance(args[1], Pair) and args[1].b == 2
-    args, _ = _received(input_data=np.ones((2, 4), dtype=np.float32))
-    assert isinstance(args[0], torch.Tensor) and tuple(args[0].shape) == (2, 4)
+
+
+class ArrayIn(nn.Module):
+    """A forward that insists on numpy arrays, as torchinfo lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.seen: list[Any] = []
+
+    def forward(self, x: np.ndarray, extra: list[np.ndarray]) -> torch.Tensor:
+        assert isinstance(x, np.ndarray) and isinstance(extra[0], np.ndarray)
+        self.seen.append((x, extra))
+        return self.linear(torch.from_numpy(x))
+
+
+def test_ndarray_inputs_reach_the_forward_untouched() -> None:
+    x, y = np.ones(3, dtype=np.float32), np.ones((2, 5), dtype=np.float64)
+    model = ArrayIn()
+    stats = summary(model, input_data=[x, [y]], verbose=0)
+    (seen_x, seen_extra), = model.seen
+    assert seen_x is x and seen_extra[0] is y
+    assert stats.input_size == [torch.Size([3]), [torch.Size([2, 5])]]
+    assert stats.summary_list[0].input_size == [3]
+    assert stats.total_input == x.nbytes + y.nbytes == 12 + 80
+
+
+@pytest.mark.parametrize("caught", [ValueError, RuntimeError, summaryplus.InputConflictError])
+@pytest.mark.parametrize("function", [summary, summaryplus.training_flops])
+def test_both_input_size_and_input_data(caught: type[Exception], function: Any) -> None:
+    # torchinfo raises RuntimeError; every other bad argument is a ValueError.
+    with pytest.raises(caught, match="only one of input_size and input_data"):
+        function(Recorder(), input_size=(3, 4), input_data=torch.ones(3, 4))
 
 
 def test_kwargs_are_forwarded() -> None:
@@ -124,6 +156,14 @@ def test_kwargs_are_forwarded() -> None:
 def test_dtypes_per_input() -> None:
     args, _ = _received(input_size=[(2, 4), (2, 4)], dtypes=[torch.float64, torch.int32])
     assert [a.dtype for a in args] == [torch.float64, torch.int32]
+
+
+def test_legacy_tensor_types_stand_for_their_dtypes() -> None:
+    types = [torch.FloatTensor, torch.LongTensor, torch.DoubleTensor, torch.cuda.HalfTensor]
+    args, _ = _received(input_size=[(2, 4)] * 4, dtypes=types)
+    assert [a.dtype for a in args] == [torch.float32, torch.int64, torch.float64, torch.float16]
+    # A torch.cuda type gives the dtype only: the inputs stay where the model is.
+    assert {a.device.type for a in args} == {"cpu"}
 
 
 def test_input_creation_leaves_the_global_rng_alone() -> None:
@@ -145,6 +185,9 @@ def test_input_creation_leaves_the_global_rng_alone() -> None:
         ({"input_size": (3, 4), "dtypes": [torch.float, torch.float, torch.float]},
          ValueError, "dtypes"),
         ({"input_size": (3, 4), "dtypes": ["float"]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": [torch.Tensor]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": [int]}, TypeError, "dtypes"),
+        ({"input_size": (3, 4), "dtypes": torch.float32}, TypeError, "dtypes"),
         ({"input_size": (3, 4), "col_names": ["nope"]}, ValueError, "col_names"),
         ({"input_size": (3, 4), "row_settings": ["nope"]}, ValueError, "row_settings"),
         ({"input_size": (3, 4), "mode": "training"}, ValueError, "'train', 'eval', 'same'"),

@@ -8,7 +8,7 @@ import transformers
 from models import NestedNet, TiedNet
 from torch import nn
 
-from summaryplus import summary
+from summaryplus import load_summary, parameter_table, summary
 from summaryplus.formatting import visible_rows
 
 
@@ -120,13 +120,59 @@ def test_lazy_modules_are_counted_after_the_forward() -> None:
     assert stats.total_params == 6 * 4 + 4
 
 
-def test_pruned_weights_count_the_parameter_tensor() -> None:
-    model = nn.Sequential(nn.Linear(10, 10))
+def test_pruned_weights_count_the_weights_the_mask_keeps() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 10, 5), nn.Flatten(), nn.Linear(10 * 24 * 24, 3))
     prune.l1_unstructured(model[0], "weight", amount=0.5)
+    stats = summary(model, input_size=(1, 1, 28, 28), verbose=0)
+    # 125 of 250 weights survive, + 10 bias: torchinfo's 135.
+    assert stats.summary_list[1].num_params == 135
+    assert stats.total_params == stats.trainable_params == 135 + 5760 * 3 + 3
+    assert stats.pruned_params == 125
+    # Params size: the bytes stored (weight_orig as it is); the mask is a buffer.
+    assert stats.total_param_bytes == 4 * (250 + 10 + 5760 * 3 + 3)
+    assert stats.total_buffers == 250
+    assert [name for name, _ in model.named_buffers()] == ["0.weight_mask"]
+    assert "Pruned weights: 125 (masked out)" in str(stats).splitlines()
+    assert stats.to_dict()["totals"]["pruned_params"] == 125
+    assert load_summary(stats.to_dict()).pruned_params == 125
+    unpruned = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+    assert unpruned.pruned_params == 0 and "Pruned" not in str(unpruned)
+
+
+def test_a_pruned_weight_tied_to_another_module_counts_once() -> None:
+    first, second = nn.Linear(10, 10), nn.Linear(10, 10)
+    prune.l1_unstructured(second, "weight", amount=0.3)
+    first.weight = second.weight_orig  # tied; the holder without the mask comes first
+    model = nn.Sequential(first, second)
     stats = summary(model, input_size=(1, 10), verbose=0)
-    # weight_orig (100) + bias (10); the mask is a buffer, not a parameter.
-    assert stats.total_params == 110
-    assert stats.total_buffers == 100
+    assert stats.total_params == 70 + 10 + 10
+    assert stats.pruned_params == 30
+    assert sum(row.counted_params for row in stats.summary_list) == stats.total_params
+
+
+def test_uninitialized_lazy_layers_make_the_totals_a_lower_bound() -> None:
+    model = nn.Sequential(nn.LazyLinear(16), nn.Linear(16, 4))
+    stats = summary(model, verbose=0)
+    assert stats.total_params == 16 * 4 + 4
+    assert stats.uninitialized_layers == 1
+    lines = str(stats).splitlines()
+    lazy_row = next(line for line in lines if line.startswith("├─LazyLinear"))
+    assert lazy_row.endswith("(uninitialized)")
+    assert "Total params: 68" in lines
+    assert "Params are a lower bound: 1 layer uninitialized" in lines
+    html = stats.to_html()
+    assert "(uninitialized)" in html and "Params are a lower bound" in html
+    assert stats.to_dict()["totals"]["uninitialized_layers"] == 1
+    reloaded = load_summary(stats.to_dict())
+    assert reloaded.uninitialized_layers == 1
+    assert [row.uninitialized for row in parameter_table(model)] == [True, True, False, False]
+    two = summary(nn.Sequential(nn.LazyLinear(4), nn.LazyConv1d(2, 3)), verbose=0)
+    assert "Params are a lower bound: 2 layers uninitialized" in str(two)
+    # With an input the lazy layer is materialised (on a copy): exact totals.
+    ran = summary(model, input_size=(2, 8), verbose=0)
+    assert ran.uninitialized_layers == 0 and ran.total_params == 8 * 16 + 16 + 68
+    assert "lower bound" not in str(ran)
 
 
 def test_no_input_summary_lists_every_module() -> None:

@@ -104,3 +104,41 @@ def test_get_param_count_counts_the_weights_a_pruning_mask_keeps() -> None:
     # 250 weights, half pruned away: 125 survive, shown under the name "weight"
     assert row.get_param_count(conv, "weight_orig", conv.weight_orig) == (125, "weight")
     assert row.get_param_count(conv, "bias", conv.bias) == (10, "bias")
+
+
+class SharedInNestedLists(nn.Module):
+    """One Linear registered in two inner ModuleLists, called once through each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        shared = nn.Linear(4, 4)
+        self.a = nn.ModuleList(
+            [nn.ModuleList([shared, nn.ReLU()]), nn.ModuleList([shared, nn.ReLU()])]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for inner in self.a:
+            for layer in inner:
+                x = layer(x)
+        return x
+
+
+def test_a_module_shared_by_nested_lists_appears_under_each_list() -> None:
+    stats = summary(
+        SharedInNestedLists(), input_size=(2, 4), verbose=0,
+        col_names=("num_params",), row_settings=("depth", "var_names"),
+    )
+    table = [" ".join(line.split()) for line in str(stats).splitlines()[4:11]]
+    assert table == [
+        "├─ModuleList (a): 1-1 --",
+        "│ └─ModuleList (0): 2-1 --",
+        "│ │ └─Linear (0): 3-1 20",
+        "│ │ └─ReLU (1): 3-2 --",
+        "│ └─ModuleList (1): 2-2 --",
+        "│ │ └─Linear (0): 3-3 (recursive)",
+        "│ │ └─ReLU (1): 3-4 --",
+    ]
+    linear_rows = [row for row in stats.summary_list if row.class_name == "Linear"]
+    assert [row.module_path for row in linear_rows] == ["a.0.0", "a.1.0"]
+    assert [row.is_recursive for row in linear_rows] == [False, True]
+    assert stats.total_params == 20

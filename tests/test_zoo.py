@@ -164,7 +164,8 @@ ZOO: dict[str, tuple[Callable[[], nn.Module], dict[str, Any], int, int]] = {
                       30, SMALL_MACS),
     "data_parallel": (lambda: nn.DataParallel(Small()), {"input_size": (2, 4)}, 30, SMALL_MACS),
     "weight_norm": (_weight_norm, {"input_size": (2, 4)}, 4 + 16 + 4 + 10, SMALL_MACS),
-    "pruned": (_pruned, {"input_size": (2, 4)}, 30, SMALL_MACS),
+    # a.weight: 16 stored, 8 masked out by the pruning mask
+    "pruned": (_pruned, {"input_size": (2, 4)}, 30 - 8, SMALL_MACS),
     "dynamic_quantized": (_quantized, {"input_size": (2, 4)}, 30, SMALL_MACS),
     "lazy": (lambda: nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.Linear(4, 2)),
              {"input_size": (2, 4)}, 30, SMALL_MACS),

@@ -68,6 +68,8 @@ class Recorder:
         self._entry_errors: list[BaseException | None] = []
         self._entry_inputs: list[Any] = []
         self._seen_modules: set[int] = set()
+        # Calls of a module registered under several parents, per running row.
+        self._shared_calls: dict[tuple[int, int], int] = {}
         self.uncounted_ops: Counter[str] = Counter()
         # What the capture had to assume to run (said under the table).
         self.assumptions: set[str] = set()
@@ -200,7 +202,17 @@ class Recorder:
     def _add_nested_row(self, module: nn.Module, parent: LayerInfo) -> LayerInfo:
         """A module called from an ancestor other than its registered parent: the
         containers between them get rows of their own."""
-        chain = self.tree.chain(parent.module, module)
+        edges = self._parents.get(id(module), ())
+        edge = 0
+        if len(edges) > 1:
+            # A module registered under several parents (the same block in two
+            # ModuleLists): its k-th call from one running module goes through
+            # its k-th registration, so each appearance sits in its own container.
+            key = (id(parent), id(module))
+            calls = self._shared_calls.get(key, 0)
+            self._shared_calls[key] = calls + 1
+            edge = calls % len(edges)
+        chain = self.tree.chain(parent.module, module, edge)
         if chain is None:
             chain = [(module, self.tree.name_of(module))]
         anchor = parent

@@ -33,6 +33,7 @@ class ModuleTree:
             modules.append(module)
             if level > deepest:
                 deepest = level
+            fresh = []
             for name, child in module._modules.items():
                 if child is None:
                     continue
@@ -42,9 +43,12 @@ class ModuleTree:
                     self.shares_modules = True
                 elif child is not root:
                     parents[id(child)] = ((module, name),)
-                    pending.append((child, level + 1))
+                    fresh.append((child, level + 1))
                 else:
                     parents[id(child)] = ((module, name),)  # the root, held by a child
+            # Reversed onto the stack, so that children are visited in registration
+            # order: a shared module's first edge is its first parent in that order.
+            pending.extend(reversed(fresh))
         self._depth = deepest
         # The distinct classes, for checks that depend on the class only.
         self.classes: set[type[nn.Module]] = {type(module) for module in modules}
@@ -92,8 +96,14 @@ class ModuleTree:
             current = parent
         return ".".join(reversed(names))
 
-    def chain(self, ancestor: nn.Module, module: nn.Module) -> list[tuple[nn.Module, str]] | None:
+    def chain(
+        self, ancestor: nn.Module, module: nn.Module, edge: int = 0
+    ) -> list[tuple[nn.Module, str]] | None:
         """Modules registered between ``ancestor`` (excluded) and ``module`` (included).
+
+        ``edge``: for a module registered under several parents, which of its
+        registrations to go through first (the next ones if that one does not
+        lead to ``ancestor``).
 
         Returns None when ``module`` is not registered below ``ancestor`` (a module
         shared from elsewhere, or passed into ``forward``).
@@ -105,7 +115,10 @@ class ModuleTree:
         for _ in range(_MAX_CHAIN):
             reached = []
             for current, path in frontier:
-                for parent, name in self.parents.get(id(current), ()):
+                edges = self.parents.get(id(current), ())
+                if current is module and edge:
+                    edges = (*edges[edge:], *edges[:edge])
+                for parent, name in edges:
                     step = [*path, (current, name)]
                     if parent is ancestor:
                         step.reverse()

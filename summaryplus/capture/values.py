@@ -23,6 +23,14 @@ def _is_distribution(value: Any) -> bool:
     )
 
 
+def is_array(value: Any) -> bool:
+    """A numpy array (or numpy scalar): passed to the forward untouched, its
+    shape reported. Duck-typed, so that numpy is never imported here."""
+    return type(value).__module__ == "numpy" and hasattr(value, "shape") and hasattr(
+        value, "__array__"
+    )
+
+
 def _children(value: Any) -> Iterator[Any] | None:
     """The values inside a container-like ``value``; None for a leaf."""
     if isinstance(value, (str, bytes, nn.Module, type)):
@@ -40,8 +48,8 @@ def _children(value: Any) -> Iterator[Any] | None:
 
 
 def _leaves(value: Any) -> Iterator[Any]:
-    """Tensors and distributions in ``value``, depth first, in order, each object
-    once (objects may refer to each other)."""
+    """Tensors, numpy arrays and distributions in ``value``, depth first, in
+    order, each object once (objects may refer to each other)."""
     seen: set[int] = set()
     pending: list[tuple[Any, int]] = [(value, 0)]
     while pending:
@@ -52,7 +60,7 @@ def _leaves(value: Any) -> Iterator[Any]:
         if id(item) in seen or depth >= _MAX_NESTING:
             continue
         seen.add(id(item))
-        if _is_distribution(item):
+        if _is_distribution(item) or is_array(item):
             yield item
             continue
         children = _children(item)
@@ -66,17 +74,19 @@ def iter_tensors(value: Any) -> Iterator[torch.Tensor]:
     for leaf in _leaves(value):
         if isinstance(leaf, torch.Tensor):
             yield leaf
-        else:
+        elif not is_array(leaf):
             yield from (t for t in vars(leaf).values() if isinstance(t, torch.Tensor))
 
 
 def first_shape(value: Any) -> list[int | str]:
-    """Shape of the first tensor in ``value`` (a distribution's: its
-    ``batch_shape + event_shape``), or ``[]`` when it holds none (a nested
+    """Shape of the first tensor or numpy array in ``value`` (a distribution's:
+    its ``batch_shape + event_shape``), or ``[]`` when it holds none (a nested
     tensor's ragged dimensions are named: ``[2, j1, 8]``)."""
     for leaf in _leaves(value):
         if isinstance(leaf, torch.Tensor):
             return tensor_shape(leaf)
+        if is_array(leaf):
+            return [int(size) for size in leaf.shape]
         return [int(size) for size in (*leaf.batch_shape, *leaf.event_shape)]
     return []
 
@@ -86,9 +96,10 @@ def dtypes_of(value: Any) -> list[str]:
 
 
 def total_bytes(value: Any) -> int:
-    """Bytes of the distinct tensors in ``value`` (views of one tensor once)."""
+    """Bytes of the distinct tensors in ``value`` (views of one tensor once) and
+    of its numpy arrays."""
     seen: set[object] = set()
-    total = 0
+    total = sum(int(leaf.nbytes) for leaf in _leaves(value) if is_array(leaf))
     for tensor in iter_tensors(value):
         key = tensor_key(tensor)
         if key not in seen:

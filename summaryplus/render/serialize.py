@@ -153,6 +153,10 @@ class TotalsRecord:
     # Mixture of experts (0 and None for a dense model).
     expert_params: int = 0
     active_params_per_token: int | None = None
+    # Weights masked out by torch.nn.utils.prune (not in total_params).
+    pruned_params: int = 0
+    # Modules with uninitialized lazy parameters: total_params is a lower bound.
+    uninitialized_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,8 @@ def summary_record(stats: ModelStatistics | SummaryRecord) -> SummaryRecord:
         local_trainable_param_bytes=stats.local_trainable_param_bytes,
         expert_params=stats.expert_params,
         active_params_per_token=stats.active_params_per_token,
+        pruned_params=stats.pruned_params,
+        uninitialized_layers=stats.uninitialized_layers,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     return SummaryRecord(model, _frozen(stats.input_size), _linked(layers), totals, __version__)
