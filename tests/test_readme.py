@@ -41,8 +41,12 @@ def test_example_runs(
     compiled = compile(code, f"{page.relative_to(ROOT)}[python block {index}]", "exec")
     try:
         exec(compiled, {"__name__": "__readme__"})
-    except ModuleNotFoundError as error:
-        missing = (error.name or "").partition(".")[0]
+    except ImportError as error:
+        # summaryplus re-raises a missing extra with install advice; the cause names it.
+        cause: BaseException | None = error
+        while cause is not None and not isinstance(cause, ModuleNotFoundError):
+            cause = cause.__cause__
+        missing = (getattr(cause, "name", None) or "").partition(".")[0]
         if missing not in OPTIONAL:
             raise
         pytest.skip(f"needs the optional package {missing!r}")

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import torch
-import torchinfo
 from models import LSTMNet, NestedNet, RecursiveNet, SingleInputNet
 from torch import nn
 
 import summaryplus
+
+torchinfo = pytest.importorskip("torchinfo")
 
 # Footer lines torchinfo computes differently (MACs guessed from class names,
 # 2 x outputs as activations, sys.getsizeof for inputs, Units.MEGABYTES label).
