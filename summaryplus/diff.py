@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from ._sources import ACCEPTED, SummarySource, summarize_source
+from .layer_info import trainable_text
 from .model_statistics import ModelStatistics
 from .render.diff import render_diff
 from .render.serialize import LayerRecord, SummaryRecord, summary_record
@@ -307,13 +308,7 @@ def _entry(key: tuple[str, int], layer: LayerRecord) -> LayerEntry:
 
 
 def _own_trainable(layer: LayerRecord) -> str:
-    if layer.counted_params == 0:
-        return "--"
-    if layer.counted_trainable_params == 0:
-        return "False"
-    if layer.counted_trainable_params == layer.counted_params:
-        return "True"
-    return "Partial"
+    return trainable_text(layer.counted_params, layer.counted_trainable_params)
 
 
 def _layer_changes(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
@@ -145,6 +145,18 @@ def _partial_mark(row: LayerInfo) -> str:
     return "*" if row.macs_partial else ""
 
 
+def layer_name(row: Any, show_var_name: bool, show_depth: bool) -> str:
+    """``Class (var): depth-idx``, as torchinfo names a row (a live row or a record)."""
+    name: str = row.class_name
+    if show_var_name and row.var_name:
+        name += f" ({row.var_name})"
+    if show_depth and row.depth > 0:
+        name += f": {row.depth}"
+        if row.depth_index is not None:
+            name += f"-{row.depth_index}"
+    return name
+
+
 def count_cell(value: int) -> str:
     return f"{value:,}" if value > 0 else "--"
 
@@ -153,13 +165,18 @@ def bytes_cell(num_bytes: int) -> str:
     return readable_bytes(num_bytes) if num_bytes > 0 else "--"
 
 
+def _listed(value: Any) -> Any:
+    # Records keep shapes as tuples (they compare and hash): print them as lists.
+    return list(value) if isinstance(value, tuple) else value
+
+
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", LayerInfo, bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
-    ColumnSettings.KERNEL_SIZE: lambda o, row, d, t: o.str_(row.kernel_size),
+    ColumnSettings.KERNEL_SIZE: lambda o, row, d, t: o.str_(_listed(row.kernel_size)),
     ColumnSettings.GROUPS: lambda o, row, d, t: o.str_(row.groups),
-    ColumnSettings.INPUT_SIZE: lambda o, row, d, t: o.str_(row.input_size),
-    ColumnSettings.OUTPUT_SIZE: lambda o, row, d, t: o.str_(row.output_size),
+    ColumnSettings.INPUT_SIZE: lambda o, row, d, t: o.str_(_listed(row.input_size)),
+    ColumnSettings.OUTPUT_SIZE: lambda o, row, d, t: o.str_(_listed(row.output_size)),
     ColumnSettings.NUM_PARAMS: lambda o, row, d, t: num_params_cell(row, d),
     ColumnSettings.PARAMS_PERCENT: lambda o, row, d, t: params_percent_cell(row, t, d),
     ColumnSettings.MULT_ADDS: lambda o, row, d, t: count_cell(row.macs) + _partial_mark(row),
@@ -204,7 +221,7 @@ def visible_rows(
 
 
 def _layer_lines(stats: ModelStatistics) -> str:
-    from .model_statistics import inner_params
+    from .accounting import inner_params
 
     options = stats.formatting
     text = ""
@@ -258,8 +275,8 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
     if stats.uncounted_ops:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
-    counts.extend(("Assumed", assumption) for assumption in stats.assumptions)
-    moe = stats.moe
+    counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
+    moe = getattr(stats, "moe", None)
     if moe is not None:
         experts = sorted({layer.num_experts for layer in moe.layers})
         counts.append(

@@ -94,7 +94,6 @@ class LayerInfo:
         "output_dtypes",
         "output_size",
         "own_activation_bytes",
-        "own_backward_macs",
         "own_macs",
         "param_bytes",
         "parent_info",
@@ -143,7 +142,6 @@ class LayerInfo:
     macs_partial: bool
     own_macs: int
     macs: int
-    own_backward_macs: int
     own_activation_bytes: int
     activation_bytes: int
 
@@ -227,24 +225,13 @@ class LayerInfo:
     @property
     def trainable(self) -> str:
         """ "True", "False", "Partial", or "--" for a layer without parameters."""
-        if self.num_params == 0:
-            return "--"
-        if self.trainable_params == 0:
-            return "False"
-        if self.trainable_params == self.num_params:
-            return "True"
-        return "Partial"
+        return trainable_text(self.num_params, self.trainable_params)
 
     def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
         """``Class (var): depth-idx``, as torchinfo names a row."""
-        name = self.class_name
-        if show_var_name and self.var_name:
-            name += f" ({self.var_name})"
-        if show_depth and self.depth > 0:
-            name += f": {self.depth}"
-            if self.depth_index is not None:
-                name += f"-{self.depth_index}"
-        return name
+        from .formatting import layer_name
+
+        return layer_name(self, show_var_name, show_depth)
 
     # ------------------------------------------- torchinfo 1.8.0's row methods
     # Code written against torchinfo calls these. Rows hold data: each one is a
@@ -330,6 +317,15 @@ def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, value
     return str(values(options, row, reached_max_depth, 0, (column,))[column])
 
 
+def trainable_text(params: int, trainable: int) -> str:
+    """The Trainable cell: "True", "False", "Partial", or "--" without parameters."""
+    if params == 0:
+        return "--"
+    if trainable == 0:
+        return "False"
+    return "True" if trainable == params else "Partial"
+
+
 _ZERO_DEFAULTS: dict[str, Any] = {
     **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape")),
     "depth_index": None,
@@ -343,7 +339,7 @@ _ZERO_DEFAULTS: dict[str, Any] = {
             "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
             "counted_trainable_params", "counted_param_bytes", "subtree_params",
             "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
-            "own_backward_macs", "own_activation_bytes", "activation_bytes",
+            "own_activation_bytes", "activation_bytes",
         ),
         0,
     ),

@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..layer_info import LayerInfo
+from ..views import SummaryViews
 
 if TYPE_CHECKING:
+    from ..formatting import FormattingOptions
     from ..memory import TrainingMemory
     from ..model_statistics import ModelStatistics
 
@@ -99,13 +101,27 @@ class LayerRecord:
     own_macs: int
     macs: int
     flops: int
-    own_backward_macs: int
     own_activation_bytes: int
     activation_bytes: int
     trainable: str
     contains_lazy_param: bool
     # Added within schema 1 (older files load with the default).
     macs_partial: bool = False
+    # Backward MACs are counted for the whole model (``training_flops``), not per
+    # layer: None. Kept so readers of schema 1 find the key.
+    own_backward_macs: int | None = None
+    @property
+    def children(self) -> tuple[LayerRecord, ...]:
+        """The child rows (linked when the record is made; not a field: JSON
+        keeps the ``parent`` index)."""
+        linked: tuple[LayerRecord, ...] = self.__dict__.get("_children", ())
+        return linked
+
+    def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
+        """``Class (var): depth-idx``, as the table names the row."""
+        from ..formatting import layer_name
+
+        return layer_name(self, show_var_name, show_depth)
 
 
 @dataclass(frozen=True)
@@ -140,8 +156,11 @@ class TotalsRecord:
 
 
 @dataclass(frozen=True)
-class SummaryRecord:
+class SummaryRecord(SummaryViews):
     """A summary as plain data: what ``to_dict`` writes and ``load_summary`` returns.
+
+    Every view of a live summary works on it too (``largest``, ``group_by``,
+    ``to_table``, ``to_html``, ``str()``...), with the default columns.
 
     Totals read as attributes (``record.total_params``), as on
     ``ModelStatistics``; ``layers`` (also ``summary_list``) are
@@ -174,6 +193,28 @@ class SummaryRecord:
     def summary_list(self) -> tuple[LayerRecord, ...]:
         """The rows, under ``ModelStatistics``' name."""
         return self.layers
+
+    @property
+    def formatting(self) -> FormattingOptions:
+        """Table settings for the views: torchinfo's defaults (depth 3; output
+        shape, Param # and, when a forward ran, Mult-Adds)."""
+        from ..enums import ColumnSettings, RowSettings
+        from ..formatting import FormattingOptions
+
+        columns: tuple[ColumnSettings, ...] = (
+            ColumnSettings.OUTPUT_SIZE,
+            ColumnSettings.NUM_PARAMS,
+        )
+        if self.totals.executed:
+            columns += (ColumnSettings.MULT_ADDS,)
+        options = FormattingOptions(3, 0, columns, 25, {RowSettings.DEPTH})
+        options.set_layer_name_width(list(self.layers))  # type: ignore[arg-type]
+        return options
+
+    def __str__(self) -> str:
+        from ..formatting import render_text
+
+        return render_text(self)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[LayerRecord]:
         return iter(self.layers)
@@ -212,7 +253,7 @@ class SummaryRecord:
         }
 
 
-def summary_record(stats: ModelStatistics) -> SummaryRecord:
+def summary_record(stats: ModelStatistics | SummaryRecord) -> SummaryRecord:
     """Copies the numbers of a summary into a ``SummaryRecord``.
 
     Args:
@@ -231,6 +272,8 @@ def summary_record(stats: ModelStatistics) -> SummaryRecord:
     """
     from .. import __version__
 
+    if isinstance(stats, SummaryRecord):
+        return stats  # already plain data
     index = {id(row): position for position, row in enumerate(stats.summary_list)}
     layers = tuple(_layer_record(row, position, index) for position, row in enumerate(stats))
     totals = TotalsRecord(
@@ -259,10 +302,21 @@ def summary_record(stats: ModelStatistics) -> SummaryRecord:
         active_params_per_token=stats.active_params_per_token,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
-    return SummaryRecord(model, _frozen(stats.input_size), layers, totals, __version__)
+    return SummaryRecord(model, _frozen(stats.input_size), _linked(layers), totals, __version__)
 
 
-def to_dict(stats: ModelStatistics) -> dict[str, Any]:
+def _linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:
+    """Fills each record's ``children`` from the ``parent`` indices."""
+    children: dict[int, list[LayerRecord]] = {}
+    for layer in layers:
+        if layer.parent is not None:
+            children.setdefault(layer.parent, []).append(layer)
+    for position, layer in enumerate(layers):
+        object.__setattr__(layer, "_children", tuple(children.get(position, ())))
+    return layers
+
+
+def to_dict(stats: ModelStatistics | SummaryRecord) -> dict[str, Any]:
     """The summary as JSON-compatible plain types, in schema ``summaryplus.summary/1``.
 
     Args:
@@ -281,7 +335,9 @@ def to_dict(stats: ModelStatistics) -> dict[str, Any]:
     return summary_record(stats).to_dict()
 
 
-def to_json(stats: ModelStatistics, path: PathLike | None = None, indent: int | None = 2) -> str:
+def to_json(
+    stats: ModelStatistics | SummaryRecord, path: PathLike | None = None, indent: int | None = 2
+) -> str:
     """The summary as JSON text, also written to ``path`` when one is given.
 
     Args:
@@ -306,7 +362,7 @@ def to_json(stats: ModelStatistics, path: PathLike | None = None, indent: int | 
     return text
 
 
-def to_csv(stats: ModelStatistics, path: PathLike | None = None) -> str:
+def to_csv(stats: ModelStatistics | SummaryRecord, path: PathLike | None = None) -> str:
     """The layers as CSV, one line per row with every ``LayerRecord`` field.
 
     Shapes and lists are written as JSON text (``[1, 16, 64]``), None as an
@@ -338,7 +394,7 @@ def to_csv(stats: ModelStatistics, path: PathLike | None = None) -> str:
     return text
 
 
-def to_dataframe(stats: ModelStatistics) -> Any:
+def to_dataframe(stats: ModelStatistics | SummaryRecord) -> Any:
     """The layers as a ``pandas.DataFrame`` (pandas is imported here, on demand).
 
     One row per summary row, one column per ``LayerRecord`` field, indexed by
@@ -416,9 +472,11 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         accepted = ", ".join(repr(name) for name in _READABLE_SCHEMAS)
         raise ValueError(f"schema={schema!r} is not readable; accepted values: {accepted}")
     _require(data, ("summaryplus_version", "model", "input_size", "layers", "totals"), "summary")
-    layers = tuple(
-        LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
-        for position, layer in enumerate(data["layers"])
+    layers = _linked(
+        tuple(
+            LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
+            for position, layer in enumerate(data["layers"])
+        )
     )
     totals = TotalsRecord(**_fields_of(TotalsRecord, data["totals"], "totals"))
     return SummaryRecord(
@@ -464,7 +522,6 @@ def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> Layer
         own_macs=row.own_macs,
         macs=row.macs,
         flops=row.flops,
-        own_backward_macs=row.own_backward_macs,
         own_activation_bytes=row.own_activation_bytes,
         activation_bytes=row.activation_bytes,
         trainable=row.trainable,

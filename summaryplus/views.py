@@ -1,0 +1,192 @@
+"""The views every summary offers, live (``ModelStatistics``) or loaded from JSON
+(``SummaryRecord``): one-line delegations to ``summaryplus.queries`` and
+``summaryplus.render``, imported on first use so ``import summaryplus`` stays
+cheap. The views read only the numbers both kinds of summary hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+
+class SummaryViews:
+    """Queries, tables, exports and notebook display for any summary."""
+
+    def _viewed(self) -> Any:
+        # The views read the attributes both summary kinds share (duck typing:
+        # a live ModelStatistics or a loaded SummaryRecord).
+        return self
+
+    if TYPE_CHECKING:
+        from collections.abc import Iterable as _Iterable
+
+        from rich.console import Console, ConsoleOptions, RenderableType
+
+        from ._logging import LoggerLike
+        from .queries import LayerGroup, LayerScore
+        from .render.serialize import PathLike
+
+    def largest(
+        self, k: int = 10, by: str = "params", depth: int | None = None
+    ) -> list[LayerScore]:
+        """The ``k`` rows with the largest ``by`` value, largest first.
+
+        See ``summaryplus.queries.largest``: ``by`` is ``"params"``,
+        ``"trainable_params"``, ``"macs"``, ``"flops"`` or ``"memory"``; with
+        ``depth=None`` every row competes with what it accounts for itself.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 2)), verbose=0)
+            >>> [(s.layer.module_path, s.value) for s in stats.largest(1)]
+            [('0', 36)]
+        """
+        from .queries import largest
+
+        return largest(self._viewed(), k, by, depth)
+
+    def layers_over(
+        self, threshold: float, by: str = "params", depth: int | None = None
+    ) -> list[LayerScore]:
+        """The rows whose ``by`` value exceeds ``threshold``, in call order.
+
+        See ``summaryplus.queries.layers_over``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 2)), verbose=0)
+            >>> [s.layer.module_path for s in stats.layers_over(20)]
+            ['0']
+        """
+        from .queries import layers_over
+
+        return layers_over(self._viewed(), threshold, by, depth)
+
+    def group_by(self, depth: int = 1) -> list[LayerGroup]:
+        """Params, MACs and memory per module at ``depth``; the groups add up to the totals.
+
+        See ``summaryplus.queries.group_by``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 2)), verbose=0)
+            >>> [(g.module_path, g.params) for g in stats.group_by(1)]
+            [('0', 36), ('1', 10)]
+        """
+        from .queries import group_by
+
+        return group_by(self._viewed(), depth)
+
+    def to_table(
+        self,
+        tablefmt: str = "github",
+        depth: int | None = None,
+        columns: _Iterable[str] | None = None,
+    ) -> str:
+        """The layer table in any ``tabulate.tabulate_formats`` format.
+
+        See ``summaryplus.render.table.to_table``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> print(summary(nn.Linear(4, 2), verbose=0).to_table("simple"))
+            Layer (type:depth-idx)      Param #
+            ------------------------  ---------
+            Linear                           10
+        """
+        from .render.table import to_table
+
+        return to_table(self._viewed(), tablefmt, depth, columns)
+
+    def to_json(self, path: PathLike | None = None, indent: int | None = 2) -> str:
+        """``to_dict()`` as JSON text, also written to ``path`` when given.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> summary(nn.Linear(4, 2), verbose=0).to_json(indent=None)[:34]
+            '{"schema": "summaryplus.summary/1"'
+        """
+        from .render.serialize import to_json
+
+        return to_json(self._viewed(), path, indent)
+
+    def to_csv(self, path: PathLike | None = None) -> str:
+        """The layers as CSV (one line per row), also written to ``path`` when given.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> len(summary(nn.Linear(4, 2), verbose=0).to_csv().splitlines())
+            2
+        """
+        from .render.serialize import to_csv
+
+        return to_csv(self._viewed(), path)
+
+    def to_dataframe(self) -> Any:
+        """The layers as a ``pandas.DataFrame``; totals in ``.attrs["totals"]``.
+
+        Needs pandas, imported on this call only.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> summary(nn.Linear(4, 2), verbose=0).to_dataframe()["num_params"].tolist()
+            [10]
+        """
+        from .render.serialize import to_dataframe
+
+        return to_dataframe(self._viewed())
+
+    def to_html(self) -> str:
+        """An HTML fragment: the layer table (indented tree) and the totals.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> "<table" in summary(nn.Linear(4, 2), verbose=0).to_html()
+            True
+        """
+        from .render.html import to_html
+
+        return to_html(self._viewed())
+
+    def _repr_html_(self) -> str:
+        """What Jupyter shows: ``to_html()``."""
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        """Markdown for notebooks and Markdown exports: GitHub tables of layers and totals."""
+        from .render.html import to_markdown
+
+        return to_markdown(self._viewed())
+
+    def log(self, logger: LoggerLike = None, level: int | str = "INFO") -> None:
+        """Writes the text table to ``logger`` (default ``"summaryplus"``), a record per line.
+
+        ``level`` is a number (``logging.INFO``) or a level name. See
+        ``summaryplus.render.log.log_summary``.
+
+        Example:
+            >>> import logging
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> summary(nn.Linear(4, 2), verbose=0).log(logging.getLogger("train"))
+        """
+        from .render.log import log_summary
+
+        log_summary(self._viewed(), logger, level)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        """rich's renderable protocol: ``rich.print(stats)`` shows rich tables."""
+        from .render.rich import rich_renderables
+
+        yield from rich_renderables(self._viewed(), console, options)
