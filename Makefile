@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # unpinned torch would make pip fetch a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test test-oldest lint typecheck bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,25 @@ typecheck: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test lint typecheck
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules summaryplus
+
+# The core suite (no optional extras: their tests skip) on the oldest torch
+# setup.cfg declares. Not part of .ci/run. Only torch 2.13.0 is installable
+# here, so the declared floor is torch>=2.13; raise OLDEST_TORCH with it.
+OLDEST_VENV := .venv-oldest
+OLDEST_PY := $(OLDEST_VENV)/bin/python
+OLDEST_TORCH := 2.13.0
+
+$(OLDEST_VENV)/.installed: setup.cfg setup.py
+	grep -qE "torch>=$(basename $(OLDEST_TORCH))$$" setup.cfg || \
+		{ echo "setup.cfg's torch floor is not $(OLDEST_TORCH): update OLDEST_TORCH"; exit 1; }
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_PY) -m pip install --quiet "torch==$(OLDEST_TORCH)" "tabulate>=0.9" numpy "pytest>=7" "hypothesis>=6"
+	$(OLDEST_PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-oldest: $(OLDEST_VENV)/.installed
+	$(OLDEST_PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_scaling.py
@@ -38,4 +57,4 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_accuracy.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

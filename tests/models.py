@@ -3,13 +3,22 @@ models built from tiny configs (transformers is imported only by those builders)
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import torch
 from torch import nn
 
 if TYPE_CHECKING:
     import transformers
+
+
+def _transformers() -> ModuleType:
+    """transformers, quiet; a test that builds one of these models skips without it."""
+    transformers = pytest.importorskip("transformers")
+    transformers.logging.set_verbosity_error()
+    return transformers
 
 
 class SingleInputNet(nn.Module):
@@ -95,7 +104,7 @@ class TiedNet(nn.Module):
 
 def gpt2(width: int = 64, layers: int = 2, **config: Any) -> transformers.GPT2LMHeadModel:
     """A seeded GPT-2 LM with 2 heads, a 1,000-token vocabulary and 64 positions."""
-    import transformers
+    transformers = _transformers()
 
     torch.manual_seed(0)
     return transformers.GPT2LMHeadModel(
@@ -107,7 +116,7 @@ def gpt2(width: int = 64, layers: int = 2, **config: Any) -> transformers.GPT2LM
 
 def bert_config(**config: Any) -> transformers.BertConfig:
     """Hidden size 32, 2 layers of 2 heads, a 500-token vocabulary, 64 positions."""
-    import transformers
+    transformers = _transformers()
 
     return transformers.BertConfig(
         hidden_size=32,
@@ -122,7 +131,7 @@ def bert_config(**config: Any) -> transformers.BertConfig:
 
 def bert() -> transformers.BertModel:
     """A seeded BERT encoder from ``bert_config()``."""
-    import transformers
+    transformers = _transformers()
 
     torch.manual_seed(0)
     return transformers.BertModel(bert_config())
@@ -130,7 +139,7 @@ def bert() -> transformers.BertModel:
 
 def bert_classifier(num_labels: int = 2) -> transformers.BertForSequenceClassification:
     """A seeded BERT sequence classifier from ``bert_config()``."""
-    import transformers
+    transformers = _transformers()
 
     torch.manual_seed(0)
     return transformers.BertForSequenceClassification(bert_config(num_labels=num_labels))

@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 import torch
-import transformers
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -88,6 +87,7 @@ SLOW = pytest.mark.slow
 
 
 def _config(name: str, **kwargs: Any) -> Callable[[], Any]:
+    transformers = pytest.importorskip("transformers")
     return lambda: getattr(transformers, name)(**kwargs)
 
 
@@ -221,6 +221,7 @@ def on_cpu(name: str) -> tuple[Any, Inputs, ModelStatistics]:
 
 
 def build(arch: Arch, eager: bool = False) -> Any:
+    transformers = pytest.importorskip("transformers")
     config = arch.config()
     if eager:
         config._attn_implementation = "eager"

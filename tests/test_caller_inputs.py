@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import torch
-import transformers
 from torch import nn
 from torch._subclasses.fake_tensor import FakeTensor
 
@@ -16,6 +15,7 @@ from summaryplus import SummaryError, summary
 
 
 def _gpt2() -> Any:
+    transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=200)
@@ -58,6 +58,7 @@ def _assert_same(before: list[tuple[str, Any]], after: list[tuple[str, Any]]) ->
 
 
 def _filled_cache(model: Any, grad: bool) -> Any:
+    transformers = pytest.importorskip("transformers")
     cache = transformers.DynamicCache()
     with torch.set_grad_enabled(grad):
         model(torch.randint(0, 200, (1, 5)), past_key_values=cache, use_cache=True)
@@ -80,6 +81,7 @@ def test_a_cache_given_on_the_fake_path_gets_nothing_fake(mode: str, grad: bool)
 
 
 def test_an_empty_cache_on_the_fake_path_stays_empty() -> None:
+    transformers = pytest.importorskip("transformers")
     model = _gpt2()
     cache = transformers.DynamicCache()
     summary(model, input_data={"input_ids": torch.randint(0, 200, (1, 4))}, device="meta",
@@ -140,6 +142,7 @@ def test_inputs_are_untouched_on_fake_and_meta_paths_and_with_copy_inputs(
 
 
 def test_a_real_forward_changes_its_inputs_as_any_forward_does() -> None:
+    transformers = pytest.importorskip("transformers")
     x, memory, notes = _inputs()
     summary(Writes(), input_data=[x, memory, notes], verbose=0)
     assert len(memory.seen) == 2  # documented: a cache advances

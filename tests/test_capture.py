@@ -10,8 +10,8 @@ import pickle
 import threading
 from typing import Any
 
+import pytest
 import torch
-import torchinfo
 from fingerprint import assert_same, fingerprint
 from torch import nn
 
@@ -261,6 +261,7 @@ def test_a_copy_made_during_the_forward_runs_its_own_weights() -> None:
 
 
 def test_transformer_encoder_layers_keep_their_submodule_rows() -> None:
+    torchinfo = pytest.importorskip("torchinfo")
     layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
     encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False).eval()
     ours = summary(encoder, input_size=(2, 5, 16), depth=5, verbose=0)
@@ -285,6 +286,7 @@ def test_a_forward_calling_itself_directly_stays_in_its_row() -> None:
 
 
 def test_a_module_calling_itself_as_a_module_gets_a_recursive_row() -> None:
+    torchinfo = pytest.importorskip("torchinfo")
     class Nested(nn.Module):
         def __init__(self) -> None:
             super().__init__()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import models
 import pytest
 import torch
-import transformers
 from models import bert_classifier
 from torch import nn
 
@@ -29,7 +29,8 @@ from summaryplus import (
     summary,
 )
 
-transformers.logging.set_verbosity_error()
+if TYPE_CHECKING:
+    import transformers
 
 
 def gpt2(width: int, layers: int = 2) -> transformers.GPT2LMHeadModel:
@@ -220,6 +221,7 @@ def test_diff_replaced_classifier_head() -> None:
 
 
 def test_diff_grown_gpt2_against_json_saved_earlier(tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
     from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
     model = gpt2(64, layers=2)

@@ -7,14 +7,15 @@ import sys
 import threading
 from typing import Any
 
+import pytest
 import torch
-import transformers
 from models import NestedNet
 
 from summaryplus import ModelStatistics, summary
 
 
 def _gpt2() -> Any:
+    transformers = pytest.importorskip("transformers")
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=200)
     )

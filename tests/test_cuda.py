@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import torch
-import transformers
 from models import LSTMNet, NestedNet
 from torch import nn
 
@@ -16,6 +15,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 
 def _gpt2() -> nn.Module:
+    transformers = pytest.importorskip("transformers")
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=128, n_head=4, vocab_size=500)
     )
@@ -48,6 +48,7 @@ def test_cuda_counts_match_cpu(build: Any, kwargs: dict[str, Any], dtype: torch.
 def test_cuda_backward_matches_cpu() -> None:
     # Without attention dropout both devices run a fused attention kernel, whose
     # backward recomputes Q @ K^T (the CPU math path used with dropout does not).
+    transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
     model = transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=128, n_head=4, vocab_size=500, attn_pdrop=0.0)

@@ -17,7 +17,6 @@ from torch import nn
 
 from summaryplus import ModelStatistics, summary
 from summaryplus.examples import SmallCNN, TinyGPT
-from summaryplus.formatting import visible_rows
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -60,19 +59,43 @@ def test_golden(name: str, overwrite: bool) -> None:
     kwargs["verbose"] = verbose
     text = _render(stats, verbose)
     path = GOLDEN / f"{name}.txt"
-    if overwrite or not path.exists():
+    if overwrite:
         path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}: write it with --overwrite and review it"
     assert text == path.read_text(encoding="utf-8")
-    _check_invariants(stats)
+    _check_invariants(stats, text)
 
 
-def _check_invariants(stats: ModelStatistics) -> None:
-    shown_params = sum(
-        row.subtree_params if (deepest or row.is_leaf_layer) else row.counted_params
-        for row, deepest in visible_rows(stats)
-        if not row.is_recursive
-    )
-    assert shown_params == stats.total_params
+def _printed_param_column(text: str) -> list[str]:
+    """The Param # cells of the table's rows, read from the printed text.
+
+    Cells sit under their header title, in fixed-width columns; the rows are the
+    lines between the divider under the header and the next divider.
+    """
+    lines = text.splitlines()
+    dividers = [i for i, line in enumerate(lines) if line and set(line) == {"="}]
+    header = lines[dividers[0] + 1]
+    start = header.index("Param #")
+    later = [header.index(title, start + 1) for title in header[start + len("Param #"):].split("  ")
+             if title.strip()]
+    end = min(later, default=None)
+    return [line[start:end].strip() for line in lines[dividers[1] + 1 : dividers[2]]]
+
+
+def _cell_params(cell: str) -> int:
+    """What one Param # cell adds to the total: its count ("1,600", or "(1,600)"
+    for frozen parameters); nothing for "--", "(recursive)", "(shared)", and for
+    verbose per-tensor lines ("├─2,048"), which detail the row above them."""
+    if cell.startswith(("├─", "└─")) or not any(ch.isdigit() for ch in cell):
+        return 0
+    return int(cell.strip("()").replace(",", ""))
+
+
+def _check_invariants(stats: ModelStatistics, text: str) -> None:
+    if "Param #" in text:
+        shown_params = sum(_cell_params(cell) for cell in _printed_param_column(text))
+        assert shown_params == stats.total_params
+        assert f"Total params: {stats.total_params:,}" in text
     for row in stats.summary_list:
         assert row.macs == row.own_macs + sum(child.macs for child in row.children)
     if stats.summary_list:

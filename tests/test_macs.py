@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-import transformers
 from models import LSTMNet
 from torch import nn
 
@@ -222,6 +221,7 @@ def test_backward_is_counted_from_a_real_backward_pass() -> None:
 
 # ------------------------------------------------- transformers zoo, any device
 def _zoo() -> list[tuple[str, Any, Any, dict[str, Any]]]:
+    transformers = pytest.importorskip("transformers")
     ids = {"input_size": (2, 16), "dtypes": [torch.long]}
     return [
         ("gpt2", transformers.GPT2LMHeadModel,
@@ -266,6 +266,7 @@ def test_transformers_models_count_the_same_on_cpu_meta_and_fake(
 
 
 def test_gpt2_matches_the_analytic_count() -> None:
+    transformers = pytest.importorskip("transformers")
     config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=500)
     with torch.device("meta"):
         model = transformers.GPT2LMHeadModel(config)
@@ -278,6 +279,7 @@ def test_gpt2_matches_the_analytic_count() -> None:
 def test_meta_model_whose_mask_code_reads_values() -> None:
     # transformers' mask code calls .item() on the attention mask: plain meta
     # tensors cannot answer, so the summary runs again on fake tensors.
+    transformers = pytest.importorskip("transformers")
     config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                                       num_attention_heads=8, num_key_value_heads=2,
                                       vocab_size=500)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import torch
-import transformers
 from models import NestedNet
 from torch import nn
 
@@ -47,12 +46,14 @@ def graph_saved_bytes(outputs: list[torch.Tensor], exclude: list[torch.Tensor]) 
 
 
 def _gpt2() -> nn.Module:
+    transformers = pytest.importorskip("transformers")
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=500)
     )
 
 
 def _bert() -> nn.Module:
+    transformers = pytest.importorskip("transformers")
     return transformers.BertModel(
         transformers.BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                                 intermediate_size=128, vocab_size=500)
@@ -109,6 +110,7 @@ def test_the_graph_is_freed_after_the_summary() -> None:
 
 
 def test_activations_are_the_same_on_meta() -> None:
+    transformers = pytest.importorskip("transformers")
     config = transformers.GPT2Config(n_layer=2, n_embd=64, n_head=4, vocab_size=500)
     torch.manual_seed(0)
     cpu = summary(transformers.GPT2LMHeadModel(config), input_size=(2, 32),
@@ -155,6 +157,7 @@ def test_mixed_precision_keeps_fp32_master_weights_and_state() -> None:
 
 
 def test_tied_weights_are_counted_once_in_every_byte_figure() -> None:
+    transformers = pytest.importorskip("transformers")
     config = transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100)
     with torch.device("meta"):
         model = transformers.GPT2LMHeadModel(config)

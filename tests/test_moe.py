@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 import torch
-import transformers
 from torch import nn
 
 from summaryplus import compare, load_summary, summary
 
+if TYPE_CHECKING:
+    import transformers
+
 
 def tiny_mixtral(experts: str | None = None) -> transformers.MixtralForCausalLM:
+    transformers = pytest.importorskip("transformers")
     config = transformers.MixtralConfig(
         hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, vocab_size=100, num_local_experts=4, num_experts_per_tok=2,
@@ -138,6 +143,7 @@ def test_expert_loops_run_on_meta_with_a_stated_routing(built_on_meta: bool) -> 
 
 
 def test_switch_routing_on_meta_is_assumed_and_capacity_is_flagged() -> None:
+    transformers = pytest.importorskip("transformers")
     config = transformers.SwitchTransformersConfig(
         d_model=64, d_ff=128, num_layers=2, num_decoder_layers=2, num_heads=4, d_kv=16,
         vocab_size=100, num_experts=4, expert_capacity=8, num_sparse_encoder_layers=1,

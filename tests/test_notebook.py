@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import torch
-import transformers
 
 from summaryplus import summary
 
+transformers = pytest.importorskip("transformers")
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")

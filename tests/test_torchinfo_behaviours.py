@@ -3,8 +3,8 @@ in any output container, and torchinfo's ``LayerInfo`` methods."""
 
 from __future__ import annotations
 
+import pytest
 import torch
-import torchinfo
 from torch import nn
 
 from summaryplus import summary
@@ -72,6 +72,7 @@ def test_objects_referring_to_each_other_are_walked_once() -> None:
 
 
 def test_layer_info_methods_of_torchinfo_work_on_rows() -> None:
+    torchinfo = pytest.importorskip("torchinfo")
     model = nn.Sequential(nn.Linear(4, 8), nn.Sequential(nn.Linear(8, 2)))
     ours = summary(model, input_size=(2, 4), verbose=0)
     theirs = torchinfo.summary(model, input_size=(2, 4), verbose=0)

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.utils.prune as prune
-import torchinfo
 from models import LSTMNet, NestedNet, RecursiveNet, SingleInputNet
 from torch import nn
 
 import summaryplus
+
+torchinfo = pytest.importorskip("torchinfo")
 
 
 class ArrayIn(nn.Module):

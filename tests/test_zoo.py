@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.utils.prune as prune
-import transformers
 from fingerprint import assert_same, fingerprint
 from models import RecursiveNet, TiedNet
 from torch import nn
@@ -140,6 +139,7 @@ class Scalar(nn.Module):
 
 
 def _gpt2() -> nn.Module:
+    transformers = pytest.importorskip("transformers")
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=100)
     )

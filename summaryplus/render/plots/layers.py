@@ -99,7 +99,7 @@ def plot_summary(
         >>> from summaryplus.examples import SmallCNN
         >>> from summaryplus.plot import plot_summary
         >>> stats = summary(SmallCNN(), input_size=(1, 3, 32, 32), verbose=0)
-        >>> fig = plot_summary(stats, by="macs", depth=2, path="cnn_macs.png")
+        >>> fig = plot_summary(stats, by="macs", depth=2)  # path="cnn_macs.png" saves it
         >>> [label.get_text() for label in fig.axes[0].get_yticklabels()][:2]
         ['features.1 (Sequential)', 'features.2 (Sequential)']
     """
