@@ -1,0 +1,241 @@
+"""Records: summaries and their rows as plain, frozen data (no module
+references), what ``to_dict``/JSON write and ``load_summary`` reads back. Every
+view works on them as on a live ``ModelStatistics`` (``views.SummaryViews``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .views import SummaryViews
+
+if TYPE_CHECKING:
+    from .formatting import FormattingOptions
+    from .memory import TrainingMemory
+
+__all__ = ["SCHEMA", "LayerRecord", "SummaryRecord", "TotalsRecord", "linked"]
+
+#: The schema name and version written into every export.
+SCHEMA = "summaryplus.summary/1"
+
+
+
+@dataclass(frozen=True)
+class LayerRecord:
+    """One row of a summary as plain values (``LayerInfo`` without the module).
+
+    The field names are ``LayerInfo``'s; ``index`` is the row's position in
+    ``summary_list`` and ``parent`` the index of its parent row (None for the
+    model itself). See ``LayerInfo`` for what each number means.
+    """
+
+    index: int
+    parent: int | None
+    module_path: str
+    class_name: str
+    var_name: str
+    depth: int
+    depth_index: int | None
+    executed: bool
+    is_recursive: bool
+    is_container: bool
+    is_leaf_layer: bool
+    input_size: tuple[int | str, ...]
+    output_size: tuple[int | str, ...]
+    input_dtypes: tuple[str, ...]
+    output_dtypes: tuple[str, ...]
+    output_bytes: int
+    kernel_size: tuple[int, ...] | int | None
+    groups: int | None
+    num_params: int
+    trainable_params: int
+    param_bytes: int
+    counted_params: int
+    counted_trainable_params: int
+    counted_param_bytes: int
+    subtree_params: int
+    subtree_trainable_params: int
+    subtree_param_bytes: int
+    own_macs: int
+    macs: int
+    flops: int
+    own_activation_bytes: int
+    activation_bytes: int
+    trainable: str
+    contains_lazy_param: bool
+    # Added within schema 1 (older files load with the default).
+    macs_partial: bool = False
+    # Backward MACs are counted for the whole model (``training_flops``), not per
+    # layer: None. Kept so readers of schema 1 find the key.
+    own_backward_macs: int | None = None
+    @property
+    def children(self) -> tuple[LayerRecord, ...]:
+        """The child rows (linked when the record is made; not a field: JSON
+        keeps the ``parent`` index)."""
+        linked: tuple[LayerRecord, ...] = self.__dict__.get("_children", ())
+        return linked
+
+    def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
+        """``Class (var): depth-idx``, as the table names the row."""
+        from .formatting import layer_name
+
+        return layer_name(self, show_var_name, show_depth)
+
+
+@dataclass(frozen=True)
+class TotalsRecord:
+    """The model totals of a summary (``ModelStatistics`` attribute names)."""
+
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+    total_param_bytes: int
+    total_buffers: int
+    total_buffer_bytes: int
+    total_mult_adds: int
+    total_flops: int
+    total_backward_mult_adds: int | None
+    macs_complete: bool
+    uncounted_ops: dict[str, int]
+    total_input: int
+    total_output_bytes: int
+    activation_bytes: int
+    grad_enabled: bool
+    executed: bool
+    # Added within schema 1: files written before them load with these defaults.
+    trainable_param_bytes: int = 0
+    largest_trainable_param_bytes: int = 0
+    local_params: int = 0
+    local_param_bytes: int = 0
+    local_trainable_param_bytes: int = 0
+    # Mixture of experts (0 and None for a dense model).
+    expert_params: int = 0
+    active_params_per_token: int | None = None
+    # Weights masked out by torch.nn.utils.prune (not in total_params).
+    pruned_params: int = 0
+    # Modules with uninitialized lazy parameters: total_params is a lower bound.
+    uninitialized_layers: int = 0
+
+
+@dataclass(frozen=True)
+class SummaryRecord(SummaryViews):
+    """A summary as plain data: what ``to_dict`` writes and ``load_summary`` returns.
+
+    Every view of a live summary works on it too (``largest``, ``group_by``,
+    ``to_table``, ``to_html``, ``str()``...), with the default columns.
+
+    Totals read as attributes (``record.total_params``), as on
+    ``ModelStatistics``; ``layers`` (also ``summary_list``) are
+    ``LayerRecord``s in call order.
+
+    Attributes:
+        model: class name of the model (None for an empty summary).
+        input_size: the input shapes the summary ran with.
+        layers: the rows.
+        totals: the totals.
+        summaryplus_version: the version that wrote it.
+        schema: the schema it was written in.
+    """
+
+    model: str | None
+    input_size: Any
+    layers: tuple[LayerRecord, ...]
+    totals: TotalsRecord
+    summaryplus_version: str
+    schema: str = SCHEMA
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names the record lacks: the totals read like attributes.
+        totals = self.__dict__.get("totals")
+        if name.startswith("_") or not hasattr(totals, name):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(totals, name)
+
+    @property
+    def summary_list(self) -> tuple[LayerRecord, ...]:
+        """The rows, under ``ModelStatistics``' name."""
+        return self.layers
+
+    @property
+    def formatting(self) -> FormattingOptions:
+        """Table settings for the views: torchinfo's defaults (depth 3; output
+        shape, Param # and, when a forward ran, Mult-Adds)."""
+        from .enums import ColumnSettings, RowSettings
+        from .formatting import FormattingOptions
+
+        columns: tuple[ColumnSettings, ...] = (
+            ColumnSettings.OUTPUT_SIZE,
+            ColumnSettings.NUM_PARAMS,
+        )
+        if self.totals.executed:
+            columns += (ColumnSettings.MULT_ADDS,)
+        options = FormattingOptions(3, 0, columns, 25, {RowSettings.DEPTH})
+        options.set_layer_name_width(list(self.layers))  # type: ignore[arg-type]
+        return options
+
+    def __str__(self) -> str:
+        from .formatting import render_text
+
+        return render_text(self)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[LayerRecord]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def training_memory(
+        self,
+        optimizer: str = "adam",
+        *,
+        momentum: float = 0.0,
+        mixed_precision: bool = False,
+        shards: int | None = None,
+    ) -> TrainingMemory:
+        """The training-step estimate, as ``ModelStatistics.training_memory``."""
+        from .memory import estimate_training_memory
+
+        return estimate_training_memory(
+            self,  # type: ignore[arg-type]  # the same attribute names
+            optimizer,
+            momentum=momentum,
+            mixed_precision=mixed_precision,
+            shards=shards,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as JSON-compatible plain types (lists, dicts, numbers, str)."""
+        return {
+            "schema": self.schema,
+            "summaryplus_version": self.summaryplus_version,
+            "model": self.model,
+            "input_size": _plain(self.input_size),
+            "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
+            "totals": _plain(dataclasses.asdict(self.totals)),
+        }
+
+
+
+def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:
+    """Fills each record's ``children`` from the ``parent`` indices."""
+    children: dict[int, list[LayerRecord]] = {}
+    for layer in layers:
+        if layer.parent is not None:
+            children.setdefault(layer.parent, []).append(layer)
+    for position, layer in enumerate(layers):
+        object.__setattr__(layer, "_children", tuple(children.get(position, ())))
+    return layers
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively: JSON's own types, so ``json.loads`` gives it back."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
