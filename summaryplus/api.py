@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from ._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS, validate_summary_arguments
 from .capture import (
     CaptureResult,
     ForwardFailed,
@@ -26,23 +27,11 @@ from .capture import (
 )
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.routing import is_data_dependent
-from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
+from .enums import Mode, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import FormattingOptions
 from .inputs import ForwardInputs, InputData, InputSize, build_inputs
 from .model_statistics import ModelStatistics
-
-DEFAULT_COLUMN_NAMES = (ColumnSettings.OUTPUT_SIZE, ColumnSettings.NUM_PARAMS)
-DEFAULT_ROW_SETTINGS = frozenset({RowSettings.DEPTH})
-REQUIRES_INPUT = frozenset(
-    {
-        ColumnSettings.INPUT_SIZE,
-        ColumnSettings.OUTPUT_SIZE,
-        ColumnSettings.MULT_ADDS,
-        ColumnSettings.FLOPS,
-        ColumnSettings.MEMORY,
-    }
-)
 
 logger = logging.getLogger("summaryplus")
 
@@ -229,7 +218,7 @@ def summary(
         >>> stats.total_params, stats.total_mult_adds
         (18, 64)
     """
-    request = _validate(
+    request = validate_summary_arguments(
         model, input_size, input_data, col_names, col_width, depth, mode, row_settings, verbose
     )
     columns, rows_settings, model_mode, verbosity = request
@@ -503,61 +492,3 @@ def _cached_result(model: nn.Module, key: tuple[Any, ...] | None) -> CaptureResu
 
 def _without_rows(result: CaptureResult) -> CaptureResult:
     return dataclasses.replace(result, rows=[], uncounted_ops=dict(result.uncounted_ops))
-
-
-def _validate(
-    model: Any,
-    input_size: Any,
-    input_data: Any,
-    col_names: Iterable[str] | None,
-    col_width: Any,
-    depth: Any,
-    mode: str | None,
-    row_settings: Iterable[str] | None,
-    verbose: int | None,
-) -> tuple[tuple[ColumnSettings, ...], set[RowSettings], Mode, int]:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    if input_size is not None and input_data is not None:
-        raise InputConflictError("give only one of input_size and input_data, not both")
-    if not isinstance(col_width, int) or isinstance(col_width, bool) or col_width <= 0:
-        raise ValueError(f"col_width must be a positive int, got {col_width!r}")
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-        raise ValueError(f"depth must be an int >= 0, got {depth!r}")
-    has_input = input_size is not None or input_data is not None
-    if col_names is None:
-        columns: tuple[ColumnSettings, ...] = (
-            DEFAULT_COLUMN_NAMES if has_input else (ColumnSettings.NUM_PARAMS,)
-        )
-    else:
-        if isinstance(col_names, str):
-            col_names = (col_names,)
-        columns = tuple(ColumnSettings.parse(name, "col_names") for name in col_names)  # type: ignore[misc]
-    needs_input = sorted(str(c) for c in set(columns) & REQUIRES_INPUT)
-    if needs_input and not has_input:
-        raise ValueError(f"columns {needs_input} need input_size or input_data")
-    if row_settings is None:
-        rows = set(DEFAULT_ROW_SETTINGS)
-    else:
-        if isinstance(row_settings, str):
-            row_settings = (row_settings,)
-        rows = {RowSettings.parse(name, "row_settings") for name in row_settings}  # type: ignore[misc]
-    model_mode = Mode.EVAL if mode is None else Mode.parse(mode, "mode")
-    if verbose is None:
-        verbosity = Verbosity.QUIET if _interactive() else Verbosity.DEFAULT
-    elif verbose in (0, 1, 2) and not isinstance(verbose, bool):
-        verbosity = Verbosity(verbose)
-    else:
-        raise ValueError(f"verbose={verbose!r} is not valid; accepted values: 0, 1, 2")
-    return columns, rows, model_mode, int(verbosity)  # type: ignore[return-value]
-
-
-def _interactive() -> bool:
-    """A REPL or a notebook shows the returned object itself: do not print it twice."""
-    if getattr(sys, "ps1", None):
-        return True
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return False
-    get_ipython = getattr(ipython, "get_ipython", None)
-    return get_ipython is not None and get_ipython() is not None
