@@ -29,7 +29,6 @@ from .views import SummaryViews
 
 if TYPE_CHECKING:
     from .formatting import FormattingOptions
-    from .memory import TrainingMemory
     from .render.serialize import SummaryRecord
 
 _CONVERSION_FACTORS = {
@@ -158,46 +157,6 @@ class ModelStatistics(SummaryViews):
                 seen.add(key)
                 self.total_buffers += _tensors.numel(buffer)
                 self.total_buffer_bytes += _tensors.nbytes(buffer)
-
-    def training_memory(
-        self,
-        optimizer: str = "adam",
-        *,
-        momentum: float = 0.0,
-        mixed_precision: bool = False,
-        shards: int | None = None,
-    ) -> TrainingMemory:
-        """Bytes one training step needs: params, gradients, optimizer state,
-        activations (measured), buffers and inputs.
-
-        Args:
-            optimizer: ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"``,
-                ``"adagrad"`` or ``"none"``.
-            momentum: for ``"sgd"``: a momentum buffer is kept when > 0.
-            mixed_precision: parameters are half precision and the optimizer
-                keeps fp32 master weights and fp32 state.
-            shards: plan for this many ranks sharding parameters, gradients and
-                optimizer state (FSDP full sharding) on a model that is not
-                sharded yet; the ``local_*`` parts and ``local_total`` are then
-                a rank's share. On a model whose parameters already are DTensors,
-                leave it out: the local parts come from the real shards.
-
-        Raises:
-            ValueError: the summary ran without gradients (pass ``mode="train"``)
-                or the optimizer is unknown.
-
-        Example:
-            >>> import torch.nn as nn
-            >>> from summaryplus import summary
-            >>> stats = summary(nn.Linear(100, 10), input_size=(8, 100), mode="train", verbose=0)
-            >>> stats.training_memory("adam").optimizer_state  # 2 states * 1010 * 4 bytes
-            8080
-        """
-        from .memory import estimate_training_memory
-
-        return estimate_training_memory(
-            self, optimizer, momentum=momentum, mixed_precision=mixed_precision, shards=shards
-        )
 
     @property
     def total_flops(self) -> int:

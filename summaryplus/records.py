@@ -14,7 +14,6 @@ from .views import SummaryViews
 
 if TYPE_CHECKING:
     from .formatting import FormattingOptions
-    from .memory import TrainingMemory
 
 __all__ = ["SCHEMA", "LayerRecord", "SummaryRecord", "TotalsRecord", "linked"]
 
@@ -186,25 +185,6 @@ class SummaryRecord(SummaryViews):
 
     def __len__(self) -> int:
         return len(self.layers)
-
-    def training_memory(
-        self,
-        optimizer: str = "adam",
-        *,
-        momentum: float = 0.0,
-        mixed_precision: bool = False,
-        shards: int | None = None,
-    ) -> TrainingMemory:
-        """The training-step estimate, as ``ModelStatistics.training_memory``."""
-        from .memory import estimate_training_memory
-
-        return estimate_training_memory(
-            self,  # type: ignore[arg-type]  # the same attribute names
-            optimizer,
-            momentum=momentum,
-            mixed_precision=mixed_precision,
-            shards=shards,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-compatible plain types (lists, dicts, numbers, str)."""
