@@ -273,7 +273,8 @@ class ConfigModel:
     ``inputs`` are the keyword arguments of its forward (``model(**inputs)``),
     built from the model itself (:mod:`summaryplus.hf_inputs`): token ids,
     decoder ids, pixel values, audio features, on the model's device (meta
-    tensors for a meta model). ``input_specs`` are their shapes and dtypes.
+    tensors for a meta model), and flags such as ``interpolate_pos_encoding``
+    at another image size. ``input_specs`` are the tensors' shapes and dtypes.
     ``input_size``/``dtypes`` describe the main input alone (kept for callers
     that pass one positional input); ``encoder_decoder`` is the config's flag.
     """
@@ -284,7 +285,7 @@ class ConfigModel:
     input_size: list[tuple[int, ...]]
     dtypes: list[torch.dtype]
     encoder_decoder: bool = False
-    inputs: dict[str, torch.Tensor] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
     input_specs: dict[str, InputSpec] = field(default_factory=dict)
 
 
@@ -330,7 +331,13 @@ def build_from_config(
         ) from None
     import torch
 
-    from .hf_inputs import InputsError, forward_input_specs, make_inputs, max_text_length
+    from .hf_inputs import (
+        InputsError,
+        forward_flags,
+        forward_input_specs,
+        make_inputs,
+        max_text_length,
+    )
 
     model_type = data["model_type"]
     config = _config(transformers, data, path)
@@ -362,7 +369,7 @@ def build_from_config(
         input_size=[main.shape],
         dtypes=[main.dtype],
         encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
-        inputs=make_inputs(model, specs),
+        inputs={**make_inputs(model, specs), **forward_flags(model, image_size)},
         input_specs=specs,
     )
 

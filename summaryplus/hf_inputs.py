@@ -136,6 +136,25 @@ def make_inputs(
     return tensors
 
 
+def forward_flags(model: nn.Module, image_size: tuple[int, int] | None) -> dict[str, bool]:
+    """Keyword flags the forward needs next to its tensors: at an ``image_size``
+    other than the config's, ``interpolate_pos_encoding=True`` where the forward
+    takes it (ViT, CLIP: the position table is resized, as transformers does
+    for higher-resolution inference; the parameters stay the config's)."""
+    config = getattr(model, "config", None)
+    if image_size is None or config is None:
+        return {}
+    vision = getattr(config, "vision_config", None) or config
+    size = getattr(vision, "image_size", None)
+    native = (size, size) if isinstance(size, int) else None
+    accepted = _forward_names(model)
+    if native != tuple(image_size) and accepted is not None and (
+        "interpolate_pos_encoding" in accepted
+    ):
+        return {"interpolate_pos_encoding": True}
+    return {}
+
+
 def default_spec(name: str, shape: tuple[int, ...], dtype: torch.dtype | None) -> InputSpec:
     """The spec of a keyword input given on the command line (``--input NAME=SHAPE``):
     without a dtype, names ending in ``ids`` or ``mask`` are int64, others float32."""
@@ -290,6 +309,7 @@ __all__ = [
     "InputSpec",
     "InputsError",
     "default_spec",
+    "forward_flags",
     "forward_input_specs",
     "make_inputs",
     "max_text_length",

@@ -232,11 +232,11 @@ def test_every_family_runs_from_the_cli_with_no_flags(family: str, configs: Path
 
 def test_vit_macs_at_the_config_size_and_at_image_size_and_batch(configs: Path) -> None:
     default = cli("vit", "--format", "json", cwd=configs)
-    assert json.loads(default.out)["total_mult_adds"] == VIT_MACS == 256_128
+    assert json.loads(default.out)["totals"]["total_mult_adds"] == VIT_MACS == 256_128
     scaled = cli("vit", "--image-size", "64", "--batch-size", "2", "--format", "json",
                  cwd=configs)
     assert scaled.code == 0, scaled.err
-    assert json.loads(scaled.out)["total_mult_adds"] == VIT_MACS_64_B2
+    assert json.loads(scaled.out)["totals"]["total_mult_adds"] == VIT_MACS_64_B2
 
 
 def test_input_size_on_whisper_is_the_audio_and_the_decoder_keeps_its_ids(configs: Path) -> None:
@@ -247,7 +247,7 @@ def test_input_size_on_whisper_is_the_audio_and_the_decoder_keeps_its_ids(config
     keyword = cli("whisper", "--input", "input_features=2,16,60", "--depth", "0",
                   "--format", "json", cwd=configs)
     assert keyword.code == 0, keyword.err
-    totals = [json.loads(r.out)["total_mult_adds"] for r in (positional, keyword)]
+    totals = [json.loads(r.out)["totals"]["total_mult_adds"] for r in (positional, keyword)]
     assert totals[0] == totals[1] > 0
     assert "[2, 20, 100]" in cli("whisper", "--input-size", "2,16,60", "--depth", "0",
                                  cwd=configs).out
@@ -337,7 +337,7 @@ def test_hub_name_from_a_prefilled_cache_offline(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr == ""
-    assert json.loads(completed.stdout)["total_mult_adds"] == VIT_MACS
+    assert json.loads(completed.stdout)["totals"]["total_mult_adds"] == VIT_MACS
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == ["config.json", "main"]
 
 
@@ -367,7 +367,7 @@ def test_a_path_that_exists_wins_over_the_hub_name(hub: Any, configs: Path,
     (configs / "org" / "vit" / "config.json").write_text(json.dumps(TINY["vit"]))
     result = cli("org/vit", "--format", "json", cwd=configs)
     assert result.code == 0, result.err
-    assert json.loads(result.out)["total_mult_adds"] == VIT_MACS
+    assert json.loads(result.out)["totals"]["total_mult_adds"] == VIT_MACS
     assert asked == []
 
 

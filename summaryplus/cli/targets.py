@@ -77,13 +77,11 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     from .._factories import build_from_config, parse_dtypes
 
     sizes: list[tuple[int, ...]] | None = args.input_size
+    # The inputs built for the model (decoder ids, pixels) follow the batch of
+    # --input-size, else --batch-size, else the first --input.
+    batch = sizes[0][0] if sizes else args.batch_size or (args.input[0][1][0] if args.input else 1)
     built = build_from_config(
-        path,
-        args.model_class,
-        args.device,
-        seq_len=args.seq_len,
-        # The other inputs (decoder ids, pixels) follow --input-size's batch.
-        batch=sizes[0][0] if sizes else args.batch_size or 1,
+        path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
         image_size=args.image_size,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
@@ -103,8 +101,8 @@ def _keyword_inputs(
     args: argparse.Namespace,
     model: nn.Module,
     specs: dict[str, InputSpec],
-    tensors: dict[str, torch.Tensor],
-) -> dict[str, torch.Tensor]:
+    tensors: dict[str, Any],
+) -> dict[str, Any]:
     """The forward's keyword inputs: those built for the model (``tensors``, made
     from ``specs``), replaced or extended by every ``--input NAME=SHAPE[:DTYPE]``."""
     from .._factories import parse_dtypes
@@ -133,7 +131,7 @@ def _summarize(
     args: argparse.Namespace,
     sizes: list[tuple[int, ...]] | None,
     dtypes: list[torch.dtype] | None,
-    keywords: dict[str, torch.Tensor],
+    keywords: dict[str, Any],
 ) -> ModelStatistics:
     from .._factories import is_meta_model
     from ..api import summary
