@@ -74,10 +74,12 @@ class FormattingOptions:
 
     def set_layer_name_width(self, summary_list: list[LayerInfo]) -> None:
         """Widens the name column to fit every row (hidden ones too), in steps of 5."""
-        longest = 0
-        for row in summary_list:
-            title = row.get_layer_name(self.show_var_name, self.show_depth)
-            longest = max(longest, len(title) + row.depth * _NAME_ALIGN + 1)
+        show_var_name, show_depth = self.show_var_name, self.show_depth
+        longest = max(
+            (len(layer_name(row, show_var_name, show_depth)) + row.depth * _NAME_ALIGN + 1
+             for row in summary_list),
+            default=0,
+        )
         if longest >= self.layer_name_width:
             self.layer_name_width = math.ceil(longest / _NAME_ALIGN) * _NAME_ALIGN
 
