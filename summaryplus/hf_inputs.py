@@ -82,14 +82,15 @@ def forward_input_specs(
             ``main_input_name``, no image size), or a decoder longer than
             ``max_target_positions``.
 
-    Example:
-        >>> import torch, transformers
-        >>> config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=1,
-        ...     num_attention_heads=2, intermediate_size=64, image_size=32, patch_size=8)
-        >>> with torch.device("meta"):
-        ...     vit = transformers.ViTModel(config)
+    Example (a stand-in with what a transformers ViT has: ``config`` and
+    ``main_input_name``):
+        >>> from types import SimpleNamespace
+        >>> from torch import nn
+        >>> vit = nn.Conv2d(3, 8, 16)
+        >>> vit.config = SimpleNamespace(model_type="vit", image_size=224, num_channels=3)
+        >>> vit.main_input_name = "pixel_values"
         >>> forward_input_specs(vit, seq_len=128, batch=2)["pixel_values"].shape
-        (2, 3, 32, 32)
+        (2, 3, 224, 224)
     """
     config = getattr(model, "config", None)
     if config is None:
@@ -126,7 +127,7 @@ def make_inputs(
         device = held.device if held is not None else torch.device("cpu")
     where = torch.device(device)
     generator = torch.Generator().manual_seed(0)
-    bound = index_bound(model) if any(s.fill == "ids" for s in specs.values()) else 2
+    bound = index_bound(model.modules()) if any(s.fill == "ids" for s in specs.values()) else 2
     tensors = {}
     for name, spec in specs.items():
         if spec.fill == "mask" and where.type != "meta":
