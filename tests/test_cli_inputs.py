@@ -128,7 +128,13 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "        self.proj = nn.Linear(4, 8)\n\n"
         "    def forward(self, ids=None, features=None, mask=None):\n"
         "        assert mask is not None and mask.dtype.is_floating_point is False\n"
-        "        return self.embed(ids).sum(1) + self.proj(features)\n"
+        "        return self.embed(ids).sum(1) + self.proj(features)\n\n\n"
+        "def make_warning():\n"
+        "    import warnings\n"
+        "    import torch\n"
+        "    warnings.warn('check your inputs')\n"
+        "    warnings.warn_explicit('library noise', UserWarning, torch.__file__, 1)\n"
+        "    return nn.Linear(2, 2)\n"
     )
     return root
 
@@ -423,6 +429,16 @@ def test_library_logging_shows_only_with_debug(configs: Path) -> None:
     assert "[transformers]" in runs[1].stderr
 
 
+def test_warnings_from_libraries_are_hidden_and_the_users_own_shown(configs: Path) -> None:
+    result = cli("factories.py:make_warning", cwd=configs)
+    assert result.code == 0, result.err
+    assert "UserWarning: check your inputs" in result.err
+    assert "library noise" not in result.err
+    with pytest.warns(UserWarning) as warned:  # --debug: everything warned as usual
+        assert cli("factories.py:make_warning", "--debug", cwd=configs).code == 0
+    assert {str(w.message) for w in warned} == {"check your inputs", "library noise"}
+
+
 def test_numpy_is_a_declared_dependency() -> None:
     """Without numpy, importing torch warns "Failed to initialize NumPy"."""
     parser = configparser.ConfigParser()
@@ -435,3 +451,10 @@ def test_numpy_is_a_declared_dependency() -> None:
 def test_build_from_config_errors_are_command_errors(configs: Path) -> None:
     with pytest.raises(CommandError, match="closest: llama"):
         build_from_config(configs / "unknown.json", None, None, seq_len=8, batch=1)
+
+
+def test_help_shows_the_new_options_and_hub_names(tmp_path: Path) -> None:
+    result = cli("--help", cwd=tmp_path)
+    assert result.code == 0
+    for text in ("--input NAME=SHAPE[:DTYPE]", "--image-size", "ORG/NAME", "--debug"):
+        assert text in result.out, text

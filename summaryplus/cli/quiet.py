@@ -29,20 +29,26 @@ def library_output_hidden() -> Iterator[None]:
     """Runs the block with library output captured and dropped (see the module doc)."""
     real_stderr = sys.stderr
     buffer = io.StringIO()
-    # record=True keeps the filters in force (what the user ignores stays ignored).
-    with warnings.catch_warnings(record=True) as caught:
-        sys.stderr = buffer
-        try:
-            yield
-        finally:
-            sys.stderr = real_stderr
-            _rebind_handlers(buffer, real_stderr)
-    folders = _library_folders()
-    for record in caught:
-        if not os.path.abspath(record.filename).startswith(folders):
-            warnings.showwarning(
-                record.message, record.category, record.filename, record.lineno
-            )
+    caught: list[warnings.WarningMessage] = []
+    try:
+        # record=True keeps the filters in force (what the user ignores stays ignored).
+        with warnings.catch_warnings(record=True) as recorded:
+            sys.stderr = buffer
+            try:
+                yield
+            finally:
+                sys.stderr = real_stderr
+                _rebind_handlers(buffer, real_stderr)
+                caught.extend(recorded)
+    finally:
+        # Also when the run failed: the user's own warnings come before the error line.
+        folders = _library_folders()
+        for record in caught:
+            if not os.path.abspath(record.filename).startswith(folders):
+                real_stderr.write(warnings.formatwarning(
+                    record.message, record.category, record.filename, record.lineno,
+                    record.line,
+                ))
 
 
 def _library_folders() -> tuple[str, ...]:

@@ -188,8 +188,7 @@ def _render_model(stats: ModelStatistics, fmt: str) -> str:
     method = getattr(stats, method_name, None)
     if method is None:
         raise CommandError(
-            f"--format {fmt} needs ModelStatistics.{method_name}(), which this version of "
-            "summaryplus does not have yet",
+            f"--format {fmt} is not available in this version of summaryplus",
             USAGE,
         )
     rendered = method(tablefmt=fmt) if method_name == "to_table" else method()
