@@ -290,6 +290,8 @@ KEYWORD_ERRORS = {
     "bad image size": (("vit", "--image-size", "1,2,3"), "is not an image size"),
     "decoder too long": (("whisper", "--seq-len", "21"), "takes at most 20 tokens"),
     "unknown model type": (("unknown.json",), "closest: llama"),
+    "a missing file is no hub name": (("org/config.json",),
+                                      "no such file or folder: org/config.json"),
 }
 
 
