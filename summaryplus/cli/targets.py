@@ -168,7 +168,7 @@ def summary_error_line(error: SummaryError) -> str:
     (The library's message spans lines and points at ``.partial``, which a shell
     user cannot reach.)"""
     first = str(error).splitlines()[0] if str(error) else type(error).__name__
-    line = f"{first}; it received {error.input_shapes}"
+    line = f"{first.rstrip('.')}; it received {error.input_shapes}"
     if "fake/meta tensor support" in str(error):
         line += " (torch cannot run this op on tensors without data: try --device cpu)"
     return line
