@@ -19,6 +19,7 @@ from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter, state
 from .input_copies import copy_inputs
+from .live_memory import LiveMemory
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder, join_path
 from .tree import ModuleTree
 from .values import dtypes_of, first_shape, iter_tensors, total_bytes
@@ -79,6 +80,7 @@ def capture_forward(
     count_backward: bool = False,
     assume_routing: bool = False,
     private: bool = False,
+    probe: LiveMemory | None = None,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
     model back as it was (``private``: a copy the caller never sees, left as
@@ -86,6 +88,10 @@ def capture_forward(
 
     ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
     balanced indices so expert loops can run without data (``routing``).
+
+    ``probe`` (``live_memory.LiveMemory``) sees every op above the counter and
+    is handed the forward's return value (inference memory: the peak of live
+    bytes and the returned cache).
 
     Raises:
         ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
@@ -139,6 +145,8 @@ def capture_forward(
         else:
             counting = CompileSafeOpCounter if compiled else OpCounter
             stack.enter_context(counting(recorder, snapshot))
+        if probe is not None:
+            stack.enter_context(probe)
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:
@@ -147,6 +155,8 @@ def capture_forward(
                 result.rows = _scripted_rows(model, tree, (args, kwargs), output)
             if count_backward:
                 result.backward_macs = _count_backward(recorder, output)
+            if probe is not None:
+                probe.keep(output)
             del output
         except Exception as error:
             _collect(recorder, result)
