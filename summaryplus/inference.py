@@ -103,7 +103,8 @@ def check_dtype(value: object, argument: str, accepted: Mapping[str, object]) ->
     """
     name = _tensors.dtype_name(value) if isinstance(value, torch.dtype) else value
     if isinstance(name, str):
-        name = _ALIASES.get(name.lower().removeprefix("torch."), name.lower().removeprefix("torch."))
+        name = name.lower().removeprefix("torch.")
+        name = _ALIASES.get(name, name)
     if not isinstance(name, str) or name not in accepted:
         raise ValueError(
             f"{argument}={value!r} is not valid; accepted values: "
@@ -162,7 +163,8 @@ def inference_memory(
         >>> with torch.device("meta"):
         ...     model = transformers.LlamaForCausalLM(config)
         >>> memory = inference_memory(model, context=1024, batch=2)
-        >>> memory.kv_cache == 2 * 2 * 2 * 16 * 1024 * 2 * 2  # K and V x layers x heads x dim x T x B x bf16
+        >>> # K and V x layers x kv heads x head dim x context x batch x 2 bytes (bf16)
+        >>> memory.kv_cache == 2 * 2 * 2 * 16 * 1024 * 2 * 2
         True
     """
     from ._checks import check_count
@@ -199,6 +201,40 @@ def inference_memory(
         has_cache=found,
         activations=max(0, probe.peak_bytes(compute_size) - kv_at_compute),
         assumptions=_assumptions(weights_dtype, compute, group_size, found),
+    )
+
+
+def summary_inference_memory(
+    stats: Any,
+    context: int,
+    batch: int,
+    dtype: str | torch.dtype,
+    kv_dtype: str | torch.dtype | None,
+    group_size: int,
+) -> InferenceMemory:
+    """``inference_memory`` of the model a live summary holds (see ``SummaryViews``).
+
+    Raises:
+        ValueError: the summary has no model (loaded from JSON) or its model
+            does not take token ids.
+    """
+    rows = getattr(stats, "summary_list", None) or []
+    model = getattr(rows[0], "module", None) if rows else None
+    if not isinstance(model, nn.Module):
+        raise ValueError(
+            "inference_memory() measures the KV cache and the prefill peak with a forward "
+            "pass, which needs the model: a summary loaded from JSON has none; call "
+            "summaryplus.inference_memory(model, context=...) instead"
+        )
+    taken = list(getattr(rows[0], "input_dtypes", None) or [])
+    if taken and not taken[0].startswith(("int", "uint")):
+        raise ValueError(
+            f"inference_memory() runs the model on batch x context token ids, but this "
+            f"summary's model took {taken[0]} inputs: call summaryplus.inference_memory("
+            "model, input_data=...) with the prefill's inputs"
+        )
+    return inference_memory(
+        model, context=context, batch=batch, dtype=dtype, kv_dtype=kv_dtype, group_size=group_size
     )
 
 
@@ -307,9 +343,8 @@ def _weights(model: nn.Module, bits: int, compute_size: int, group_size: int) ->
             floating = param.is_floating_point()
             if bits >= 16 or param.dim() < 2 or _tensors.tensor_key(param) in kept:
                 found.unquantized += count
-                found.bytes += count * (bits // 8 if bits >= 16 else compute_size) if floating else (
-                    _tensors.nbytes(param)
-                )
+                size = bits // 8 if bits >= 16 else compute_size
+                found.bytes += count * size if floating else _tensors.nbytes(param)
                 continue
             rows = count // max(1, int(param.shape[-1]))
             groups = -(-int(param.shape[-1]) // group_size) if bits == 4 else 1
@@ -332,7 +367,10 @@ def _unquantized_tensors(model: nn.Module, modules: Sequence[nn.Module]) -> set[
     if isinstance(output, nn.Module):
         kept.append(output)
     return {
-        _tensors.tensor_key(p) for module in kept for p in module._parameters.values() if p is not None
+        _tensors.tensor_key(param)
+        for module in kept
+        for param in module._parameters.values()
+        if param is not None
     }
 
 

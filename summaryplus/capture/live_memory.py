@@ -51,14 +51,14 @@ class LiveMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
         # A capture that falls back (meta -> fake tensors) runs again: start afresh.
         self.__init__()  # type: ignore[misc]
         self._fused = _FusedAttention(self)
-        self._fused.__enter__()
+        self._fused.__enter__()  # type: ignore[no-untyped-call]
         super().__enter__()  # type: ignore[no-untyped-call]
         return self
 
     def __exit__(self, *exc: Any) -> None:
         super().__exit__(*exc)  # type: ignore[no-untyped-call]
         if self._fused is not None:
-            self._fused.__exit__(*exc)
+            self._fused.__exit__(*exc)  # type: ignore[no-untyped-call]
             self._fused = None
 
     @classmethod
