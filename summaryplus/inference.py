@@ -167,11 +167,31 @@ def inference_memory(
         >>> memory.kv_cache == 2 * 2 * 2 * 16 * 1024 * 2 * 2
         True
     """
+    return inference_memories(
+        model, input_size, input_data, dtypes, (dtype,), context=context, batch=batch,
+        kv_dtype=kv_dtype, group_size=group_size, **kwargs,
+    )[0]
+
+
+def inference_memories(
+    model: nn.Module,
+    input_size: InputSize | None,
+    input_data: InputData | None,
+    dtypes: Sequence[torch.dtype | type] | None,
+    weight_dtypes: Sequence[str | torch.dtype],
+    *,
+    context: int | None = None,
+    batch: int = 1,
+    kv_dtype: str | torch.dtype | None = None,
+    group_size: int = DEFAULT_GROUP_SIZE,
+    **kwargs: Any,
+) -> list[InferenceMemory]:
+    """``inference_memory`` for each of ``weight_dtypes``, from one forward."""
     from ._checks import check_count
 
-    weights_dtype = check_dtype(dtype, "dtype", WEIGHT_DTYPES)
-    bits, compute = WEIGHT_DTYPES[weights_dtype]
-    cache_dtype = check_dtype(compute if kv_dtype is None else kv_dtype, "kv_dtype", KV_DTYPES)
+    names = [check_dtype(dtype, "dtype", WEIGHT_DTYPES) for dtype in weight_dtypes]
+    if kv_dtype is not None:
+        check_dtype(kv_dtype, "kv_dtype", KV_DTYPES)
     for value, argument in ((batch, "batch"), (group_size, "group_size")):
         check_count(value, argument)
         if value == 0:
@@ -182,26 +202,34 @@ def inference_memory(
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, int(context or 1))], [torch.long]
     probe = _measure(model, input_size, input_data, dtypes, kwargs)
-    compute_size = KV_DTYPES[compute]
     cache_elements, cache_other, found = _cache_size(probe.output)
-    weights = _weights(model, bits, compute_size, group_size)
-    kv_at_compute = cache_elements * compute_size + cache_other
-    return InferenceMemory(
-        dtype=weights_dtype,
-        compute_dtype=compute,
-        kv_dtype=cache_dtype,
-        context=context,
-        batch=batch,
-        weights=weights.bytes,
-        quantized_params=weights.quantized,
-        unquantized_params=weights.unquantized,
-        scale_bytes=weights.scales,
-        buffers=weights.buffers,
-        kv_cache=cache_elements * KV_DTYPES[cache_dtype] + cache_other,
-        has_cache=found,
-        activations=max(0, probe.peak_bytes(compute_size) - kv_at_compute),
-        assumptions=_assumptions(weights_dtype, compute, group_size, found),
-    )
+    probe.output = None
+    memories = []
+    for name in names:
+        bits, compute = WEIGHT_DTYPES[name]
+        cache_dtype = check_dtype(compute if kv_dtype is None else kv_dtype, "kv_dtype", KV_DTYPES)
+        compute_size = KV_DTYPES[compute]
+        weights = _weights(model, bits, compute_size, group_size)
+        kv_at_compute = cache_elements * compute_size + cache_other
+        memories.append(
+            InferenceMemory(
+                dtype=name,
+                compute_dtype=compute,
+                kv_dtype=cache_dtype,
+                context=context,
+                batch=batch,
+                weights=weights.bytes,
+                quantized_params=weights.quantized,
+                unquantized_params=weights.unquantized,
+                scale_bytes=weights.scales,
+                buffers=weights.buffers,
+                kv_cache=cache_elements * KV_DTYPES[cache_dtype] + cache_other,
+                has_cache=found,
+                activations=max(0, probe.peak_bytes(compute_size) - kv_at_compute),
+                assumptions=_assumptions(name, compute, group_size, found),
+            )
+        )
+    return memories
 
 
 def summary_inference_memory(
