@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from .inputs import InputData, InputSize
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
+_EAGER_ATTENTION = (
+    "training activations: what autograd saves with eager attention on meta "
+    "([batch, heads, T, T] probabilities included): an upper bound for flash attention"
+)
 
 
 @dataclass(frozen=True)
@@ -188,5 +192,5 @@ def plan(
         flops_complete=not step.uncounted_ops,
         inference=tuple(memories),
         training=training,
-        assumptions=stats.assumptions,
+        assumptions=(*stats.assumptions, _EAGER_ATTENTION),
     )
