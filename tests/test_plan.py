@@ -109,7 +109,7 @@ def test_plan_llama_70b_config_costs_seconds_not_memory(tmp_path: Path, capsys: 
     path = _config(tmp_path, "llama70b", transformers.LlamaConfig(**LLAMA_70B))
     data = _plan_json(capsys, str(path), "--context", "64")
     assert data["params"]["total"] == 70_553_706_496
-    bf16, int8, int4 = data["inference"]
+    bf16 = data["inference"][0]
     assert bf16["kv_cache"] == _kv(80, 8, 128, 64, 1, 2)
     assert bf16["weights"] == 2 * 70_553_706_496
     assert data["fits"]["inference bfloat16"]["80 GB"] is None
