@@ -212,3 +212,21 @@ def test_training_memory_in_a_planned_dtype() -> None:
     assert "Params (bfloat16)" in str(half)
     with pytest.raises(ValueError, match="dtype='int4' is not valid"):
         stats.training_memory(dtype="int4")
+
+
+def test_plot_memory_draws_inference_memory(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    from summaryplus import plot_memory
+
+    config = transformers.LlamaConfig(**SMALL, num_key_value_heads=2)
+    model = _meta(transformers.LlamaForCausalLM, config)
+    memories = [inference_memory(model, context=64, dtype=d) for d in ("bfloat16", "int4")]
+    figure = plot_memory(memories, path=tmp_path / "inference.png")
+    axes = figure.axes[0]
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["weights bfloat16", "weights int4"]
+    widths = {patch.get_gid(): patch.get_width() for patch in axes.patches if patch.get_y() < 0}
+    assert widths["memory:KV cache (bfloat16)"] * 1e3 == pytest.approx(memories[0].kv_cache)
+    assert (tmp_path / "inference.png").stat().st_size > 0
+    assert plot_memory(memories[1]).axes[0].get_title(loc="left").startswith("Inference memory")
+    with pytest.raises(ValueError, match="optimizer= applies to training memory"):
+        plot_memory(memories[0], optimizer="adam")

@@ -1,7 +1,9 @@
-"""``plot_memory``: the training-step memory estimate, part by part, for both peak phases."""
+"""``plot_memory``: the training-step memory estimate, part by part, for both peak
+phases; or inference memory, one bar per ``InferenceMemory`` (``inference_memory``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ._arguments import _check_path, _check_title
@@ -24,12 +26,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ...inference import InferenceMemory
     from ...memory import TrainingMemory
     from ...model_statistics import ModelStatistics
 
 
 def plot_memory(
-    memory: ModelStatistics | TrainingMemory,
+    memory: ModelStatistics | TrainingMemory | InferenceMemory | Sequence[InferenceMemory],
     optimizer: str | None = None,
     *,
     path: PathLike | None = None,
@@ -46,9 +49,13 @@ def plot_memory(
     and a dashed line marks the estimated peak, the larger of the two. The
     legend gives the size of every part that is not 0.
 
+    Given an ``InferenceMemory`` (or several, e.g. bf16, int8 and int4 from
+    ``summaryplus.plan``), it draws one bar per dtype stacked from weights,
+    buffers, KV cache and prefill activations, the total at its end.
+
     Args:
-        memory: a summary run with ``mode="train"``, or the ``TrainingMemory``
-            its ``training_memory()`` returned.
+        memory: a summary run with ``mode="train"``, the ``TrainingMemory``
+            its ``training_memory()`` returned, or ``InferenceMemory`` objects.
         optimizer: for a summary: ``"adam"`` (default), ``"adamw"``, ``"sgd"``,
             ``"rmsprop"``, ``"adagrad"`` or ``"none"``. A ``TrainingMemory``
             already says its optimizer; passing a different one is an error.
@@ -75,11 +82,21 @@ def plot_memory(
         >>> fig.axes[0].get_title(loc="left").splitlines()[0]
         'Sequential: training-step memory (sgd)'
     """
+    from ...inference import InferenceMemory
     from ...memory import TrainingMemory
     from ...model_statistics import ModelStatistics
 
     _check_title(title)
     fmt = _check_path(path)
+    inference = [memory] if isinstance(memory, InferenceMemory) else memory
+    if isinstance(inference, (list, tuple)) and inference and all(
+        isinstance(item, InferenceMemory) for item in inference
+    ):
+        if optimizer is not None:
+            raise ValueError("optimizer= applies to training memory, not to InferenceMemory")
+        from .inference_memory import plot_inference_memory
+
+        return plot_inference_memory(inference, path=path, fmt=fmt, title=title, ax=ax)
     if isinstance(memory, ModelStatistics):
         if not memory.grad_enabled:
             raise ValueError(
@@ -97,8 +114,8 @@ def plot_memory(
         training, model = memory, None
     else:
         raise TypeError(
-            "plot_memory takes a ModelStatistics (from summary(..., mode='train')) or a "
-            f"TrainingMemory, got {type(memory).__name__}"
+            "plot_memory takes a ModelStatistics (from summary(..., mode='train')), a "
+            f"TrainingMemory or InferenceMemory objects, got {type(memory).__name__}"
         )
 
     parts = _memory_parts(training)
