@@ -21,7 +21,8 @@ training with a real backward), inference memory at --context x --batch in
 bfloat16, int8 and int4 (weights, the KV cache measured from the cache the model
 returns, the prefill's activations), training memory (Adam, bf16 mixed
 precision, --shards GPUs with FSDP), and the GPU sizes (24, 40, 48, 80, 141 GB)
-each fits on. The model runs on the meta device: a 70B config costs seconds."""
+each fits on. The model is built and run on the meta device: a 70B config costs
+seconds and allocates no weights."""
 
 EPILOG = """\
 examples:
@@ -108,6 +109,11 @@ def load_plan_target(
             raise CommandError("--model-class does not apply to a factory", USAGE)
         return build_from_factory(args.target, None), None, None, {}
     built = build_from_config(path, args.model_class, None, seq_len=args.context, batch=args.batch)
+    # build_from_config switches the cache off for a summary; a plan measures it
+    # (our own model: nothing the user holds changes).
+    config: Any = getattr(built.model, "config", None)
+    if config is not None and hasattr(config, "use_cache"):
+        config.use_cache = True
     sizes = built.input_size
     kwargs: dict[str, Any] = {}
     if built.encoder_decoder:
