@@ -106,7 +106,7 @@ class Plan:
             },
             "inference": [memory.to_dict() for memory in self.inference],
             "training": {
-                **{k: v for k, v in vars(self.training).items()},
+                **vars(self.training),
                 "total": self.training.total,
                 "local_total": self.training.local_total,
                 "per_gpu": self.training_per_gpu,

@@ -51,6 +51,17 @@ def test_kv_cache_is_the_hand_formula_for_llama(
     assert memory.has_cache and memory.kv_dtype == (kv_dtype or "bfloat16")
 
 
+def test_a_mixture_of_experts_runs_through_the_fallbacks() -> None:
+    # A meta forward cannot route tokens: the capture reruns on fake tensors with
+    # an assumed routing, and the measurement starts afresh each time.
+    config = transformers.MixtralConfig(**SMALL, num_key_value_heads=2, num_local_experts=4,
+                                        num_experts_per_tok=2)
+    model = _meta(transformers.MixtralForCausalLM, config)
+    first, again = (inference_memory(model, context=64, batch=2) for _ in range(2))
+    assert first.kv_cache == 2 * 2 * 2 * 16 * 64 * 2 * 2
+    assert first.activations == again.activations > 0
+
+
 def test_sliding_window_cache_is_the_window() -> None:
     model = _meta(transformers.MistralForCausalLM,
                   transformers.MistralConfig(**SMALL, num_key_value_heads=2, sliding_window=16))

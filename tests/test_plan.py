@@ -4,6 +4,7 @@ configs built on meta, an encoder config, a factory; text and JSON; GPU fit."""
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,8 @@ def test_plan_llama_70b_config_costs_seconds_not_memory(tmp_path: Path, capsys: 
     assert bf16["weights"] == 2 * 70_553_706_496
     assert data["fits"]["inference bfloat16"]["80 GB"] is None
     assert data["fits"]["inference int4"]["48 GB"] == 1
+    # Built and run on meta: the process never held the 141 GB of bf16 weights.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 8 * 2**20  # kB: 8 GiB
 
 
 @pytest.mark.slow

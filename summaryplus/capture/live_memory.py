@@ -32,24 +32,68 @@ from .._tensors import storage_key, storage_nbytes
 ELEMENT_SIZES = (1, 2, 4, 8)
 
 
+class _Ledger:
+    """The storages one forward attempt created and still holds (a fresh ledger
+    per attempt: finalizers of an abandoned attempt's tensors touch only theirs)."""
+
+    def __init__(self) -> None:
+        self.before: set[int] = set()
+        # storage key -> [live tensors, float elements, other bytes]
+        self.live: dict[int, list[int]] = {}
+        self.float_elements = 0
+        self.other_bytes = 0
+        self.peaks = dict.fromkeys(ELEMENT_SIZES, 0)
+
+    def saw_input(self, tensor: torch.Tensor) -> None:
+        key = storage_key(tensor)
+        if key not in self.live and key not in self.before:
+            self.before.add(key)
+            # Forgotten when it dies: a later storage may reuse its address.
+            weakref.finalize(tensor, self.before.discard, key)
+
+    def made(self, tensor: torch.Tensor) -> None:
+        key = storage_key(tensor)
+        if key in self.before:
+            return
+        entry = self.live.get(key)
+        if entry is None:
+            size = storage_nbytes(tensor)
+            floating = tensor.is_floating_point() or tensor.is_complex()
+            entry = [0, size // tensor.element_size() if floating else 0, 0 if floating else size]
+            self.live[key] = entry
+            self.float_elements += entry[1]
+            self.other_bytes += entry[2]
+            for element_size in ELEMENT_SIZES:
+                held = self.float_elements * element_size + self.other_bytes
+                if held > self.peaks[element_size]:
+                    self.peaks[element_size] = held
+        entry[0] += 1
+        weakref.finalize(tensor, self.release, key)
+
+    def release(self, key: int) -> None:
+        entry = self.live.get(key)
+        if entry is None:
+            return
+        entry[0] -= 1
+        if entry[0] == 0:
+            del self.live[key]
+            self.float_elements -= entry[1]
+            self.other_bytes -= entry[2]
+
+
 class LiveMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Tracks the storages the forward creates; ``output`` keeps what it returned."""
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._before: set[int] = set()
-        # storage key -> [live tensors, float elements, other bytes]
-        self._live: dict[int, list[int]] = {}
-        self._float_elements = 0
-        self._other_bytes = 0
-        self.peaks = dict.fromkeys(ELEMENT_SIZES, 0)
+        self._ledger = _Ledger()
         self.output: Any = None
         self.paused = 0
         self._fused: _FusedAttention | None = None
 
     def __enter__(self) -> LiveMemory:
         # A capture that falls back (meta -> fake tensors) runs again: start afresh.
-        self.__init__()  # type: ignore[misc]
+        self._ledger, self.output, self.paused = _Ledger(), None, 0
         self._fused = _FusedAttention(self)
         self._fused.__enter__()  # type: ignore[no-untyped-call]
         super().__enter__()  # type: ignore[no-untyped-call]
@@ -73,11 +117,7 @@ class LiveMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
         inputs, _ = tree_flatten((args, kwargs or {}))
         for value in inputs:
             if isinstance(value, torch.Tensor):
-                key = storage_key(value)
-                if key not in self._live and key not in self._before:
-                    self._before.add(key)
-                    # Forgotten when it dies: a later storage may reuse its address.
-                    weakref.finalize(value, self._before.discard, key)
+                self._ledger.saw_input(value)
         result = func(*args, **(kwargs or {}))
         self.track(result)
         return result
@@ -87,40 +127,12 @@ class LiveMemory(TorchDispatchMode):  # type: ignore[no-untyped-call]
         outputs, _ = tree_flatten(value)
         for tensor in outputs:
             if isinstance(tensor, torch.Tensor):
-                self._track(tensor)
-
-    def _track(self, tensor: torch.Tensor) -> None:
-        key = storage_key(tensor)
-        if key in self._before:
-            return
-        entry = self._live.get(key)
-        if entry is None:
-            size = storage_nbytes(tensor)
-            floating = tensor.is_floating_point() or tensor.is_complex()
-            entry = [0, size // tensor.element_size() if floating else 0, 0 if floating else size]
-            self._live[key] = entry
-            self._float_elements += entry[1]
-            self._other_bytes += entry[2]
-            for element_size in ELEMENT_SIZES:
-                held = self._float_elements * element_size + self._other_bytes
-                if held > self.peaks[element_size]:
-                    self.peaks[element_size] = held
-        entry[0] += 1
-        weakref.finalize(tensor, self._release, key)
-
-    def _release(self, key: int) -> None:
-        entry = self._live.get(key)
-        if entry is None:
-            return
-        entry[0] -= 1
-        if entry[0] == 0:
-            del self._live[key]
-            self._float_elements -= entry[1]
-            self._other_bytes -= entry[2]
+                self._ledger.made(tensor)
 
     def peak_bytes(self, element_size: int) -> int:
-        """The largest sum of live bytes, floating tensors at ``element_size``."""
-        return self.peaks[element_size]
+        """The largest sum of live bytes, floating tensors at ``element_size``
+        (one of ``ELEMENT_SIZES``)."""
+        return self._ledger.peaks[element_size]
 
     def keep(self, output: Any) -> None:
         """Called by the capture with the forward's return value."""
