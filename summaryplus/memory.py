@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-    from .model_statistics import ModelStatistics
+    from .records import SummaryLike
 
 # Per-parameter state tensors kept by each optimizer (torch.optim defaults).
 OPTIMIZER_STATES = {
@@ -121,7 +121,7 @@ class TrainingMemory:
 
 
 def estimate_training_memory(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     optimizer: str = "adam",
     *,
     momentum: float = 0.0,
@@ -129,7 +129,7 @@ def estimate_training_memory(
     shards: int | None = None,
     dtype: str | torch.dtype | None = None,
 ) -> TrainingMemory:
-    """See ``ModelStatistics.training_memory``."""
+    """See ``SummaryViews.training_memory`` (``stats.training_memory``)."""
     from .inference import check_dtype
 
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer

@@ -4,7 +4,7 @@ phases; or inference memory, one bar per ``InferenceMemory`` (``inference_memory
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ._arguments import _check_path, _check_title
 from ._axes import _figure_and_axes, _save, _style_value_axis
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
 
     from ...inference import InferenceMemory
     from ...memory import TrainingMemory
-    from ...model_statistics import ModelStatistics
+    from ...records import SummaryLike
 
 
 def plot_memory(
-    memory: ModelStatistics | TrainingMemory | InferenceMemory | Sequence[InferenceMemory],
+    memory: SummaryLike | TrainingMemory | InferenceMemory | Sequence[InferenceMemory],
     optimizer: str | None = None,
     *,
     path: PathLike | None = None,
@@ -83,8 +83,8 @@ def plot_memory(
         'Sequential: training-step memory (sgd)'
     """
     from ...inference import InferenceMemory
-    from ...memory import TrainingMemory
-    from ...model_statistics import ModelStatistics
+    from ...memory import TrainingMemory, estimate_training_memory
+    from ...views import SummaryViews
 
     _check_title(title)
     fmt = _check_path(path)
@@ -97,24 +97,27 @@ def plot_memory(
         from .inference_memory import plot_inference_memory
 
         return plot_inference_memory(inference, path=path, fmt=fmt, title=title, ax=ax)
-    if isinstance(memory, ModelStatistics):
-        if not memory.grad_enabled:
-            raise ValueError(
-                "plot_memory needs the activations saved for backward, which are measured "
-                "only when the summary runs with gradients: call summary(..., mode='train')"
-            )
-        training = memory.training_memory("adam" if optimizer is None else optimizer)
-        model = _model_name(memory)
-    elif isinstance(memory, TrainingMemory):
+    training: TrainingMemory
+    model: str | None
+    if isinstance(memory, TrainingMemory):
         if optimizer is not None and optimizer.lower() != memory.optimizer:
             raise ValueError(
                 f"optimizer={optimizer!r} differs from the TrainingMemory's "
                 f"{memory.optimizer!r}; pass the summary instead to choose the optimizer"
             )
         training, model = memory, None
+    elif isinstance(memory, SummaryViews):  # a summary, live or loaded from JSON
+        summary = cast("SummaryLike", memory)
+        if not summary.grad_enabled:
+            raise ValueError(
+                "plot_memory needs the activations saved for backward, which are measured "
+                "only when the summary runs with gradients: call summary(..., mode='train')"
+            )
+        training = estimate_training_memory(summary, "adam" if optimizer is None else optimizer)
+        model = _model_name(summary)
     else:
         raise TypeError(
-            "plot_memory takes a ModelStatistics (from summary(..., mode='train')), a "
+            "plot_memory takes a summary (from summary(..., mode='train')), a "
             f"TrainingMemory or InferenceMemory objects, got {type(memory).__name__}"
         )
 
