@@ -149,3 +149,30 @@ def test_plan_errors(tmp_path: Path, capsys: Any) -> None:
         main(["plan", "x.json", "--context", "0"])
     with pytest.raises(ValueError, match="shards=0"):
         plan(nn.Linear(2, 2), context=4, shards=0)
+
+
+def test_plan_whisper_and_clip_configs(tmp_path: Path, capsys: Any) -> None:
+    whisper = transformers.WhisperConfig(
+        d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=100,
+        num_mel_bins=80, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        decoder_start_token_id=1, suppress_tokens=None, begin_suppress_tokens=None,
+        architectures=["WhisperForConditionalGeneration"],
+    )
+    data = _plan_json(capsys, str(_config(tmp_path, "whisper", whisper)), "--context", "64")
+    # The encoder-decoder cache it returns: decoder self-attention at 64 tokens and
+    # cross-attention over the 1500 encoder positions (2 layers, 4 heads of 16 dims).
+    assert data["inference"][0]["kv_cache"] == _kv(2, 4, 16, 64, 1, 2) + _kv(2, 4, 16, 1500, 1, 2)
+    assert data["params"]["trainable"] == data["params"]["total"] - 1500 * 64  # frozen positions
+
+    clip = transformers.CLIPConfig(
+        text_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, vocab_size=100),
+        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, image_size=32, patch_size=8),
+        projection_dim=32, architectures=["CLIPModel"],
+    )
+    data = _plan_json(capsys, str(_config(tmp_path, "clip", clip)), "--context", "16")
+    assert data["params"]["total"] == 163_137
+    assert all(m["kv_cache"] == 0 and not m["has_cache"] for m in data["inference"])
+    assert data["flops_per_token"]["forward"] > 0

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 DEFAULT_CONTEXT = 4096
 
 DESCRIPTION = """\
-Will it fit? For a transformers config or a model factory: params (total,
+Will it fit? For a transformers config (a file, a folder or a hub name
+ORG/NAME: config.json only) or a model factory: params (total,
 trainable, active for a mixture of experts), FLOPs per token (forward, and
 training with a real backward), inference memory at --context x --batch in
 bfloat16, int8 and int4 (weights, the KV cache measured from the cache the model
@@ -28,6 +29,7 @@ EPILOG = """\
 examples:
   summaryplus plan ./Llama-3-8B/config.json --context 8192
   summaryplus plan ./Llama-3-70B/ --context 4096 --batch 4 --shards 8 --format json
+  summaryplus plan meta-llama/Llama-3.1-8B --context 8192
   summaryplus plan ./models.py:make_gpt --context 1024"""
 
 
@@ -39,7 +41,9 @@ def build_plan_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "target", metavar="TARGET", help="a config.json, a folder holding one, or MODULE:CALLABLE"
+        "target",
+        metavar="TARGET",
+        help="a config.json, a folder holding one, a hub name ORG/NAME, or MODULE:CALLABLE",
     )
     parser.add_argument(
         "--context", type=_positive, default=DEFAULT_CONTEXT, metavar="N",
@@ -71,11 +75,11 @@ def run_plan(args: argparse.Namespace) -> int:
     from ..plan import plan
     from .targets import _emit
 
-    model, input_size, dtypes, kwargs = load_plan_target(args)
+    model, inputs = load_plan_target(args)
     try:
         found = plan(
-            model, input_size=input_size, dtypes=dtypes, context=args.context,
-            batch=args.batch, shards=args.shards, **kwargs,
+            model, input_data=inputs, context=args.context, batch=args.batch,
+            shards=args.shards,
         )
     except SummaryError as error:
         raise CommandError(str(error).splitlines()[0], FAILURE) from error
@@ -88,12 +92,11 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def load_plan_target(
     args: argparse.Namespace,
-) -> tuple[nn.Module, Any, Any, dict[str, Any]]:
-    """The model and the inputs of one step of --batch x --context tokens, from the
-    same loaders the summary command uses (``build_from_config``, factories):
-    (model, input_size, dtypes, forward keyword arguments)."""
-    import torch
-
+) -> tuple[nn.Module, dict[str, Any] | None]:
+    """The model and the keyword inputs of one step of --batch x --context tokens,
+    from the loaders the summary command uses (``build_from_config``, which reads
+    hub names too and builds each model type's inputs; factories), passed through
+    as they are: (model, inputs; None: token ids of shape (batch, context))."""
     from .._factories import build_from_config, build_from_factory
     from .frontend import _classify
 
@@ -107,15 +110,11 @@ def load_plan_target(
     if kind == "factory":
         if args.model_class is not None:
             raise CommandError("--model-class does not apply to a factory", USAGE)
-        return build_from_factory(args.target, None), None, None, {}
+        return build_from_factory(args.target, None), None
     built = build_from_config(path, args.model_class, None, seq_len=args.context, batch=args.batch)
     # build_from_config switches the cache off for a summary; a plan measures it
     # (our own model: nothing the user holds changes).
     config: Any = getattr(built.model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = True
-    sizes = built.input_size
-    kwargs: dict[str, Any] = {}
-    if built.encoder_decoder:
-        kwargs["decoder_input_ids"] = torch.zeros(sizes[0], dtype=torch.long, device="meta")
-    return built.model, sizes, built.dtypes[:1] * len(sizes), kwargs
+    return built.model, dict(built.inputs)
