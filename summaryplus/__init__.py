@@ -9,6 +9,7 @@ from .diff import SummaryDiff, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
+from .inference import InferenceMemory, inference_memory
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
@@ -39,6 +40,7 @@ __all__ = [
     "ColumnSettings",
     "Comparison",
     "FormattingOptions",
+    "InferenceMemory",
     "InputConflictError",
     "LayerGroup",
     "LayerInfo",
@@ -63,6 +65,7 @@ __all__ = [
     "count_parameters",
     "diff",
     "group_params",
+    "inference_memory",
     "load_summary",
     "parameter_table",
     "plot_comparison",

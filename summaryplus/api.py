@@ -26,6 +26,7 @@ from .capture import (
     static_rows,
 )
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
+from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent
 from .enums import Mode, Units, Verbosity
 from .errors import InputConflictError, SummaryError
@@ -322,6 +323,7 @@ def _capture(
     mode: Mode,
     count_backward: bool = False,
     private: bool = False,
+    probe: LiveMemory | None = None,
 ) -> CaptureResult:
     """One forward under the recorder (``private``: ``model`` is summaryplus's
     own copy, left as the forward made it). A meta model runs on plain meta tensors
@@ -344,6 +346,7 @@ def _capture(
                 count_backward=count_backward,
                 assume_routing=assume_routing,
                 private=private,
+                probe=probe,
             )
         except ForwardFailed as failed:
             if not fake and inputs.device.type == "meta" and "meta" in str(failed.error):

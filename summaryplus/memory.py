@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import torch
+
     from .records import SummaryLike
 
 # Per-parameter state tensors kept by each optimizer (torch.optim defaults).
@@ -45,6 +47,8 @@ OPTIMIZER_STATES = {
 }
 
 _FP32_BYTES = 4
+# Parameter dtypes a training step can be planned in, and their element sizes.
+TRAINING_DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class TrainingMemory:
     local_gradients: int = 0
     local_optimizer_state: int = 0
     local_master_weights: int = 0
+    dtype: str | None = None
 
     @property
     def resident(self) -> int:
@@ -99,7 +104,7 @@ class TrainingMemory:
 
     def __str__(self) -> str:
         parts = [
-            ("Params", self.params),
+            (f"Params ({self.dtype})" if self.dtype else "Params", self.params),
             ("Gradients", self.gradients),
             (f"Optimizer state ({self.optimizer})", self.optimizer_state),
             ("Master weights (fp32)", self.master_weights),
@@ -122,8 +127,11 @@ def estimate_training_memory(
     momentum: float = 0.0,
     mixed_precision: bool = False,
     shards: int | None = None,
+    dtype: str | torch.dtype | None = None,
 ) -> TrainingMemory:
     """See ``SummaryViews.training_memory`` (``stats.training_memory``)."""
+    from .inference import check_dtype
+
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZER_STATES:
         accepted = ", ".join(repr(key) for key in OPTIMIZER_STATES)
@@ -140,12 +148,19 @@ def estimate_training_memory(
         not isinstance(shards, int) or isinstance(shards, bool) or shards < 1
     ):
         raise ValueError(f"shards must be an int >= 1, got {shards!r}")
+    planned = None if dtype is None else check_dtype(dtype, "dtype", TRAINING_DTYPES)
+    # NB: a planned dtype rescales by the ratio of element sizes, taking the
+    # summary's parameters and saved activations to share one float dtype.
+    own = stats.total_param_bytes / stats.total_params if stats.total_params else 1.0
+    scale = TRAINING_DTYPES[planned] / own if planned else 1.0
     states = OPTIMIZER_STATES[name] + (1 if name == "sgd" and momentum > 0 else 0)
     trainable = stats.trainable_params
     state_bytes = _FP32_BYTES if mixed_precision else None
-    per_state = trainable * state_bytes if state_bytes else stats.trainable_param_bytes
-    params = stats.total_param_bytes
-    gradients = stats.trainable_param_bytes
+    per_state = (
+        trainable * state_bytes if state_bytes else round(stats.trainable_param_bytes * scale)
+    )
+    params = round(stats.total_param_bytes * scale)
+    gradients = round(stats.trainable_param_bytes * scale)
     optimizer_state = states * per_state
     master = trainable * _FP32_BYTES if mixed_precision else 0
     if shards is not None:
@@ -153,12 +168,11 @@ def estimate_training_memory(
         local = (share(params), share(gradients), share(optimizer_state), share(master))
     else:
         # The real shards: local / global bytes of the trainable parameters.
-        fraction = (
-            stats.local_trainable_param_bytes / gradients if gradients else 1.0
-        )
+        own_gradients = stats.trainable_param_bytes
+        fraction = stats.local_trainable_param_bytes / own_gradients if own_gradients else 1.0
         local = (
-            stats.local_param_bytes,
-            stats.local_trainable_param_bytes,
+            round(stats.local_param_bytes * scale),
+            round(stats.local_trainable_param_bytes * scale),
             round(optimizer_state * fraction),
             round(master * fraction),
         )
@@ -168,15 +182,16 @@ def estimate_training_memory(
         gradients=gradients,
         optimizer_state=optimizer_state,
         master_weights=master,
-        activations=stats.activation_bytes,
-        outputs=2 * stats.summary_list[0].output_bytes if stats.summary_list else 0,
-        largest_gradient=stats.largest_trainable_param_bytes,
+        activations=round(stats.activation_bytes * scale),
+        outputs=round(2 * stats.summary_list[0].output_bytes * scale) if stats.summary_list else 0,
+        largest_gradient=round(stats.largest_trainable_param_bytes * scale),
         buffers=stats.total_buffer_bytes,
         inputs=stats.total_input,
         local_params=local[0],
         local_gradients=local[1],
         local_optimizer_state=local[2],
         local_master_weights=local[3],
+        dtype=planned,
     )
 
 

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    import torch
+
+    from .inference import InferenceMemory
     from .memory import TrainingMemory
     from .records import SummaryLike
 
@@ -38,6 +41,7 @@ class SummaryViews:
         momentum: float = 0.0,
         mixed_precision: bool = False,
         shards: int | None = None,
+        dtype: str | torch.dtype | None = None,
     ) -> TrainingMemory:
         """Bytes one training step needs: params, gradients, optimizer state,
         activations (measured), buffers and inputs.
@@ -53,10 +57,15 @@ class SummaryViews:
                 sharded yet; the ``local_*`` parts and ``local_total`` are then
                 a rank's share. On a model whose parameters already are DTensors,
                 leave it out: the local parts come from the real shards.
+            dtype: plan for parameters in this dtype (``"float32"``,
+                ``"float16"``, ``"bfloat16"``) instead of the summary's own: params,
+                gradients, activations and outputs are rescaled by the ratio of
+                element sizes (e.g. a model built in fp32 on meta, trained in
+                bf16 with ``mixed_precision=True``).
 
         Raises:
-            ValueError: the summary ran without gradients (pass ``mode="train"``)
-                or the optimizer is unknown.
+            ValueError: the summary ran without gradients (pass ``mode="train"``),
+                the optimizer or the dtype is unknown.
 
         Example:
             >>> import torch.nn as nn
@@ -73,7 +82,47 @@ class SummaryViews:
             momentum=momentum,
             mixed_precision=mixed_precision,
             shards=shards,
+            dtype=dtype,
         )
+
+    def inference_memory(
+        self,
+        context: int,
+        batch: int = 1,
+        dtype: str | torch.dtype = "bfloat16",
+        kv_dtype: str | torch.dtype | None = None,
+        *,
+        group_size: int = 128,
+    ) -> InferenceMemory:
+        """Bytes to serve the model at ``context`` tokens x ``batch`` sequences:
+        weights in ``dtype`` (int8/int4 with their scales), the KV cache measured
+        from the cache a prefill forward returns, and that forward's peak.
+
+        Measured when called, by one forward of the summary's model on ``batch``
+        x ``context`` token ids, on fake/meta tensors (nothing computed; the model
+        is left as it was). See ``summaryplus.inference_memory`` and
+        ``summaryplus.inference``.
+
+        Raises:
+            ValueError: a summary loaded from JSON (it has no model to run), a
+                model that does not take token ids, or a bad argument.
+
+        Example:
+            >>> import torch, transformers
+            >>> from summaryplus import summary
+            >>> config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128,
+            ...     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            ...     vocab_size=100)
+            >>> with torch.device("meta"):
+            ...     model = transformers.LlamaForCausalLM(config)
+            >>> stats = summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
+            >>> # K and V x 2 layers x 2 kv heads x 16 dims x 4096 tokens x 1 x 2 bytes
+            >>> stats.inference_memory(context=4096, batch=1, dtype="int8").kv_cache
+            1048576
+        """
+        from .inference import summary_inference_memory
+
+        return summary_inference_memory(self, context, batch, dtype, kv_dtype, group_size)
 
     def largest(
         self, k: int = 10, by: str = "params", depth: int | None = None

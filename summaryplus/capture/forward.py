@@ -16,6 +16,7 @@ from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter, state
 from .input_copies import copy_inputs
+from .live_memory import LiveMemory
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
 from .static import scripted_rows
 from .tree import ModuleTree
@@ -54,6 +55,7 @@ def capture_forward(
     count_backward: bool = False,
     assume_routing: bool = False,
     private: bool = False,
+    probe: LiveMemory | None = None,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
     model back as it was (``private``: a copy the caller never sees, left as
@@ -61,6 +63,10 @@ def capture_forward(
 
     ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
     balanced indices so expert loops can run without data (``routing``).
+
+    ``probe`` (``live_memory.LiveMemory``) sees every op above the counter and
+    is handed the forward's return value (inference memory: the peak of live
+    bytes and the returned cache).
 
     Raises:
         ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
@@ -114,6 +120,8 @@ def capture_forward(
         else:
             counting = CompileSafeOpCounter if compiled else OpCounter
             stack.enter_context(counting(recorder, snapshot))
+        if probe is not None:
+            stack.enter_context(probe)
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:
@@ -122,6 +130,8 @@ def capture_forward(
                 result.rows = scripted_rows(model, tree, (args, kwargs), output)
             if count_backward:
                 result.backward_macs = _count_backward(recorder, output)
+            if probe is not None:
+                probe.keep(output)
             del output
         except Exception as error:
             _collect(recorder, result)

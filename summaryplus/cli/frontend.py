@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -38,17 +38,27 @@ _OUTPUT_OPTIONS = (("format", "--format"), ("output", "--output"))
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the exit status."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["plan"]:
+        from .plan import build_plan_parser, run_plan
+
+        return _guarded(build_plan_parser().parse_args(given[1:]), run_plan)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(given)
     if args.target is None:
         parser.error(
             "give a TARGET: demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a "
             "config.json or a hub name (ORG/NAME)"
         )
+    return _guarded(args, _run)
+
+
+def _guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
+    """Runs ``run(args)``, turning every failure into one line and an exit status."""
     try:
         # Library logging and warnings: hidden, unless --debug asks for them.
         with nullcontext() if args.debug else library_output_hidden():
-            return _run(args)
+            return run(args)
     except CommandError as error:
         return _fail(args, error, str(error), error.code)
     except KeyboardInterrupt:

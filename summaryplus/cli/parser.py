@@ -19,6 +19,8 @@ exact MACs/FLOPs, memory; checkpoints without loading their tensors.
 
 TARGET is one of:
   demo               the built-in example models (what `make demo` runs)
+  plan TARGET        will it fit? params, FLOPs per token, inference and training
+                     memory, GPU sizes (`summaryplus plan --help`)
   MODULE:CALLABLE    a factory in an importable module (torchvision.models:resnet18);
                      called with no arguments, it must return a torch.nn.Module
                      (an nn.Module instance attribute is used as it is)
@@ -39,6 +41,7 @@ TARGET is one of:
 EPILOG = """\
 examples:
   summaryplus demo
+  summaryplus plan ./Llama-3-8B/config.json --context 8192 --shards 8
   summaryplus torchvision.models:resnet50 --input-size 1,3,224,224
   summaryplus ./models.py:make_gpt --seq-len 512 --mode train --format github
   summaryplus ./models.py:TwoTower --input-size 1,16 --input-size 1,3,64,64 --dtypes long,float32

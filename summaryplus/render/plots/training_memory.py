@@ -1,8 +1,10 @@
-"""``plot_memory``: the training-step memory estimate, part by part, for both peak phases."""
+"""``plot_memory``: the training-step memory estimate, part by part, for both peak
+phases; or inference memory, one bar per ``InferenceMemory`` (``inference_memory``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from ._arguments import _check_path, _check_title
 from ._axes import _figure_and_axes, _save, _style_value_axis
@@ -24,12 +26,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ...inference import InferenceMemory
     from ...memory import TrainingMemory
     from ...records import SummaryLike
 
 
 def plot_memory(
-    memory: SummaryLike | TrainingMemory,
+    memory: SummaryLike | TrainingMemory | InferenceMemory | Sequence[InferenceMemory],
     optimizer: str | None = None,
     *,
     path: PathLike | None = None,
@@ -46,9 +49,13 @@ def plot_memory(
     and a dashed line marks the estimated peak, the larger of the two. The
     legend gives the size of every part that is not 0.
 
+    Given an ``InferenceMemory`` (or several, e.g. bf16, int8 and int4 from
+    ``summaryplus.plan``), it draws one bar per dtype stacked from weights,
+    buffers, KV cache and prefill activations, the total at its end.
+
     Args:
-        memory: a summary run with ``mode="train"``, or the ``TrainingMemory``
-            its ``training_memory()`` returned.
+        memory: a summary run with ``mode="train"``, the ``TrainingMemory``
+            its ``training_memory()`` returned, or ``InferenceMemory`` objects.
         optimizer: for a summary: ``"adam"`` (default), ``"adamw"``, ``"sgd"``,
             ``"rmsprop"``, ``"adagrad"`` or ``"none"``. A ``TrainingMemory``
             already says its optimizer; passing a different one is an error.
@@ -75,11 +82,21 @@ def plot_memory(
         >>> fig.axes[0].get_title(loc="left").splitlines()[0]
         'Sequential: training-step memory (sgd)'
     """
+    from ...inference import InferenceMemory
     from ...memory import TrainingMemory, estimate_training_memory
     from ...views import SummaryViews
 
     _check_title(title)
     fmt = _check_path(path)
+    inference = [memory] if isinstance(memory, InferenceMemory) else memory
+    if isinstance(inference, (list, tuple)) and inference and all(
+        isinstance(item, InferenceMemory) for item in inference
+    ):
+        if optimizer is not None:
+            raise ValueError("optimizer= applies to training memory, not to InferenceMemory")
+        from .inference_memory import plot_inference_memory
+
+        return plot_inference_memory(inference, path=path, fmt=fmt, title=title, ax=ax)
     training: TrainingMemory
     model: str | None
     if isinstance(memory, TrainingMemory):
@@ -90,17 +107,18 @@ def plot_memory(
             )
         training, model = memory, None
     elif isinstance(memory, SummaryViews):  # a summary, live or loaded from JSON
-        if not memory.grad_enabled:
+        summary = cast("SummaryLike", memory)
+        if not summary.grad_enabled:
             raise ValueError(
                 "plot_memory needs the activations saved for backward, which are measured "
                 "only when the summary runs with gradients: call summary(..., mode='train')"
             )
-        training = estimate_training_memory(memory, "adam" if optimizer is None else optimizer)
-        model = _model_name(memory)
+        training = estimate_training_memory(summary, "adam" if optimizer is None else optimizer)
+        model = _model_name(summary)
     else:
         raise TypeError(
-            "plot_memory takes a summary (from summary(..., mode='train')) or a "
-            f"TrainingMemory, got {type(memory).__name__}"
+            "plot_memory takes a summary (from summary(..., mode='train')), a "
+            f"TrainingMemory or InferenceMemory objects, got {type(memory).__name__}"
         )
 
     parts = _memory_parts(training)
