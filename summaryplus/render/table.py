@@ -19,10 +19,10 @@ from ..layer_info import LayerInfo
 if TYPE_CHECKING:
     from ..model_statistics import ModelStatistics
 
-__all__ = ["TableData", "footer_items", "table_data", "to_table"]
+__all__ = ["NUMERIC_COLUMNS", "TableData", "footer_items", "table_data", "to_table"]
 
 # Columns of counts and sizes: right-aligned, as numbers are.
-_NUMERIC = frozenset(
+NUMERIC_COLUMNS = _NUMERIC = frozenset(
     {
         ColumnSettings.NUM_PARAMS,
         ColumnSettings.PARAMS_PERCENT,
