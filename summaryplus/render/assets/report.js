@@ -7,7 +7,9 @@
   for (var k = 0; k < roots.length; k++) init(roots[k]);
 
   function init(root) {
-    var data = JSON.parse(root.querySelector("script.sp-data").textContent);
+    var source = root.querySelector("script.sp-data");
+    if (!source) return; // a comparison's or diff's header: nothing to fold
+    var data = JSON.parse(source.textContent);
     var rows = data.rows; // [parent, depth, path, sort key per column (the name's: class)...]
     var n = rows.length;
     var tbody = root.querySelector("tbody");
