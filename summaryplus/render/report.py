@@ -71,8 +71,9 @@ def summary_report(
         stats: the summary (live or loaded from JSON).
         columns: ``ColumnSettings`` names; None shows the summary's columns
             plus Param #, Mult-Adds and Memory (the last two when a forward ran).
-        compact: the notebook form: rows below the summary's depth start hidden
-            even without JavaScript, and the table scrolls within a fixed height.
+        compact: the notebook form: rows below the summary's depth stay hidden
+            without JavaScript (as in the plain table), and the table scrolls
+            within a fixed height. Otherwise, without JavaScript, every row shows.
         standalone: a complete HTML document (``<!DOCTYPE html>``, UTF-8)
             rather than a ``<div>`` to embed.
 
@@ -130,16 +131,16 @@ def report_panel(
     for parent in parents:
         if parent >= 0:
             has_children[parent] = True
-    hidden = [False] * len(layers)
+    folded = [False] * len(layers)
     for position, layer in enumerate(layers):
         values = row_values(options, layer, True, stats.total_params, chosen)
         parent = parents[position]
-        if compact and parent >= 0:
-            hidden[position] = hidden[parent] or layers[parent].depth >= depth
+        if parent >= 0:
+            folded[position] = folded[parent] or layers[parent].depth >= depth
         mark = (marks or {}).get(position)
         lines.append(
-            _row_html(layer, values, chosen, shares, has_children[position], hidden[position],
-                      mark, options.show_var_name, options.show_depth)
+            _row_html(layer, values, chosen, shares, has_children[position], folded[position],
+                      layer.depth < depth, mark, options.show_var_name, options.show_depth)
         )
         data_rows.append(
             [parent, layer.depth, layer.module_path, layer.class_name,
@@ -156,8 +157,11 @@ def report_panel(
         "rows": data_rows,
     }
     heading = html.escape(title if title is not None else _model_name(stats))
+    # Rows below the fold start hidden by CSS (class "f"), so the first layout
+    # is of the folded tree; without JavaScript the full report shows them all.
+    unfold = "" if compact else "<noscript><style>.sp-r tr.f{display:table-row}</style></noscript>"
     return (
-        f'<div class="sp-r{" sp-compact" if compact else ""}">\n'
+        f'<div class="sp-r{" sp-compact" if compact else ""}">{unfold}\n'
         f'<div class="sp-head"><p><strong>{heading}</strong> summary</p>\n{_cards(stats)}</div>\n'
         '<div class="sp-tools"><input type="search" placeholder="Filter module paths" '
         'aria-label="Filter module paths"> <button type="button" data-act="expand">'
@@ -204,7 +208,8 @@ def _row_html(
     columns: list[ColumnSettings],
     shares: _Shares,
     has_children: bool,
-    hidden: bool,
+    folded: bool,
+    opened: bool,
     mark: str | None,
     show_var_name: bool,
     show_depth: bool,
@@ -212,13 +217,16 @@ def _row_html(
     name = html.escape(layer.get_layer_name(show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
-    attributes = ""
+    classes = []
     if mark is not None:
         css, text = MARKS[mark]
-        attributes += f' class="m-{css}"'
+        classes.append(f"m-{css}")
         badges += f'<b class="bd {css}">{text}</b>'
-    if hidden:
-        attributes += " hidden"
+    if folded:
+        classes.append("f")
+    if opened and has_children:
+        classes.append("op")
+    attributes = f' class="{" ".join(classes)}"' if classes else ""
     cells = [f"<td>{_INDENT * layer.depth}{toggle}{name}{badges}</td>"]
     for column in columns:
         text = html.escape(values[column].strip())

@@ -14,13 +14,16 @@
     var n = rows.length;
     var tbody = root.querySelector("tbody");
     var trs = Array.prototype.slice.call(tbody.rows);
+    // Per row: open (children shown), shown, and the classes last written
+    // (1: "op", 2: "hit"), so a refresh touches only the rows that change.
     var kids = [], tops = [], open = new Uint8Array(n), vis = new Uint8Array(n);
-    var text = [], i;
+    var marks = new Uint8Array(n), text = [], i;
     for (i = 0; i < n; i++) kids.push([]);
     for (i = 0; i < n; i++) {
       (rows[i][0] < 0 ? tops : kids[rows[i][0]]).push(i);
       open[i] = rows[i][1] < data.depth ? 1 : 0;
-      vis[i] = trs[i].hidden ? 0 : 1;
+      vis[i] = trs[i].classList.contains("f") ? 0 : 1;
+      marks[i] = trs[i].classList.contains("op") ? 1 : 0;
       trs[i].spIndex = i;
       text.push((rows[i][2] + " " + rows[i][3]).toLowerCase());
     }
@@ -43,9 +46,16 @@
       for (j = 0; j < n; j++) {
         p = rows[j][0];
         v = hit ? (hit[j] ? 1 : 0) : (p < 0 || (vis[p] && open[p]) ? 1 : 0);
-        if (v !== vis[j]) { vis[j] = v; trs[j].hidden = !v; }
-        if (kids[j].length) trs[j].classList.toggle("op", hit ? hit[j] > 0 && hit[j] !== 2 : !!open[j]);
-        trs[j].classList.toggle("hit", !!hit && (hit[j] & 2) > 0);
+        if (v !== vis[j]) { vis[j] = v; trs[j].classList.toggle("f", !v); }
+        if (v) {
+          var opened = kids[j].length && (hit ? (hit[j] & 1) > 0 : open[j] > 0) ? 1 : 0;
+          var m = opened | (hit && hit[j] & 2 ? 2 : 0);
+          if (m !== marks[j]) {
+            if ((m ^ marks[j]) & 1) trs[j].classList.toggle("op", !!(m & 1));
+            if ((m ^ marks[j]) & 2) trs[j].classList.toggle("hit", !!(m & 2));
+            marks[j] = m;
+          }
+        }
         shown += v;
       }
       if (counter) counter.textContent = shown + " of " + n + " rows shown";
@@ -69,6 +79,9 @@
         var below = sorted(kids[r]);
         for (var m = below.length - 1; m >= 0; m--) stack.push(below[m]);
       }
+      // Empty the body at once, then put the rows back in one fragment: moving
+      // them one by one within the table costs time quadratic in their number.
+      tbody.textContent = "";
       var frag = document.createDocumentFragment();
       for (var q = 0; q < out.length; q++) frag.appendChild(trs[out[q]]);
       tbody.appendChild(frag);
