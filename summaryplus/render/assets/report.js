@@ -47,14 +47,12 @@
         p = rows[j][0];
         v = hit ? (hit[j] ? 1 : 0) : (p < 0 || (vis[p] && open[p]) ? 1 : 0);
         if (v !== vis[j]) { vis[j] = v; trs[j].classList.toggle("f", !v); }
-        if (v) {
-          var opened = kids[j].length && (hit ? (hit[j] & 1) > 0 : open[j] > 0) ? 1 : 0;
-          var m = opened | (hit && hit[j] & 2 ? 2 : 0);
-          if (m !== marks[j]) {
-            if ((m ^ marks[j]) & 1) trs[j].classList.toggle("op", !!(m & 1));
-            if ((m ^ marks[j]) & 2) trs[j].classList.toggle("hit", !!(m & 2));
-            marks[j] = m;
-          }
+        var opened = kids[j].length && (hit ? (hit[j] & 1) > 0 : open[j] > 0) ? 1 : 0;
+        var m = opened | (hit && hit[j] & 2 ? 2 : 0);
+        if (m !== marks[j]) {
+          if ((m ^ marks[j]) & 1) trs[j].classList.toggle("op", !!(m & 1));
+          if ((m ^ marks[j]) & 2) trs[j].classList.toggle("hit", !!(m & 2));
+          marks[j] = m;
         }
         shown += v;
       }
