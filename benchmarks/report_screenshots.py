@@ -42,7 +42,8 @@ def main() -> None:
     images = ROOT / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder, chromium(1100, 760) as driver:
-        for name, page, unfold in (("gpt2", gpt2_page(), "GPT2Block: 3-1"), ("cnn", cnn_page(), "")):
+        shots = (("gpt2", gpt2_page(), "GPT2Block: 3-1"), ("cnn", cnn_page(), ""))
+        for name, page, unfold in shots:
             path = Path(folder) / f"{name}.html"
             path.write_text(page, encoding="utf-8")
             driver.get(path.as_uri())
