@@ -125,7 +125,7 @@ def test_bars_are_each_rows_share_of_the_model(cnn: object) -> None:
     page = cnn.to_html()  # type: ignore[attr-defined]
     first_row = page.split("<tbody>")[1].split("</tr>")[0]
     # The model holds all params, MACs and memory.
-    assert first_row.count('style="--w:100%"') == 3
+    assert first_row.count('style="--w:100.0%"') == 3
     conv = next(line for line in page.splitlines() if "Conv2d: 3-9" in line)
     # params 73,728 / 94,762; MACs 4,718,592 / 10,323,200
     assert re.findall(r"--w:([\d.]+)%", conv)[:2] == ["77.8", "45.7"]

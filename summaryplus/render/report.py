@@ -231,8 +231,9 @@ def _row_html(
     for column in columns:
         text = html.escape(values[column].strip())
         share = _share(layer, column, shares)
-        if share is not None:
-            cells.append(f'<td class="b" style="--w:{share}">{text}</td>')
+        if share is not None:  # no bar under a twentieth of a percent: it would not show
+            cells.append(f'<td class="b" style="--w:{share}">{text}</td>' if share != "0.0%"
+                         else f"<td class=n>{text}</td>")
         else:
             cells.append(f'<td{" class=n" if column in _NUMERIC else ""}>{text}</td>')
     return f"<tr{attributes}>{''.join(cells)}</tr>\n"
@@ -258,7 +259,8 @@ def _badges(layer: LayerInfo) -> list[tuple[str, str]]:
 
 
 def _share(layer: LayerInfo, column: ColumnSettings, shares: _Shares) -> str | None:
-    """The bar width of a cell (``"12.5%"``), for the params, MACs and memory columns."""
+    """The bar width of a cell (``"12.5%"``, one decimal), for the params, MACs and
+    memory columns."""
     if column in (ColumnSettings.NUM_PARAMS, ColumnSettings.PARAMS_PERCENT):
         part, whole = (0 if layer.is_recursive else layer.subtree_params), shares.params
     elif column in (ColumnSettings.MULT_ADDS, ColumnSettings.FLOPS):
@@ -268,7 +270,7 @@ def _share(layer: LayerInfo, column: ColumnSettings, shares: _Shares) -> str | N
     else:
         return None
     fraction = min(part / whole, 1.0) if whole > 0 else 0.0
-    return f"{fraction * 100:.3g}%"
+    return f"{fraction * 100:.1f}%"
 
 
 def _sort_key(layer: LayerInfo, column: ColumnSettings, text: str) -> int | str:
