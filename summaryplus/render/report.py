@@ -25,7 +25,7 @@ from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, memory_bytes, row_values
 from .html import totals_table
 from .table import NUMERIC_COLUMNS as _NUMERIC
-from .table import footer_items
+from .table import chosen_columns, footer_items
 
 if TYPE_CHECKING:
     from ..layer_info import LayerInfo
@@ -328,11 +328,9 @@ def _cards(stats: ModelStatistics) -> str:
 
 # ------------------------------------------------------------------ helpers
 def _report_columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
+    chosen = chosen_columns(stats, columns)
     if columns is not None:
-        if isinstance(columns, str):  # one name, not its letters
-            columns = [columns]
-        return [ColumnSettings(ColumnSettings.parse(column, "columns")) for column in columns]
-    chosen = list(stats.formatting.col_names)
+        return chosen
     ran = bool(stats.input_size)
     for column in _REPORT_COLUMNS:
         if column not in chosen and (ran or column is ColumnSettings.NUM_PARAMS):

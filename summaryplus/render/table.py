@@ -19,7 +19,14 @@ from ..layer_info import LayerInfo
 if TYPE_CHECKING:
     from ..model_statistics import ModelStatistics
 
-__all__ = ["NUMERIC_COLUMNS", "TableData", "footer_items", "table_data", "to_table"]
+__all__ = [
+    "NUMERIC_COLUMNS",
+    "TableData",
+    "chosen_columns",
+    "footer_items",
+    "table_data",
+    "to_table",
+]
 
 # Columns of counts and sizes: right-aligned, as numbers are.
 NUMERIC_COLUMNS = _NUMERIC = frozenset(
@@ -82,7 +89,7 @@ def table_data(
         [['Sequential', '--'], ['├─Linear: 1-1', '10']]
     """
     options = stats.formatting
-    chosen = _columns(stats, columns)
+    chosen = chosen_columns(stats, columns)
     start = options.get_start_str if prefix is None else prefix
     headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
     rows: list[list[str]] = []
@@ -170,7 +177,14 @@ def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
     return [item for section in footer_sections(stats) for item in section]
 
 
-def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
+def chosen_columns(
+    stats: ModelStatistics, columns: Iterable[str] | None
+) -> list[ColumnSettings]:
+    """``columns`` as ``ColumnSettings`` (one name or several); None: the summary's.
+
+    Raises:
+        ValueError: a name is not a ``ColumnSettings`` value.
+    """
     if columns is None:
         return list(stats.formatting.col_names)
     if isinstance(columns, str):  # one name, not its letters
