@@ -7,19 +7,20 @@ cheap. The views read only the numbers both kinds of summary hold.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .memory import TrainingMemory
+    from .records import SummaryLike
 
 
 class SummaryViews:
     """Queries, tables, exports and notebook display for any summary."""
 
-    def _viewed(self) -> Any:
-        # The views read the attributes both summary kinds share (duck typing:
-        # a live ModelStatistics or a loaded SummaryRecord).
-        return self
+    def _viewed(self) -> SummaryLike:
+        # Both classes that mix the views in (ModelStatistics, SummaryRecord) are
+        # SummaryLike; records.py has mypy prove it.
+        return cast("SummaryLike", self)
 
     if TYPE_CHECKING:
         from collections.abc import Iterable as _Iterable
@@ -241,11 +242,9 @@ class SummaryViews:
             text = to_html(self._viewed())
             if page:
                 text = report_page(text, "summary")
-        if path is not None:
-            from pathlib import Path
+        from .render.report_views import write_report
 
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return write_report(text, path)
 
     def _repr_html_(self) -> str:
         """What Jupyter shows: the report in its compact form (folded to the

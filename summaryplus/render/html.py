@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from .table import footer_items, table_data, to_table
 
 if TYPE_CHECKING:
-    from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 __all__ = ["to_html", "to_markdown", "totals_table"]
 
 _INDENT = "\u00a0" * 4  # per level of nesting
 
 
-def to_html(stats: ModelStatistics) -> str:
+def to_html(stats: SummaryLike) -> str:
     """The summary as an HTML fragment: a layer table and a totals table.
 
     Cell text is escaped. The fragment is a ``<div class="summaryplus">`` that
@@ -61,7 +61,7 @@ def to_html(stats: ModelStatistics) -> str:
     )
 
 
-def totals_table(stats: ModelStatistics) -> str:
+def totals_table(stats: SummaryLike) -> str:
     """The totals under the table (``footer_items``) as a
     ``<table class="summaryplus-totals">``."""
     from tabulate import tabulate
@@ -75,7 +75,7 @@ def totals_table(stats: ModelStatistics) -> str:
     return _with_class(str(totals), "summaryplus-totals")
 
 
-def to_markdown(stats: ModelStatistics) -> str:
+def to_markdown(stats: SummaryLike) -> str:
     """The summary as Markdown: a GitHub table of layers, then a table of totals.
 
     Args:

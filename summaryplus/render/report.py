@@ -22,14 +22,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings
-from ..formatting import HEADER_TITLES, memory_bytes, row_values
+from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
 from .html import totals_table
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
 
 if TYPE_CHECKING:
-    from ..layer_info import LayerInfo
-    from ..model_statistics import ModelStatistics
+    from ..records import LayerLike, SummaryLike
 
 __all__ = ["MARKS", "report_fragment", "report_page", "report_panel", "summary_report"]
 
@@ -59,7 +58,7 @@ class _Shares:
 
 
 def summary_report(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     *,
     columns: Iterable[str] | None = None,
     compact: bool = False,
@@ -98,7 +97,7 @@ def summary_report(
 
 
 def report_panel(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     *,
     columns: Iterable[str] | None = None,
     compact: bool = False,
@@ -203,7 +202,7 @@ def report_page(fragment: str, title: str) -> str:
 
 # ------------------------------------------------------------------ rows
 def _row_html(
-    layer: LayerInfo,
+    layer: LayerLike,
     values: Mapping[ColumnSettings, str],
     columns: list[ColumnSettings],
     shares: _Shares,
@@ -214,7 +213,7 @@ def _row_html(
     show_var_name: bool,
     show_depth: bool,
 ) -> str:
-    name = html.escape(layer.get_layer_name(show_var_name, show_depth))
+    name = html.escape(layer_name(layer, show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
     classes = []
@@ -239,7 +238,7 @@ def _row_html(
     return f"<tr{attributes}>{''.join(cells)}</tr>\n"
 
 
-def _badges(layer: LayerInfo) -> list[tuple[str, str]]:
+def _badges(layer: LayerLike) -> list[tuple[str, str]]:
     """(CSS class, text) of each flag the row carries."""
     badges = []
     if layer.trainable == "False":
@@ -258,7 +257,7 @@ def _badges(layer: LayerInfo) -> list[tuple[str, str]]:
     return badges
 
 
-def _share(layer: LayerInfo, column: ColumnSettings, shares: _Shares) -> str | None:
+def _share(layer: LayerLike, column: ColumnSettings, shares: _Shares) -> str | None:
     """The bar width of a cell (``"12.5%"``, one decimal), for the params, MACs and
     memory columns."""
     if column in (ColumnSettings.NUM_PARAMS, ColumnSettings.PARAMS_PERCENT):
@@ -273,7 +272,7 @@ def _share(layer: LayerInfo, column: ColumnSettings, shares: _Shares) -> str | N
     return f"{fraction * 100:.1f}%"
 
 
-def _sort_key(layer: LayerInfo, column: ColumnSettings, text: str) -> int | str:
+def _sort_key(layer: LayerLike, column: ColumnSettings, text: str) -> int | str:
     """What a column sorts by: the number behind the cell, a shape by its size,
     else the cell's text (kernel shape, Trainable)."""
     if column in (ColumnSettings.NUM_PARAMS, ColumnSettings.PARAMS_PERCENT):
@@ -300,7 +299,7 @@ def _flat(shape: Any) -> list[Any]:
 
 
 # ------------------------------------------------------------------ header
-def _cards(stats: ModelStatistics) -> str:
+def _cards(stats: SummaryLike) -> str:
     """The headline totals: params, trainable, MACs, FLOPs, memory, coverage,
     active parameters; values as the text footer writes them."""
     from ..model_statistics import ModelStatistics
@@ -327,7 +326,7 @@ def _cards(stats: ModelStatistics) -> str:
 
 
 # ------------------------------------------------------------------ helpers
-def _report_columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
+def _report_columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:
     chosen = chosen_columns(stats, columns)
     if columns is not None:
         return chosen
@@ -338,7 +337,7 @@ def _report_columns(stats: ModelStatistics, columns: Iterable[str] | None) -> li
     return chosen
 
 
-def _shares(stats: ModelStatistics, layers: list[LayerInfo]) -> _Shares:
+def _shares(stats: SummaryLike, layers: list[LayerLike]) -> _Shares:
     top = [layer for layer in layers if layer.depth == 0 and not layer.is_recursive]
     return _Shares(
         params=int(stats.total_params),
@@ -356,7 +355,7 @@ def _parent(layer: Any, index_of: Mapping[int, int]) -> int:
     return -1 if parent is None else parent
 
 
-def _model_name(stats: ModelStatistics) -> str:
+def _model_name(stats: SummaryLike) -> str:
     layers = stats.summary_list
     return str(layers[0].class_name) if layers else "Model"
 

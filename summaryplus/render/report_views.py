@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .._sources import Summary
     from ..compare import Comparison
     from ..diff import SummaryDiff
-    from ..model_statistics import ModelStatistics
     from .serialize import PathLike
 
 __all__ = ["comparison_report", "diff_report", "write_report"]
@@ -138,8 +137,7 @@ def write_report(text: str, path: PathLike | None) -> str:
 
 
 def _panel(stats: Summary, compact: bool, marks: Mapping[int, str], title: str) -> str:
-    viewed: ModelStatistics = stats  # type: ignore[assignment]  # records read alike
-    return report_panel(viewed, compact=compact, marks=marks, title=title)
+    return report_panel(stats, compact=compact, marks=marks, title=title)
 
 
 def _marks(base: Summary, stats: Summary) -> dict[int, str]:
