@@ -26,6 +26,7 @@ from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
 from .html import totals_table
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
+from .units import footer_number
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -302,14 +303,12 @@ def _flat(shape: Any) -> list[Any]:
 def _cards(stats: SummaryLike) -> str:
     """The headline totals: params, trainable, MACs, FLOPs, memory, coverage,
     active parameters; values as the text footer writes them."""
-    from ..model_statistics import ModelStatistics
-
     footer = footer_items(stats)
     wanted = ("Total params", "Trainable params", "Total mult-adds", "Active params per token",
               "Estimated Total Size", "Training step estimate")
     cards = [(label, value) for label, value in footer if label.startswith(wanted)]
     if stats.input_size:
-        suffix, _, value = ModelStatistics.format_output_num(
+        suffix, _, value = footer_number(
             stats.total_flops, stats.formatting.macs_units
         ).partition(": ")
         at = next((i + 1 for i, (label, _) in enumerate(cards) if label.startswith("Total mult")),
