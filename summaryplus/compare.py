@@ -160,9 +160,41 @@ class Comparison:
     def __str__(self) -> str:
         return comparison_text(self)
 
+    def to_html(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        interactive: bool = True,
+        *,
+        standalone: bool | None = None,
+    ) -> str:
+        """The comparison table, then each model's summary as an interactive
+        report, side by side, rows that differ from the baseline's marked.
+
+        See ``summaryplus.render.report_views.comparison_report``.
+
+        Args:
+            path: also write the HTML there, as a complete page (UTF-8).
+            interactive: False gives the plain table and its notes only.
+            standalone: a whole ``<!DOCTYPE html>`` page instead of a fragment;
+                None means: when ``path`` is given.
+
+        Returns:
+            The HTML text (what was written, when ``path`` is given).
+        """
+        from .render.report import report_page
+        from .render.report_views import comparison_report, write_report
+
+        page = path is not None if standalone is None else standalone
+        if interactive:
+            return write_report(comparison_report(self, standalone=page), path)
+        text = comparison_html(self)
+        return write_report(report_page(text, "comparison") if page else text, path)
+
     def _repr_html_(self) -> str:
-        """What Jupyter shows: an HTML table and the notes under it."""
-        return comparison_html(self)
+        """What Jupyter shows: ``to_html()`` in the compact form."""
+        from .render.report_views import comparison_report
+
+        return comparison_report(self, compact=True)
 
 
 def compare(

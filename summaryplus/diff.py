@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from torch import nn
@@ -32,6 +33,7 @@ __all__ = [
     "SummaryDiff",
     "TotalChange",
     "diff",
+    "layer_keys",
 ]
 
 
@@ -120,6 +122,9 @@ class SummaryDiff:
         totals: every compared total, changed or not.
         compared_forward: both summaries ran a forward pass, so output shapes
             and MACs were compared.
+        before: the summary before, as a record (for the HTML view; None when
+            the diff was built by hand).
+        after: the summary after, as a record.
     """
 
     before_model: str | None
@@ -129,6 +134,8 @@ class SummaryDiff:
     changed: tuple[LayerChange, ...]
     totals: tuple[TotalChange, ...]
     compared_forward: bool
+    before: SummaryRecord | None = field(default=None, repr=False, compare=False)
+    after: SummaryRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def has_changes(self) -> bool:
@@ -188,6 +195,29 @@ class SummaryDiff:
 
     def __str__(self) -> str:
         return render_diff(self, 50)
+
+    def to_html(
+        self, path: str | os.PathLike[str] | None = None, *, standalone: bool | None = None
+    ) -> str:
+        """The two summaries side by side as interactive reports, rows added,
+        removed or changed marked, under the headline and the totals' changes.
+
+        See ``summaryplus.render.report_views.diff_report``; ``path`` and
+        ``standalone`` work as for ``ModelStatistics.to_html``.
+
+        Raises:
+            ValueError: the diff holds no summaries (built by hand).
+        """
+        from .render.report_views import diff_report, write_report
+
+        page = path is not None if standalone is None else standalone
+        return write_report(diff_report(self, standalone=page), path)
+
+    def _repr_html_(self) -> str:
+        """What Jupyter shows: ``to_html()`` in the compact form."""
+        from .render.report_views import diff_report
+
+        return diff_report(self, compact=True)
 
 
 def diff(
@@ -281,18 +311,29 @@ def _diff_records(old: SummaryRecord, new: SummaryRecord, compared_forward: bool
         TotalChange(name, int(getattr(old, name)), int(getattr(new, name))) for name in names
     )
     return SummaryDiff(
-        old.model, new.model, added, removed, tuple(changed), totals, compared_forward
+        old.model, new.model, added, removed, tuple(changed), totals, compared_forward, old, new
     )
 
 
-def _keyed(layers: tuple[LayerRecord, ...]) -> dict[tuple[str, int], LayerRecord]:
+def layer_keys(layers: Iterable[Any]) -> list[tuple[str, int]]:
+    """How a diff matches rows: (``module_path``, call index) of each row, in order.
+
+    Example:
+        >>> from types import SimpleNamespace as Row
+        >>> layer_keys([Row(module_path=""), Row(module_path="0"), Row(module_path="0")])
+        [('', 0), ('0', 0), ('0', 1)]
+    """
     calls: dict[str, int] = {}
-    keyed = {}
+    keys = []
     for layer in layers:
         call = calls.get(layer.module_path, 0)
         calls[layer.module_path] = call + 1
-        keyed[(layer.module_path, call)] = layer
-    return keyed
+        keys.append((layer.module_path, call))
+    return keys
+
+
+def _keyed(layers: tuple[LayerRecord, ...]) -> dict[tuple[str, int], LayerRecord]:
+    return dict(zip(layer_keys(layers), layers, strict=True))
 
 
 def _entry(key: tuple[str, int], layer: LayerRecord) -> LayerEntry:

@@ -241,8 +241,38 @@ class SummaryViews:
 
         return to_dataframe(self._viewed())
 
-    def to_html(self) -> str:
-        """An HTML fragment: the layer table (indented tree) and the totals.
+    def to_html(
+        self,
+        path: PathLike | None = None,
+        interactive: bool = True,
+        *,
+        columns: _Iterable[str] | None = None,
+        standalone: bool | None = None,
+    ) -> str:
+        """The summary as HTML: an interactive report, or the plain static table.
+
+        The report has the totals on top and every row of the layer tree,
+        folded to the summary's depth, with bars for each row's share of
+        params, MACs and memory, badges (frozen, shared, recursive, partial
+        MACs, uninitialized), sorting within a level and a module path
+        filter. Each row shows its whole subtree (what it holds when folded).
+        Style and script are inline (no network); without JavaScript the
+        full static table shows. See ``summaryplus.render.report``.
+
+        Args:
+            path: also write the HTML there, as a complete page (UTF-8).
+            interactive: False gives the plain table of rows down to the
+                summary's depth and the totals (no style, no script).
+            columns: ``ColumnSettings`` names for the report; None shows the
+                summary's columns plus Param #, Mult-Adds and Memory.
+            standalone: a whole ``<!DOCTYPE html>`` page instead of a ``<div>``
+                fragment; None means: when ``path`` is given.
+
+        Returns:
+            The HTML text (what was written, when ``path`` is given).
+
+        Raises:
+            ValueError: a column name is unknown.
 
         Example:
             >>> import torch.nn as nn
@@ -250,13 +280,27 @@ class SummaryViews:
             >>> "<table" in summary(nn.Linear(4, 2), verbose=0).to_html()
             True
         """
-        from .render.html import to_html
+        from .render.report import report_page, summary_report
 
-        return to_html(self._viewed())
+        page = path is not None if standalone is None else standalone
+        if interactive:
+            text = summary_report(self._viewed(), columns=columns, standalone=page)
+        else:
+            from .render.html import to_html
+
+            text = to_html(self._viewed())
+            if page:
+                text = report_page(text, "summary")
+        from .render.report_views import write_report
+
+        return write_report(text, path)
 
     def _repr_html_(self) -> str:
-        """What Jupyter shows: ``to_html()``."""
-        return self.to_html()
+        """What Jupyter shows: the report in its compact form (folded to the
+        summary's depth, bars on, scrolling within a fixed height)."""
+        from .render.report import summary_report
+
+        return summary_report(self._viewed(), compact=True)
 
     def _repr_markdown_(self) -> str:
         """Markdown for notebooks and Markdown exports: GitHub tables of layers and totals."""

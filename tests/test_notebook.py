@@ -89,7 +89,7 @@ def test_notebook_displays_the_summary_as_html(
         dtypes=[torch.long],
         verbose=0,
     )
-    assert page == expected.to_html()
+    assert page == expected._repr_html_()
     for name in ("GPT2LMHeadModel", "GPT2Model: 1-1", "GPT2Block: 3-2", "Linear: 1-2"):
         assert name in page
     assert "Total params" in page and "168,192" in page

@@ -184,7 +184,9 @@ def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
 def _render_model(stats: ModelStatistics, fmt: str) -> str:
     if fmt == "text":
         return str(stats)
-    method_name = {"json": "to_json", "csv": "to_csv", "html": "_repr_html_"}.get(fmt, "to_table")
+    if fmt == "html":  # a whole page: the interactive report, opened from a file
+        return stats.to_html(standalone=True)
+    method_name = {"json": "to_json", "csv": "to_csv"}.get(fmt, "to_table")
     method = getattr(stats, method_name, None)
     if method is None:
         raise CommandError(

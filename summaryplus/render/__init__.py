@@ -1,7 +1,8 @@
 """Renderers: turn summaries and their derived records into text, tables, pictures.
 
 Each view lives in its own module and is imported only when used, so that
-``import summaryplus`` stays cheap: ``table``, ``html``, ``serialize`` (JSON,
+``import summaryplus`` stays cheap: ``table``, ``html``, ``report`` and
+``report_views`` (the interactive HTML report), ``serialize`` (JSON,
 CSV), ``rich`` and ``log`` for a ``ModelStatistics``; ``plots/`` for the charts
 (matplotlib imported inside the drawing functions); ``comparison`` and ``diff``
 for ``compare()`` and ``diff()``; ``checkpoint`` for a ``CheckpointSummary``.

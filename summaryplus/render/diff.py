@@ -40,13 +40,7 @@ def render_diff(result: SummaryDiff, max_rows: int | None) -> str:
         )
         return "\n".join("  " + line for line in text.splitlines())
 
-    before = result.before_model or "(empty)"
-    after = result.after_model or "(empty)"
-    title = before if before == after else f"{before} -> {after}"
-    lines = [
-        f"{title}: {len(result.added)} layer(s) added, {len(result.removed)} removed, "
-        f"{len(result.changed)} changed"
-    ]
+    lines = [diff_headline(result)]
     if not result.compared_forward:
         lines.append("(no forward pass on both sides: output shapes and MACs not compared)")
     for heading, entries, sign in (
@@ -87,7 +81,27 @@ def render_diff(result: SummaryDiff, max_rows: int | None) -> str:
         headers = ["Layer", "Class", "Field", "Before", "After"]
         lines.append(table(rows, headers, ("left", "left", "left", "right", "right")))
     lines += ["", "Totals:"]
-    rows = [
+    lines.append(table(total_rows(result), list(TOTAL_HEADERS), ("left", *("right",) * 3)))
+    return "\n".join(lines)
+
+
+TOTAL_HEADERS = ("Total", "Before", "After", "Change")
+
+
+def diff_headline(result: SummaryDiff) -> str:
+    """``"Model: 1 layer(s) added, 0 removed, 2 changed"``."""
+    before = result.before_model or "(empty)"
+    after = result.after_model or "(empty)"
+    title = before if before == after else f"{before} -> {after}"
+    return (
+        f"{title}: {len(result.added)} layer(s) added, {len(result.removed)} removed, "
+        f"{len(result.changed)} changed"
+    )
+
+
+def total_rows(result: SummaryDiff) -> list[list[str]]:
+    """The totals table's cells: label, before, after, change."""
+    return [
         [
             _TOTAL_LABELS.get(item.name, item.name),
             f"{item.before:,}",
@@ -96,8 +110,6 @@ def render_diff(result: SummaryDiff, max_rows: int | None) -> str:
         ]
         for item in result.totals
     ]
-    lines.append(table(rows, ["Total", "Before", "After", "Change"], ("left", *("right",) * 3)))
-    return "\n".join(lines)
 
 
 def _folded(entries: tuple[LayerEntry, ...]) -> list[tuple[LayerEntry, int]]:

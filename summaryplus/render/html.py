@@ -15,7 +15,7 @@ from .table import footer_items, table_data, to_table
 if TYPE_CHECKING:
     from ..records import SummaryLike
 
-__all__ = ["to_html", "to_markdown"]
+__all__ = ["to_html", "to_markdown", "totals_table"]
 
 _INDENT = "\u00a0" * 4  # per level of nesting
 
@@ -51,20 +51,28 @@ def to_html(stats: SummaryLike) -> str:
         disable_numparse=True,
         preserve_whitespace=True,  # keeps the indentation; never set globally
     )
+    model = html.escape(data.layers[0].class_name) if data.layers else "Model"
+    return (
+        '<div class="summaryplus">\n'
+        f"<p><strong>{model}</strong> summary</p>\n"
+        f"{_with_class(str(layers), 'summaryplus-layers')}\n"
+        f"{totals_table(stats)}\n"
+        "</div>"
+    )
+
+
+def totals_table(stats: SummaryLike) -> str:
+    """The totals under the table (``footer_items``) as a
+    ``<table class="summaryplus-totals">``."""
+    from tabulate import tabulate
+
     totals = tabulate(
         footer_items(stats),
         tablefmt="html",
         colalign=("left", "right"),
         disable_numparse=True,
     )
-    model = html.escape(data.layers[0].class_name) if data.layers else "Model"
-    return (
-        '<div class="summaryplus">\n'
-        f"<p><strong>{model}</strong> summary</p>\n"
-        f"{_with_class(str(layers), 'summaryplus-layers')}\n"
-        f"{_with_class(str(totals), 'summaryplus-totals')}\n"
-        "</div>"
-    )
+    return _with_class(str(totals), "summaryplus-totals")
 
 
 def to_markdown(stats: SummaryLike) -> str:

@@ -18,10 +18,17 @@ from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
 
-__all__ = ["TableData", "footer_items", "table_data", "to_table"]
+__all__ = [
+    "NUMERIC_COLUMNS",
+    "TableData",
+    "chosen_columns",
+    "footer_items",
+    "table_data",
+    "to_table",
+]
 
 # Columns of counts and sizes: right-aligned, as numbers are.
-_NUMERIC = frozenset(
+NUMERIC_COLUMNS = _NUMERIC = frozenset(
     {
         ColumnSettings.NUM_PARAMS,
         ColumnSettings.PARAMS_PERCENT,
@@ -81,7 +88,7 @@ def table_data(
         [['Sequential', '--'], ['├─Linear: 1-1', '10']]
     """
     options = stats.formatting
-    chosen = _columns(stats, columns)
+    chosen = chosen_columns(stats, columns)
     start = options.get_start_str if prefix is None else prefix
     headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
     rows: list[list[str]] = []
@@ -169,7 +176,12 @@ def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
     return [item for section in footer_sections(stats) for item in section]
 
 
-def _columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:
+def chosen_columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:
+    """``columns`` as ``ColumnSettings`` (one name or several); None: the summary's.
+
+    Raises:
+        ValueError: a name is not a ``ColumnSettings`` value.
+    """
     if columns is None:
         return list(stats.formatting.col_names)
     if isinstance(columns, str):  # one name, not its letters

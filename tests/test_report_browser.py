@@ -1,0 +1,299 @@
+"""The interactive report in a real browser: headless Chromium (Debian's
+``chromium`` and ``chromium-driver``, installed by ``.ci/run``) driven by
+selenium. Skips, saying why, only where no browser can be found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from browser import chromium, find_browser
+from report_helpers import expected_rows
+from torch import nn
+
+from summaryplus import compare, diff, summary
+from summaryplus.enums import ColumnSettings
+
+pytest.importorskip("selenium", reason="the browser tests need selenium (pip install selenium)")
+if isinstance(find_browser(), str):
+    pytest.skip(str(find_browser()), allow_module_level=True)
+
+COLUMNS = [
+    ColumnSettings.OUTPUT_SIZE,
+    ColumnSettings.NUM_PARAMS,
+    ColumnSettings.MULT_ADDS,
+    ColumnSettings.MEMORY,
+]
+# Rows shown, in page order: [row index, cell texts...]; -1 for a row outside a report.
+VISIBLE = """
+const panel = document.querySelectorAll('.sp-r[data-ready]')[arguments[0] || 0];
+const text = td => Array.from(td.childNodes, n => n.nodeType === 3 ? n.data : '')
+  .join('').replace(/\u00a0/g, ' ').trim();
+return Array.from(panel.querySelectorAll('.summaryplus-layers tbody tr:not(.f)'),
+                  tr => [tr.spIndex, ...Array.from(tr.cells, text)]);
+"""
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def gpt2() -> Any:
+    models = pytest.importorskip("models")
+    pytest.importorskip("transformers")
+    model = models.gpt2(64, layers=2)
+    model.transformer.wte.requires_grad_(False)
+    return summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
+
+
+def load(driver: Any, page: str, path: Path) -> None:
+    path.write_text(page, encoding="utf-8")
+    driver.get(path.as_uri())
+    for _ in range(100):
+        if driver.execute_script("return document.querySelector('.sp-r[data-ready]') !== null"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the report never became ready")
+
+
+def names(rows: list[list[Any]], stats: Any) -> list[str]:
+    return [stats.summary_list[row[0]].module_path for row in rows]
+
+
+def click(driver: Any, selector: str, panel: int = 0) -> None:
+    root = driver.find_elements("css selector", ".sp-r[data-ready]")[panel]
+    root.find_element("css selector", selector).click()
+
+
+def test_the_tree_folds_and_unfolds(driver: Any, gpt2: Any, tmp_path: Path) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    layers = gpt2.summary_list
+    start = [i for i, row in enumerate(layers) if row.depth <= 3]
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == start
+    block = next(i for i, row in enumerate(layers) if row.class_name == "GPT2Block")
+    inside = [i for i, row in enumerate(layers) if row.module_path.startswith("transformer.h.0.")]
+    click(driver, f"tbody tr:nth-child({block + 1}) td")
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == sorted(
+        start + [i for i in inside if layers[i].depth == 4]
+    )
+    click(driver, f"tbody tr:nth-child({block + 1}) td")
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == start
+    click(driver, "[data-act=expand]")
+    assert len(driver.execute_script(VISIBLE)) == len(layers)
+    click(driver, "[data-act=collapse]")
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == [0]
+    click(driver, "[data-act=fold]")
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == start
+    shown = f"{len(start)} of {len(layers)} rows shown"
+    assert driver.find_element("css selector", ".sp-n").text == shown
+
+
+def test_sorting_orders_rows_within_each_level(
+    driver: Any, gpt2: Any, tmp_path: Path
+) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    layers = gpt2.summary_list
+    click(driver, "[data-act=expand]")
+    before = [row[0] for row in driver.execute_script(VISIBLE)]
+    assert before == list(range(len(layers)))
+    heads = driver.find_elements("css selector", "thead th")
+    for clicks, direction in ((1, "descending"), (1, "ascending")):
+        for _ in range(clicks):
+            heads[2].click()  # Param #
+        assert heads[2].get_attribute("aria-sort") == direction
+        order = [row[0] for row in driver.execute_script(VISIBLE)]
+        assert sorted(order) == before and order != before
+        # Siblings follow each other by params; every row still comes after its parent.
+        seen: set[int] = set()
+        siblings: dict[int, list[int]] = {}
+        for index in order:
+            parent = layers[index].parent_info
+            key = -1 if parent is None else layers.index(parent)
+            assert key == -1 or key in seen
+            seen.add(index)
+            siblings.setdefault(key, []).append(layers[index].subtree_params)
+        for values in siblings.values():
+            wanted = sorted(values, reverse=direction == "descending")
+            assert values == wanted
+    heads[2].click()  # third click: call order again
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == before
+    # the biggest blocks in two clicks: MACs, largest first, at the top level
+    heads[3].click()
+    top = [layers[row[0]] for row in driver.execute_script(VISIBLE) if layers[row[0]].depth == 1]
+    assert [row.module_path for row in top] == ["transformer", "lm_head"]
+    assert top[0].macs > top[1].macs == 16 * 64 * 1000
+
+
+def test_the_filter_shows_matching_paths_and_their_parents(
+    driver: Any, gpt2: Any, tmp_path: Path
+) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    layers = gpt2.summary_list
+    start = driver.execute_script(VISIBLE)
+    box = driver.find_element("css selector", ".sp-tools input")
+    box.send_keys("c_attn")
+    hits = {i for i, row in enumerate(layers) if "c_attn" in row.module_path}
+    assert len(hits) == 2
+    wanted = set(hits)
+    for i in hits:
+        parent = layers[i].parent_info
+        while parent is not None:
+            wanted.add(layers.index(parent))
+            parent = parent.parent_info
+    shown = [row[0] for row in driver.execute_script(VISIBLE)]
+    assert shown == sorted(wanted)
+    marked = driver.execute_script(
+        "return Array.from(document.querySelectorAll('tbody tr.hit'), tr => tr.spIndex)"
+    )
+    assert set(marked) == hits
+    box.clear()
+    box.send_keys(" ")  # an input event with an empty query: back to the folded tree
+    assert driver.execute_script(VISIBLE) == start
+
+
+def test_numbers_shown_equal_the_summarys(driver: Any, gpt2: Any, tmp_path: Path) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    click(driver, "[data-act=expand]")
+    shown = [row[1:] for row in driver.execute_script(VISIBLE)]
+    assert shown == expected_rows(gpt2, COLUMNS)
+    cards = driver.find_element("css selector", ".sp-cards").text
+    assert "Total params\n168,192" in cards and "Total mult-adds (M)\n2.66" in cards
+    assert "MACs coverage\ncomplete" in cards and "FLOPs (M)\n5.32" in cards
+
+
+def test_bars_and_badges_are_drawn(driver: Any, gpt2: Any, tmp_path: Path) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    bars = driver.execute_script(
+        "return Array.from(document.querySelectorAll('tbody tr:not(.f) td.b'),"
+        " td => getComputedStyle(td).backgroundImage)"
+    )
+    assert bars and all(bar.startswith("linear-gradient") for bar in bars)
+    badges = driver.execute_script(
+        "return Array.from(document.querySelectorAll('tbody tr:not(.f) .bd'),"
+        " b => [b.closest('tr').spIndex, b.innerText, b.offsetWidth > 0])"
+    )
+    layers = gpt2.summary_list
+    shown = {(layers[i].module_path, text) for i, text, visible in badges if visible}
+    assert ("transformer.wte", "frozen") in shown
+    assert ("transformer", "partly frozen") in shown
+    assert ("lm_head", "shared") in shown  # tied to the token embedding
+
+
+def test_comparison_and_diff_reports_are_interactive(
+    driver: Any, gpt2: Any, tmp_path: Path
+) -> None:
+    models = pytest.importorskip("models")
+    wide = summary(models.gpt2(128, layers=2), input_size=(1, 16), dtypes=[torch.long], verbose=0)
+    table = compare({"gpt2-64": gpt2, "gpt2-128": wide})
+    load(driver, table.to_html(standalone=True), tmp_path / "compare.html")
+    panels = driver.find_elements("css selector", ".sp-panels > .sp-r[data-ready]")
+    assert len(panels) == 2
+    assert panels[0].location["y"] == panels[1].location["y"]  # side by side
+    assert not panels[0].find_elements("css selector", "tr.m-ch")
+    assert panels[1].find_elements("css selector", "tr.m-ch")
+    start = len(driver.execute_script(VISIBLE, 1))
+    click(driver, "[data-act=expand]", panel=1)
+    assert len(driver.execute_script(VISIBLE, 1)) == len(wide.summary_list) > start
+    assert len(driver.execute_script(VISIBLE, 0)) == start  # the other panel stays folded
+
+    before = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 2))
+    after = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3), nn.Tanh())
+    load(driver, diff(before, after, input_size=(1, 8)).to_html(), tmp_path / "diff.html")
+    marks = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.sp-panels .summaryplus-layers tbody tr'),"
+        " tr => tr.className)"
+    )
+    assert marks == ["m-ch op", "", "", "m-ch", "m-ch op", "", "", "m-ch", "m-ad"]
+
+
+def test_without_javascript_the_static_table_holds_every_row(
+    driver: Any, gpt2: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "gpt2.html"
+    path.write_text(gpt2.to_html(standalone=True), encoding="utf-8")
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(path.as_uri())
+        rows = driver.find_elements("css selector", ".summaryplus-layers tbody tr")
+        assert len(rows) == len(gpt2.summary_list)
+        assert all(row.is_displayed() for row in rows)
+        assert not driver.find_element("css selector", ".sp-tools").is_displayed()
+        assert driver.find_elements("css selector", ".sp-r[data-ready]") == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+class _Attention(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv, self.proj, self.drop = nn.Linear(4, 12), nn.Linear(4, 4), nn.Dropout(0.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(self.qkv(x)[..., :4]))
+
+
+class _Block(nn.Module):
+    """GPT-2's shape: norm, attention (3 layers), norm, MLP (3 layers): 12 rows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ln_1, self.attn, self.ln_2 = nn.LayerNorm(4), _Attention(), nn.LayerNorm(4)
+        self.mlp = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 4), nn.Dropout(0.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+@pytest.mark.slow
+def test_a_10000_row_report_is_interactive_within_2_seconds(
+    driver: Any, tmp_path: Path
+) -> None:
+    class Body(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.h = nn.ModuleList(_Block() for _ in range(833))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for block in self.h:
+                x = block(x)
+            return x
+
+    class Deep(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.transformer, self.head = Body(), nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.transformer(x))
+
+    # GPT-2's layout: model, transformer, h, 833 blocks of 12 rows, head; at
+    # the default depth 3 the blocks show folded.
+    stats = summary(Deep(), input_size=(1, 4), verbose=0)
+    assert len(stats.summary_list) == 10_000
+    path = tmp_path / "deep.html"
+    path.write_text(stats.to_html(standalone=True), encoding="utf-8")
+    timings = []
+    for _ in range(3):  # the best of three: the machine may be busy with other work
+        driver.get(path.as_uri())
+        # Milliseconds from navigation start until the script has run and the
+        # folded tree is laid out (reading a layout value forces the layout).
+        timings.append(driver.execute_script(
+            "document.querySelector('.sp-r[data-ready]').getBoundingClientRect();"
+            "return performance.now();"
+        ))
+    print(f"10,000-row report interactive after {timings} ms")
+    assert min(timings) < 2000, timings
+    started = time.perf_counter()
+    driver.find_elements("css selector", "thead th")[3].click()  # Mult-Adds
+    driver.execute_script("document.body.getBoundingClientRect()")
+    sort_seconds = time.perf_counter() - started
+    print(f"sorting 10,000 rows by Mult-Adds: {sort_seconds:.2f} s")
+    assert sort_seconds < 5, sort_seconds
