@@ -16,7 +16,12 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from ._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS, validate_summary_arguments
+from ._checks import (
+    DEFAULT_COLUMN_NAMES,
+    DEFAULT_ROW_SETTINGS,
+    is_exported_program,
+    validate_summary_arguments,
+)
 from .capture import (
     CaptureResult,
     ForwardFailed,
@@ -162,7 +167,9 @@ def summary(
     The call is torchinfo 1.8.0's; the numbers are exact (see README).
 
     Args:
-        model: the module to summarize. It is never moved, and its parameters,
+        model: the module to summarize, or a ``torch.export.ExportedProgram``
+            (summarized from its graph without running it; ``input_size`` then
+            sets its dynamic sizes, see ``summaryplus.exported``). It is never moved, and its parameters,
             buffers, train/eval flags, hooks and the global RNG are as before
             afterwards.
         input_size: shape of one input, e.g. ``(1, 3, 224, 224)``, or a list of
@@ -223,6 +230,16 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
+    if is_exported_program(model):
+        # Nothing runs: the graph's recorded shapes and ops are summarized.
+        if kwargs:
+            raise TypeError(f"an ExportedProgram takes no forward arguments, got {sorted(kwargs)}")
+        from .exported import summarize_exported
+
+        stats = summarize_exported(model, formatting, input_size)
+        if verbosity > Verbosity.QUIET and _prints_on_this_rank():
+            print(stats)
+        return stats
     copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():
         stats = _summarize(

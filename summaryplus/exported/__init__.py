@@ -24,7 +24,7 @@ import sympy
 from ..errors import ExportedArchiveError
 from .archive import PT2_SUFFIXES, read_archive
 from .graph import ExportedGraph, read_graph
-from .program import is_exported_program
+from .._checks import is_exported_program
 from .statistics import ExportedStatistics
 from .symbolic import evaluate, is_symbolic
 
@@ -153,6 +153,8 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
     binding = dict(graph.hints)
     if input_size is None:
         return binding
+    if all(isinstance(size, int) for size in input_size):
+        input_size = [input_size]  # type: ignore[list-item]  # one input's shape
     inputs = [graph.values[name] for name in graph.user_inputs]
     if len(input_size) != len(inputs):
         raise ValueError(

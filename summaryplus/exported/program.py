@@ -16,15 +16,6 @@ if TYPE_CHECKING:
     from torch.export import ExportedProgram
 
 
-def is_exported_program(value: object) -> bool:
-    """True for a ``torch.export.ExportedProgram`` (checked without importing
-    ``torch.export`` when it was never imported)."""
-    import sys
-
-    module = sys.modules.get("torch.export.exported_program")
-    return module is not None and isinstance(value, module.ExportedProgram)
-
-
 def serialized_program(program: ExportedProgram) -> dict[str, Any]:
     """The program's graph as the JSON dict ``models/model.json`` holds."""
     from torch._export.serde.serialize import ExportedProgramSerializer, _to_json_bytes

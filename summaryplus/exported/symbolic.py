@@ -122,7 +122,8 @@ def evaluate(value: Any, binding: Mapping[sympy.Symbol, int]) -> int:
     """
     if isinstance(value, int):
         return value
-    result = sympy.sympify(value).xreplace(dict(binding))
+    values = {name: sympy.Integer(size) for name, size in binding.items()}
+    result = sympy.sympify(value).xreplace(values)
     if not result.is_number:
         missing = ", ".join(sorted(str(s) for s in result.free_symbols))
         raise ValueError(f"no value for the dynamic size(s) {missing}: give --input-size")
@@ -138,8 +139,18 @@ def evaluate_all(value: Any, binding: Mapping[sympy.Symbol, int]) -> Any:
     return value
 
 
+class SizeName(str):
+    """A dynamic size's name or expression in a shape: ``[s0, 128]`` when
+    printed, a plain string in JSON."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str.__str__(self)
+
+
 def show(value: Dim) -> int | str:
     """A size as a table shows it: an int, or its expression by name (``s0``)."""
     if isinstance(value, sympy.Expr):
-        return int(value) if value.is_number else str(value)
+        return int(value) if value.is_number else SizeName(value)
     return value
