@@ -55,6 +55,9 @@ def build_rows(graph: ExportedGraph, binding: Mapping[sympy.Symbol, int]) -> Exp
     producers: dict[str, tuple[int, frozenset[str]]] = {}
     first_input: dict[str, str] = {}
     last_output: dict[str, tuple[int, str]] = {}
+    # Every value a call gave back (a tuple's items): its output bytes.
+    returned: dict[str, dict[str, None]] = {}
+    origin: dict[str, str] = {}  # a value -> the one it is the same tensor as
     row_of_call: dict[str, LayerInfo] = {}
     for index, node in enumerate(graph.nodes):
         keys = frozenset(call.key for call in node.calls)
@@ -65,13 +68,19 @@ def build_rows(graph: ExportedGraph, binding: Mapping[sympy.Symbol, int]) -> Exp
         for name in node.inputs:
             if name in weights or name not in graph.values:
                 continue
+            name = origin.get(name, name)
             made_at, made_in = producers.get(name, (-1, frozenset()))
             for key in keys - made_in:  # produced outside this call: its input
                 first_input.setdefault(key, name)
             for key in made_in - keys:  # produced inside that call, used outside
                 last_output[key] = max(last_output.get(key, (-1, "")), (made_at, name))
+                returned.setdefault(key, {})[name] = None
         for name in node.outputs:
             producers[name] = (index, keys)
+        if _returns_its_input(node):
+            # The same tensor under a new name (``x.to(x.dtype)``): made where
+            # its input was (a layer handing back its input did not make it).
+            origin[node.outputs[0]] = origin.get(node.inputs[0], node.inputs[0])
         macs = node_macs(node, binding)
         result.uncounted_ops.update(macs.uncounted)
         result.formulas_exact &= macs.exact
@@ -84,21 +93,40 @@ def build_rows(graph: ExportedGraph, binding: Mapping[sympy.Symbol, int]) -> Exp
         if macs.uncounted:
             row.macs_partial = True
     for name in graph.user_outputs:  # values the program returns leave every call
+        name = origin.get(name, name)
         made_at, made_in = producers.get(name, (-1, frozenset()))
         for key in made_in:
             last_output[key] = max(last_output.get(key, (-1, "")), (made_at, name))
+            returned.setdefault(key, {})[name] = None
     for key, row in row_of_call.items():
         if key in first_input:
             _set_input(row, graph.values[first_input[key]])
         if key in last_output:
-            _set_output(row, graph.values[last_output[key][1]], binding)
+            values = [graph.values[name] for name in returned[key]]
+            _set_output(row, graph.values[last_output[key][1]], values, binding)
     if result.rows:
         root = result.rows[0]
         if graph.user_inputs:
             _set_input(root, graph.values[graph.user_inputs[0]])
         if graph.user_outputs:
-            _set_output(root, graph.values[graph.user_outputs[0]], binding)
+            values = [graph.values[name] for name in dict.fromkeys(graph.user_outputs)]
+            _set_output(root, values[0], values, binding)
     return result
+
+
+# Ops that return their input itself when nothing changes (same shape, dtype).
+_MAY_RETURN_INPUT = frozenset((
+    "torch.ops.aten.to.dtype", "torch.ops.aten.to.dtype_layout", "torch.ops.aten.to.device",
+    "torch.ops.aten.to.other", "torch.ops.aten.alias.default",
+    "torch.ops.aten.contiguous.default", "torch.ops.aten.type_as.default",
+))
+
+
+def _returns_its_input(node: GraphNode) -> bool:
+    if node.target not in _MAY_RETURN_INPUT or len(node.outputs) != 1 or not node.inputs:
+        return False
+    first = node.args[0] if node.args else None
+    return isinstance(first, TensorValue) and first == node.out
 
 
 def _set_input(row: LayerInfo, value: TensorValue) -> None:
@@ -106,13 +134,22 @@ def _set_input(row: LayerInfo, value: TensorValue) -> None:
     row.input_dtypes = [dtype_name(value.dtype)]
 
 
-def _set_output(row: LayerInfo, value: TensorValue, binding: Mapping[sympy.Symbol, int]) -> None:
+def _set_output(
+    row: LayerInfo,
+    value: TensorValue,
+    returned: list[TensorValue],
+    binding: Mapping[sympy.Symbol, int],
+) -> None:
+    """The row's output: the shape of ``value``, the bytes of every tensor returned."""
     row.output_size = [show(size) for size in value.shape]
     row.output_dtypes = [dtype_name(value.dtype)]
-    numel = 1
-    for size in value.shape:
-        numel *= evaluate(size, binding)
-    row.output_bytes = numel * value.dtype.itemsize
+    total = 0
+    for tensor in returned:
+        numel = 1
+        for size in tensor.shape:
+            numel *= evaluate(size, binding)
+        total += numel * tensor.dtype.itemsize
+    row.output_bytes = total
 
 
 class _RowBuilder:
