@@ -169,9 +169,9 @@ def summary(
     Args:
         model: the module to summarize, or a ``torch.export.ExportedProgram``
             (summarized from its graph without running it; ``input_size`` then
-            sets its dynamic sizes, see ``summaryplus.exported``). It is never moved, and its parameters,
-            buffers, train/eval flags, hooks and the global RNG are as before
-            afterwards.
+            sets its dynamic sizes, see ``summaryplus.exported``). It is never
+            moved, and its parameters, buffers, train/eval flags, hooks and the
+            global RNG are as before afterwards.
         input_size: shape of one input, e.g. ``(1, 3, 224, 224)``, or a list of
             shapes for several positional inputs. Random inputs are built on the
             model's device (floats in [0, 1), integers valid for every embedding).
@@ -236,10 +236,11 @@ def summary(
             raise TypeError(f"an ExportedProgram takes no forward arguments, got {sorted(kwargs)}")
         from .exported import summarize_exported
 
-        stats = summarize_exported(model, formatting, input_size)
+        program: Any = model
+        exported = summarize_exported(program, formatting, input_size)  # type: ignore[arg-type]
         if verbosity > Verbosity.QUIET and _prints_on_this_rank():
-            print(stats)
-        return stats
+            print(exported)
+        return exported
     copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():
         stats = _summarize(

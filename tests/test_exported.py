@@ -31,7 +31,9 @@ def _eager_and_program(
     model: nn.Module, inputs: tuple[Any, ...], columns: tuple[str, ...] = COLUMNS, **kwargs: Any
 ) -> tuple[Any, Any]:
     model = model.eval()
-    eager = summary(model, input_data=list(inputs), col_names=columns, depth=10, verbose=0, **kwargs)
+    eager = summary(
+        model, input_data=list(inputs), col_names=columns, depth=10, verbose=0, **kwargs
+    )
     program = torch.export.export(model, inputs, kwargs=kwargs)
     return eager, program
 
@@ -88,7 +90,8 @@ def test_archive_equals_eager(name: str, tmp_path: Path) -> None:
     eager, program = _eager_and_program(factory(), inputs)
     path = tmp_path / "model.pt2"
     torch.export.save(program, path)
-    options = FormattingOptions(10, 0, eager.formatting.col_names, 25, eager.formatting.row_settings)
+    formatting = eager.formatting
+    options = FormattingOptions(10, 0, formatting.col_names, 25, formatting.row_settings)
     _assert_same(eager, summarize_exported(path, options))
 
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import sympy
 
+from .._checks import is_exported_program
 from ..errors import ExportedArchiveError
 from .archive import PT2_SUFFIXES, read_archive
 from .graph import ExportedGraph, read_graph
-from .._checks import is_exported_program
 from .statistics import ExportedStatistics
 from .symbolic import evaluate, is_symbolic
 

@@ -66,7 +66,8 @@ def read_archive(path: str | os.PathLike[str], model: str | None = None) -> Arch
     try:
         archive = zipfile.ZipFile(file)
     except zipfile.BadZipFile as error:
-        raise ExportedArchiveError(f"{file}: not a torch.export archive (not a zip file)") from error
+        message = f"{file}: not a torch.export archive (not a zip file)"
+        raise ExportedArchiveError(message) from error
     with archive:
         names = archive.namelist()
         root = _root_folder(file, names)
@@ -78,7 +79,9 @@ def read_archive(path: str | os.PathLike[str], model: str | None = None) -> Arch
 
         fmt = text("archive_format")
         if fmt != "pt2":
-            raise ExportedArchiveError(f"{file}: not a torch.export archive (no archive_format pt2)")
+            raise ExportedArchiveError(
+                f"{file}: not a torch.export archive (no archive_format pt2)"
+            )
         version = text("archive_version")
         if version not in KNOWN_ARCHIVE_VERSIONS:
             raise ExportedArchiveError(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy
 
 from ..errors import ExportedArchiveError
 
-Dim = int | sympy.Expr
+# A size: an int, or a sympy expression in the dynamic sizes.
+Dim: TypeAlias = "int | sympy.Expr"
 
 
 def _floor_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
@@ -86,7 +87,8 @@ def parse_expr(text: str) -> Dim:
     if isinstance(value, int):
         return value
     assert isinstance(value, sympy.Expr)
-    return value
+    expression: Dim = value
+    return expression
 
 
 def _build(node: ast.expr) -> Any:
