@@ -7,7 +7,7 @@ private, seeded generator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,11 +172,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _index_bound(model: nn.Module) -> int:
+def _index_bound(modules: Iterable[nn.Module]) -> int:
     """Integer inputs are usually token ids: keep them valid for every embedding."""
     sizes = [
         int(module.num_embeddings)
-        for module in model.modules()
+        for module in modules
         if isinstance(module, (nn.Embedding, nn.EmbeddingBag))
     ]
     return max(1, min(sizes)) if sizes else 2
@@ -228,7 +228,7 @@ def build_inputs(
         integer = any(
             not (d.is_floating_point or d.is_complex or d == torch.bool) for d in dtype_list
         )
-        bound = _index_bound(model) if integer else 2
+        bound = _index_bound(model.modules() if modules is None else modules) if integer else 2
         args: list[Any] = []
         for shape, dtype in zip(shapes, dtype_list, strict=True):
             if batch_dim is not None:

@@ -32,6 +32,7 @@ from torch import nn
 
 from . import _tensors
 from ._logging import LoggerLike, resolve_logger
+from .capture.tree import ModuleTree
 
 __all__ = ["Change", "ParameterMonitor", "format_change"]
 
@@ -293,18 +294,11 @@ def _walk(model: nn.Module, limit: int) -> list[nn.Parameter | None]:
 
 
 def _unique_modules(model: nn.Module) -> list[nn.Module]:
-    modules: list[nn.Module] = [model]
-    seen = {id(model)}
-    for module in modules:
-        for child in module._modules.values():
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                modules.append(child)
-    return modules
+    return ModuleTree(model).modules
 
 
 def _snapshot(model: nn.Module) -> _Snapshot:
-    named = list(_tensors.named_parameters_all(model))
+    named = list(ModuleTree(model).named_parameters())
     # An uninitialized lazy parameter has no storage to compare: it is told
     # apart by identity, and counts 0 until its module first runs.
     lazy: dict[int, tuple[str, torch.Tensor, list[str]]] = {}

@@ -15,6 +15,7 @@ from torch import nn
 
 from . import _tensors
 from ._checks import check_count
+from .capture.tree import ModuleTree
 
 __all__ = [
     "BufferRow",
@@ -139,7 +140,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
         )
     return sum(
         _tensors.numel(param)
-        for _, param, _names in _tensors.unique_tensors(_tensors.named_parameters_all(model))
+        for _, param, _names in _tensors.unique_tensors(ModuleTree(model).named_parameters())
         if param.requires_grad or not trainable_only
     )
 
@@ -178,7 +179,7 @@ def parameter_table(model: nn.Module) -> list[ParameterRow]:
             shared_with=tuple(names[1:]),
             uninitialized=_tensors.is_lazy(param),
         )
-        for name, param, names in _tensors.unique_tensors(_tensors.named_parameters_all(model))
+        for name, param, names in _tensors.unique_tensors(ModuleTree(model).named_parameters())
     ]
 
 
@@ -201,7 +202,8 @@ def buffer_table(model: nn.Module) -> list[BufferRow]:
         [('running_mean', 3), ('running_var', 3), ('num_batches_tracked', 1)]
     """
     _check_model(model)
-    non_persistent = _tensors.non_persistent_buffer_names(model)
+    tree = ModuleTree(model)
+    non_persistent = tree.non_persistent_buffer_names()
     return [
         BufferRow(
             name=name,
@@ -214,7 +216,7 @@ def buffer_table(model: nn.Module) -> list[BufferRow]:
             bytes=_tensors.nbytes(buffer),
             shared_with=tuple(names[1:]),
         )
-        for name, buffer, names in _tensors.unique_tensors(_tensors.named_buffers_all(model))
+        for name, buffer, names in _tensors.unique_tensors(tree.named_buffers())
     ]
 
 
@@ -251,7 +253,7 @@ def group_params(model: nn.Module, depth: int = 1) -> list[ParamGroup]:
     _check_model(model)
     check_count(depth, "depth")
 
-    named = list(_tensors.named_parameters_all(model))
+    named = list(ModuleTree(model).named_parameters())
     # key -> [params, trainable, bytes, shared], in the order the keys' names come.
     sums = {_group_key(name, depth): [0, 0, 0, 0] for name, _ in named}
     for _, param, names in _tensors.unique_tensors(named):

@@ -7,7 +7,12 @@ actually running it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import torch
 from torch import nn
+
+from .._tensors import direct_parameters
 
 # A module is reached from a running ancestor in a few steps; this bounds the walk
 # up the registration tree for modules held by something that is not running.
@@ -69,6 +74,47 @@ class ModuleTree:
                 stack.pop()
                 order.append(module)
         return order
+
+    def named_paths(self) -> Iterator[tuple[str, nn.Module]]:
+        """Every (dotted path, module), depth first in registration order; a shared
+        module once per path that reaches it (``named_modules(remove_duplicate=False)``
+        without its generator per level, which is quadratic in the depth).
+
+        Raises:
+            ValueError: the registration graph has a cycle (a path longer than
+                the number of distinct modules goes round it).
+        """
+        distinct = len(self.modules)
+        pending: list[tuple[str, nn.Module, int]] = [("", self.root, 0)]
+        while pending:
+            prefix, current, depth = pending.pop()
+            if depth > distinct:
+                raise ValueError(f"the module tree has a cycle through {prefix!r}")
+            yield prefix, current
+            children = [(n, child) for n, child in current._modules.items() if child is not None]
+            for name, child in reversed(children):
+                pending.append((f"{prefix}.{name}" if prefix else name, child, depth + 1))
+
+    def named_parameters(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """Every parameter by every dotted name (tied ones under each), packed ones included."""
+        for prefix, module in self.named_paths():
+            for name, param in direct_parameters(module):
+                yield (f"{prefix}.{name}" if prefix else name), param
+
+    def named_buffers(self) -> Iterator[tuple[str, torch.Tensor]]:
+        """Every buffer by every dotted name (shared ones under each)."""
+        for prefix, module in self.named_paths():
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{prefix}.{name}" if prefix else name), buffer
+
+    def non_persistent_buffer_names(self) -> set[str]:
+        """Dotted names of the buffers ``state_dict()`` leaves out."""
+        return {
+            f"{prefix}.{name}" if prefix else name
+            for prefix, module in self.named_paths()
+            for name in getattr(module, "_non_persistent_buffers_set", ())
+        }
 
     def depth(self) -> int:
         """Levels of nesting below the root (0 for a module without children)."""

@@ -1,0 +1,237 @@
+"""The forward run: ``capture_forward`` runs the model once under the recorder
+and the op counter, and puts everything it changed back (``state``), also when
+the forward raises or is interrupted. The only place that runs user code.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..enums import Mode
+from ..layer_info import LayerInfo
+from . import interpreter, state
+from .input_copies import copy_inputs
+from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
+from .static import scripted_rows
+from .tree import ModuleTree
+from .values import iter_tensors
+
+
+@dataclass
+class CaptureResult:
+    rows: list[LayerInfo]
+    uncounted_ops: dict[str, int] = field(default_factory=dict)
+    loose_macs: int = 0
+    loose_activation_bytes: int = 0
+    backward_macs: int | None = None
+    grad_enabled: bool = False
+    assumptions: tuple[str, ...] = ()
+
+
+class ForwardFailed(Exception):
+    """The user's forward raised; carries what was recorded up to that point."""
+
+    def __init__(self, result: CaptureResult, failure: Failure | None, error: Exception):
+        super().__init__(str(error))
+        self.result = result
+        self.failure = failure
+        self.error = error
+
+
+def capture_forward(
+    model: nn.Module,
+    tree: ModuleTree,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    mode: Mode,
+    fake: bool,
+    count_backward: bool = False,
+    assume_routing: bool = False,
+    private: bool = False,
+) -> CaptureResult:
+    """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
+    model back as it was (``private``: a copy the caller never sees, left as
+    the forward made it).
+
+    ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
+    balanced indices so expert loops can run without data (``routing``).
+
+    Raises:
+        ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
+        ForwardFailed: the forward raised an ``Exception``; ``KeyboardInterrupt``
+            and other ``BaseException``s propagate unchanged after cleanup.
+    """
+    grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
+    if grad_enabled and torch.is_inference_mode_enabled():
+        raise ValueError(
+            f"mode={mode.value!r} runs the forward with autograd recording the tensors "
+            "saved for backward, which torch.inference_mode() forbids: call summary() "
+            "outside inference_mode, or pass mode='eval'"
+        )
+    recorder = Recorder(model, tree)
+    result = CaptureResult(rows=recorder.rows)
+    with ExitStack() as stack:
+        stack.enter_context(interpreter.adjusted(tree.depth()))
+        # Put back (flags, tensors, module dicts) after everything below is undone.
+        snapshot = stack.enter_context(state.preserved(tree, restore=not private))
+        if mode is not Mode.SAME:
+            state.set_training(tree, mode is Mode.TRAIN, snapshot)
+        # Parameters and buffers, needed only for the CUDA RNG (a CUDA tensor
+        # means CUDA is initialised), fake tensors and activation accounting.
+        needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
+        owned = _owned_tensors(tree) if needs_owned else []
+        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
+        result.grad_enabled = grad_enabled
+        stack.enter_context(torch.set_grad_enabled(grad_enabled))
+        excluded = list(owned)
+        if fake:
+            snapshot.fake_views = True
+            args, kwargs, fake_owned = _enter_fake_mode(stack, args, kwargs, owned)
+            # Autograd saves the tensors it was given (the real parameters) and
+            # the fake mode's conversions of them: neither is an activation.
+            excluded += fake_owned
+        if grad_enabled:
+            recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
+            stack.enter_context(
+                torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
+            )
+        compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
+        stack.callback(recorder.attach(hooks_only=compiled))
+        stack.callback(_reshard, tree)
+        stack.callback(recorder.release)
+        if assume_routing:  # fake tensors whose routers must give values (routing.py)
+            from .routing import RoutingOpCounter
+
+            counter = RoutingOpCounter(recorder, snapshot)
+            stack.enter_context(counter)
+            stack.enter_context(counter.function_mode())
+        else:
+            counting = CompileSafeOpCounter if compiled else OpCounter
+            stack.enter_context(counting(recorder, snapshot))
+        try:
+            output = model(*args, **kwargs)
+            if not recorder.rows:
+                # A scripted model runs no Python hooks: its registration tree,
+                # with the call's shapes on the root; every op counts there.
+                result.rows = scripted_rows(model, tree, (args, kwargs), output)
+            if count_backward:
+                result.backward_macs = _count_backward(recorder, output)
+            del output
+        except Exception as error:
+            _collect(recorder, result)
+            raise ForwardFailed(result, recorder.failure, error) from error
+    _collect(recorder, result)
+    return result
+
+
+def _collect(recorder: Recorder, result: CaptureResult) -> None:
+    result.uncounted_ops = dict(recorder.uncounted_ops)
+    result.loose_macs = recorder.loose_macs
+    result.loose_activation_bytes = recorder.loose_activation_bytes
+    result.assumptions = tuple(sorted(recorder.assumptions))
+
+
+def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The tensors whose gradients training computes: the leaves of the graph that
+    require grad (trainable parameters, real or fake, and no frozen ones)."""
+    leaves: list[torch.Tensor] = []
+    seen: set[Any] = set()
+    pending = [root.grad_fn for root in roots if root.grad_fn is not None]
+    while pending:
+        node = pending.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)  # AccumulateGrad holds its leaf
+        if isinstance(variable, torch.Tensor):
+            leaves.append(variable)
+        pending.extend(child for child, _ in node.next_functions if child is not None)
+    return leaves
+
+
+def _count_backward(recorder: Recorder, output: Any) -> int:
+    """Runs a real backward from ``sum(outputs)`` and returns its MACs.
+
+    Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
+    """
+    losses = [
+        t.float().sum()
+        for t in iter_tensors(output)
+        if t.requires_grad and (t.is_floating_point() or t.is_complex())
+    ]
+    targets = _graph_leaves(losses)
+    if not losses or not targets:
+        return 0
+    recorder.in_backward = True
+    try:
+        torch.autograd.grad(torch.stack(losses).sum(), targets, allow_unused=True)
+    finally:
+        recorder.in_backward = False
+    return recorder.backward_macs
+
+
+def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:
+    """Every parameter and buffer, each once (walking ``tree`` directly: the
+    recursive ``model.parameters()`` is quadratic in the nesting depth)."""
+    seen: set[int] = set()
+    owned = []
+    for module in tree.modules:
+        for tensor in (*module._parameters.values(), *module._buffers.values()):
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                owned.append(tensor)
+    return owned
+
+
+def _reshard(tree: ModuleTree) -> None:
+    """FSDP2 leaves the root's parameters gathered after a forward with grad
+    enabled (it expects the backward next): shard them again, as before."""
+    sharded = {
+        cls
+        for cls in tree.classes
+        if callable(getattr(cls, "reshard", None))
+        and any(base.__module__.startswith("torch.distributed.fsdp") for base in cls.__mro__)
+    }
+    if sharded:
+        for module in tree.modules:
+            if type(module) in sharded:
+                module.reshard()  # type: ignore[operator]
+
+
+def _enter_fake_mode(
+    stack: ExitStack,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    owned: list[torch.Tensor],
+) -> tuple[list[Any], dict[str, Any], list[torch.Tensor]]:
+    """Runs the forward on fake tensors: shapes and ops, no data, no compute."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    if any(tensor.is_nested for tensor in iter_tensors((args, kwargs))):
+        raise ValueError(
+            "input_data holds a nested tensor, which torch's fake tensors (used for "
+            "device='meta') cannot represent: summarize on the tensor's own device"
+        )
+    fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+    fake_owned: list[torch.Tensor] = [fake_mode.from_tensor(t) for t in owned]
+    # The forward's own copies of every input object (a cache it appends to
+    # or writes in place), holding fake tensors: nothing fake reaches the
+    # caller's objects and no real input is written.
+    fake_args, fake_kwargs = copy_inputs((args, kwargs), fake_mode.from_tensor)
+    stack.enter_context(fake_mode)
+    return fake_args, fake_kwargs, fake_owned
+
+
+def _cuda_devices(owned: list[torch.Tensor], args: Any, kwargs: Any) -> list[int]:
+    devices = {
+        t.device.index or 0
+        for t in [*owned, *iter_tensors((args, kwargs))]
+        if t.device.type == "cuda"
+    }
+    return sorted(devices)
