@@ -191,7 +191,7 @@ def test_cli_archive(dynamic_archive: Path, capsys: pytest.CaptureFixture[str]) 
     assert main([str(dynamic_archive), "--input-size", "5,8"]) == 0
     out = capsys.readouterr().out
     assert "Twice" in out and "960" in out  # 192 * 5
-    assert "Dynamic sizes: s" in out and "=5 (from --input-size)" in out
+    assert "Dynamic sizes, from --input-size: s" in out and "=5 (x[0])" in out
     assert main([str(dynamic_archive), "--format", "json", "--depth", "0"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["layers"]) == 3 and data["totals"]["total_mult_adds"] == 576
@@ -302,3 +302,57 @@ def test_summary_arguments_for_a_program() -> None:
         summary(program, verbose=0, mask=None)
     stats = summary(program, verbose=0)
     assert (stats.total_params, stats.total_mult_adds) == (36, 64)  # 8*4+4; 2*8*4
+
+
+def test_dynamic_tinygpt_equals_eager_at_any_size() -> None:
+    model = TinyGPT().eval()
+    batch, length = torch.export.Dim("batch", max=64), torch.export.Dim("length", min=2, max=256)
+    program = torch.export.export(
+        model, (torch.randint(0, 1000, (2, 64)),), dynamic_shapes=({0: batch, 1: length},)
+    )
+    stats = summary(program, verbose=0)
+    assert stats.summary_list[0].class_name == "TinyGPT"  # no row for export's size checks
+    sources = {source: name for name, source in stats.size_sources.items()}
+    b, s = sources["tokens[0]"], sources["tokens[1]"]
+    assert stats.sizes == {b: 2, s: 64}
+    # Per token: 2 blocks x (qkv 128*384 + proj 128*128 + mlp 2*128*512) + head 128*1000
+    # = 2 * 196,608 + 128,000 = 521,216. Attention, per query and key position:
+    # Q K^T and P V over the 128 channels of all heads: 2 blocks * 2 * 128 = 512.
+    formula = parse_expr(stats.mult_adds_formula)
+    expected = parse_expr(f"512*{b}*{s}**2 + 521216*{b}*{s}")
+    assert formula - expected == 0, stats.mult_adds_formula
+    assert stats.formula_exact
+    for size in [(2, 64), (3, 32), (1, 200)]:
+        at_size = summary(program, input_size=size, verbose=0)
+        eager = summary(model, input_size=size, dtypes=[torch.long], verbose=0)
+        assert at_size.total_mult_adds == eager.total_mult_adds
+        assert [row.macs for row in at_size] == [row.macs for row in eager]
+        assert at_size.total_output_bytes == eager.total_output_bytes
+        assert at_size.total_input == eager.total_input
+    assert str(stats.summary_list[1].output_size) == f"[{b}, {s}, 128]"
+
+
+def test_convolution_kernel_shape_and_groups_columns() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(4, 8, 3, groups=2), nn.Conv2d(8, 8, (1, 5), groups=8, stride=2),
+        nn.ConvTranspose2d(8, 4, 2, groups=2), nn.Conv1d(4, 6, 3, groups=2),
+    ).eval()
+    model[3] = nn.Sequential(nn.Flatten(2), nn.Conv1d(4, 6, 3, groups=2))
+    x = torch.randn(1, 4, 16, 16)
+    columns = ("kernel_size", "groups", "output_size", "num_params", "mult_adds")
+    eager = summary(model, input_data=[x], col_names=columns, verbose=0)
+    exported = summary(torch.export.export(model, (x,)), col_names=columns, verbose=0)
+    assert str(exported) == str(eager)
+    assert [row.kernel_size for row in exported][1:4] == [[3, 3], [1, 5], [2, 2]]
+
+
+def test_summary_leaves_the_program_as_it_was() -> None:
+    model = TinyGPT().eval()
+    tokens = torch.randint(0, 1000, (2, 8))
+    program = torch.export.export(model, (tokens,))
+    code, state = program.graph_module.code, dict(program.state_dict)
+    expected = program.module()(tokens)
+    summary(program, verbose=0)
+    assert program.graph_module.code == code
+    assert all(program.state_dict[name] is tensor for name, tensor in state.items())
+    assert torch.equal(program.module()(tokens), expected)

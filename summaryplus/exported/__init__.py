@@ -115,6 +115,7 @@ def summarize_exported(
     )
     formulas = _subtree_formulas(built)
     stats.sizes = {str(symbol): value for symbol, value in sorted(binding.items(), key=str)}
+    stats.size_sources = _size_sources(graph)
     total = formulas[0] if formulas else built.loose_formula
     stats.mult_adds_formula = str(sympy.expand(total))
     stats.layer_mult_adds_formulas = [str(sympy.expand(formula)) for formula in formulas]
@@ -177,3 +178,14 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
                 )
     binding.update(given)
     return binding
+
+
+def _size_sources(graph: ExportedGraph) -> dict[str, str]:
+    """Where each dynamic size first appears in the inputs: ``{"s0": "tokens[1]"}``
+    (the archive keeps no name the user gave a dimension)."""
+    sources: dict[str, str] = {}
+    for name in graph.user_inputs:
+        for dim, size in enumerate(graph.values[name].shape):
+            if isinstance(size, sympy.Symbol):
+                sources.setdefault(str(size), f"{name}[{dim}]")
+    return sources

@@ -28,6 +28,9 @@ _DTYPES: dict[int, torch.dtype] = {
     31: torch.float8_e4m3fnuz, 32: torch.float8_e5m2fnuz, 34: torch.uint32, 35: torch.uint64,
 }  # fmt: skip
 _POSITIONAL = 1  # ``ArgumentKind.POSITIONAL``; 2 is keyword-only
+# The stack export gives nodes it adds outside any module (size checks of
+# dynamic shapes): not a module call.
+_NO_MODULE = "_empty_nn_module_stack"
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,8 @@ def _module_calls(text: str) -> list[ModuleCall]:
         parts = _split_top_level(item)
         if len(parts) != 3:
             raise ExportedArchiveError(f"cannot read the nn_module_stack entry {item!r}")
+        if parts[0].startswith(_NO_MODULE):
+            continue
         calls.append(ModuleCall(*parts))
     return calls
 

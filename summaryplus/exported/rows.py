@@ -24,7 +24,7 @@ from torch import nn
 from .._tensors import dtype_name
 from ..layer_info import LayerInfo
 from .graph import ExportedGraph, GraphNode, TensorValue
-from .macs import node_macs
+from .macs import node_macs, resolve_op
 from .symbolic import evaluate, show
 
 # Stand-in classes by the original's qualified name: one class per name, so
@@ -89,6 +89,7 @@ def build_rows(graph: ExportedGraph, binding: Mapping[sympy.Symbol, int]) -> Exp
             result.loose_formula += macs.formula
             continue
         row.own_macs += macs.value
+        _keep_convolution_attributes(node, row.module)
         result.own_formulas[id(row)] = result.own_formulas.get(id(row), 0) + macs.formula
         if macs.uncounted:
             row.macs_partial = True
@@ -127,6 +128,32 @@ def _returns_its_input(node: GraphNode) -> bool:
         return False
     first = node.args[0] if node.args else None
     return isinstance(first, TensorValue) and first == node.out
+
+
+_CONVOLUTIONS = frozenset((
+    "conv1d", "conv2d", "conv3d", "convolution", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d",
+))
+
+
+def _keep_convolution_attributes(node: GraphNode, module: nn.Module) -> None:
+    """The Kernel Shape and Groups columns read a convolution module's
+    ``kernel_size`` and ``groups``: the graph has them as the weight's spatial
+    sizes and the op's ``groups`` argument."""
+    parts = node.target.split(".")
+    if len(parts) != 5 or parts[3] not in _CONVOLUTIONS or "kernel_size" in module.__dict__:
+        return
+    op = resolve_op(node.target)
+    weight = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+    if op is None or not isinstance(weight, TensorValue):
+        return
+    # Plain attributes, read from the instance's __dict__ as on a live Conv.
+    module.__dict__["kernel_size"] = tuple(int(size) for size in weight.shape[2:])
+    names = [argument.name for argument in op._schema.arguments]
+    where = names.index("groups") if "groups" in names else len(names)
+    groups = node.args[where] if where < len(node.args) else node.kwargs.get("groups", 1)
+    plain = isinstance(groups, int) and not isinstance(groups, bool)
+    module.__dict__["groups"] = groups if plain else 1
 
 
 def _set_input(row: LayerInfo, value: TensorValue) -> None:

@@ -21,6 +21,8 @@ class ExportedStatistics(ModelStatistics):
         sizes: each dynamic size's name -> the value this summary is evaluated
             at (the example inputs' sizes, or those given); empty when the
             program has none.
+        size_sources: where each dynamic size first appears in the inputs
+            (``{"s0": "tokens[1]"}``: input ``tokens``, dimension 1).
         mult_adds_formula: total MACs as an expression in the dynamic sizes
             (``"65536*s0 + 1024"``), or the number when nothing is dynamic.
         layer_mult_adds_formulas: each row's MACs (its subtree) the same way.
@@ -29,6 +31,7 @@ class ExportedStatistics(ModelStatistics):
     """
 
     sizes: dict[str, int]
+    size_sources: dict[str, str]
     mult_adds_formula: str
     layer_mult_adds_formulas: list[str]
     formula_exact: bool
@@ -37,6 +40,7 @@ class ExportedStatistics(ModelStatistics):
         """The dynamic part of ``to_dict()``: sizes, and MACs as formulas."""
         return {
             "sizes": dict(self.sizes),
+            "size_sources": dict(self.size_sources),
             "total_mult_adds_formula": self.mult_adds_formula,
             "layer_mult_adds_formulas": list(self.layer_mult_adds_formulas),
             "formula_exact": self.formula_exact,
