@@ -37,6 +37,7 @@ from .errors import InputConflictError, SummaryError
 from .formatting import FormattingOptions
 from .inputs import ForwardInputs, InputData, InputSize, build_inputs
 from .model_statistics import ModelStatistics
+from .render.units import footer_number
 
 logger = logging.getLogger("summaryplus")
 
@@ -73,7 +74,7 @@ class TrainingFlops:
         return self.forward_flops + self.backward_flops
 
     def __str__(self) -> str:
-        scale = ModelStatistics.format_output_num
+        scale = footer_number
         lines = [
             f"Forward FLOPs{scale(self.forward_flops, Units.AUTO)}",
             f"Backward FLOPs{scale(self.backward_flops, Units.AUTO)}",

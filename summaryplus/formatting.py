@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
-from .render.units import readable_bytes
+from .queries import layer_value
+from .render.units import footer_number, megabytes, readable_bytes
 
 if TYPE_CHECKING:
-    from .model_statistics import ModelStatistics
+    from .records import LayerLike, SummaryLike
 
 HEADER_TITLES = {
     ColumnSettings.KERNEL_SIZE: "Kernel Shape",
@@ -72,7 +73,7 @@ class FormattingOptions:
             "+ " if self.ascii_only else "└─"
         )
 
-    def set_layer_name_width(self, summary_list: list[LayerInfo]) -> None:
+    def set_layer_name_width(self, summary_list: Iterable[LayerLike]) -> None:
         """Widens the name column to fit every row (hidden ones too), in steps of 5."""
         show_var_name, show_depth = self.show_var_name, self.show_depth
         longest = max(
@@ -110,7 +111,7 @@ class FormattingOptions:
         return self.format_row(self.layer_title(), dict(HEADER_TITLES))
 
 
-def params_shown(row: LayerInfo, reached_max_depth: bool) -> tuple[int, int]:
+def params_shown(row: LayerLike, reached_max_depth: bool) -> tuple[int, int]:
     """(params, trainable) a row's cells show: its whole subtree when it is a leaf
     or the deepest row printed, else what no row below it accounts for."""
     if reached_max_depth or row.is_leaf_layer:
@@ -118,7 +119,7 @@ def params_shown(row: LayerInfo, reached_max_depth: bool) -> tuple[int, int]:
     return row.counted_params, row.counted_trainable_params
 
 
-def num_params_cell(row: LayerInfo, reached_max_depth: bool) -> str:
+def num_params_cell(row: LayerLike, reached_max_depth: bool) -> str:
     if row.contains_lazy_param:
         # Lazy parameters have no shape before the first forward: no count yet.
         return "(uninitialized)"
@@ -136,7 +137,7 @@ def num_params_cell(row: LayerInfo, reached_max_depth: bool) -> str:
 
 
 def params_percent_cell(
-    row: LayerInfo, total_params: int, reached_max_depth: bool, precision: int = 2
+    row: LayerLike, total_params: int, reached_max_depth: bool, precision: int = 2
 ) -> str:
     spacing = 5
     zero = f"{' ' * spacing}--"
@@ -150,7 +151,7 @@ def params_percent_cell(
     return f"{params / total_params:>{precision + spacing}.{precision}%}"
 
 
-def _partial_mark(row: LayerInfo) -> str:
+def _partial_mark(row: LayerLike) -> str:
     # A row whose subtree ran ops without a formula: its count is a lower bound.
     return "*" if row.macs_partial else ""
 
@@ -181,7 +182,7 @@ def _listed(value: Any) -> Any:
 
 
 # The text of one column's cell: (options, row, deepest shown, total params).
-_Cell = Callable[["FormattingOptions", LayerInfo, bool, int], str]
+_Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
     ColumnSettings.KERNEL_SIZE: lambda o, row, d, t: o.str_(_listed(row.kernel_size)),
     ColumnSettings.GROUPS: lambda o, row, d, t: o.str_(row.groups),
@@ -198,7 +199,7 @@ _CELLS: dict[ColumnSettings, _Cell] = {
 
 def row_values(
     options: FormattingOptions,
-    row: LayerInfo,
+    row: LayerLike,
     reached_max_depth: bool,
     total_params: int,
     columns: Iterable[ColumnSettings] | None = None,
@@ -210,15 +211,16 @@ def row_values(
             for column in chosen}
 
 
-def memory_bytes(row: LayerInfo) -> int:
+def memory_bytes(row: LayerLike) -> int:
     """The Memory cell: activations saved while the row ran plus the parameter bytes
-    it accounts for, both over its whole subtree (like Mult-Adds)."""
-    return row.activation_bytes + (0 if row.is_recursive else row.subtree_param_bytes)
+    it accounts for, both over its whole subtree (like Mult-Adds); the one
+    definition is ``queries.layer_value(row, "memory", whole_subtree=True)``."""
+    return layer_value(row, "memory", True)
 
 
 def visible_rows(
-    stats: ModelStatistics, depth: int | None = None
-) -> list[tuple[LayerInfo, bool]]:
+    stats: SummaryLike, depth: int | None = None
+) -> list[tuple[LayerLike, bool]]:
     """Rows printed down to ``depth`` (default: the summary's), each with whether
     it is the deepest shown."""
     options = stats.formatting
@@ -230,7 +232,7 @@ def visible_rows(
     ]
 
 
-def _layer_lines(stats: ModelStatistics) -> str:
+def _layer_lines(stats: SummaryLike) -> str:
     from .accounting import inner_params
 
     options = stats.formatting
@@ -248,13 +250,14 @@ def _layer_lines(stats: ModelStatistics) -> str:
         name = prefix + layer_name(row, show_var_name, show_depth)
         values = [cell(options, row, deepest, total_params) for cell in cells]
         lines.append(template.format(name, *values).rstrip() + "\n")
-        if options.verbose == Verbosity.VERBOSE:
+        if options.verbose == Verbosity.VERBOSE and isinstance(row, LayerInfo):
+            # (A loaded record has no module: no parameter lines.)
             lines += _parameter_lines(options, row, inner_params(row))
     return "".join(lines)
 
 
 def _parameter_lines(
-    options: FormattingOptions, row: LayerInfo, params: list[Any]
+    options: FormattingOptions, row: LayerLike, params: list[Any]
 ) -> list[str]:
     """Verbose mode: a line per parameter of a row, torchinfo's way (a weight's
     first two dimensions swapped)."""
@@ -273,18 +276,16 @@ def _parameter_lines(
     return lines
 
 
-def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
+def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
     """The totals under the table as sections of (label, value) pairs.
 
     ``render_text`` prints each pair as ``label: value`` with a divider between
     sections; the other renderers list the same pairs.
     """
-    from .model_statistics import ModelStatistics
-
     options = stats.formatting
 
     def scaled(label: str, num: int, units: Units) -> tuple[str, str]:
-        suffix, _, value = ModelStatistics.format_output_num(num, units).partition(": ")
+        suffix, _, value = footer_number(num, units).partition(": ")
         return f"{label}{suffix}", value
 
     counts = [
@@ -327,30 +328,32 @@ def footer_sections(stats: ModelStatistics) -> list[list[tuple[str, str]]]:
                 ("Active params depend on the data", "routers drop tokens over expert capacity")
             )
 
-    def megabytes(label: str, num_bytes: int) -> tuple[str, str]:
-        return f"{label} (MB)", f"{ModelStatistics.to_megabytes(num_bytes):0.2f}"
+    def size_line(label: str, num_bytes: int) -> tuple[str, str]:
+        return f"{label} (MB)", f"{megabytes(num_bytes):0.2f}"
 
     sizes = [
-        megabytes("Input size", stats.total_input),
-        megabytes("Forward/backward pass size", stats.total_output_bytes),
-        megabytes("Params size", stats.total_param_bytes),
+        size_line("Input size", stats.total_input),
+        size_line("Forward/backward pass size", stats.total_output_bytes),
+        size_line("Params size", stats.total_param_bytes),
     ]
     if stats.total_buffer_bytes:
-        sizes.append(megabytes("Buffers size", stats.total_buffer_bytes))
+        sizes.append(size_line("Buffers size", stats.total_buffer_bytes))
     estimated = (
         stats.total_input
         + stats.total_output_bytes
         + stats.total_param_bytes
         + stats.total_buffer_bytes
     )
-    sizes.append(megabytes("Estimated Total Size", estimated))
+    sizes.append(size_line("Estimated Total Size", estimated))
     if stats.grad_enabled:
-        step = stats.training_memory("adam")
-        sizes.append(megabytes("Training step estimate, Adam", step.total))
+        from .memory import estimate_training_memory
+
+        step = estimate_training_memory(stats, "adam")
+        sizes.append(size_line("Training step estimate, Adam", step.total))
     return [counts, sizes]
 
 
-def render_text(stats: ModelStatistics) -> str:
+def render_text(stats: SummaryLike) -> str:
     """The whole torchinfo-style table with its footer."""
     options = stats.formatting
     divider = "=" * options.get_total_width()

@@ -7,7 +7,7 @@ One row of a summary. It holds numbers and shapes only; ``formatting`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -386,3 +386,46 @@ def _kernel_size(kernel: Any) -> list[int] | int | None:
 
 def _groups(groups: Any, module: nn.Module) -> int | None:
     return groups if isinstance(groups, int) and "weight" in module._parameters else None
+
+
+
+class BuiltLayerInfo(LayerInfo):
+    """A row of a built summary: read-only plain data. ``ModelStatistics`` turns
+    every row into one after filling in its statistics (``freeze_rows``), so a
+    summary's numbers cannot change after the fact, and no row reads its module
+    again (``kernel_size`` and ``groups`` are taken at that moment)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"summary rows are read-only once the summary is built (set {name!r}): "
+            "copy the numbers out, or make a new summary"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"summary rows are read-only once the summary is built ({name!r})")
+
+    def __setstate__(self, state: Any) -> None:
+        # copy/deepcopy/pickle of a built row: its slots, without __setattr__.
+        attributes, slots = state if isinstance(state, tuple) else (state, None)
+        for name, value in {**(attributes or {}), **(slots or {})}.items():
+            object.__setattr__(self, name, value)
+
+
+def freeze_rows(rows: list[LayerInfo]) -> None:
+    """Makes ``rows`` ``BuiltLayerInfo``s (read-only), with what they still read
+    lazily from their module taken now."""
+    for row in rows:
+        attributes = row.module.__dict__
+        kernel, groups = attributes.get("kernel_size"), attributes.get("groups")
+        row.kernel_size = None if kernel is None else _kernel_size(kernel)
+        row.groups = None if groups is None else _groups(groups, row.module)
+        row.__class__ = BuiltLayerInfo
+
+if TYPE_CHECKING:
+    from .records import LayerLike
+
+    # mypy proves that a live row is what every view reads.
+    def _viewable(row: LayerInfo) -> LayerLike:
+        return row

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model_statistics import ModelStatistics
+    from .records import SummaryLike
 
 # Per-parameter state tensors kept by each optimizer (torch.optim defaults).
 OPTIMIZER_STATES = {
@@ -116,14 +116,14 @@ class TrainingMemory:
 
 
 def estimate_training_memory(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     optimizer: str = "adam",
     *,
     momentum: float = 0.0,
     mixed_precision: bool = False,
     shards: int | None = None,
 ) -> TrainingMemory:
-    """See ``ModelStatistics.training_memory``."""
+    """See ``SummaryViews.training_memory`` (``stats.training_memory``)."""
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZER_STATES:
         accepted = ", ".join(repr(key) for key in OPTIMIZER_STATES)

@@ -22,23 +22,15 @@ from .accounting import (
 )
 from .capture.tree import ModuleTree
 from .enums import Units
-from .layer_info import LayerInfo
+from .layer_info import LayerInfo, freeze_rows
 from .moe import MixtureOfExperts, find_mixture_of_experts
-from .render.units import unit_of
+from .render.units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
 
 if TYPE_CHECKING:
     from .formatting import FormattingOptions
+    from .records import SummaryLike
     from .render.serialize import SummaryRecord
-
-_CONVERSION_FACTORS = {
-    Units.TERABYTES: 1e12,
-    Units.GIGABYTES: 1e9,
-    Units.MEGABYTES: 1e6,
-    Units.KILOBYTES: 1e3,
-    Units.NONE: 1.0,
-}
-
 
 class ModelStatistics(SummaryViews):
     """Result of ``summary()``: per-layer rows and model totals.
@@ -133,6 +125,7 @@ class ModelStatistics(SummaryViews):
                 summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
+        freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
     # ----------------------------------------------------------------- totals
     def _count_model_tensors(self, index: ParamIndex) -> None:
@@ -208,27 +201,17 @@ class ModelStatistics(SummaryViews):
 
     @staticmethod
     def to_megabytes(num: int) -> float:
-        return num / 1e6
+        return megabytes(num)
 
     @staticmethod
     def to_readable(num: int, units: Units = Units.AUTO) -> tuple[Units, float]:
         """Scales ``num`` to millions, billions or trillions (or the given unit)."""
-        units = Units(units)
-        if units is Units.AUTO:
-            # torchinfo's rule: millions at least, the unit scale of render.units.
-            name, size = unit_of(num, smallest=1e6)
-            units = Units(name) if name else Units.MEGABYTES
-            return units, num / (size if name else 1e6)
-        return units, num / _CONVERSION_FACTORS[units]
+        return scaled_count(num, units)
 
     @staticmethod
     def format_output_num(num: int, units: Units) -> str:
         """``" (M): 1.23"`` / ``": 1,234"``: the tail of a footer line."""
-        units_used, converted = ModelStatistics.to_readable(num, units)
-        label = "" if units_used is Units.NONE else f" ({units_used.value})"
-        if float(converted).is_integer():
-            return f"{label}: {int(converted):,d}"
-        return f"{label}: {converted:,.2f}"
+        return footer_number(num, units)
 
     def to_dict(self) -> dict[str, Any]:
         """Every layer field and total as plain data (schema ``summaryplus.summary/1``).
@@ -257,3 +240,9 @@ class ModelStatistics(SummaryViews):
         from .render.serialize import summary_record
 
         return summary_record(self)
+
+
+if TYPE_CHECKING:
+    # mypy proves that a live result is what every view takes.
+    def _viewable(stats: ModelStatistics) -> SummaryLike:
+        return stats

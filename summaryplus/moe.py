@@ -93,6 +93,14 @@ def find_mixture_of_experts(
     rows: list[LayerInfo], tree: ModuleTree, total_params: int, without_data: bool
 ) -> MixtureOfExperts | None:
     """The expert layers among ``rows`` (a summary's), or None for a dense model."""
+    # Cheap test first: most models have no module that could hold experts.
+    candidates = [
+        (position, module)
+        for position, module in enumerate(tree.modules)
+        if "num_experts" in module.__dict__ or tree.name_of(module) == "experts"
+    ]
+    if not candidates:
+        return None
     rows_of: dict[int, list[LayerInfo]] = {}
     for row in rows:
         if row.executed:
@@ -100,10 +108,7 @@ def find_mixture_of_experts(
     if not rows_of:
         return None
     found = []
-    for position, module in enumerate(tree.modules):
-        # Cheap test first: most models have no module that could hold experts.
-        if "num_experts" not in module.__dict__ and tree.name_of(module) != "experts":
-            continue
+    for position, module in candidates:
         layer = _expert_layer(module, tree, rows_of)
         if layer is not None:
             first_row = rows_of.get(id(module), [None])[0]

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._checks import check_count
-from .layer_info import LayerInfo
 
 if TYPE_CHECKING:
-    from .model_statistics import ModelStatistics
+    from .records import LayerLike, SummaryLike
 
 __all__ = ["BY", "LayerGroup", "LayerScore", "group_by", "largest", "layer_value", "layers_over"]
 
@@ -51,7 +50,7 @@ class LayerScore:
         share: ``value`` as a fraction of the model total (0.0 when that is 0).
     """
 
-    layer: LayerInfo
+    layer: LayerLike
     by: str
     value: int
     share: float
@@ -98,7 +97,7 @@ class LayerGroup:
         return self.activation_bytes + self.param_bytes
 
 
-def layer_value(row: LayerInfo, by: str, whole_subtree: bool) -> int:
+def layer_value(row: LayerLike, by: str, whole_subtree: bool) -> int:
     """One quantity of a row: its whole subtree's, or only what it accounts for itself.
 
     Args:
@@ -124,7 +123,7 @@ def layer_value(row: LayerInfo, by: str, whole_subtree: bool) -> int:
     return _value(row, _check_by(by), whole_subtree)
 
 
-def _value(row: LayerInfo, quantity: str, whole: bool) -> int:
+def _value(row: LayerLike, quantity: str, whole: bool) -> int:
     """``layer_value`` for a checked name, also knowing the two halves of "memory"."""
     if quantity == "params":
         return row.subtree_params if whole else row.counted_params
@@ -144,7 +143,7 @@ def _value(row: LayerInfo, quantity: str, whole: bool) -> int:
 
 
 def largest(
-    stats: ModelStatistics, k: int = 10, by: str = "params", depth: int | None = None
+    stats: SummaryLike, k: int = 10, by: str = "params", depth: int | None = None
 ) -> list[LayerScore]:
     """The ``k`` rows with the largest value of ``by``, largest first.
 
@@ -184,7 +183,7 @@ def largest(
 
 
 def layers_over(
-    stats: ModelStatistics, threshold: float, by: str = "params", depth: int | None = None
+    stats: SummaryLike, threshold: float, by: str = "params", depth: int | None = None
 ) -> list[LayerScore]:
     """The rows whose value of ``by`` is strictly greater than ``threshold``, in call order.
 
@@ -220,7 +219,7 @@ def layers_over(
     return [score for score in _scores(stats, by, depth) if score.value > threshold]
 
 
-def group_by(stats: ModelStatistics, depth: int = 1) -> list[LayerGroup]:
+def group_by(stats: SummaryLike, depth: int = 1) -> list[LayerGroup]:
     """Splits the totals per module at ``depth``: one group per module path.
 
     Every module at ``depth`` gets a group with its whole subtree; a leaf above
@@ -251,7 +250,7 @@ def group_by(stats: ModelStatistics, depth: int = 1) -> list[LayerGroup]:
     """
     check_count(depth, "depth")
     groups: dict[tuple[str, bool], list[int]] = {}
-    first: dict[tuple[str, bool], LayerInfo] = {}
+    first: dict[tuple[str, bool], LayerLike] = {}
     for row, whole in _considered(stats, depth):
         values = [_value(row, quantity, whole) for quantity in _GROUPED]
         if not whole and not any(values):
@@ -288,7 +287,7 @@ def group_by(stats: ModelStatistics, depth: int = 1) -> list[LayerGroup]:
 _GROUPED = ("params", "trainable_params", "param_bytes", "macs", "activation_bytes")
 
 
-def _considered(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
+def _considered(stats: SummaryLike, depth: int | None) -> list[tuple[LayerLike, bool]]:
     """The rows down to ``depth``, each with whether it stands for its whole subtree."""
     check_count(depth, "depth", allow_none=True)
     return [
@@ -298,7 +297,7 @@ def _considered(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerIn
     ]
 
 
-def _scores(stats: ModelStatistics, by: str, depth: int | None) -> list[LayerScore]:
+def _scores(stats: SummaryLike, by: str, depth: int | None) -> list[LayerScore]:
     total = model_total(stats, by)
     scores = []
     for row, whole in _considered(stats, depth):
@@ -307,7 +306,7 @@ def _scores(stats: ModelStatistics, by: str, depth: int | None) -> list[LayerSco
     return scores
 
 
-def model_total(stats: ModelStatistics, by: str) -> int:
+def model_total(stats: SummaryLike, by: str) -> int:
     """The whole model's figure for ``by`` (one of ``BY``); ``plot_summary`` uses it too."""
     if by == "params":
         return stats.total_params

@@ -7,19 +7,20 @@ cheap. The views read only the numbers both kinds of summary hold.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from .memory import TrainingMemory
+    from .records import SummaryLike
 
 
 class SummaryViews:
     """Queries, tables, exports and notebook display for any summary."""
 
-    def _viewed(self) -> Any:
-        # The views read the attributes both summary kinds share (duck typing:
-        # a live ModelStatistics or a loaded SummaryRecord).
-        return self
+    def _viewed(self) -> SummaryLike:
+        # Both classes that mix the views in (ModelStatistics, SummaryRecord) are
+        # SummaryLike; records.py has mypy prove it.
+        return cast("SummaryLike", self)
 
     if TYPE_CHECKING:
         from collections.abc import Iterable as _Iterable

@@ -91,9 +91,17 @@ def test_layer_info_methods_of_torchinfo_work_on_rows() -> None:
     assert ours.summary_list[0].get_kernel_size(nn.Conv2d(1, 1, 3)) == [3, 3]
     shape, size = ours.summary_list[0].calculate_size([torch.zeros(3, 2)], None)
     assert (shape, size) == ([3, 2], 24)
-    row = ours.summary_list[2]
-    row.check_recursive({row.layer_id})
-    assert row.is_recursive
+    # check_recursive marks a row while rows are being made (as in torchinfo's
+    # capture); a built summary's rows are read-only and say so.
+    from summaryplus.layer_info import LayerInfo
+
+    fresh = LayerInfo("0", model[0], 1)
+    fresh.check_recursive({fresh.layer_id})
+    assert fresh.is_recursive
+    built = ours.summary_list[2]
+    with pytest.raises(AttributeError, match="read-only once the summary is built"):
+        built.check_recursive({built.layer_id})
+    assert not built.is_recursive
 
 
 def test_get_param_count_counts_the_weights_a_pruning_mask_keeps() -> None:

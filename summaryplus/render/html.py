@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from .table import footer_items, table_data, to_table
 
 if TYPE_CHECKING:
-    from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 __all__ = ["to_html", "to_markdown"]
 
 _INDENT = "\u00a0" * 4  # per level of nesting
 
 
-def to_html(stats: ModelStatistics) -> str:
+def to_html(stats: SummaryLike) -> str:
     """The summary as an HTML fragment: a layer table and a totals table.
 
     Cell text is escaped. The fragment is a ``<div class="summaryplus">`` that
@@ -67,7 +67,7 @@ def to_html(stats: ModelStatistics) -> str:
     )
 
 
-def to_markdown(stats: ModelStatistics) -> str:
+def to_markdown(stats: SummaryLike) -> str:
     """The summary as Markdown: a GitHub table of layers, then a table of totals.
 
     Args:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .._logging import LoggerLike, resolve_logger
 
 if TYPE_CHECKING:
-    from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 __all__ = ["log_summary"]
 
@@ -20,7 +20,7 @@ _LEVEL_NAMES = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
 
 
 def log_summary(
-    stats: ModelStatistics, logger: LoggerLike = None, level: int | str = logging.INFO
+    stats: SummaryLike, logger: LoggerLike = None, level: int | str = logging.INFO
 ) -> None:
     """Writes the torchinfo table to a logger, one plain-text record per line.
 

@@ -14,13 +14,13 @@ from .table import footer_items, table_data
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType
 
-    from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 __all__ = ["rich_renderables"]
 
 
 def rich_renderables(
-    stats: ModelStatistics, console: Console, options: ConsoleOptions
+    stats: SummaryLike, console: Console, options: ConsoleOptions
 ) -> Iterator[RenderableType]:
     """Yields the layer table and the totals as rich ``Table``s.
 

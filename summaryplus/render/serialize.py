@@ -33,11 +33,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..layer_info import LayerInfo
 from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
 
 if TYPE_CHECKING:
-    from ..model_statistics import ModelStatistics
+    from ..records import LayerLike, SummaryLike
 
 _READABLE_SCHEMAS = (SCHEMA,)
 
@@ -57,7 +56,7 @@ __all__ = [
 ]
 
 
-def summary_record(stats: ModelStatistics | SummaryRecord) -> SummaryRecord:
+def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
     """Copies the numbers of a summary into a ``SummaryRecord``.
 
     Args:
@@ -78,8 +77,11 @@ def summary_record(stats: ModelStatistics | SummaryRecord) -> SummaryRecord:
 
     if isinstance(stats, SummaryRecord):
         return stats  # already plain data
-    index = {id(row): position for position, row in enumerate(stats.summary_list)}
-    layers = tuple(_layer_record(row, position, index) for position, row in enumerate(stats))
+    rows = stats.summary_list
+    parents = {id(child): position for position, row in enumerate(rows) for child in row.children}
+    layers = tuple(
+        _layer_record(row, position, parents.get(id(row))) for position, row in enumerate(rows)
+    )
     totals = TotalsRecord(
         total_params=stats.total_params,
         trainable_params=stats.trainable_params,
@@ -111,7 +113,7 @@ def summary_record(stats: ModelStatistics | SummaryRecord) -> SummaryRecord:
     return SummaryRecord(model, _frozen(stats.input_size), linked(layers), totals, __version__)
 
 
-def to_dict(stats: ModelStatistics | SummaryRecord) -> dict[str, Any]:
+def to_dict(stats: SummaryLike | SummaryRecord) -> dict[str, Any]:
     """The summary as JSON-compatible plain types, in schema ``summaryplus.summary/1``.
 
     Args:
@@ -131,7 +133,7 @@ def to_dict(stats: ModelStatistics | SummaryRecord) -> dict[str, Any]:
 
 
 def to_json(
-    stats: ModelStatistics | SummaryRecord, path: PathLike | None = None, indent: int | None = 2
+    stats: SummaryLike | SummaryRecord, path: PathLike | None = None, indent: int | None = 2
 ) -> str:
     """The summary as JSON text, also written to ``path`` when one is given.
 
@@ -157,7 +159,7 @@ def to_json(
     return text
 
 
-def to_csv(stats: ModelStatistics | SummaryRecord, path: PathLike | None = None) -> str:
+def to_csv(stats: SummaryLike | SummaryRecord, path: PathLike | None = None) -> str:
     """The layers as CSV, one line per row with every ``LayerRecord`` field.
 
     Shapes and lists are written as JSON text (``[1, 16, 64]``), None as an
@@ -189,7 +191,7 @@ def to_csv(stats: ModelStatistics | SummaryRecord, path: PathLike | None = None)
     return text
 
 
-def to_dataframe(stats: ModelStatistics | SummaryRecord) -> Any:
+def to_dataframe(stats: SummaryLike | SummaryRecord) -> Any:
     """The layers as a ``pandas.DataFrame`` (pandas is imported here, on demand).
 
     One row per summary row, one column per ``LayerRecord`` field, indexed by
@@ -284,11 +286,10 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     )
 
 
-def _layer_record(row: LayerInfo, position: int, index: dict[int, int]) -> LayerRecord:
-    parent = row.parent_info
+def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRecord:
     return LayerRecord(
         index=position,
-        parent=None if parent is None else index.get(id(parent)),
+        parent=parent,
         module_path=row.module_path,
         class_name=row.class_name,
         var_name=row.var_name,

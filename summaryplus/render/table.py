@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from .._checks import check_count
 from ..enums import ColumnSettings
-from ..formatting import HEADER_TITLES, row_values, visible_rows
-from ..layer_info import LayerInfo
+from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
 
 if TYPE_CHECKING:
-    from ..model_statistics import ModelStatistics
+    from ..records import LayerLike, SummaryLike
 
 __all__ = ["TableData", "footer_items", "table_data", "to_table"]
 
@@ -47,11 +46,11 @@ class TableData:
     headers: list[str]
     rows: list[list[str]]
     colalign: tuple[str, ...]
-    layers: list[LayerInfo]
+    layers: list[LayerLike]
 
 
 def table_data(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     depth: int | None = None,
     columns: Iterable[str] | None = None,
     prefix: Callable[[int], str] | None = None,
@@ -86,10 +85,10 @@ def table_data(
     start = options.get_start_str if prefix is None else prefix
     headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
     rows: list[list[str]] = []
-    layers: list[LayerInfo] = []
+    layers: list[LayerLike] = []
     for row, deepest in _shown_rows(stats, depth):
         values = row_values(options, row, deepest, stats.total_params, chosen)
-        name = start(row.depth) + row.get_layer_name(options.show_var_name, options.show_depth)
+        name = start(row.depth) + layer_name(row, options.show_var_name, options.show_depth)
         rows.append([name, *(values[column].strip() for column in chosen)])
         layers.append(row)
     colalign = ("left", *("right" if column in _NUMERIC else "left" for column in chosen))
@@ -97,7 +96,7 @@ def table_data(
 
 
 def to_table(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     tablefmt: str = "github",
     depth: int | None = None,
     columns: Iterable[str] | None = None,
@@ -145,7 +144,7 @@ def to_table(
     )
 
 
-def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
+def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
     """The totals under the torchinfo table, as (label, value) pairs.
 
     The same pairs ``print(stats)`` shows (``formatting.footer_sections``), so
@@ -170,7 +169,7 @@ def footer_items(stats: ModelStatistics) -> list[tuple[str, str]]:
     return [item for section in footer_sections(stats) for item in section]
 
 
-def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[ColumnSettings]:
+def _columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:
     if columns is None:
         return list(stats.formatting.col_names)
     if isinstance(columns, str):  # one name, not its letters
@@ -178,6 +177,6 @@ def _columns(stats: ModelStatistics, columns: Iterable[str] | None) -> list[Colu
     return [ColumnSettings(ColumnSettings.parse(column, "columns")) for column in columns]
 
 
-def _shown_rows(stats: ModelStatistics, depth: int | None) -> list[tuple[LayerInfo, bool]]:
+def _shown_rows(stats: SummaryLike, depth: int | None) -> list[tuple[LayerLike, bool]]:
     check_count(depth, "depth", allow_none=True)
     return visible_rows(stats, depth)

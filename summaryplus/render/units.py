@@ -3,6 +3,17 @@
 
 from __future__ import annotations
 
+from ..enums import Units
+
+# The fixed scales a user may ask for (``macs_units``/``params_units``).
+_UNIT_SIZES = {
+    Units.TERABYTES: 1e12,
+    Units.GIGABYTES: 1e9,
+    Units.MEGABYTES: 1e6,
+    Units.KILOBYTES: 1e3,
+    Units.NONE: 1.0,
+}
+
 COUNT_UNITS = (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3))
 BYTE_UNITS = (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
 
@@ -35,3 +46,37 @@ def readable_bytes(num_bytes: float) -> str:
     if size == 1.0:
         return f"{num_bytes:,.0f} B"
     return f"{num_bytes / size:,.2f} {name}"
+
+
+def scaled_count(num: int, units: Units = Units.AUTO) -> tuple[Units, float]:
+    """``num`` in ``units``; ``Units.AUTO`` picks millions at least (torchinfo's
+    footer rule), then billions or trillions, on the same scale as ``unit_of``.
+
+    Example:
+        >>> scaled_count(2_500_000_000)
+        (<Units.GIGABYTES: 'G'>, 2.5)
+    """
+    units = Units(units)
+    if units is Units.AUTO:
+        name, size = unit_of(num, smallest=1e6)
+        return (Units(name), num / size) if name else (Units.MEGABYTES, num / 1e6)
+    return units, num / _UNIT_SIZES[units]
+
+
+def footer_number(num: int, units: Units) -> str:
+    """``" (M): 1.23"`` / ``": 1,234"``: the tail of a torchinfo footer line.
+
+    Example:
+        >>> footer_number(2_500_000, Units.AUTO), footer_number(1234, Units.NONE)
+        (' (M): 2.50', ': 1,234')
+    """
+    units_used, converted = scaled_count(num, units)
+    label = "" if units_used is Units.NONE else f" ({units_used.value})"
+    if float(converted).is_integer():
+        return f"{label}: {int(converted):,d}"
+    return f"{label}: {converted:,.2f}"
+
+
+def megabytes(num_bytes: int) -> float:
+    """``num_bytes`` in decimal megabytes (the footer's size lines)."""
+    return num_bytes / 1e6

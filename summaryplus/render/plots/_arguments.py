@@ -8,11 +8,12 @@ from ._style import FORMATS
 
 
 def _check_stats(stats: object, argument: str = "stats") -> None:
-    from ...model_statistics import ModelStatistics
+    from ...views import SummaryViews
 
-    if not isinstance(stats, ModelStatistics):
+    # Every summary, live or loaded with load_summary(), offers the views.
+    if not isinstance(stats, SummaryViews):
         raise TypeError(
-            f"{argument} must be the ModelStatistics that summary() returns, "
+            f"{argument} must be a summary (what summary() or load_summary() returns), "
             f"got {type(stats).__name__}"
         )
 

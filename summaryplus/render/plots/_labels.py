@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..units import unit_of
 
 if TYPE_CHECKING:
-    from ...model_statistics import ModelStatistics
+    from ...records import SummaryLike
 
 _LABEL_CHARS = 36  # longest tick label before the middle is elided
 
@@ -86,5 +86,5 @@ def _value_label(value: int, total: int, is_bytes: bool) -> str:
     return f"{_readable(value, is_bytes)} ({percent})"
 
 
-def _model_name(stats: ModelStatistics) -> str:
+def _model_name(stats: SummaryLike) -> str:
     return stats.summary_list[0].class_name if stats.summary_list else "Model"

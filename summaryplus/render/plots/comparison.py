@@ -13,7 +13,7 @@ from ._style import _INK, _PALETTE, _SERIES, PathLike, _Bar
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ...model_statistics import ModelStatistics
+    from ...records import SummaryLike
 
 #: The quantities ``plot_comparison`` draws per model.
 COMPARISON_METRICS: tuple[str, ...] = (
@@ -30,7 +30,7 @@ _PALE = {"params": "frozen", "memory": "activations"}
 
 
 def plot_comparison(
-    models: Mapping[str, ModelStatistics],
+    models: Mapping[str, SummaryLike],
     metrics: Sequence[str] = ("params", "macs", "memory"),
     *,
     log_scale: bool | None = None,
@@ -66,7 +66,7 @@ def plot_comparison(
         ValueError: ``models`` or ``metrics`` is empty, a metric is unknown or
             repeated, ``"training_memory"`` is asked for a summary run without
             gradients, or the extension of ``path`` is not accepted.
-        TypeError: a value of ``models`` is not a ``ModelStatistics``.
+        TypeError: a value of ``models`` is not a summary (live or loaded).
 
     Example:
         >>> from torch import nn
@@ -79,7 +79,7 @@ def plot_comparison(
         ['Parameters (k)', 'MACs (k)']
     """
     if not isinstance(models, Mapping) or not models:
-        raise ValueError("models must be a non-empty mapping of display name -> ModelStatistics")
+        raise ValueError("models must be a non-empty mapping of display name -> SummaryLike")
     for name, stats in models.items():
         _check_stats(stats, f"models[{name!r}]")
     if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
@@ -147,7 +147,7 @@ def plot_comparison(
     return figure
 
 
-def _model_segments(stats: ModelStatistics, metric: str, optimizer: str) -> tuple[int, ...]:
+def _model_segments(stats: SummaryLike, metric: str, optimizer: str) -> tuple[int, ...]:
     if metric == "params":
         return (stats.trainable_params, stats.total_params - stats.trainable_params)
     if metric == "trainable_params":
@@ -158,4 +158,6 @@ def _model_segments(stats: ModelStatistics, metric: str, optimizer: str) -> tupl
         return (stats.total_flops,)
     if metric == "memory":
         return (stats.total_param_bytes, stats.activation_bytes)
-    return (stats.training_memory(optimizer).total,)
+    from ...memory import estimate_training_memory
+
+    return (estimate_training_memory(stats, optimizer).total,)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ...model_statistics import ModelStatistics
+    from ...records import SummaryLike
 
 #: The quantities ``plot_summary`` draws per module.
 BY: tuple[str, ...] = ("params", "macs", "flops", "memory")
@@ -41,7 +41,7 @@ _MANY_BARS = 60  # more bars than this: suggest top_k
 
 
 def plot_summary(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     by: str = "params",
     depth: int = 1,
     sort: bool = True,
@@ -90,7 +90,7 @@ def plot_summary(
     Raises:
         ValueError: ``by``, ``orientation`` or the extension of ``path`` is not
             one of the accepted values, ``depth`` is negative or ``top_k`` < 1.
-        TypeError: ``stats`` is not a ``ModelStatistics``, or ``depth``/``top_k``
+        TypeError: ``stats`` is not a summary (live or loaded), or ``depth``/``top_k``
             is not an int.
         ImportError: matplotlib is not installed.
 
@@ -191,7 +191,7 @@ def _labels(groups: list[LayerGroup]) -> list[str]:
 
 
 def _summary_title(
-    stats: ModelStatistics,
+    stats: SummaryLike,
     by: str,
     depth: int,
     series: _Series,

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ...memory import TrainingMemory
-    from ...model_statistics import ModelStatistics
+    from ...records import SummaryLike
 
 
 def plot_memory(
-    memory: ModelStatistics | TrainingMemory,
+    memory: SummaryLike | TrainingMemory,
     optimizer: str | None = None,
     *,
     path: PathLike | None = None,
@@ -75,29 +75,31 @@ def plot_memory(
         >>> fig.axes[0].get_title(loc="left").splitlines()[0]
         'Sequential: training-step memory (sgd)'
     """
-    from ...memory import TrainingMemory
-    from ...model_statistics import ModelStatistics
+    from ...memory import TrainingMemory, estimate_training_memory
+    from ...views import SummaryViews
 
     _check_title(title)
     fmt = _check_path(path)
-    if isinstance(memory, ModelStatistics):
-        if not memory.grad_enabled:
-            raise ValueError(
-                "plot_memory needs the activations saved for backward, which are measured "
-                "only when the summary runs with gradients: call summary(..., mode='train')"
-            )
-        training = memory.training_memory("adam" if optimizer is None else optimizer)
-        model = _model_name(memory)
-    elif isinstance(memory, TrainingMemory):
+    training: TrainingMemory
+    model: str | None
+    if isinstance(memory, TrainingMemory):
         if optimizer is not None and optimizer.lower() != memory.optimizer:
             raise ValueError(
                 f"optimizer={optimizer!r} differs from the TrainingMemory's "
                 f"{memory.optimizer!r}; pass the summary instead to choose the optimizer"
             )
         training, model = memory, None
+    elif isinstance(memory, SummaryViews):  # a summary, live or loaded from JSON
+        if not memory.grad_enabled:
+            raise ValueError(
+                "plot_memory needs the activations saved for backward, which are measured "
+                "only when the summary runs with gradients: call summary(..., mode='train')"
+            )
+        training = estimate_training_memory(memory, "adam" if optimizer is None else optimizer)
+        model = _model_name(memory)
     else:
         raise TypeError(
-            "plot_memory takes a ModelStatistics (from summary(..., mode='train')) or a "
+            "plot_memory takes a summary (from summary(..., mode='train')) or a "
             f"TrainingMemory, got {type(memory).__name__}"
         )
 
