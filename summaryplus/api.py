@@ -16,12 +16,8 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from ._checks import (
-    DEFAULT_COLUMN_NAMES,
-    DEFAULT_ROW_SETTINGS,
-    is_exported_program,
-    validate_summary_arguments,
-)
+from . import _checks
+from ._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS, validate_summary_arguments
 from .capture import (
     CaptureResult,
     ForwardFailed,
@@ -168,11 +164,9 @@ def summary(
     The call is torchinfo 1.8.0's; the numbers are exact (see README).
 
     Args:
-        model: the module to summarize, or a ``torch.export.ExportedProgram``
-            (summarized from its graph without running it; ``input_size`` then
-            sets its dynamic sizes, see ``summaryplus.exported``). It is never
-            moved, and its parameters, buffers, train/eval flags, hooks and the
-            global RNG are as before afterwards.
+        model: the module (or ``torch.export.ExportedProgram``) to summarize. It
+            is never moved; its parameters, buffers, train/eval flags, hooks and
+            the global RNG are as before afterwards.
         input_size: shape of one input, e.g. ``(1, 3, 224, 224)``, or a list of
             shapes for several positional inputs. Random inputs are built on the
             model's device (floats in [0, 1), integers valid for every embedding).
@@ -231,17 +225,6 @@ def summary(
     )
     columns, rows_settings, model_mode, verbosity = request
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
-    if is_exported_program(model):
-        # Nothing runs: the graph's recorded shapes and ops are summarized.
-        if kwargs:
-            raise TypeError(f"an ExportedProgram takes no forward arguments, got {sorted(kwargs)}")
-        from .exported import summarize_exported
-
-        program: Any = model
-        exported = summarize_exported(program, formatting, input_size)  # type: ignore[arg-type]
-        if verbosity > Verbosity.QUIET and _prints_on_this_rank():
-            print(exported)
-        return exported
     copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():
         stats = _summarize(
@@ -308,6 +291,9 @@ def _summarize(
     kwargs: dict[str, Any],
     copy_inputs: bool = False,
 ) -> ModelStatistics:
+    if _checks.is_exported_program(model):  # never run: its graph is summarized
+        from .exported import summary_of_program
+        return summary_of_program(model, formatting, input_size, kwargs)
     model = _unwrapped(model)
     tree = ModuleTree(model)
     if input_size is None and input_data is None:

@@ -40,6 +40,7 @@ __all__ = [
     "is_exported_program",
     "read_exported_graph",
     "summarize_exported",
+    "summary_of_program",
 ]
 
 Sizes = Sequence[Sequence[int]]
@@ -121,6 +122,19 @@ def summarize_exported(
     stats.layer_mult_adds_formulas = [str(sympy.expand(formula)) for formula in formulas]
     stats.formula_exact = built.formulas_exact
     return stats
+
+
+def summary_of_program(
+    program: Any, formatting: FormattingOptions, input_size: Any, kwargs: dict[str, Any]
+) -> ExportedStatistics:
+    """``summary(exported_program, ...)``: the program is summarized, not run.
+
+    Raises:
+        TypeError: forward keyword arguments were given (nothing runs).
+    """
+    if kwargs:
+        raise TypeError(f"an ExportedProgram takes no forward arguments, got {sorted(kwargs)}")
+    return summarize_exported(program, formatting, input_size)
 
 
 def _shown(size: Any) -> Any:
