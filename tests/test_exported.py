@@ -356,3 +356,29 @@ def test_summary_leaves_the_program_as_it_was() -> None:
     assert program.graph_module.code == code
     assert all(program.state_dict[name] is tensor for name, tensor in state.items())
     assert torch.equal(program.module()(tokens), expected)
+
+
+class FrozenUnusedBuffers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.unused = nn.Linear(4, 3)
+        self.fc = nn.Linear(4, 4)
+        self.fc.weight.requires_grad_(False)
+        self.register_buffer("steps", torch.zeros(5))
+        self.register_buffer("scratch", torch.zeros(2), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.a(x))  # type: ignore[no-any-return]
+
+
+def test_frozen_unused_parameters_and_buffers_count_as_in_eager(tmp_path: Path) -> None:
+    eager, program = _eager_and_program(FrozenUnusedBuffers(), (torch.randn(2, 4),))
+    _assert_same(eager, summary(program, col_names=COLUMNS, depth=10, verbose=0))
+    # 20 + 15 (unused) + 20 = 55 params, the frozen 16 not trainable; 5 + 2 buffer elements
+    assert (eager.total_params, eager.trainable_params, eager.total_buffers) == (55, 39, 7)
+    path = tmp_path / "frozen.pt2"
+    torch.export.save(program, path)
+    formatting = eager.formatting
+    options = FormattingOptions(10, 0, formatting.col_names, 25, formatting.row_settings)
+    _assert_same(eager, summarize_exported(path, options))
