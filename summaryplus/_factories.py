@@ -7,6 +7,7 @@ can act on and the exit status to use (2 for what was typed, 1 for what happened
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import inspect
@@ -15,7 +16,7 @@ import os
 import re
 import sys
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,12 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from .hf_inputs import InputSpec
+
 USAGE = 2
 FAILURE = 1
+#: Tokens per sequence when none is asked for (capped at the model's own limit).
+DEFAULT_SEQ_LEN = 128
 
 
 class CommandError(Exception):
@@ -57,8 +62,9 @@ def parse_size(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def parse_dtypes(text: str) -> list[torch.dtype]:
-    """``"float32,long"`` -> ``[torch.float32, torch.int64]``."""
+def parse_dtypes(text: str, flag: str = "--dtypes") -> list[torch.dtype]:
+    """``"float32,long"`` -> ``[torch.float32, torch.int64]`` (``flag``: the option
+    the error names)."""
     import torch
 
     dtypes = []
@@ -67,12 +73,49 @@ def parse_dtypes(text: str) -> list[torch.dtype]:
         dtype = getattr(torch, name, None) if name else None
         if not isinstance(dtype, torch.dtype):
             raise CommandError(
-                f"--dtypes: {raw.strip()!r} is not a torch dtype (e.g. float32, float16, "
+                f"{flag}: {raw.strip()!r} is not a torch dtype (e.g. float32, float16, "
                 "bfloat16, long, int32, bool)",
                 USAGE,
             )
         dtypes.append(dtype)
     return dtypes
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """``"224"`` -> ``(224, 224)``; ``"384,512"`` (or ``384x512``) -> ``(384, 512)``.
+
+    Raises:
+        ValueError: not one or two positive integers.
+    """
+    size = parse_size(text)
+    if len(size) == 1:
+        return size[0], size[0]
+    if len(size) == 2:
+        return size[0], size[1]
+    raise ValueError(f"{text!r} is not an image size; expected N or HEIGHT,WIDTH, e.g. 224")
+
+
+#: One ``--input NAME=SHAPE[:DTYPE]``: the keyword, its shape and its dtype name.
+KeywordInput = tuple[str, tuple[int, ...], str | None]
+
+
+def parse_keyword_input(text: str) -> KeywordInput:
+    """``"attention_mask=1,128:bool"`` -> ``("attention_mask", (1, 128), "bool")``.
+
+    The dtype is checked later by :func:`parse_dtypes` (it needs torch).
+
+    Raises:
+        ValueError: no ``=``, a name that is not a Python identifier, or a bad shape.
+    """
+    name, equals, rest = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier():
+        raise ValueError(
+            f"{text!r} is not NAME=SHAPE[:DTYPE], e.g. pixel_values=1,3,224,224 or "
+            "attention_mask=1,128:long"
+        )
+    shape_text, _, dtype = rest.partition(":")
+    return name, parse_size(shape_text), dtype.strip() or None
 
 
 # ------------------------------------------------------------------ factories
@@ -225,25 +268,48 @@ def _device_context(device: str | None) -> AbstractContextManager[Any]:
 # ------------------------------------------------------------------ transformers
 @dataclass
 class ConfigModel:
-    """A transformers model built from a config, and how to call it."""
+    """A transformers model built from a config, and how to call it.
+
+    ``inputs`` are the keyword arguments of its forward (``model(**inputs)``),
+    built from the model itself (:mod:`summaryplus.hf_inputs`): token ids,
+    decoder ids, pixel values, audio features, on the model's device (meta
+    tensors for a meta model), and flags such as ``interpolate_pos_encoding``
+    at another image size. ``input_specs`` are the tensors' shapes and dtypes.
+    ``input_size``/``dtypes`` describe the main input alone (kept for callers
+    that pass one positional input); ``encoder_decoder`` is the config's flag.
+    """
 
     model: nn.Module
     model_type: str
     class_name: str
-    # Default inputs when the command line gives none: shapes and dtypes.
     input_size: list[tuple[int, ...]]
     dtypes: list[torch.dtype]
-    # Encoder-decoder models also need ``decoder_input_ids``.
     encoder_decoder: bool = False
+    inputs: dict[str, Any] = field(default_factory=dict)
+    input_specs: dict[str, InputSpec] = field(default_factory=dict)
 
 
 def build_from_config(
-    path: Path, model_class: str | None, device: str | None, seq_len: int, batch: int
+    path: Path,
+    model_class: str | None,
+    device: str | None,
+    seq_len: int | None,
+    batch: int,
+    *,
+    image_size: tuple[int, int] | None = None,
 ) -> ConfigModel:
-    """Builds the model a ``config.json`` describes, on the meta device by default.
+    """Builds the model a ``config.json`` describes, on the meta device by default,
+    with the keyword inputs its forward needs at ``seq_len``/``batch``/``image_size``
+    (``seq_len`` None: :data:`DEFAULT_SEQ_LEN` tokens, or fewer when the model's
+    position table is shorter, as CLIP's 77).
 
     Only local files are read: the Hugging Face hub is switched off before
     transformers is imported, and configs that need custom code are refused.
+
+    Raises:
+        CommandError: not a config, an unknown ``model_type`` (the message names
+            the closest known ones), a class that cannot be built, or inputs that
+            cannot be worked out (see :func:`summaryplus.hf_inputs.forward_input_specs`).
     """
     # Set before transformers (and huggingface_hub) is imported: they read it once.
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -265,18 +331,16 @@ def build_from_config(
         ) from None
     import torch
 
+    from .hf_inputs import (
+        InputsError,
+        forward_flags,
+        forward_input_specs,
+        make_inputs,
+        max_text_length,
+    )
+
     model_type = data["model_type"]
-    try:
-        config = transformers.AutoConfig.for_model(**data)
-    except (ValueError, KeyError) as error:
-        why = (
-            "it needs custom code (auto_map), which summaryplus never runs"
-            if "auto_map" in data
-            else f"transformers {transformers.__version__} does not know it"
-        )
-        raise CommandError(
-            f"{path}: model_type {model_type!r}: {why} ({_one_line(error)})"
-        ) from None
+    config = _config(transformers, data, path)
     if hasattr(config, "use_cache"):
         # No key/value cache: a summary is one plain forward pass.
         config.use_cache = False
@@ -291,22 +355,46 @@ def build_from_config(
             raise CommandError(f"building {name} from {path} failed: {_one_line(error)}") from error
     if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
         raise CommandError(f"{name} did not build a torch.nn.Module")
-
-    if "vocab_size" not in data and "image_size" in data:
-        image = data["image_size"]
-        height, width = (image, image) if isinstance(image, int) else tuple(image)[:2]
-        shape: tuple[int, ...] = (batch, int(data.get("num_channels", 3)), height, width)
-        dtypes = [torch.float32]
-    else:
-        shape, dtypes = (batch, seq_len), [torch.long]
+    if seq_len is None:
+        seq_len = min(DEFAULT_SEQ_LEN, max_text_length(model) or DEFAULT_SEQ_LEN)
+    try:
+        specs = forward_input_specs(model, seq_len=seq_len, batch=batch, image_size=image_size)
+    except InputsError as error:
+        raise CommandError(f"{path}: {error}", USAGE) from None
+    main = next(iter(specs.values()))
     return ConfigModel(
         model=model,
         model_type=model_type,
         class_name=name,
-        input_size=[shape],
-        dtypes=dtypes,
+        input_size=[main.shape],
+        dtypes=[main.dtype],
         encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
+        inputs={**make_inputs(model, specs), **forward_flags(model, image_size)},
+        input_specs=specs,
     )
+
+
+def _config(transformers: Any, data: dict[str, Any], path: Path) -> Any:
+    model_type = data["model_type"]
+    known = list(getattr(transformers, "CONFIG_MAPPING", {}).keys())
+    if known and model_type not in known:
+        if "auto_map" in data:
+            raise CommandError(
+                f"{path}: model_type {model_type!r} needs custom code (auto_map), "
+                "which summaryplus never runs"
+            )
+        close = difflib.get_close_matches(model_type, known, n=5, cutoff=0.6)
+        hint = f"; closest: {', '.join(close)}" if close else ""
+        raise CommandError(
+            f"{path}: model_type {model_type!r} is not one transformers "
+            f"{transformers.__version__} knows{hint}"
+        )
+    try:
+        return transformers.AutoConfig.for_model(**data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise CommandError(
+            f"{path}: model_type {model_type!r}: cannot build its config ({_one_line(error)})"
+        ) from None
 
 
 def _model_class(transformers: Any, data: dict[str, Any], requested: str | None) -> tuple[Any, str]:
@@ -345,10 +433,12 @@ def _one_line(error: BaseException) -> str:
 
 
 __all__ = [
+    "DEFAULT_SEQ_LEN",
     "FAILURE",
     "USAGE",
     "CommandError",
     "ConfigModel",
+    "KeywordInput",
     "build_from_config",
     "build_from_factory",
     "check_device",
@@ -357,5 +447,7 @@ __all__ = [
     "looks_like_factory",
     "one_line",
     "parse_dtypes",
+    "parse_image_size",
+    "parse_keyword_input",
     "parse_size",
 ]

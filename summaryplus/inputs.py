@@ -172,7 +172,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _index_bound(modules: Iterable[nn.Module]) -> int:
+def index_bound(modules: Iterable[nn.Module]) -> int:
     """Integer inputs are usually token ids: keep them valid for every embedding."""
     sizes = [
         int(module.num_embeddings)
@@ -228,7 +228,7 @@ def build_inputs(
         integer = any(
             not (d.is_floating_point or d.is_complex or d == torch.bool) for d in dtype_list
         )
-        bound = _index_bound(model.modules() if modules is None else modules) if integer else 2
+        bound = index_bound(model.modules() if modules is None else modules) if integer else 2
         args: list[Any] = []
         for shape, dtype in zip(shapes, dtype_list, strict=True):
             if batch_dim is not None:

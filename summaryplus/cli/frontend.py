@@ -8,10 +8,12 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 from .._factories import FAILURE, USAGE, CommandError
 from .parser import PROG, SPECIAL_FORMATS, build_parser
+from .quiet import library_output_hidden
 from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
 
 # The library's package name (``summaryplus``), for the ``--plot`` module check.
@@ -20,6 +22,7 @@ _LIBRARY = __name__.rsplit(".", 2)[0]
 # Options that describe a forward pass: meaningless for a checkpoint.
 _MODEL_OPTIONS = (
     ("input_size", "--input-size"),
+    ("input", "--input"),
     ("dtypes", "--dtypes"),
     ("seq_len", "--seq-len"),
     ("batch_size", "--batch-size"),
@@ -29,9 +32,10 @@ _MODEL_OPTIONS = (
     ("mode", "--mode"),
     ("plot", "--plot"),
 )
-_CONFIG_OPTIONS = (("model_class", "--model-class"),)
+_CONFIG_OPTIONS = (("model_class", "--model-class"), ("image_size", "--image-size"))
 # Options of a forward pass that an exported program (never run) has no use for.
 _RUN_OPTIONS = (
+    ("input", "--input"),
     ("dtypes", "--dtypes"),
     ("seq_len", "--seq-len"),
     ("batch_size", "--batch-size"),
@@ -47,10 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.target is None:
         parser.error(
-            "give a TARGET: demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint or a config.json"
+            "give a TARGET: demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a "
+            "config.json or a hub name (ORG/NAME)"
         )
     try:
-        return _run(args)
+        # Library logging and warnings: hidden, unless --debug asks for them.
+        with nullcontext() if args.debug else library_output_hidden():
+            return _run(args)
     except CommandError as error:
         return _fail(args, error, str(error), error.code)
     except KeyboardInterrupt:
@@ -146,7 +153,10 @@ def _check_model_options(args: argparse.Namespace) -> None:
 
 
 def _classify(target: str) -> tuple[str, Path]:
-    """What TARGET names: ("factory" | "checkpoint" | "config" | "exported", path)."""
+    """What TARGET names: ("factory" | "checkpoint" | "config" | "exported", path).
+
+    A file or folder that exists wins over a hub name of the same spelling; a
+    hub name (``org/model``) is fetched here, so it arrives as a local config."""
     from ..checkpoints import SAFETENSORS_SUFFIXES, TORCH_SUFFIXES, find_index, weight_files
     from ..exported.archive import PT2_SUFFIXES
 
@@ -179,6 +189,11 @@ def _classify(target: str) -> tuple[str, Path]:
         )
     if ":" in target:
         return "factory", path
+    from .._hub import fetch_config, looks_like_hub_name
+
+    if looks_like_hub_name(target):
+        # Nothing of that name on disk (checked above): a hub name, its config only.
+        return "config", fetch_config(target)
     if path.suffix or os.sep in target or "/" in target:
         raise CommandError(f"no such file or folder: {target}", USAGE)
     raise CommandError(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from .._factories import USAGE
+from .._factories import DEFAULT_SEQ_LEN, USAGE
 
 PROG = "summaryplus"
 DEFAULT_DEPTH = 3
-DEFAULT_SEQ_LEN = 128
 # With inputs, the command shows MACs too: exact counts are the point of it.
 DEFAULT_COLUMNS = ("output_size", "num_params", "mult_adds")
 SPECIAL_FORMATS = ("text", "json", "csv", "html")
@@ -34,7 +33,11 @@ TARGET is one of:
                      --input-size sets its dynamic sizes
   CONFIG.json        a transformers config (or a folder with config.json and no
                      weights): the model is built on the meta device, offline,
-                     and summarized at --seq-len tokens (default 128)"""
+                     and run on the inputs its forward needs (token ids, decoder
+                     ids, pixels, audio features) at --seq-len tokens (default 128)
+  ORG/NAME           a model on the Hugging Face hub: its config.json only (never
+                     weights), through huggingface_hub (cache, HF_HUB_OFFLINE and
+                     tokens respected); a file or folder of that name wins"""
 
 EPILOG = """\
 examples:
@@ -52,6 +55,9 @@ examples:
   summaryplus model.pt2 --input-size 4,256 --format json --output model.json
   summaryplus ./config.json --seq-len 4096 --depth 2
   summaryplus ./Llama-3-8B/config.json --model-class AutoModel --format html --output llama.html
+  summaryplus openai/whisper-tiny --seq-len 64
+  summaryplus openai/clip-vit-base-patch32 --image-size 336 --batch-size 2
+  summaryplus ./models.py:make_vit --input pixel_values=1,3,224,224 --input mask=1,197:bool
 
 output formats (--format):
   text (default; the torchinfo table), json, csv, html, or any tabulate format:
@@ -96,6 +102,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _image_size(text: str) -> tuple[int, int]:
+    from .._factories import parse_image_size
+
+    try:
+        return parse_image_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _keyword_input(text: str) -> tuple[str, tuple[int, ...], str | None]:
+    from .._factories import parse_keyword_input
+
+    try:
+        return parse_keyword_input(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
@@ -111,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         nargs="?",
         metavar="TARGET",
-        help="demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a .pt2 archive, "
-        "a config.json or a folder",
+        help="demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a .pt2 archive, a "
+        "config.json, a folder or a hub name (ORG/NAME)",
     )
     inputs = parser.add_argument_group("inputs (models and configs)")
     inputs.add_argument(
@@ -121,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_size,
         metavar="SIZE",
         help="shape of one input, e.g. 1,3,224,224; repeat the option for several inputs",
+    )
+    inputs.add_argument(
+        "--input",
+        action="append",
+        type=_keyword_input,
+        metavar="NAME=SHAPE[:DTYPE]",
+        help="a keyword input of the forward, e.g. pixel_values=1,3,224,224 or "
+        "attention_mask=1,128:bool; repeatable; any model or config (for a config it "
+        "replaces or adds to the inputs built for it). Default dtype: int64 for names "
+        "ending in ids or mask, float32 otherwise",
     )
     inputs.add_argument(
         "--dtypes",
@@ -132,14 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--seq-len",
         type=_positive,
         metavar="N",
-        help="one input of N token ids (int64), shape BATCH,N "
-        f"(configs: default {DEFAULT_SEQ_LEN})",
+        help="one input of N token ids (int64), shape BATCH,N; configs: tokens of every "
+        f"text input, encoder and decoder (default {DEFAULT_SEQ_LEN}, or the model's "
+        "limit when shorter, as CLIP's 77)",
     )
     inputs.add_argument(
         "--batch-size",
         type=_positive,
         metavar="B",
         help="batch size for --seq-len and config inputs (default 1)",
+    )
+    inputs.add_argument(
+        "--image-size",
+        type=_image_size,
+        metavar="N|H,W",
+        help="configs only: height and width of pixel_values (default: the config's image_size)",
     )
     inputs.add_argument(
         "--device",
@@ -191,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="FILE", help="also save a plot of the summary to FILE (needs matplotlib)"
     )
     parser.add_argument(
-        "--debug", action="store_true", help="show the Python traceback of a failure"
+        "--debug",
+        action="store_true",
+        help="show what torch, transformers and huggingface_hub log and warn while the "
+        "command runs (hidden otherwise), and the Python traceback of a failure"
     )
     return parser

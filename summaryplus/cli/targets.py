@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._factories import FAILURE, USAGE, CommandError
-from .parser import DEFAULT_COLUMNS, DEFAULT_DEPTH, DEFAULT_SEQ_LEN
+from .parser import DEFAULT_COLUMNS, DEFAULT_DEPTH
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from ..errors import SummaryError
+    from ..hf_inputs import InputSpec
     from ..model_statistics import ModelStatistics
 
 # The library's package name (``summaryplus``), as ``--plot`` errors name it.
@@ -106,25 +108,61 @@ def run_factory(args: argparse.Namespace) -> int:
         dtypes = dtypes or [torch.long]
     if dtypes is not None and sizes is None:
         raise CommandError("--dtypes needs --input-size or --seq-len", USAGE)
-    stats = _summarize(model, args, sizes, dtypes, encoder_decoder=False)
+    stats = _summarize(model, args, sizes, dtypes, _keyword_inputs(args, model, {}, {}))
     return _output_model(args, stats)
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
     from .._factories import build_from_config, parse_dtypes
 
+    sizes: list[tuple[int, ...]] | None = args.input_size
+    # The inputs built for the model (decoder ids, pixels) follow the batch of
+    # --input-size, else --batch-size, else the first --input.
+    batch = sizes[0][0] if sizes else args.batch_size or (args.input[0][1][0] if args.input else 1)
     built = build_from_config(
-        path,
-        args.model_class,
-        args.device,
-        seq_len=args.seq_len or DEFAULT_SEQ_LEN,
-        batch=args.batch_size or 1,
+        path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
+        image_size=args.image_size,
     )
-    sizes = args.input_size or built.input_size
-    # Default: token ids for text models, float pixels for vision ones, for every input.
-    dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
-    stats = _summarize(built.model, args, sizes, dtypes, encoder_decoder=built.encoder_decoder)
+    specs, tensors = dict(built.input_specs), dict(built.inputs)
+    dtypes = None
+    if sizes is not None or args.dtypes is not None:
+        # Positional inputs take the main input's place (--dtypes alone: its dtype).
+        main = next(iter(specs))
+        del specs[main], tensors[main]
+        sizes = sizes or built.input_size
+        dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
+    stats = _summarize(built.model, args, sizes, dtypes, _keyword_inputs(args, built.model,
+                                                                         specs, tensors))
     return _output_model(args, stats)
+
+
+def _keyword_inputs(
+    args: argparse.Namespace,
+    model: nn.Module,
+    specs: dict[str, InputSpec],
+    tensors: dict[str, Any],
+) -> dict[str, Any]:
+    """The forward's keyword inputs: those built for the model (``tensors``, made
+    from ``specs``), replaced or extended by every ``--input NAME=SHAPE[:DTYPE]``."""
+    from .._factories import parse_dtypes
+    from ..hf_inputs import InputSpec, default_spec, make_inputs
+
+    given: dict[str, InputSpec] = {}
+    for name, shape, dtype_name in args.input or ():
+        if name in given:
+            raise CommandError(f"--input {name} is given twice", USAGE)
+        dtype = None
+        if dtype_name is not None:
+            parsed = parse_dtypes(dtype_name, f"--input {name}")
+            if len(parsed) != 1:
+                raise CommandError(f"--input {name}: give one dtype, not {dtype_name!r}", USAGE)
+            dtype = parsed[0]
+        built = specs.get(name)
+        if built is not None and dtype is None:
+            given[name] = InputSpec(shape, built.dtype, built.fill)
+        else:
+            given[name] = default_spec(name, shape, dtype)
+    return {**tensors, **make_inputs(model, given)}
 
 
 def _summarize(
@@ -132,40 +170,47 @@ def _summarize(
     args: argparse.Namespace,
     sizes: list[tuple[int, ...]] | None,
     dtypes: list[torch.dtype] | None,
-    *,
-    encoder_decoder: bool,
+    keywords: dict[str, Any],
 ) -> ModelStatistics:
-    import torch
-
     from .._factories import is_meta_model
     from ..api import summary
     from ..errors import SummaryError
 
-    columns = args.col_names or (DEFAULT_COLUMNS if sizes else None)
+    columns = args.col_names or (DEFAULT_COLUMNS if sizes or keywords else None)
     # A model that already lives on meta runs as it is (summary() uses fake
     # tensors for it); device="meta" on a real model asks for the same pass.
     device = None if is_meta_model(model) else args.device
-    kwargs: dict[str, Any] = {}
-    if encoder_decoder and sizes:
-        where = next(iter(model.parameters())).device
-        kwargs["decoder_input_ids"] = torch.zeros(sizes[0], dtype=torch.long, device=where)
+    # Keyword inputs alone go in as input_data (a dict is the forward's kwargs).
+    inputs: dict[str, Any] = (
+        {"input_size": sizes, "dtypes": dtypes, **keywords} if sizes else
+        {"input_data": keywords or None}
+    )
     try:
         return summary(
             model,
-            input_size=sizes,
-            dtypes=dtypes,
             depth=DEFAULT_DEPTH if args.depth is None else args.depth,
             col_names=columns,
             row_settings=args.row_settings,
             mode=args.mode,
             device=device,
             verbose=0,
-            **kwargs,
+            **inputs,
         )
     except SummaryError as error:
-        raise CommandError(str(error), FAILURE) from error
+        raise CommandError(summary_error_line(error), FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
+
+
+def summary_error_line(error: SummaryError) -> str:
+    """A failing forward in one line: what raised, and the shapes it received.
+    (The library's message spans lines and points at ``.partial``, which a shell
+    user cannot reach.)"""
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    line = f"{first.rstrip('.')}; it received {error.input_shapes}"
+    if "fake/meta tensor support" in str(error):
+        line += " (torch cannot run this op on tensors without data: try --device cpu)"
+    return line
 
 
 def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
@@ -182,8 +227,7 @@ def _render_model(stats: ModelStatistics, fmt: str) -> str:
     method = getattr(stats, method_name, None)
     if method is None:
         raise CommandError(
-            f"--format {fmt} needs ModelStatistics.{method_name}(), which this version of "
-            "summaryplus does not have yet",
+            f"--format {fmt} is not available in this version of summaryplus",
             USAGE,
         )
     rendered = method(tablefmt=fmt) if method_name == "to_table" else method()

@@ -1,0 +1,317 @@
+"""The keyword inputs a transformers model's forward needs, read from the model itself.
+
+A config says what a model is, not what it eats: a Whisper model takes log-mel
+``input_features`` and decoder token ids, CLIP takes token ids *and* pixels, ViT
+takes pixels, T5 and BART take encoder and decoder token ids. This module asks
+the built model (its ``main_input_name``, the ``dummy_inputs`` its class defines,
+``config.is_encoder_decoder``, the names its ``forward`` accepts) and gives each
+input a shape scaled to the requested batch, sequence length and image size.
+
+Nothing here imports transformers: it reads attributes of a model already built.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from .inputs import index_bound, random_tensor
+
+#: What fills a tensor: token ids (valid for every embedding), all ones (masks),
+#: or random values in [0, 1) in the model's floating dtype.
+Fill = Literal["ids", "mask", "values"]
+
+_TOKEN_NAMES = ("input_ids", "token_type_ids", "langs")
+_MASK_NAMES = ("attention_mask",)
+# Configs of multimodal models that splice image features into the text at
+# placeholder tokens: their token ids must hold those tokens, which random ids
+# do not, so such models run on text alone unless the user gives the inputs.
+_IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One keyword input of a forward call: shape, dtype, and what fills it."""
+
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    fill: Fill = "values"
+
+
+class InputsError(ValueError):
+    """The inputs of a model cannot be worked out from it; the message says which
+    one and how to give it (``--input NAME=SHAPE``)."""
+
+
+def forward_input_specs(
+    model: nn.Module,
+    *,
+    seq_len: int,
+    batch: int = 1,
+    image_size: tuple[int, int] | None = None,
+) -> dict[str, InputSpec]:
+    """The keyword inputs ``model``'s forward needs, main input first.
+
+    Args:
+        model: a transformers ``PreTrainedModel`` (any module with ``config`` and
+            ``main_input_name``), on any device, meta included.
+        seq_len: tokens per sequence (encoder and decoder), or frames for audio
+            models whose length is free (``input_values``: ``seq_len`` times the
+            feature extractor's total stride, in samples).
+        batch: batch size of every input.
+        image_size: ``(height, width)`` of ``pixel_values``; default the config's
+            ``image_size`` (or its ``vision_config``'s).
+
+    Shapes:
+        ``input_ids``, ``attention_mask``, ``decoder_input_ids``: ``[batch, seq_len]``;
+        ``pixel_values``: ``[batch, num_channels, height, width]``;
+        Whisper ``input_features``: ``[batch, num_mel_bins, 2 * max_source_positions]``
+        (its encoder only accepts that length: two convolutions, the second of
+        stride 2); Speech2Text ``input_features``:
+        ``[batch, seq_len, input_feat_per_channel * input_channels]``;
+        ``input_values``: ``[batch, seq_len * prod(conv_stride)]``.
+
+    Raises:
+        InputsError: an input whose shape the model does not say (an unknown
+            ``main_input_name``, no image size), or a decoder longer than
+            ``max_target_positions``.
+
+    Example (a stand-in with what a transformers ViT has: ``config`` and
+    ``main_input_name``):
+        >>> from types import SimpleNamespace
+        >>> from torch import nn
+        >>> vit = nn.Conv2d(3, 8, 16)
+        >>> vit.config = SimpleNamespace(model_type="vit", image_size=224, num_channels=3)
+        >>> vit.main_input_name = "pixel_values"
+        >>> forward_input_specs(vit, seq_len=128, batch=2)["pixel_values"].shape
+        (2, 3, 224, 224)
+    """
+    config = getattr(model, "config", None)
+    if config is None:
+        raise InputsError(f"{type(model).__name__} has no config: give its inputs with --input")
+    accepted = _forward_names(model)
+    names = [str(getattr(model, "main_input_name", "input_ids"))]
+    names += [n for n in _dummy_input_names(model) if n not in names]
+    if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" not in names:
+        names.append("decoder_input_ids")
+    if _takes_image_pair(model, config, names[0], accepted):
+        names.append("pixel_values")
+    specs: dict[str, InputSpec] = {}
+    for name in names:
+        if name != names[0] and accepted is not None and name not in accepted:
+            continue  # a dummy input this head does not take (e.g. a base model)
+        specs[name] = _spec(name, model, config, seq_len, batch, image_size)
+    return specs
+
+
+def make_inputs(
+    model: nn.Module,
+    specs: Mapping[str, InputSpec],
+    device: torch.device | str | None = None,
+) -> dict[str, torch.Tensor]:
+    """Tensors for ``specs`` on ``device`` (default: where ``model`` is).
+
+    On the meta device they are empty (shapes only). Elsewhere token ids are
+    random and valid for every embedding of ``model``, masks are ones, values
+    are random in [0, 1), all from a private seeded generator (the global RNG is
+    not touched).
+    """
+    if device is None:
+        held = next(iter(model.parameters()), None)
+        device = held.device if held is not None else torch.device("cpu")
+    where = torch.device(device)
+    generator = torch.Generator().manual_seed(0)
+    bound = index_bound(model.modules()) if any(s.fill == "ids" for s in specs.values()) else 2
+    tensors = {}
+    for name, spec in specs.items():
+        if spec.fill == "mask" and where.type != "meta":
+            tensors[name] = torch.ones(spec.shape, dtype=spec.dtype, device=where)
+        else:
+            tensors[name] = random_tensor(spec.shape, spec.dtype, where, generator, bound)
+    return tensors
+
+
+def forward_flags(model: nn.Module, image_size: tuple[int, int] | None) -> dict[str, bool]:
+    """Keyword flags the forward needs next to its tensors: at an ``image_size``
+    other than the config's, ``interpolate_pos_encoding=True`` where the forward
+    takes it (ViT, CLIP: the position table is resized, as transformers does
+    for higher-resolution inference; the parameters stay the config's)."""
+    config = getattr(model, "config", None)
+    if image_size is None or config is None:
+        return {}
+    vision = getattr(config, "vision_config", None) or config
+    size = getattr(vision, "image_size", None)
+    native = (size, size) if isinstance(size, int) else None
+    accepted = _forward_names(model)
+    if native != tuple(image_size) and accepted is not None and (
+        "interpolate_pos_encoding" in accepted
+    ):
+        return {"interpolate_pos_encoding": True}
+    return {}
+
+
+def default_spec(name: str, shape: tuple[int, ...], dtype: torch.dtype | None) -> InputSpec:
+    """The spec of a keyword input given on the command line (``--input NAME=SHAPE``):
+    without a dtype, names ending in ``ids`` or ``mask`` are int64, others float32."""
+    is_ids = name.endswith("ids")
+    is_mask = name.endswith("mask")
+    if dtype is None:
+        dtype = torch.long if is_ids or is_mask else torch.float32
+    fill: Fill = "mask" if is_mask else "ids" if is_ids else "values"
+    if dtype.is_floating_point or dtype.is_complex:
+        fill = "values"
+    return InputSpec(shape, dtype, fill)
+
+
+def max_text_length(model: nn.Module) -> int | None:
+    """The longest token sequence the model's position tables take (the smallest
+    of ``max_position_embeddings``, ``n_positions`` and, for a decoder,
+    ``max_target_positions``, in the config and its ``text_config``); None when
+    the config names no limit. CLIP's text tower stops at 77 tokens."""
+    config = getattr(model, "config", None)
+    limits = []
+    for where in (config, getattr(config, "text_config", None)):
+        for key in ("max_position_embeddings", "n_positions", "max_target_positions"):
+            value = getattr(where, key, None)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                limits.append(value)
+    return min(limits) if limits else None
+
+
+# ------------------------------------------------------------------ one input
+def _spec(
+    name: str,
+    model: nn.Module,
+    config: Any,
+    seq_len: int,
+    batch: int,
+    image_size: tuple[int, int] | None,
+) -> InputSpec:
+    if name in _TOKEN_NAMES:
+        return InputSpec((batch, seq_len), torch.long, "ids")
+    if name in _MASK_NAMES:
+        return InputSpec((batch, seq_len), torch.long, "mask")
+    if name.startswith("decoder_"):
+        limit = getattr(config, "max_target_positions", None)
+        if isinstance(limit, int) and seq_len > limit:
+            raise InputsError(
+                f"--seq-len {seq_len}: the {config.model_type} decoder takes at most "
+                f"{limit} tokens (max_target_positions)"
+            )
+        fill: Fill = "mask" if name.endswith("mask") else "ids"
+        return InputSpec((batch, seq_len), torch.long, fill)
+    dtype = _floating_dtype(model)
+    if name == "pixel_values":
+        channels, (height, width) = _image_shape(config, image_size)
+        return InputSpec((batch, channels, height, width), dtype)
+    if name == "input_features":
+        shape = _audio_features_shape(config, seq_len)
+        if shape is not None:
+            return InputSpec((batch, *shape), dtype)
+    if name == "input_values":
+        strides = getattr(config, "conv_stride", None)
+        if isinstance(strides, (list, tuple)) and strides:
+            return InputSpec((batch, seq_len * math.prod(int(s) for s in strides)), dtype)
+    raise InputsError(
+        f"cannot tell the shape of {name!r} for {config.model_type} "
+        f"({type(model).__name__}); give it with --input {name}=SHAPE[:DTYPE]"
+    )
+
+
+def _audio_features_shape(config: Any, seq_len: int) -> tuple[int, ...] | None:
+    mel_bins = getattr(config, "num_mel_bins", None)
+    positions = getattr(config, "max_source_positions", None)
+    if isinstance(mel_bins, int) and isinstance(positions, int):
+        # Whisper: the encoder's two convolutions (the second of stride 2) must
+        # map the frames onto exactly max_source_positions positions.
+        return (mel_bins, 2 * positions)
+    per_channel = getattr(config, "input_feat_per_channel", None)
+    if isinstance(per_channel, int):  # Speech2Text: [frames, features]
+        return (seq_len, per_channel * int(getattr(config, "input_channels", 1)))
+    return None
+
+
+def _image_shape(config: Any, image_size: tuple[int, int] | None) -> tuple[int, tuple[int, int]]:
+    vision = getattr(config, "vision_config", None) or config
+    channels = int(getattr(vision, "num_channels", 3))
+    if image_size is not None:
+        return channels, image_size
+    size = getattr(vision, "image_size", None)
+    if isinstance(size, int):
+        return channels, (size, size)
+    if isinstance(size, (list, tuple)) and len(size) >= 2:
+        return channels, (int(size[0]), int(size[1]))
+    if isinstance(size, Mapping) and "height" in size and "width" in size:
+        return channels, (int(size["height"]), int(size["width"]))
+    raise InputsError(
+        f"the {config.model_type} config has no image_size: give one with --image-size"
+    )
+
+
+def _floating_dtype(model: nn.Module) -> torch.dtype:
+    """Float inputs in the model's own dtype: a bfloat16 model's conv cannot take float32."""
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
+# ------------------------------------------------------------------ which inputs
+def _forward_names(model: nn.Module) -> set[str] | None:
+    """The names ``forward`` declares (None: it cannot be inspected). Names it
+    would only take through ``**kwargs`` do not count: a head without decoder
+    (``T5EncoderModel``) declares no ``decoder_input_ids``."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    return {
+        name
+        for name, parameter in parameters.items()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    }
+
+
+def _dummy_input_names(model: nn.Module) -> list[str]:
+    """The names of the class's own ``dummy_inputs``. transformers' base class
+    defines ``{"input_ids": ...}`` for every model, Whisper and ViT included, so
+    only a subclass's own definition says something about the model."""
+    for cls in type(model).__mro__:
+        if "dummy_inputs" in vars(cls):
+            if cls.__module__ == "transformers.modeling_utils":
+                return []
+            break
+    else:
+        return []
+    try:
+        dummy = model.dummy_inputs
+    except Exception:  # a dummy that cannot be built (e.g. on meta) says nothing
+        return []
+    return [str(name) for name in dummy] if isinstance(dummy, Mapping) else []
+
+
+def _takes_image_pair(model: nn.Module, config: Any, main: str, accepted: set[str] | None) -> bool:
+    """A text-and-image model scored on pairs (CLIP, SigLIP): its forward needs
+    pixel values next to the token ids."""
+    if main != "input_ids" or getattr(config, "vision_config", None) is None:
+        return False
+    if any(getattr(config, key, None) is not None for key in _IMAGE_TOKEN_KEYS):
+        return False
+    return accepted is None or "pixel_values" in accepted
+
+
+__all__ = [
+    "InputSpec",
+    "InputsError",
+    "default_spec",
+    "forward_flags",
+    "forward_input_specs",
+    "make_inputs",
+    "max_text_length",
+]
