@@ -52,6 +52,8 @@ def validate_summary_arguments(
     mode: str | None,
     row_settings: Iterable[str] | None,
     verbose: int | None,
+    *,
+    exported: bool = False,
 ) -> tuple[tuple[ColumnSettings, ...], set[RowSettings], Mode, int]:
     """``summary()``'s table and mode arguments as enums: (columns, row
     settings, mode, verbosity).
@@ -60,16 +62,29 @@ def validate_summary_arguments(
         TypeError: ``model`` is not an ``nn.Module``.
         InputConflictError: both ``input_size`` and ``input_data`` are given.
         ValueError: any other bad value (the message names the argument).
+
+    ``exported``: the model is an exported program (or an archive of one)
+    rather than a module.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    exported = exported or is_exported_program(model)
+    if not isinstance(model, nn.Module) and not exported:
+        raise TypeError(
+            "model must be a torch.nn.Module or a torch.export.ExportedProgram, not "
+            f"{type(model).__name__}"
+        )
     if input_size is not None and input_data is not None:
         raise InputConflictError("give only one of input_size and input_data, not both")
+    if exported and input_data is not None:
+        raise ValueError(
+            "input_data does not apply to an ExportedProgram (it is not run): give "
+            "input_size to evaluate its dynamic sizes"
+        )
     if not isinstance(col_width, int) or isinstance(col_width, bool) or col_width <= 0:
         raise ValueError(f"col_width must be a positive int, got {col_width!r}")
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
         raise ValueError(f"depth must be an int >= 0, got {depth!r}")
-    has_input = input_size is not None or input_data is not None
+    # An exported program carries its shapes: the shape columns always apply.
+    has_input = input_size is not None or input_data is not None or exported
     if col_names is None:
         columns: tuple[ColumnSettings, ...] = (
             DEFAULT_COLUMN_NAMES if has_input else (ColumnSettings.NUM_PARAMS,)
@@ -106,3 +121,12 @@ def interactive() -> bool:
         return False
     get_ipython = getattr(ipython, "get_ipython", None)
     return get_ipython is not None and get_ipython() is not None
+
+
+def is_exported_program(value: object) -> bool:
+    """True for a ``torch.export.ExportedProgram`` (checked without importing
+    ``torch.export`` when it was never imported: nothing can be one then)."""
+    import sys
+
+    module = sys.modules.get("torch.export.exported_program")
+    return module is not None and isinstance(value, module.ExportedProgram)

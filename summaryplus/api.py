@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from . import _checks
 from ._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS, validate_summary_arguments
 from .capture import (
     CaptureResult,
@@ -164,9 +165,9 @@ def summary(
     The call is torchinfo 1.8.0's; the numbers are exact (see README).
 
     Args:
-        model: the module to summarize. It is never moved, and its parameters,
-            buffers, train/eval flags, hooks and the global RNG are as before
-            afterwards.
+        model: the module (or ``torch.export.ExportedProgram``) to summarize. It
+            is never moved; its parameters, buffers, train/eval flags, hooks and
+            the global RNG are as before afterwards.
         input_size: shape of one input, e.g. ``(1, 3, 224, 224)``, or a list of
             shapes for several positional inputs. Random inputs are built on the
             model's device (floats in [0, 1), integers valid for every embedding).
@@ -291,6 +292,9 @@ def _summarize(
     kwargs: dict[str, Any],
     copy_inputs: bool = False,
 ) -> ModelStatistics:
+    if _checks.is_exported_program(model):  # never run: its graph is summarized
+        from .exported import summary_of_program
+        return summary_of_program(model, formatting, input_size, kwargs)
     model = _unwrapped(model)
     tree = ModuleTree(model)
     if input_size is None and input_data is None:

@@ -44,3 +44,9 @@ class InputConflictError(ValueError, RuntimeError):
     A ``ValueError`` like every other bad argument, and a ``RuntimeError``
     because torchinfo raises one here: code written for either keeps working.
     """
+
+
+class ExportedArchiveError(ValueError):
+    """A ``torch.export`` archive (``.pt2``) could not be summarized: not a zip,
+    an archive version or graph schema summaryplus does not read, or a graph
+    entry it does not understand. The message is one line naming the file."""

@@ -321,3 +321,32 @@ def test_an_error_in_summaryplus_own_code_names_summaryplus_and_the_op(
     monkeypatch.setitem(registry._REGISTRY, torch.ops.aten.mm, broken)
     with pytest.raises(SummaryError, match=r"summaryplus failed .*could not count the MACs of mm"):
         summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "macs"),
+    [
+        ((5,), (5,), 5),  # dot: 5
+        ((3, 5), (5,), 15),  # mv: 3 * 5
+        ((5,), (5, 4), 20),  # vector @ matrix: 5 * 4
+        ((2, 3, 5), (5, 4), 120),  # 2 * 3 * 5 * 4
+        ((1, 2, 3, 5), (4, 1, 5, 6), 720),  # broadcast batch 4 * 2: 8 * 3 * 5 * 6
+        ((7,), (2, 7, 3), 42),  # 2 * 7 * 3
+    ],
+)
+def test_matmul_formula_equals_its_decomposition(
+    a: tuple[int, ...], b: tuple[int, ...], macs: int
+) -> None:
+    from summaryplus.formulas import count_macs, formula_for
+
+    class MatMul(nn.Module):
+        def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return torch.matmul(x, y)
+
+    x, y = torch.randn(a), torch.randn(b)
+    # Eager forwards decompose matmul into mm/bmm/mv/dot; the whole op's
+    # formula (exported graphs, inference mode) must give the same count.
+    assert summary(MatMul(), input_data=[x, y], verbose=0).total_mult_adds == macs
+    formula = formula_for(torch.ops.aten.matmul.default)
+    assert formula is not None
+    assert count_macs(formula, (x, y), {}, torch.matmul(x, y)) == macs

@@ -14,7 +14,7 @@ from pathlib import Path
 from .._factories import FAILURE, USAGE, CommandError
 from .parser import PROG, SPECIAL_FORMATS, build_parser
 from .quiet import library_output_hidden
-from .targets import run_checkpoint, run_config, run_demo, run_factory
+from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
 
 # The library's package name (``summaryplus``), for the ``--plot`` module check.
 _LIBRARY = __name__.rsplit(".", 2)[0]
@@ -33,6 +33,15 @@ _MODEL_OPTIONS = (
     ("plot", "--plot"),
 )
 _CONFIG_OPTIONS = (("model_class", "--model-class"), ("image_size", "--image-size"))
+# Options of a forward pass that an exported program (never run) has no use for.
+_RUN_OPTIONS = (
+    ("input", "--input"),
+    ("dtypes", "--dtypes"),
+    ("seq_len", "--seq-len"),
+    ("batch_size", "--batch-size"),
+    ("device", "--device"),
+    ("mode", "--mode"),
+)
 _OUTPUT_OPTIONS = (("format", "--format"), ("output", "--output"))
 
 
@@ -92,6 +101,10 @@ def _run(args: argparse.Namespace) -> int:
     if kind == "checkpoint":
         _reject(args, "a checkpoint", _MODEL_OPTIONS + _CONFIG_OPTIONS)
         return run_checkpoint(args, path)
+    if kind == "exported":
+        _reject(args, "an exported program (.pt2)", _RUN_OPTIONS + _CONFIG_OPTIONS)
+        _check_model_options(args)
+        return run_exported(args, path)
     _check_model_options(args)
     if kind == "config":
         return run_config(args, path)
@@ -150,11 +163,12 @@ def _check_model_options(args: argparse.Namespace) -> None:
 
 
 def _classify(target: str) -> tuple[str, Path]:
-    """What TARGET names: ("factory" | "checkpoint" | "config", path).
+    """What TARGET names: ("factory" | "checkpoint" | "config" | "exported", path).
 
     A file or folder that exists wins over a hub name of the same spelling; a
     hub name (``org/model``) is fetched here, so it arrives as a local config."""
     from ..checkpoints import SAFETENSORS_SUFFIXES, TORCH_SUFFIXES, find_index, weight_files
+    from ..exported.archive import PT2_SUFFIXES
 
     path = Path(target)
     weights = SAFETENSORS_SUFFIXES + TORCH_SUFFIXES
@@ -170,6 +184,8 @@ def _classify(target: str) -> tuple[str, Path]:
         )
     name = path.name.lower()
     if path.is_file():
+        if name.endswith(PT2_SUFFIXES):
+            return "exported", path
         if name.endswith(weights) or name.endswith(".index.json"):
             return "checkpoint", path
         if name.endswith(".json"):
@@ -178,7 +194,7 @@ def _classify(target: str) -> tuple[str, Path]:
             raise CommandError(f"{target}: name the factory to call: {target}:CALLABLE", USAGE)
         raise CommandError(
             f"{target}: unknown extension {path.suffix or '(none)'!r}; expected "
-            f"{', '.join(weights)}, .json, or MODULE:CALLABLE",
+            f"{', '.join(weights)}, .pt2, .json, or MODULE:CALLABLE",
             USAGE,
         )
     if ":" in target:

@@ -30,6 +30,9 @@ TARGET is one of:
                      weights_only=True, mmap=True; never unsafe unpickling),
                      model.safetensors.index.json (a sharded checkpoint: summed),
                      or a folder holding one of these
+  MODEL.pt2          a torch.export archive: the graph's rows, shapes, params and
+                     MACs from its JSON only (no weights read, nothing unpickled);
+                     --input-size sets its dynamic sizes
   CONFIG.json        a transformers config (or a folder with config.json and no
                      weights): the model is built on the meta device, offline,
                      and run on the inputs its forward needs (token ids, decoder
@@ -51,6 +54,8 @@ examples:
   summaryplus ./Llama-3-8B/ --format json --output llama.json
   summaryplus model.safetensors.index.json --format csv
   summaryplus pytorch_model.bin --format github
+  summaryplus model.pt2 --depth 2
+  summaryplus model.pt2 --input-size 4,256 --format json --output model.json
   summaryplus ./config.json --seq-len 4096 --depth 2
   summaryplus ./Llama-3-8B/config.json --model-class AutoModel --format html --output llama.html
   summaryplus openai/whisper-tiny --seq-len 64
@@ -133,8 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         "target",
         nargs="?",
         metavar="TARGET",
-        help="demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a config.json, a folder "
-        "or a hub name (ORG/NAME)",
+        help="demo, MODULE:CALLABLE, FILE.py:CALLABLE, a checkpoint, a .pt2 archive, a "
+        "config.json, a folder or a hub name (ORG/NAME)",
     )
     inputs = parser.add_argument_group("inputs (models and configs)")
     inputs.add_argument(

@@ -54,6 +54,45 @@ def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
+def run_exported(args: argparse.Namespace, path: Path) -> int:
+    """A ``.pt2`` archive, read from its JSON graph only (``summaryplus.exported``)."""
+    from .._checks import validate_summary_arguments
+    from ..errors import ExportedArchiveError
+    from ..exported import summarize_exported
+    from ..formatting import FormattingOptions
+
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
+    try:
+        columns, rows, _, _ = validate_summary_arguments(
+            None, None, None, args.col_names or DEFAULT_COLUMNS, 25, depth, None,
+            args.row_settings, 0, exported=True,
+        )
+        stats = summarize_exported(
+            path, FormattingOptions(depth, 0, columns, 25, rows), args.input_size
+        )
+    except ExportedArchiveError as error:
+        raise CommandError(str(error), FAILURE) from error
+    except ValueError as error:
+        raise CommandError(f"{path}: {error}", USAGE) from error
+    text = _render_model(stats, args.format or "text")
+    if (args.format or "text") == "text" and stats.sizes:
+        sources = stats.size_sources
+        sizes = ", ".join(
+            f"{name}={value}" + (f" ({sources[name]})" if name in sources else "")
+            for name, value in stats.sizes.items()
+        )
+        where = "--input-size" if args.input_size else "the example inputs"
+        exact = "" if stats.formula_exact else " (exact at these sizes only)"
+        text += (
+            f"\nDynamic sizes, from {where}: {sizes}"
+            f"\nMult-adds formula: {stats.mult_adds_formula}{exact}"
+        )
+    _emit(args, text)
+    if args.plot is not None:
+        _plot(stats, args.plot)
+    return 0
+
+
 def run_factory(args: argparse.Namespace) -> int:
     import torch
 

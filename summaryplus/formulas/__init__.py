@@ -15,6 +15,7 @@ from __future__ import annotations
 from . import attention, convolution, grouped, matmul, quantized, recurrent  # noqa: F401
 from .registry import (
     MacsFormula,
+    apply_formula,
     aten_op,
     count_macs,
     formula_for,
@@ -25,6 +26,7 @@ from .zero import is_zero_mac
 
 __all__ = [
     "MacsFormula",
+    "apply_formula",
     "aten_op",
     "count_macs",
     "formula_for",

@@ -42,6 +42,9 @@ def _heads_first_backward_macs(query: Shape, key: Shape, value: Shape) -> int:
 
 
 @register_macs(
+    # The composite itself: exported graphs and inference mode keep it whole;
+    # every kernel it dispatches to counts the same.
+    "scaled_dot_product_attention",
     "_scaled_dot_product_flash_attention_for_cpu",
     "_scaled_dot_product_flash_attention",
     "_scaled_dot_product_efficient_attention",

@@ -150,3 +150,16 @@ def trilinear_macs(
 def linear_combination_macs(x: Shape, coefficients: Shape, *args: Any, **kwargs: Any) -> int:
     # out[m, ...] = sum_n coefficients[m, n] * x[n, ...]
     return coefficients[0] * coefficients[1] * prod(x[1:])
+
+
+@register_macs("matmul")
+def matmul_macs(a: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
+    """``torch.matmul`` in every rank: each output element accumulates over
+    ``a``'s last dimension (the vector's length when ``a`` is 1-D), with
+    broadcast batch dimensions in the output: ``prod(out) * k``.
+
+    Eager forwards rarely see this op (it is a composite that decomposes into
+    the mm/bmm/mv/dot counted above, to the same number); exported graphs and
+    ``inference_mode`` keep it whole.
+    """
+    return prod(out_shape) * a[-1]

@@ -99,6 +99,24 @@ def count_macs(
     return int(formula(*shaped_args, out_shape=out_shape))
 
 
+def apply_formula(
+    formula: MacsFormula, shaped_args: list[Any], shaped_kwargs: dict[str, Any], out_shape: Any
+) -> Any:
+    """``formula`` on shapes given directly (tuples of ints or of symbolic sizes,
+    e.g. sympy expressions), as an exported graph records them: the result is
+    an int, or an expression in the symbolic sizes.
+
+    Example:
+        >>> import torch, sympy
+        >>> from summaryplus.formulas import formula_for
+        >>> batch = sympy.Symbol("s0")
+        >>> mm = formula_for(torch.ops.aten.mm.default)
+        >>> apply_formula(mm, [(batch, 8), (8, 4)], {}, (batch, 4))
+        32*s0
+    """
+    return formula(*shaped_args, out_shape=out_shape, **shaped_kwargs)
+
+
 def _count_nested_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
