@@ -274,12 +274,12 @@ def _measure(
     kwargs: dict[str, Any],
 ) -> Any:
     """One eval forward on fake/meta tensors under ``LiveMemory``."""
-    from .api import _capture, _materialisable, _summary_error
     from .capture import ForwardFailed, ModuleTree, interpreter
     from .capture.live_memory import LiveMemory
     from .enums import Mode
     from .formatting import FormattingOptions
     from .inputs import build_inputs
+    from .pipeline import capture, materialisable, summary_error
 
     named = _named_parameters(model)
     extra = {
@@ -290,15 +290,15 @@ def _measure(
     probe = LiveMemory()
     with interpreter.adjusted():
         original = model
-        model, tree = _materialisable(model, ModuleTree(model))
+        model, tree = materialisable(model, ModuleTree(model))
         inputs = build_inputs(
             model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules
         )
         try:
-            _capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
+            capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
         except ForwardFailed as failed:
             formatting = FormattingOptions(3, 0, (), 25, set())
-            raise _summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
+            raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
     return probe
 
 

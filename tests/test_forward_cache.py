@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from torch import nn
 
 from summaryplus import ModelStatistics, clear_cached_forward_pass, summary
-from summaryplus.api import _cached_forward_pass
+from summaryplus.pipeline import cached_forward_pass as _cached_forward_pass
 
 
 def MLP(width: int) -> nn.Sequential:  # named as in the issue

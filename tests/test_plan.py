@@ -176,3 +176,31 @@ def test_plan_whisper_and_clip_configs(tmp_path: Path, capsys: Any) -> None:
     assert data["params"]["total"] == 163_137
     assert all(m["kv_cache"] == 0 and not m["has_cache"] for m in data["inference"])
     assert data["flops_per_token"]["forward"] > 0
+
+
+def test_plan_of_a_hub_name_reads_only_its_config(tmp_path: Path) -> None:
+    """``summaryplus plan ORG/NAME`` in a real process, offline, from a pre-filled
+    hub cache holding config.json only: the KV cache is the GQA hand formula."""
+    import os
+    import subprocess
+    import sys
+
+    from test_cli_inputs import fill_cache  # the hub cache layout, written once there
+
+    small = dict(LLAMA_8B, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
+                 num_attention_heads=8, num_key_value_heads=2, vocab_size=1000)
+    cache = tmp_path / "hub"
+    fill_cache(cache, "tiny-org/tiny-llama", {**small, "model_type": "llama"})
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo), "HF_HUB_OFFLINE": "1",
+           "HF_HUB_CACHE": str(cache), "HF_HOME": str(tmp_path / "home")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "summaryplus", "plan", "tiny-org/tiny-llama",
+         "--context", "512", "--batch", "2", "--format", "json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    data = json.loads(completed.stdout)
+    # 2 x 2 layers x 2 KV heads x 32 dims x 512 tokens x batch 2 x 2 bytes
+    assert data["inference"][0]["kv_cache"] == _kv(2, 2, 32, 512, 2, 2) == 524_288
+    assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == ["config.json", "main"]
