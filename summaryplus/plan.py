@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from .inputs import InputData, InputSize
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
-_EAGER_ATTENTION = (
-    "training activations: what autograd saves with eager attention on meta "
-    "([batch, heads, T, T] probabilities included): an upper bound for flash attention"
+_ATTENTION = (
+    "training activations: what autograd saves for backward, attention run as "
+    "PyTorch's fused CPU kernel runs scaled_dot_product_attention (a model with "
+    "eager attention saves its [batch, heads, T, T] probabilities too)"
 )
 
 
@@ -192,5 +193,5 @@ def plan(
         flops_complete=not step.uncounted_ops,
         inference=tuple(memories),
         training=training,
-        assumptions=(*stats.assumptions, _EAGER_ATTENTION),
+        assumptions=(*stats.assumptions, _ATTENTION),
     )

@@ -199,3 +199,48 @@ def test_eval_mode_reports_output_bytes() -> None:
     stats = summary(nn.Sequential(nn.Linear(4, 8), nn.ReLU()), input_size=(2, 4), verbose=0)
     assert not stats.grad_enabled and stats.activation_bytes == 0
     assert stats.total_output_bytes == 2 * (2 * 8 * 4)  # both leaf outputs
+
+
+class _Attention(nn.Module):
+    """q, k, v projections and torch's fused attention, as transformers' SDPA path."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, causal: bool = True) -> None:
+        super().__init__()
+        self.heads, self.causal = heads, causal
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = (
+            part.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+            for part in self.qkv(x).chunk(3, dim=-1)
+        )
+        o = nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=self.causal and mask is None
+        )
+        return self.out(o.transpose(1, 2).reshape(b, t, d))
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["causal", "bool-mask"])
+def test_attention_saves_the_same_on_a_meta_model_as_on_the_cpu(masked: bool) -> None:
+    # The CPU runs SDPA's fused kernel (output and log-sum-exp saved); a model
+    # built on meta used to take the math path, saving [B, H, T, T] probabilities.
+    saved = {}
+    for t in (64, 256):
+        kwargs: dict[str, Any] = {}
+        if masked:
+            kwargs["mask"] = torch.ones(1, 1, t, t, dtype=torch.bool).tril()
+        cpu = summary(_Attention(), input_size=(2, t, 32), mode="train", verbose=0, **kwargs)
+        with torch.device("meta"):
+            meta_model = _Attention()
+        meta_kwargs = {key: value.to("meta") for key, value in kwargs.items()}
+        meta = summary(meta_model, input_size=(2, t, 32), mode="train", verbose=0, **meta_kwargs)
+        assert meta.activation_bytes == cpu.activation_bytes
+        assert meta.total_mult_adds == cpu.total_mult_adds
+        assert not meta.uncounted_ops
+        saved[t] = cpu.activation_bytes
+    # Linear in the sequence (4x the tokens, 4x the bytes), but for the mask the
+    # kernel keeps: a boolean mask becomes a float [1, 1, T, T] one (4 bytes each).
+    mask_bytes = {t: 4 * t * t if masked else 0 for t in saved}
+    assert saved[256] - mask_bytes[256] == 4 * (saved[64] - mask_bytes[64])

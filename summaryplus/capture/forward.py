@@ -17,6 +17,7 @@ from ..layer_info import LayerInfo
 from . import interpreter, state
 from .input_copies import copy_inputs
 from .live_memory import LiveMemory
+from .meta_attention import CpuAttentionOnMeta
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
 from .static import scripted_rows
 from .tree import ModuleTree
@@ -102,6 +103,10 @@ def capture_forward(
             # Autograd saves the tensors it was given (the real parameters) and
             # the fake mode's conversions of them: neither is an activation.
             excluded += fake_owned
+        elif any(t.device.type == "meta" for t in iter_tensors((args, kwargs))):
+            # Attention takes the kernel the CPU would, not meta's math path
+            # (which saves [B, H, T, T] probabilities a fused kernel never holds).
+            stack.enter_context(CpuAttentionOnMeta())
         if grad_enabled:
             recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
             stack.enter_context(

@@ -56,6 +56,8 @@ _ZERO_MAC_FAMILIES = (
     r"(polar|complex|real|imag|view_as_real|view_as_complex|conj|_conj|_neg_view)\w*",
     r"_has_compatible_shallow_copy_type|_fw_primal|_make_dual|_unpack_dual|is_\w+",
     r"record_stream|_record_function\w*|profiler\w*|_efficientzerotensor|_version",
+    # Attention's kernel choice reads shapes and options only.
+    r"_fused_sdp_choice",
     r"(dequantize|quantize_per_tensor|quantize_per_channel|q_\w+|int_repr|_make_per_\w+)",
     r"(_?fused_moving_avg_obs_fq_helper|fake_quantize\w*|_fake_quantize\w*)",
     r"(one_hot|_cdist_forward|diag_embed|diag|block_diag|cartesian_prod|meshgrid)",
