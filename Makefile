@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_scaling.py
 	$(PY) benchmarks/bench_overhead.py
 	$(PY) benchmarks/bench_accuracy.py
+	$(PY) benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) $(OLDEST_VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -410,10 +410,21 @@ def _model_class(transformers: Any, data: dict[str, Any], requested: str | None)
             )
         return cls, requested
     architectures = data.get("architectures") or []
-    for name in architectures if isinstance(architectures, list) else []:
-        cls = getattr(transformers, str(name), None) if isinstance(name, str) else None
+    names = [str(name) for name in architectures] if isinstance(architectures, list) else []
+    for name in names:
+        cls = getattr(transformers, name, None)
         if inspect.isclass(cls) and hasattr(cls, "_from_config"):
-            return cls, str(name)
+            return cls, name
+    if names:
+        # Never a silent fallback to the base model (no head: other numbers).
+        why = "custom code (auto_map), which summaryplus never runs" if "auto_map" in data else (
+            f"no class of transformers {transformers.__version__}"
+        )
+        raise CommandError(
+            f"architectures {names} name {why}: pass --model-class (e.g. AutoModelForCausalLM "
+            "or AutoModel) to summarize the config as a transformers class",
+            USAGE,
+        )
     return transformers.AutoModel, "AutoModel"
 
 

@@ -230,6 +230,8 @@ def summary_error(
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Where torch's support for tensors without data lives: an error raised there
 # comes from running on fake/meta tensors, not from the model's code.
+# summaryplus functions that run an op exactly as the model called it.
+_PASS_THROUGH = frozenset({"_count_op", "__torch_function__", "_as_on_cpu"})
 _FAKE_SUPPORT = ("_subclasses", "_meta_registrations", "_prims", "_refs", "_decomp")
 
 
@@ -237,6 +239,14 @@ def _origin(error: BaseException) -> str:
     """Who raised ``error``: ``"summaryplus"`` (its own code, not the model's),
     ``"torch-fake"`` (torch's fake/meta tensor support) or ``"model"``."""
     frames = traceback.extract_tb(error.__traceback__)
+    # The op counter and the attention routing only pass the model's own call on
+    # to torch: an error raised there (a shape mismatch) is the op's, so the model's.
+    while (
+        frames
+        and frames[-1].name in _PASS_THROUGH
+        and os.path.abspath(frames[-1].filename).startswith(_PACKAGE_DIR + os.sep)
+    ):
+        frames.pop()
     if not frames:
         return "model"
     innermost = os.path.abspath(frames[-1].filename)

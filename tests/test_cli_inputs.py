@@ -460,3 +460,21 @@ def test_help_shows_the_new_options_and_hub_names(tmp_path: Path) -> None:
     assert result.code == 0
     for text in ("--input NAME=SHAPE[:DTYPE]", "--image-size", "ORG/NAME", "--debug"):
         assert text in result.out, text
+
+
+@pytest.mark.parametrize("auto_map", [False, True], ids=["unknown-class", "remote-code"])
+def test_an_architecture_transformers_lacks_is_refused_not_replaced(
+    tmp_path: Path, auto_map: bool
+) -> None:
+    # Never a silent fallback to the base model (no LM head: other numbers).
+    data = {**TINY["llama"], "architectures": ["XForCausalLM"]}
+    if auto_map:
+        data["auto_map"] = {"AutoModelForCausalLM": "modeling_x.XForCausalLM"}
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    why = "custom code" if auto_map else "no class of transformers"
+    with pytest.raises(CommandError, match=rf"\['XForCausalLM'\] name {why}.*--model-class"):
+        build_from_config(tmp_path / "config.json", None, None, seq_len=8, batch=1)
+    built = build_from_config(
+        tmp_path / "config.json", "AutoModelForCausalLM", None, seq_len=8, batch=1
+    )
+    assert type(built.model).__name__ == "LlamaForCausalLM"

@@ -155,3 +155,13 @@ def test_a_train_override_runs_as_model_train_would() -> None:
     summary(model, input_size=(3, 4), mode="train", verbose=0)
     assert model.seen == [False]
     assert model.norm.training  # and the flags are back as they were
+
+
+def test_a_wrong_input_shape_is_the_models_error_not_summaryplus() -> None:
+    # The op counter passes the model's own call on: torch's shape error is the
+    # model's (no "please report it").
+    with pytest.raises(SummaryError) as caught:
+        summary(nn.Sequential(nn.Linear(4, 3)), input_size=(2, 5), verbose=0)
+    message = str(caught.value)
+    assert message.startswith("Failed to run the forward pass of Sequential: module '0' (Linear)")
+    assert "please report" not in message and "mat1 and mat2" in message
