@@ -273,6 +273,9 @@ class SummaryRecord(SummaryViews):
         input_size: the input shapes the summary ran with.
         layers: the rows.
         totals: the totals.
+        table: how the summary was shown (``depth``, ``col_names``,
+            ``col_width``, ``row_settings``); None in files written before it
+            was saved, which show torchinfo's defaults.
         summaryplus_version: the version that wrote it.
         schema: the schema it was written in.
     """
@@ -283,6 +286,9 @@ class SummaryRecord(SummaryViews):
     totals: TotalsRecord
     summaryplus_version: str
     schema: str = SCHEMA
+    # How the summary was shown (depth, columns, column width, row settings);
+    # added within schema 1: None for older files, which show torchinfo's defaults.
+    table: Mapping[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names the record lacks: the totals read like attributes.
@@ -303,6 +309,16 @@ class SummaryRecord(SummaryViews):
         from .enums import ColumnSettings, RowSettings
         from .formatting import FormattingOptions
 
+        if self.table is not None:
+            options = FormattingOptions(
+                int(self.table["depth"]),
+                0,
+                tuple(ColumnSettings(name) for name in self.table["col_names"]),
+                int(self.table["col_width"]),
+                {RowSettings(name) for name in self.table["row_settings"]},
+            )
+            options.set_layer_name_width(self.layers)
+            return options
         columns: tuple[ColumnSettings, ...] = (
             ColumnSettings.OUTPUT_SIZE,
             ColumnSettings.NUM_PARAMS,
@@ -333,6 +349,7 @@ class SummaryRecord(SummaryViews):
             "input_size": _plain(self.input_size),
             "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
+            **({} if self.table is None else {"table": _plain(dict(self.table))}),
         }
 
 

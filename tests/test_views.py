@@ -640,3 +640,33 @@ def test_every_view_works_on_a_summary_loaded_from_json(tmp_path: Path) -> None:
     assert record.to_json() == live.to_json()
     assert "<table" in record.to_html() and "Linear" in record._repr_markdown_()
     assert [child.module_path for child in record.layers[3].children] == ["2.0"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"depth": 1},
+        {"col_names": ("input_size", "output_size", "num_params", "kernel_size"),
+         "row_settings": ("var_names", "ascii_only"), "col_width": 18},
+    ],
+    ids=["defaults", "depth-1", "columns-rows-width"],
+)
+def test_a_loaded_summary_shows_as_the_live_one(
+    settings: dict[str, Any], tmp_path: Path
+) -> None:
+    # The table settings travel in the JSON (key "table"): text, table and HTML
+    # of the loaded summary equal the live one's.
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.ReLU(), nn.Flatten()))
+    live = summary(model, input_size=(1, 3, 8, 8), verbose=0, **settings)
+    live.to_json(tmp_path / "s.json")
+    loaded = load_summary(tmp_path / "s.json")
+    assert str(loaded) == str(live)
+    assert loaded.to_table("simple") == live.to_table("simple")
+    assert loaded.to_html() == live.to_html()
+    # A file written before the key existed shows torchinfo's defaults.
+    data = live.to_dict()
+    del data["table"]
+    assert load_summary(data).formatting.max_depth == 3
+    with pytest.raises(ValueError, match="table: not valid table settings"):
+        load_summary({**live.to_dict(), "table": {"depth": 1}})

@@ -110,7 +110,16 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         uninitialized_layers=stats.uninitialized_layers,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
-    return SummaryRecord(model, _frozen(stats.input_size), linked(layers), totals, __version__)
+    options = stats.formatting
+    table = {
+        "depth": options.max_depth,
+        "col_names": [column.value for column in options.col_names],
+        "col_width": options.col_width,
+        "row_settings": sorted(setting.value for setting in options.row_settings),
+    }
+    return SummaryRecord(
+        model, _frozen(stats.input_size), linked(layers), totals, __version__, table=table
+    )
 
 
 def to_dict(stats: SummaryLike | SummaryRecord) -> dict[str, Any]:
@@ -120,7 +129,8 @@ def to_dict(stats: SummaryLike | SummaryRecord) -> dict[str, Any]:
         stats: the summary.
 
     Returns:
-        ``{"schema", "summaryplus_version", "model", "input_size", "layers", "totals"}``.
+        ``{"schema", "summaryplus_version", "model", "input_size", "layers", "totals",
+        "table"}`` (``table``: depth, columns, column width, row settings).
 
     Example:
         >>> from torch import nn
@@ -283,7 +293,26 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         totals=totals,
         summaryplus_version=str(data["summaryplus_version"]),
         schema=str(schema),
+        table=_table_settings(data.get("table")),
     )
+
+
+def _table_settings(table: Any) -> dict[str, Any] | None:
+    """The saved table settings, checked (None when the file has none)."""
+    if table is None:
+        return None
+    from ..enums import ColumnSettings, RowSettings
+
+    try:
+        checked = {
+            "depth": int(table["depth"]),
+            "col_names": [ColumnSettings(name).value for name in table["col_names"]],
+            "col_width": int(table["col_width"]),
+            "row_settings": [RowSettings(name).value for name in table["row_settings"]],
+        }
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"table: not valid table settings ({error})") from None
+    return checked
 
 
 def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRecord:
