@@ -228,10 +228,13 @@ def summary_error(
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+# summaryplus functions that run an op exactly as the model called it (the op
+# counter, the modes' hooks, the attention and routing stand-ins).
+_PASS_THROUGH = frozenset(
+    {"_count_op", "__torch_dispatch__", "__torch_function__", "_as_on_cpu", "_route"}
+)
 # Where torch's support for tensors without data lives: an error raised there
 # comes from running on fake/meta tensors, not from the model's code.
-# summaryplus functions that run an op exactly as the model called it.
-_PASS_THROUGH = frozenset({"_count_op", "__torch_function__", "_as_on_cpu"})
 _FAKE_SUPPORT = ("_subclasses", "_meta_registrations", "_prims", "_refs", "_decomp")
 
 
