@@ -26,19 +26,22 @@ REQUIRES_INPUT = frozenset(
 )
 
 
-def check_count(value: object, argument: str, *, allow_none: bool = False) -> None:
-    """Raises unless ``value`` is an int >= 0 (or None when ``allow_none``).
+def check_count(
+    value: object, argument: str, *, allow_none: bool = False, smallest: int = 0
+) -> None:
+    """Raises unless ``value`` is an int >= ``smallest`` (or None when ``allow_none``).
 
     Raises:
         TypeError: not an int (a bool is not accepted as one).
-        ValueError: negative; the message names ``argument`` and what is accepted.
+        ValueError: below ``smallest``; the message names ``argument`` and what is
+            accepted.
     """
     if value is None and allow_none:
         return
-    accepted = "an int >= 0 or None" if allow_none else "an int >= 0"
+    accepted = f"an int >= {smallest}" + (" or None" if allow_none else "")
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{argument} must be {accepted}, got {type(value).__name__}")
-    if value < 0:
+    if value < smallest:
         raise ValueError(f"{argument}={value} is not valid; accepted values: {accepted}")
 
 

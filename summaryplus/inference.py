@@ -193,12 +193,11 @@ def inference_memories(
     if kv_dtype is not None:
         check_dtype(kv_dtype, "kv_dtype", KV_DTYPES)
     for value, argument in ((batch, "batch"), (group_size, "group_size")):
-        check_count(value, argument)
-        if value == 0:
-            raise ValueError(f"{argument}=0 is not valid; accepted values: an int >= 1")
-    check_count(context, "context", allow_none=input_size is not None or input_data is not None)
-    if context == 0:
-        raise ValueError("context=0 is not valid; accepted values: an int >= 1")
+        check_count(value, argument, smallest=1)
+    check_count(
+        context, "context", allow_none=input_size is not None or input_data is not None,
+        smallest=1,
+    )
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, int(context or 1))], [torch.long]
     probe = _measure(model, input_size, input_data, dtypes, kwargs)

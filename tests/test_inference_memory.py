@@ -241,3 +241,12 @@ def test_plot_memory_draws_inference_memory(tmp_path: Any) -> None:
     assert plot_memory(memories[1]).axes[0].get_title(loc="left").startswith("Inference memory")
     with pytest.raises(ValueError, match="optimizer= applies to training memory"):
         plot_memory(memories[0], optimizer="adam")
+
+
+@pytest.mark.parametrize("context", [0, -1])
+def test_bad_counts_get_one_wording(context: int) -> None:
+    stats = summary(nn.Sequential(nn.Embedding(10, 4)), input_size=(1, 3),
+                    dtypes=[torch.long], verbose=0)
+    with pytest.raises(ValueError, match=rf"context={context} is not valid; accepted "
+                                         r"values: an int >= 1$"):
+        stats.inference_memory(context=context)

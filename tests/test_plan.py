@@ -145,8 +145,10 @@ def test_plan_errors(tmp_path: Path, capsys: Any) -> None:
     assert "plan needs a config.json or a factory" in capsys.readouterr().err
     assert main(["plan", "torch.nn:Linear"]) == 1  # Linear() needs arguments
     assert capsys.readouterr().err.count("\n") == 1
-    with pytest.raises(SystemExit):
-        main(["plan", "x.json", "--context", "0"])
+    for value in ("0", "-5", "abc"):  # one wording for every bad count
+        with pytest.raises(SystemExit):
+            main(["plan", "x.json", "--context", value])
+        assert f"--context: {value!r} is not an integer >= 1" in capsys.readouterr().err
     with pytest.raises(ValueError, match="shards=0"):
         plan(nn.Linear(2, 2), context=4, shards=0)
 

@@ -88,21 +88,23 @@ def _size(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _non_negative(text: str) -> int:
+def _at_least(text: str, smallest: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+        value = smallest - 1
+    if value < smallest:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= {smallest}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    return _at_least(text, 0)
 
 
 def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer > 0")
-    return value
+    # One wording for 0, -5 and "abc" alike.
+    return _at_least(text, 1)
 
 
 def _image_size(text: str) -> tuple[int, int]:
