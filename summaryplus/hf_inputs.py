@@ -201,7 +201,8 @@ def _spec(
         limit = getattr(config, "max_target_positions", None)
         if isinstance(limit, int) and seq_len > limit:
             raise InputsError(
-                f"--seq-len {seq_len}: the {config.model_type} decoder takes at most "
+                # No flag named: `summaryplus` calls it --seq-len, `plan` --context.
+                f"{seq_len} tokens: the {config.model_type} decoder takes at most "
                 f"{limit} tokens (max_target_positions)"
             )
         fill: Fill = "mask" if name.endswith("mask") else "ids"

@@ -206,3 +206,17 @@ def test_plan_of_a_hub_name_reads_only_its_config(tmp_path: Path) -> None:
     # 2 x 2 layers x 2 KV heads x 32 dims x 512 tokens x batch 2 x 2 bytes
     assert data["inference"][0]["kv_cache"] == _kv(2, 2, 32, 512, 2, 2) == 524_288
     assert sorted(p.name for p in cache.rglob("*") if p.is_file()) == ["config.json", "main"]
+
+
+def test_a_context_longer_than_the_decoder_takes_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    whisper = transformers.WhisperConfig(
+        d_model=64, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=100,
+        num_mel_bins=80, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        decoder_start_token_id=1, suppress_tokens=None, begin_suppress_tokens=None,
+        max_target_positions=64, architectures=["WhisperForConditionalGeneration"],
+    )
+    assert main(["plan", str(_config(tmp_path, "whisper", whisper)), "--context", "100"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seq-len" not in err
+    assert "100 tokens: the whisper decoder takes at most 64 tokens" in err
