@@ -304,28 +304,26 @@ class SummaryRecord(SummaryViews):
 
     @property
     def formatting(self) -> FormattingOptions:
-        """Table settings for the views: torchinfo's defaults (depth 3; output
-        shape, Param # and, when a forward ran, Mult-Adds)."""
+        """Table settings for the views: the saved ``table``, or torchinfo's
+        defaults for files without one (depth 3; output shape, Param # and, when
+        a forward ran, Mult-Adds)."""
         from .enums import ColumnSettings, RowSettings
         from .formatting import FormattingOptions
 
-        if self.table is not None:
-            options = FormattingOptions(
-                int(self.table["depth"]),
-                0,
-                tuple(ColumnSettings(name) for name in self.table["col_names"]),
-                int(self.table["col_width"]),
-                {RowSettings(name) for name in self.table["row_settings"]},
-            )
-            options.set_layer_name_width(self.layers)
-            return options
-        columns: tuple[ColumnSettings, ...] = (
-            ColumnSettings.OUTPUT_SIZE,
-            ColumnSettings.NUM_PARAMS,
+        table = self.table or {
+            "depth": 3,
+            "col_names": ["output_size", "num_params"]
+            + (["mult_adds"] if self.totals.executed else []),
+            "col_width": 25,
+            "row_settings": ["depth"],
+        }
+        options = FormattingOptions(
+            int(table["depth"]),
+            0,
+            tuple(ColumnSettings(name) for name in table["col_names"]),
+            int(table["col_width"]),
+            {RowSettings(name) for name in table["row_settings"]},
         )
-        if self.totals.executed:
-            columns += (ColumnSettings.MULT_ADDS,)
-        options = FormattingOptions(3, 0, columns, 25, {RowSettings.DEPTH})
         options.set_layer_name_width(self.layers)
         return options
 
