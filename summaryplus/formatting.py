@@ -156,7 +156,7 @@ def _partial_mark(row: LayerLike) -> str:
     return "*" if row.macs_partial else ""
 
 
-def layer_name(row: Any, show_var_name: bool, show_depth: bool) -> str:
+def layer_name(row: LayerLike, show_var_name: bool, show_depth: bool) -> str:
     """``Class (var): depth-idx``, as torchinfo names a row (a live row or a record)."""
     name: str = row.class_name
     if show_var_name and row.var_name:
