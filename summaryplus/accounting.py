@@ -30,7 +30,7 @@ class _Size(NamedTuple):
 
 
 def _size_of(param: torch.Tensor) -> _Size:
-    if type(param) is nn.Parameter and param.dtype != torch.uint8:
+    if type(param) is nn.Parameter and param.dtype is not torch.uint8:
         # The common case, inline: a plain, materialised, unsharded parameter
         # (and the tuple made directly: a NamedTuple's __new__ is Python code).
         count = param.numel()
@@ -66,7 +66,7 @@ class ParamIndex:
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
         sizes = self.sizes
-        self._at_pointer: dict[int, torch.Tensor] = {}  # for _key
+        at_pointer = self._at_pointer = {}  # address -> first tensor there (_key)
         held = 0
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
@@ -88,7 +88,18 @@ class ParamIndex:
             count = trainable = size = 0
             uninitialized = False
             for tensor in tensors:
-                key = self._key(tensor)
+                # The key (``_key``) inline for a plain parameter with data of its
+                # own, the usual one: the address alone, when no other tensor
+                # starts there. (A Parameter over a tensor subclass is of that
+                # class, so ``type`` here means a plain tensor.)
+                try:
+                    pointer = tensor.data_ptr() if type(tensor) is nn.Parameter else 0
+                except RuntimeError:  # no data pointer (sparse): _key decides
+                    pointer = 0
+                if pointer and at_pointer.setdefault(pointer, tensor) is tensor:
+                    key: object = pointer
+                else:
+                    key = self._key(tensor)
                 if len(tensors) > 1 and key in keys:
                     continue  # two parameters over the same view: one tensor
                 entry = sizes.get(key)
@@ -99,7 +110,8 @@ class ParamIndex:
                 keys.append(key)
                 count += entry.numel
                 size += entry.nbytes
-                trainable += entry.numel if entry.trainable else 0
+                if entry.trainable:
+                    trainable += entry.numel
             self.uninitialized_modules += uninitialized
             self.holders.append(module)
             self.direct[id(module)] = keys

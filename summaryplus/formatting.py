@@ -176,24 +176,66 @@ def bytes_cell(num_bytes: int) -> str:
     return readable_bytes(num_bytes) if num_bytes > 0 else "--"
 
 
-def _listed(value: Any) -> Any:
+def _shape_text(value: Any) -> str:
     # Records keep shapes as tuples (they compare and hash): print them as lists.
-    return list(value) if isinstance(value, tuple) else value
+    if not value:
+        return "--"
+    return str(list(value) if isinstance(value, tuple) else value)
+
+
+def _kernel_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return _shape_text(row.kernel_size)
+
+
+def _groups_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return str(row.groups) if row.groups else "--"
+
+
+def _input_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return _shape_text(row.input_size)
+
+
+def _output_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return _shape_text(row.output_size)
+
+
+def _params_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return num_params_cell(row, deepest)
+
+
+def _percent_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return params_percent_cell(row, total, deepest)
+
+
+def _macs_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return count_cell(row.macs) + _partial_mark(row)
+
+
+def _flops_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return count_cell(row.flops) + _partial_mark(row)
+
+
+def _memory_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return bytes_cell(memory_bytes(row))
+
+
+def _trainable_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return row.trainable or "--"
 
 
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
-    ColumnSettings.KERNEL_SIZE: lambda o, row, d, t: o.str_(_listed(row.kernel_size)),
-    ColumnSettings.GROUPS: lambda o, row, d, t: o.str_(row.groups),
-    ColumnSettings.INPUT_SIZE: lambda o, row, d, t: o.str_(_listed(row.input_size)),
-    ColumnSettings.OUTPUT_SIZE: lambda o, row, d, t: o.str_(_listed(row.output_size)),
-    ColumnSettings.NUM_PARAMS: lambda o, row, d, t: num_params_cell(row, d),
-    ColumnSettings.PARAMS_PERCENT: lambda o, row, d, t: params_percent_cell(row, t, d),
-    ColumnSettings.MULT_ADDS: lambda o, row, d, t: count_cell(row.macs) + _partial_mark(row),
-    ColumnSettings.FLOPS: lambda o, row, d, t: count_cell(row.flops) + _partial_mark(row),
-    ColumnSettings.MEMORY: lambda o, row, d, t: bytes_cell(memory_bytes(row)),
-    ColumnSettings.TRAINABLE: lambda o, row, d, t: o.str_(row.trainable),
+    ColumnSettings.KERNEL_SIZE: _kernel_cell,
+    ColumnSettings.GROUPS: _groups_cell,
+    ColumnSettings.INPUT_SIZE: _input_cell,
+    ColumnSettings.OUTPUT_SIZE: _output_cell,
+    ColumnSettings.NUM_PARAMS: _params_cell,
+    ColumnSettings.PARAMS_PERCENT: _percent_cell,
+    ColumnSettings.MULT_ADDS: _macs_cell,
+    ColumnSettings.FLOPS: _flops_cell,
+    ColumnSettings.MEMORY: _memory_cell,
+    ColumnSettings.TRAINABLE: _trainable_cell,
 }
 
 
@@ -240,17 +282,25 @@ def _layer_lines(stats: SummaryLike) -> str:
     cells = [_CELLS[column] for column in options.col_names]
     template = options.row_template()
     total_params = stats.total_params
+    max_depth = options.max_depth
+    hide_recursive = options.hide_recursive_layers
+    parameter_lines = options.verbose == Verbosity.VERBOSE
     prefixes: dict[int, str] = {}
-    # A list joined once: ``+=`` on one growing string copies it per row.
+    # A list joined once: ``+=`` on one growing string copies it per row. The
+    # rows of ``visible_rows``, inline: this loop is most of printing a big model.
     lines: list[str] = []
-    for row, deepest in visible_rows(stats):
-        prefix = prefixes.get(row.depth)
+    for row in stats.summary_list:
+        depth = row.depth
+        if depth > max_depth or (hide_recursive and row.is_recursive):
+            continue
+        deepest = depth == max_depth
+        prefix = prefixes.get(depth)
         if prefix is None:
-            prefix = prefixes[row.depth] = options.get_start_str(row.depth)
+            prefix = prefixes[depth] = options.get_start_str(depth)
         name = prefix + layer_name(row, show_var_name, show_depth)
         values = [cell(options, row, deepest, total_params) for cell in cells]
         lines.append(template.format(name, *values).rstrip() + "\n")
-        if options.verbose == Verbosity.VERBOSE and isinstance(row, LayerInfo):
+        if parameter_lines and isinstance(row, LayerInfo):
             # (A loaded record has no module: no parameter lines.)
             lines += _parameter_lines(options, row, inner_params(row))
     return "".join(lines)

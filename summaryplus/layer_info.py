@@ -173,8 +173,9 @@ class LayerInfo:
         )
         if not self.is_leaf_layer:
             self.children = []  # a leaf's list is made if it is ever read
-        # Read for every row by the statistics: set, to skip __getattr__ there.
-        self.executed = False
+        # Read for every row by the statistics and the table: set, to skip
+        # __getattr__ (an AttributeError raised and caught) there.
+        self.executed = self.macs_partial = self.contains_lazy_param = False
         self.own_macs = self.own_activation_bytes = 0
 
     def __getattr__(self, name: str) -> Any:

@@ -94,10 +94,13 @@ def find_mixture_of_experts(
 ) -> MixtureOfExperts | None:
     """The expert layers among ``rows`` (a summary's), or None for a dense model."""
     # Cheap test first: most models have no module that could hold experts.
+    # (Modules registered as ``experts`` found through the edges, without a call
+    # per module.)
+    named_experts = {key for key, edges in tree.parents.items() if edges[0][1] == "experts"}
     candidates = [
         (position, module)
         for position, module in enumerate(tree.modules)
-        if "num_experts" in module.__dict__ or tree.name_of(module) == "experts"
+        if "num_experts" in module.__dict__ or id(module) in named_experts
     ]
     if not candidates:
         return None

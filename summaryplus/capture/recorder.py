@@ -185,8 +185,10 @@ class Recorder:
         self.stack.pop()
         row.executed = True
         if isinstance(output, torch.Tensor) and not output.is_nested:
-            row._output_shape = output.shape  # output_size/output_dtypes, as inputs
+            shape = row._output_shape = output.shape  # output_dtypes, as inputs
             row._output_dtype = output.dtype
+            # Made now: the table reads it for every row (a lazy default costs more).
+            row.output_size = list(shape)
             row.output_bytes = output.numel() * output.element_size()
         else:
             row.output_size = first_shape(output)
