@@ -66,7 +66,8 @@ class ParamIndex:
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
         sizes = self.sizes
-        at_pointer = self._at_pointer = {}  # address -> first tensor there (_key)
+        at_pointer: dict[int, torch.Tensor] = {}  # address -> first tensor there (_key)
+        self._at_pointer = at_pointer
         held = 0
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
