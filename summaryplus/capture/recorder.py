@@ -185,10 +185,10 @@ class Recorder:
         self.stack.pop()
         row.executed = True
         if isinstance(output, torch.Tensor) and not output.is_nested:
-            shape = row._output_shape = output.shape  # output_dtypes, as inputs
+            # The shape list made now (the table reads it for every row: a lazy
+            # default costs more); output_dtypes made when read, as for inputs.
+            row.output_size = list(output.shape)
             row._output_dtype = output.dtype
-            # Made now: the table reads it for every row (a lazy default costs more).
-            row.output_size = list(shape)
             row.output_bytes = output.numel() * output.element_size()
         else:
             row.output_size = first_shape(output)
