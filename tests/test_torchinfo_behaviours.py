@@ -151,3 +151,19 @@ def test_a_module_shared_by_nested_lists_appears_under_each_list() -> None:
     assert [row.module_path for row in linear_rows] == ["a.0.0", "a.1.0"]
     assert [row.is_recursive for row in linear_rows] == [False, True]
     assert stats.total_params == 20
+
+
+def test_changing_the_name_settings_after_the_summary_renames_the_rows() -> None:
+    """Row names are made once per summary and kept for the table; code that
+    turns on var names afterwards (torchinfo's attributes) still gets them."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    stats = summary(model, input_size=(1, 4), verbose=0)
+    assert "├─Linear: 1-1" in str(stats)
+    stats.formatting.show_var_name = True
+    assert "├─Linear (0): 1-1" in str(stats)
+    stats.formatting.show_depth = False
+    assert "├─ReLU (1) " in str(stats)
+    # Another list of rows of the same length gets its own names.
+    other = summary(nn.Sequential(nn.Conv1d(1, 1, 1), nn.Tanh()), input_size=(1, 1, 4), verbose=0)
+    names = stats.formatting.row_names(other.summary_list)
+    assert names == ["Sequential (Sequential)", "Conv1d (0)", "Tanh (1)"]
