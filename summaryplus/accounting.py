@@ -72,14 +72,15 @@ class ParamIndex:
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
         self.buffers: list[torch.Tensor] = []
-        for module in tree.modules:
-            if module._buffers:
-                self.buffers += [b for b in module._buffers.values() if b is not None]
-            params = module._parameters
+        for module, attributes in zip(tree.modules, tree.attributes, strict=True):
+            buffers = attributes["_buffers"]
+            if buffers:
+                self.buffers += [b for b in buffers.values() if b is not None]
+            params = attributes["_parameters"]
             tensors: list[torch.Tensor] = (
                 [p for p in params.values() if p is not None] if params else []
             )
-            if module._buffers and params:
+            if buffers and params:
                 self._count_pruned(module)
             if packing and type(module) in packing:
                 tensors += [tensor for _, tensor in _tensors.packed_tensors(module)]
@@ -181,9 +182,10 @@ def module_totals(tree: ModuleTree, index: ParamIndex) -> dict[int, tuple[int, i
         # A tree without sharing: reversed pre-order puts children before parents.
         # Only modules holding something get an entry (most hold nothing).
         direct = index.direct_totals
-        for module in reversed(tree.modules):
+        for module, attributes in zip(reversed(tree.modules), reversed(tree.attributes),
+                                      strict=True):  # fmt: skip
             count, trainable, size = direct.get(id(module), _NOTHING)
-            for child in module._modules.values():
+            for child in attributes["_modules"].values():
                 below = totals.get(id(child))
                 if below is not None:
                     count, trainable, size = count + below[0], trainable + below[1], size + below[2]

@@ -99,8 +99,10 @@ def find_mixture_of_experts(
     named_experts = {key for key, edges in tree.parents.items() if edges[0][1] == "experts"}
     candidates = [
         (position, module)
-        for position, module in enumerate(tree.modules)
-        if "num_experts" in module.__dict__ or id(module) in named_experts
+        for position, (module, attributes) in enumerate(
+            zip(tree.modules, tree.attributes, strict=True)
+        )
+        if "num_experts" in attributes or id(module) in named_experts
     ]
     if not candidates:
         return None

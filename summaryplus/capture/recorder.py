@@ -68,6 +68,8 @@ class Recorder:
         self._entry_errors: list[BaseException | None] = []
         self._entry_inputs: list[Any] = []
         self._seen_modules: set[int] = set()
+        # Each distinct input shape once, shared by the rows (immutable).
+        self._shapes: dict[torch.Size, torch.Size] = {}
         # Calls of a module registered under several parents, per running row.
         self._shared_calls: dict[tuple[int, int], int] = {}
         self.uncounted_ops: Counter[str] = Counter()
@@ -98,13 +100,14 @@ class Recorder:
         wrapped = Wrapped(self)
         plain: list[nn.Module] = []
         hooked: list[nn.Module] = []
-        for module in self.tree.modules:
-            if isinstance(module, torch.jit.ScriptModule):
+        scripted = any(issubclass(cls, torch.jit.ScriptModule) for cls in self.tree.classes)
+        for module, attributes in zip(self.tree.modules, self.tree.attributes, strict=True):
+            if scripted and isinstance(module, torch.jit.ScriptModule):
                 continue  # scripted code runs no Python hooks
             if (
                 hooks_only
-                or module._forward_pre_hooks
-                or module._forward_hooks
+                or attributes["_forward_pre_hooks"]
+                or attributes["_forward_hooks"]
                 or isinstance(module, _LOOKS_FOR_HOOKS)
             ):
                 hooked.append(module)
@@ -172,7 +175,13 @@ class Recorder:
         if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
             # The common case, without a walk: the row makes its input_size and
             # input_dtypes lists from these when they are read.
-            row._input_shape = tensor.shape
+            shape = tensor.shape
+            try:  # noqa: SIM105 (a context manager per row costs more)
+                # One torch.Size object per distinct shape: fewer objects kept.
+                shape = self._shapes.setdefault(shape, shape)
+            except TypeError:  # symbolic sizes do not hash
+                pass
+            row._input_shape = shape
             row._input_dtype = tensor.dtype
         else:
             inputs = (args, kwargs) if kwargs else args

@@ -83,7 +83,7 @@ class Snapshot:
     def __init__(self, tree: ModuleTree, track: bool = True) -> None:
         self.tree = tree
         modules = tree.modules
-        self.flags = [module.training for module in modules]
+        self.flags = [own["training"] for own in tree.attributes]
         # Each non-empty _parameters/_buffers/_modules dict with its module and
         # a shallow copy; the empty ones (most: activations, leaves), to see
         # anything added to them.
@@ -94,14 +94,16 @@ class Snapshot:
         params: list[Any] = []
         buffers: list[Any] = []
         live, owners, copies, empty = self.live, self.owners, self.copies, self.empty
-        for module in modules if track else ():  # unrolled: this loop sees every module
-            if type(module._parameters) is not dict:
+        # Unrolled, and reading each module's __dict__ (``tree.attributes``): this
+        # loop sees every module.
+        for module, attributes in zip(modules, tree.attributes, strict=True) if track else ():
+            group: dict[str, Any] = attributes["_parameters"]
+            if type(group) is not dict:
                 # A scripted module's dicts are views of its C++ object (no
                 # copy(), no dict methods): its tensors are tracked all the same.
-                params += module._parameters.values()
-                buffers += module._buffers.values()
+                params += group.values()
+                buffers += attributes["_buffers"].values()
                 continue
-            group: dict[str, Any] = module._parameters
             if group:
                 live.append(group)
                 owners.append(module)
@@ -109,7 +111,7 @@ class Snapshot:
                 params += group.values()
             else:
                 empty.append(group)
-            group = module._buffers
+            group = attributes["_buffers"]
             if group:
                 live.append(group)
                 owners.append(module)
@@ -117,15 +119,21 @@ class Snapshot:
                 buffers += group.values()
             else:
                 empty.append(group)
-            group = module._modules
+            group = attributes["_modules"]
             if group:
                 live.append(group)
                 owners.append(module)
                 copies.append(group.copy())
             else:
                 empty.append(group)
-        self.params = list(dict.fromkeys(t for t in params if t is not None))  # tied: once
-        self.tensors = list(dict.fromkeys([*self.params, *(t for t in buffers if t is not None)]))
+        # Each tensor once (tied ones too), keyed by id: a tensor's __hash__ is
+        # Python code, a call per tensor.
+        unique = {id(t): t for t in params}
+        unique.pop(id(None), None)
+        self.params = list(unique.values())
+        unique.update({id(t): t for t in buffers})
+        unique.pop(id(None), None)
+        self.tensors = list(unique.values())
         tensors = self.tensors
         self.types = list(map(type, tensors))
         self.lazy = any(issubclass(cls, UninitializedTensorMixin) for cls in set(self.types))
@@ -335,16 +343,23 @@ def _set_flags(tree: ModuleTree, flags: list[bool], current: list[bool] | None =
     """Sets ``training`` to ``flags[i]`` on each module ``tree.modules[i]`` whose
     flag differs (``current``: the flags as they are; read when not given).
 
-    A plain bool, so nn.Module.__setattr__'s checks are skipped where every
-    class allows it (a ScriptModule keeps the flag in its C++ object: its own
-    __setattr__ must run)."""
+    Written in the module's __dict__ where every class uses nn.Module's
+    ``__setattr__`` (which would put a plain bool there after its checks); a
+    ScriptModule keeps the flag in its C++ object: its own ``__setattr__`` runs."""
     plain = all(cls.__setattr__ is nn.Module.__setattr__ for cls in tree.classes)
-    assign = object.__setattr__ if plain else setattr
+    modules, attributes = tree.modules, tree.attributes
     if current is None:
-        current = [module.training for module in tree.modules]
-    for module, training, now in zip(tree.modules, flags, current, strict=True):
+        # A plain module's flag, read in its live __dict__ (see ModuleTree.attributes).
+        current = [
+            own["training"] if type(own) is dict else module.training
+            for module, own in zip(modules, attributes, strict=True)
+        ]
+    for module, own, training, now in zip(modules, attributes, flags, current, strict=True):
         if now != training:
-            assign(module, "training", training)
+            if plain and type(own) is dict:
+                own["training"] = training
+            else:
+                module.training = training
 
 
 # id(root module) -> [its shared snapshot, summaries running on it]

@@ -8,6 +8,7 @@ actually running it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,6 +18,40 @@ from .._tensors import direct_parameters
 # A module is reached from a running ancestor in a few steps; this bounds the walk
 # up the registration tree for modules held by something that is not running.
 _MAX_CHAIN = 64
+
+
+# The attributes later stages read from ``ModuleTree.attributes``.
+_NAMES = frozenset(
+    ("_modules", "_parameters", "_buffers", "training", "_forward_hooks", "_forward_pre_hooks")
+)
+
+
+def _reads_from_dict(cls: type) -> bool:
+    """Whether, on instances of ``cls``, reading each of ``_NAMES`` gives the
+    instance ``__dict__``'s entry: no ``__getattribute__`` of its own and no
+    class attribute of those names that is a data descriptor (a property)."""
+    if cls.__getattribute__ is not object.__getattribute__:  # type: ignore[comparison-overlap]
+        return False
+    for klass in cls.__mro__:
+        for name in _NAMES & klass.__dict__.keys():
+            kind = type(klass.__dict__[name])
+            if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+                return False
+    return True
+
+
+class AttributesView(dict[str, Any]):
+    """``ModuleTree.attributes`` of a module whose ``_NAMES`` do not (all) live in
+    its ``__dict__`` (a scripted module keeps ``training`` in its C++ object):
+    a copy, with those names read the usual way, as the tree is made. (Plain
+    modules' entries are their live ``__dict__``, of type ``dict``.)"""
+
+
+def _attributes_view(module: nn.Module, own: dict[str, Any]) -> dict[str, Any]:
+    view = AttributesView(own)
+    for name in _NAMES:
+        view[name] = getattr(module, name, True if name == "training" else {})
+    return view
 
 
 class ModuleTree:
@@ -30,16 +65,30 @@ class ModuleTree:
         self.shares_modules = False
         # Every module once, parents before children (depth-first pre-order).
         self.modules: list[nn.Module] = []
-        parents, modules = self.parents, self.modules
+        # Each module's attributes (``attributes[i]`` for ``modules[i]``): its
+        # ``__dict__``, where ``module._parameters`` and the like live. Later
+        # stages read them there: ``module.name`` costs ten times more, as
+        # nn.Module defines ``__getattr__`` (about 0.3 us, per module and name).
+        self.attributes: list[dict[str, Any]] = []
+        parents, modules, attributes = self.parents, self.modules, self.attributes
         deepest = 0
         pending = [(root, 0)]
+        checked: dict[type, bool] = {}
         while pending:
             module, level = pending.pop()
             modules.append(module)
+            own = module.__dict__
+            cls = type(module)
+            plain = checked.get(cls)
+            if plain is None:
+                plain = checked[cls] = _reads_from_dict(cls)
+            if not plain or not _NAMES.issubset(own.keys()):
+                own = _attributes_view(module, own)
+            attributes.append(own)
             if level > deepest:
                 deepest = level
             fresh = []
-            for name, child in module._modules.items():
+            for name, child in own["_modules"].items():
                 if child is None:
                     continue
                 edges = parents.get(id(child))

@@ -57,18 +57,32 @@ class RecordedForward:
     own code during the summary) gets the plain forward, not this.
     """
 
-    __slots__ = ("__wrapped__", "listeners", "module", "previous")
+    __slots__ = ("__wrapped__", "attributes", "methods", "module", "others", "previous", "thread")
 
-    def __init__(self, module: nn.Module, previous: Any) -> None:
+    def __init__(
+        self, module: nn.Module, previous: Any, attributes: dict[str, Any] | None = None
+    ) -> None:
         self.module = module
+        # The module's __dict__ (given when the caller has it: reading it is
+        # not free, as nn.Module defines __getattr__).
+        self.attributes: dict[str, Any] = module.__dict__ if attributes is None else attributes
         # The module's own instance ``forward`` attribute, if it had one.
         self.previous = previous
         self.__wrapped__: Any = module.forward
-        # Thread id -> the methods of the listener recording this module there.
-        self.listeners: dict[int, _Methods] = {}
+        # The listener recording this module: one thread's (``thread``, its
+        # ``methods``) in the usual case, others' by thread id (made only when a
+        # second thread records the module at the same time).
+        self.thread: int | None = None
+        self.methods: _Methods | None = None
+        self.others: dict[int, _Methods] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        methods = self.listeners.get(get_ident())
+        ident = get_ident()
+        if ident == self.thread:
+            methods = self.methods
+        else:
+            others = self.others
+            methods = others.get(ident) if others else None
         if methods is None:
             return self.__wrapped__(*args, **kwargs)
         enter, leave, fail = methods
@@ -82,6 +96,38 @@ class RecordedForward:
             raise
         leave(row, output)
         return output
+
+    def listener(self, thread_id: int) -> _Methods | None:
+        """The methods of the listener recording this module in ``thread_id``."""
+        if thread_id == self.thread:
+            return self.methods
+        return self.others.get(thread_id) if self.others else None
+
+    def set_listener(self, thread_id: int, methods: _Methods | None) -> None:
+        """Makes ``methods`` the listener of ``thread_id`` (None: there is none).
+        Called under the module lock; a call reading them meanwhile sees the old
+        or the new listener of its own thread, never another thread's."""
+        if thread_id == self.thread:
+            if methods is None:
+                self.thread = None  # first: a reader who sees the thread sees its methods
+            self.methods = methods
+        elif methods is None:
+            if self.others:
+                self.others.pop(thread_id, None)
+        elif self.thread is None:
+            if self.others:
+                self.others.pop(thread_id, None)
+            self.methods = methods
+            self.thread = thread_id
+        else:
+            if self.others is None:
+                self.others = {}
+            self.others[thread_id] = methods
+
+    @property
+    def listened(self) -> bool:
+        """Some summary still records this module."""
+        return self.thread is not None or bool(self.others)
 
     # What code may read of a bound method. (Properties, not __getattr__, which
     # would slow down every attribute read in __call__.)
@@ -103,17 +149,18 @@ class RecordedForward:
     def __reduce__(self) -> tuple[Any, tuple[Any]]:
         return _unwrapped_forward, (self.__wrapped__,)
 
-    def install(self) -> bool:
+    def install(self, check: bool = True) -> bool:
         """False (and nothing changed) where the class does not let an instance
-        attribute shadow ``forward`` (a property, say)."""
-        self.module.__dict__["forward"] = self
-        if self.module.forward is self:
+        attribute shadow ``forward`` (a property, say). ``check=False``: another
+        instance of the class was checked (the class decides)."""
+        self.attributes["forward"] = self
+        if not check or self.module.forward is self:
             return True
         self.uninstall()
         return False
 
     def uninstall(self) -> None:
-        attributes = self.module.__dict__
+        attributes = self.attributes
         if attributes.get("forward") is not self:
             return  # the model replaced it itself: its own change, kept
         if self.previous is _MISSING:
@@ -144,28 +191,37 @@ class Wrapped:
         listens to them; returns the modules that cannot be wrapped."""
         refused = []
         held, thread_id, methods = self._held, self.thread_id, self.methods
+        # Class -> whether an instance attribute shadows its ``forward``: a
+        # class-level fact (a data descriptor, __getattribute__), tried once.
+        shadows: dict[type, bool] = {}
         with _lock:
             for module in modules:
-                current = module.__dict__.get("forward", _MISSING)
+                attributes = module.__dict__
+                current = attributes.get("forward", _MISSING)
                 if type(current) is RecordedForward and current.module is module:
                     wrapper = current
                 else:
-                    wrapper = RecordedForward(module, current)
-                    if not wrapper.install():
+                    cls = type(module)
+                    known = shadows.get(cls)
+                    if known is False:
                         refused.append(module)
                         continue
-                held.append((wrapper, wrapper.listeners.get(thread_id)))
-                wrapper.listeners[thread_id] = methods
+                    wrapper = RecordedForward(module, current, attributes)
+                    installed = wrapper.install(check=known is None)
+                    if known is None:
+                        shadows[cls] = installed
+                    if not installed:
+                        refused.append(module)
+                        continue
+                held.append((wrapper, wrapper.listener(thread_id)))
+                wrapper.set_listener(thread_id, methods)
         return refused
 
     def release(self) -> None:
         with _lock:
             for wrapper, displaced in reversed(self._held):
-                if displaced is not None:
-                    wrapper.listeners[self.thread_id] = displaced
-                    continue
-                wrapper.listeners.pop(self.thread_id, None)
-                if not wrapper.listeners:
+                wrapper.set_listener(self.thread_id, displaced)
+                if displaced is None and not wrapper.listened:
                     wrapper.uninstall()
             self._held.clear()
 
