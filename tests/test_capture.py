@@ -387,3 +387,51 @@ def test_a_shared_module_called_through_one_parent_gets_that_parents_path() -> N
     stats = summary(Root(), input_size=(2, 4), verbose=0)
     paths = [row.module_path for row in stats.summary_list]
     assert paths[:4] == ["", "second", "second.inner", "second.inner.0"]
+
+
+def test_the_tree_reads_plain_modules_attributes_in_their_dict() -> None:
+    from summaryplus.capture.tree import AttributesView, ModuleTree
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    tree = ModuleTree(model)
+    pairs = zip(tree.attributes, tree.modules, strict=True)
+    assert all(own is module.__dict__ for own, module in pairs)
+    scripted = ModuleTree(torch.jit.script(nn.Sequential(nn.Linear(2, 2))))
+    assert all(isinstance(own, AttributesView) for own in scripted.attributes)
+
+
+class _FlagProperty(nn.Module):
+    """``training`` kept elsewhere, behind a property: reading the instance's
+    __dict__ would miss it (the tree reads it the usual way)."""
+
+    def __init__(self) -> None:
+        self._mode: list[bool] = [True]
+        super().__init__()
+        self.linear = nn.Linear(3, 3)
+        self.seen: list[bool] = []
+
+    @property  # type: ignore[override]
+    def training(self) -> bool:
+        return self._mode[0]
+
+    @training.setter
+    def training(self, value: bool) -> None:
+        self._mode[0] = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(self.training)
+        return self.linear(x)
+
+
+def test_a_class_keeping_its_attributes_elsewhere_is_summarized_and_put_back() -> None:
+    from summaryplus.capture.tree import AttributesView, ModuleTree
+
+    model = _FlagProperty()
+    assert isinstance(ModuleTree(model).attributes[0], AttributesView)
+    stats = summary(model, input_size=(1, 3), verbose=0, mode="eval")
+    assert model.seen == [False] and model.training is True
+    assert stats.total_params == 12
+    summary(model, input_size=(1, 3), verbose=0, mode="train")
+    model.eval()
+    summary(model, input_size=(1, 3), verbose=0, mode="train")
+    assert model.seen == [False, True, True] and model.training is False

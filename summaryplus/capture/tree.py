@@ -28,10 +28,13 @@ _NAMES = frozenset(
 
 def _reads_from_dict(cls: type) -> bool:
     """Whether, on instances of ``cls``, reading each of ``_NAMES`` gives the
-    instance ``__dict__``'s entry: no ``__getattribute__`` of its own and no
-    class attribute of those names that is a data descriptor (a property)."""
+    instance ``__dict__``'s entry: no ``__getattribute__`` of its own, no class
+    attribute of those names that is a data descriptor (a property), not
+    scripted."""
     if cls.__getattribute__ is not object.__getattribute__:  # type: ignore[comparison-overlap]
         return False
+    if issubclass(cls, torch.jit.ScriptModule):
+        return False  # its dicts and flag live in its C++ object
     for klass in cls.__mro__:
         for name in _NAMES & klass.__dict__.keys():
             kind = type(klass.__dict__[name])
@@ -82,13 +85,17 @@ class ModuleTree:
             plain = checked.get(cls)
             if plain is None:
                 plain = checked[cls] = _reads_from_dict(cls)
-            if not plain or not _NAMES.issubset(own.keys()):
+            # (nn.Module.__init__ puts _NAMES in every instance's __dict__: checked
+            # per class, and by the one read below.)
+            children = own.get("_modules") if plain else None
+            if children is None:
                 own = _attributes_view(module, own)
+                children = own["_modules"]
             attributes.append(own)
             if level > deepest:
                 deepest = level
             fresh = []
-            for name, child in own["_modules"].items():
+            for name, child in children.items():
                 if child is None:
                     continue
                 edges = parents.get(id(child))
