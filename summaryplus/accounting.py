@@ -29,8 +29,12 @@ class _Size(NamedTuple):
     local_nbytes: int
 
 
+_PARAMETER = nn.Parameter
+_UINT8 = torch.uint8
+
+
 def _size_of(param: torch.Tensor) -> _Size:
-    if type(param) is nn.Parameter and param.dtype is not torch.uint8:
+    if type(param) is _PARAMETER and param.dtype is not _UINT8:
         # The common case, inline: a plain, materialised, unsharded parameter
         # (and the tuple made directly: a NamedTuple's __new__ is Python code).
         count = param.numel()
@@ -72,10 +76,15 @@ class ParamIndex:
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
         self.buffers: list[torch.Tensor] = []
+        # (Locals: this loop sees every module and parameter.)
+        all_buffers, holders, direct, direct_totals = (
+            self.buffers, self.holders, self.direct, self.direct_totals
+        )
+        parameter = nn.Parameter
         for module, attributes in zip(tree.modules, tree.attributes, strict=True):
             buffers = attributes["_buffers"]
             if buffers:
-                self.buffers += [b for b in buffers.values() if b is not None]
+                all_buffers += [b for b in buffers.values() if b is not None]
             params = attributes["_parameters"]
             tensors: list[torch.Tensor] = (
                 [p for p in params.values() if p is not None] if params else []
@@ -95,7 +104,7 @@ class ParamIndex:
                 # starts there. (A Parameter over a tensor subclass is of that
                 # class, so ``type`` here means a plain tensor.)
                 try:
-                    pointer = tensor.data_ptr() if type(tensor) is nn.Parameter else 0
+                    pointer = tensor.data_ptr() if type(tensor) is parameter else 0
                 except RuntimeError:  # no data pointer (sparse): _key decides
                     pointer = 0
                 if pointer and at_pointer.setdefault(pointer, tensor) is tensor:
@@ -115,9 +124,9 @@ class ParamIndex:
                 if entry.trainable:
                     trainable += entry.numel
             self.uninitialized_modules += uninitialized
-            self.holders.append(module)
-            self.direct[id(module)] = keys
-            self.direct_totals[id(module)] = (count, trainable, size)
+            holders.append(module)
+            direct[id(module)] = keys
+            direct_totals[id(module)] = (count, trainable, size)
             held += len(keys)
         self.lazy = any(size.numel == 0 for size in sizes.values())
         # Shared: a tensor held twice, or a module registered under two parents.
