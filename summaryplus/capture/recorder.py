@@ -100,15 +100,18 @@ class Recorder:
         wrapped = Wrapped(self)
         plain: list[nn.Module] = []
         hooked: list[nn.Module] = []
-        scripted = any(issubclass(cls, torch.jit.ScriptModule) for cls in self.tree.classes)
+        # (Class checks once per class: this loop sees every module.)
+        classes = self.tree.classes
+        scripted = {cls for cls in classes if issubclass(cls, torch.jit.ScriptModule)}
+        looking = {cls for cls in classes if issubclass(cls, _LOOKS_FOR_HOOKS)}
         for module, attributes in zip(self.tree.modules, self.tree.attributes, strict=True):
-            if scripted and isinstance(module, torch.jit.ScriptModule):
+            if scripted and type(module) in scripted:
                 continue  # scripted code runs no Python hooks
             if (
                 hooks_only
                 or attributes["_forward_pre_hooks"]
                 or attributes["_forward_hooks"]
-                or isinstance(module, _LOOKS_FOR_HOOKS)
+                or (looking and type(module) in looking)
             ):
                 hooked.append(module)
             else:

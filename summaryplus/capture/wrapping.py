@@ -60,7 +60,11 @@ class RecordedForward:
     __slots__ = ("__wrapped__", "attributes", "methods", "module", "others", "previous", "thread")
 
     def __init__(
-        self, module: nn.Module, previous: Any, attributes: dict[str, Any] | None = None
+        self,
+        module: nn.Module,
+        previous: Any,
+        attributes: dict[str, Any] | None = None,
+        listener: tuple[int, _Methods] | None = None,
     ) -> None:
         self.module = module
         # The module's __dict__ (given when the caller has it: reading it is
@@ -71,9 +75,12 @@ class RecordedForward:
         self.__wrapped__: Any = module.forward
         # The listener recording this module: one thread's (``thread``, its
         # ``methods``) in the usual case, others' by thread id (made only when a
-        # second thread records the module at the same time).
+        # second thread records the module at the same time). ``listener``:
+        # the first one, (thread id, methods).
         self.thread: int | None = None
         self.methods: _Methods | None = None
+        if listener is not None:
+            self.thread, self.methods = listener
         self.others: dict[int, _Methods] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -124,10 +131,13 @@ class RecordedForward:
                 self.others = {}
             self.others[thread_id] = methods
 
-    @property
-    def listened(self) -> bool:
-        """Some summary still records this module."""
-        return self.thread is not None or bool(self.others)
+    def stop_listening(self, thread_id: int, displaced: _Methods | None) -> None:
+        """``thread_id``'s summary ends: the listener it displaced is back (None:
+        none), and the module gets its own ``forward`` back when no summary
+        records it any more."""
+        self.set_listener(thread_id, displaced)
+        if displaced is None and self.thread is None and not self.others:
+            self.uninstall()
 
     # What code may read of a bound method. (Properties, not __getattr__, which
     # would slow down every attribute read in __call__.)
@@ -191,6 +201,7 @@ class Wrapped:
         listens to them; returns the modules that cannot be wrapped."""
         refused = []
         held, thread_id, methods = self._held, self.thread_id, self.methods
+        listener = (thread_id, methods)
         # Class -> whether an instance attribute shadows its ``forward``: a
         # class-level fact (a data descriptor, __getattribute__), tried once.
         shadows: dict[type, bool] = {}
@@ -206,23 +217,24 @@ class Wrapped:
                     if known is False:
                         refused.append(module)
                         continue
-                    wrapper = RecordedForward(module, current, attributes)
+                    wrapper = RecordedForward(module, current, attributes, listener)
                     installed = wrapper.install(check=known is None)
                     if known is None:
                         shadows[cls] = installed
                     if not installed:
                         refused.append(module)
                         continue
+                    held.append((wrapper, None))  # listening from the start
+                    continue
                 held.append((wrapper, wrapper.listener(thread_id)))
                 wrapper.set_listener(thread_id, methods)
         return refused
 
     def release(self) -> None:
         with _lock:
+            thread_id = self.thread_id
             for wrapper, displaced in reversed(self._held):
-                wrapper.set_listener(self.thread_id, displaced)
-                if displaced is None and not wrapper.listened:
-                    wrapper.uninstall()
+                wrapper.stop_listening(thread_id, displaced)
             self._held.clear()
 
 
