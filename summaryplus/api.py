@@ -108,7 +108,7 @@ def training_flops(
         copy_inputs = _copy_inputs_option(kwargs)
         inputs = build_inputs(
             model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
-            copy=copy_inputs,
+            copy=copy_inputs, attributes=tree.attributes,
         )
         try:
             result = capture(

@@ -291,7 +291,8 @@ def _measure(
         original = model
         model, tree = materialisable(model, ModuleTree(model))
         inputs = build_inputs(
-            model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules
+            model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules,
+            attributes=tree.attributes,
         )
         try:
             capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)

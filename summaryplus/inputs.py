@@ -45,23 +45,24 @@ class ForwardInputs:
 
 
 def model_device(
-    model: nn.Module, modules: Sequence[nn.Module] | None = None
+    model: nn.Module, attributes: Sequence[Mapping[str, Any]] | None = None
 ) -> torch.device | None:
     """Where the model's tensors are: the first one's device, or meta when any is
     on meta (a model built under ``torch.device("meta")`` can keep a tensor that
     an old-style constructor put on the CPU; it cannot compute for real anyway).
 
-    ``modules``: every module of the model once (``ModuleTree.modules``), when the
-    caller has them; otherwise the first tensor decides.
+    ``attributes``: each module's attributes once (``ModuleTree.attributes``:
+    their ``_parameters`` and ``_buffers``), when the caller has them;
+    otherwise the first tensor decides.
     """
-    if modules is None:
+    if attributes is None:
         for tensors in (model.parameters(), model.buffers()):
             for tensor in tensors:
                 return tensor.device
         return None
     first: torch.device | None = None
-    for module in modules:
-        for held in (module._parameters, module._buffers):
+    for own in attributes:
+        for held in (own["_parameters"], own["_buffers"]):
             if held:
                 for value in held.values():
                     if value is not None:
@@ -81,7 +82,7 @@ def resolve_device(
     model: nn.Module,
     device: torch.device | str | None,
     input_data: InputData,
-    modules: Sequence[nn.Module] | None = None,
+    attributes: Sequence[Mapping[str, Any]] | None = None,
 ) -> tuple[torch.device, bool]:
     """The device inputs are built on, and whether to run on fake tensors.
 
@@ -90,7 +91,7 @@ def resolve_device(
     forward on fake tensors (shapes only, nothing computed or allocated).
     """
     requested = _parse_device(device)
-    held = model_device(model, modules)
+    held = model_device(model, attributes)
     data_devices = {t.device for t in iter_tensors(input_data)}
     if (
         requested is not None
@@ -212,14 +213,17 @@ def build_inputs(
     forward_kwargs: Mapping[str, Any],
     modules: Sequence[nn.Module] | None = None,
     copy: bool = False,
+    attributes: Sequence[Mapping[str, Any]] | None = None,
 ) -> ForwardInputs:
     """Turns the user's description of the inputs into forward arguments
-    (``modules``: every module once, to find the model's device).
+    (``modules``: every module once, to bound token ids by the embeddings;
+    ``attributes``: each one's attributes, ``ModuleTree.attributes``, to find
+    the model's device).
 
     On a meta model, and with ``copy`` (``copy_inputs=True``), the forward gets
     its own copies of every input object and tensor, so that it cannot change
     the caller's (on fake tensors the capture makes fake copies itself)."""
-    target, fake = resolve_device(model, device, input_data, modules)
+    target, fake = resolve_device(model, device, input_data, attributes)
     kwargs = {key: _prepare(value, target) for key, value in forward_kwargs.items()}
     if input_size is not None:
         shapes = normalize_input_size(input_size)

@@ -78,7 +78,7 @@ def summarize(
     model, tree = materialisable(model, tree)
     inputs = build_inputs(
         model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
-        copy=copy_inputs,
+        copy=copy_inputs, attributes=tree.attributes,
     )
     key = _cache_key(model, tree, inputs, mode) if cache_forward_pass else None
     result = _cached_result(model, key)
