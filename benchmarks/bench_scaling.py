@@ -247,26 +247,27 @@ def bench_chain(
 def bench_depth_doubling(
     depths: tuple[int, int], repeats: int
 ) -> tuple[list[tuple[Any, ...]], dict[bool, float]]:
-    """summaryplus at two depths, plain and with one tied weight; returns the
-    growth factor per variant."""
+    """summaryplus at two depths, plain and with one tied weight, the two depths
+    run in turn round after round; returns the growth factor per variant (the
+    median over rounds of the deep time / the shallow one: a best of a few
+    50-150 ms runs swings by half on this machine)."""
     rows = []
     growth: dict[bool, float] = {}
     shallow, deep = depths
     with recursion_limit(20 * deep + 1_000):
         for tied in (False, True):
-            at: dict[int, float] = {}
-            for depth in depths:
-                model = deep_chain(depth, tied)
-                runs = {"summaryplus": run_summaryplus(model, (1, 4))}
-                times, results = interleaved(runs, repeats)
-                at[depth] = best(times["summaryplus"])
-                del model, results
-            growth[tied] = at[deep] / at[shallow]
+            runs = {
+                str(depth): run_summaryplus(deep_chain(depth, tied), (1, 4)) for depth in depths
+            }
+            times, _ = interleaved(runs, repeats)
+            growth[tied] = median(
+                [b / a for a, b in zip(times[str(shallow)], times[str(deep)], strict=True)]
+            )
             rows.append(
                 (
                     "one tied weight" if tied else "no sharing",
-                    seconds(at[shallow]),
-                    seconds(at[deep]),
+                    seconds(best(times[str(shallow)])),
+                    seconds(best(times[str(deep)])),
                     ratio(growth[tied]),
                 )
             )
@@ -377,10 +378,14 @@ def main() -> int:
         default_failure or "ran",
     )
     doubling = QUICK_DOUBLING_DEPTHS if args.quick else DOUBLING_DEPTHS
-    doubling_rows, growth = bench_depth_doubling(doubling, 1 if args.quick else 3)
-    print(f"\n## Deep chain, depth doubling: summaryplus alone, best of {1 if args.quick else 3}\n")
+    doubling_repeats = 1 if args.quick else 7
+    doubling_rows, growth = bench_depth_doubling(doubling, doubling_repeats)
+    print(
+        f"\n## Deep chain, depth doubling: summaryplus alone, {doubling_repeats} rounds "
+        "(bests; growth paired)\n"
+    )
     shallow, deep = doubling
-    headers = ("chain", f"depth {shallow}", f"depth {deep}", "growth")
+    headers = ("chain", f"depth {shallow}", f"depth {deep}", "growth (paired)")
     print(markdown(doubling_rows, headers))
     for tied, label in ((False, "no sharing"), (True, "one tied weight")):
         targets.check(
