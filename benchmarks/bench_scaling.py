@@ -15,7 +15,7 @@ few runs with a full garbage collection before each:
 Targets: 5,000 blocks at least 5x faster than torchinfo; doubling the rows
 (10,000 vs 5,000 blocks) at most 2.3x the time; the 200-deep chain under 0.5 s.
 
-Run: ``python benchmarks/bench_scaling.py`` (about a minute and a half on 2 cores);
+Run: ``python benchmarks/bench_scaling.py`` (five to seven minutes on 2 cores);
 ``--quick`` for a smoke run, ``--profile`` to print where summaryplus spends
 its time on 5,000 blocks.
 """
