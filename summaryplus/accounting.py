@@ -70,8 +70,7 @@ class ParamIndex:
         self.direct_totals: dict[int, tuple[int, int, int]] = {}
         self.sizes: dict[object, _Size] = {}
         sizes = self.sizes
-        at_pointer: dict[int, torch.Tensor] = {}  # address -> first tensor there (_key)
-        self._at_pointer = at_pointer
+        self._at_pointer: dict[int, torch.Tensor] = {}  # for _key
         held = 0
         packing = {cls for cls in tree.classes if _tensors.may_pack(cls)}
         # Buffers too, gathered in the same walk (each module visited once).
@@ -80,7 +79,6 @@ class ParamIndex:
         all_buffers, holders, direct, direct_totals = (
             self.buffers, self.holders, self.direct, self.direct_totals
         )
-        parameter = nn.Parameter
         for module, attributes in zip(tree.modules, tree.attributes, strict=True):
             buffers = attributes["_buffers"]
             if buffers:
@@ -99,18 +97,7 @@ class ParamIndex:
             count = trainable = size = 0
             uninitialized = False
             for tensor in tensors:
-                # The key (``_key``) inline for a plain parameter with data of its
-                # own, the usual one: the address alone, when no other tensor
-                # starts there. (A Parameter over a tensor subclass is of that
-                # class, so ``type`` here means a plain tensor.)
-                try:
-                    pointer = tensor.data_ptr() if type(tensor) is parameter else 0
-                except RuntimeError:  # no data pointer (sparse): _key decides
-                    pointer = 0
-                if pointer and at_pointer.setdefault(pointer, tensor) is tensor:
-                    key: object = pointer
-                else:
-                    key = self._key(tensor)
+                key = self._key(tensor)
                 if len(tensors) > 1 and key in keys:
                     continue  # two parameters over the same view: one tensor
                 entry = sizes.get(key)
@@ -152,7 +139,15 @@ class ParamIndex:
         """``tensor_key`` (equal for tied tensors), but for a tensor with data
         the data pointer alone unless another tensor starts at the same address:
         the common case, without building a tuple per parameter."""
-        pointer = _tensors.data_pointer(tensor)
+        if type(tensor) is _PARAMETER:
+            # A plain parameter (one over a tensor subclass is of that class):
+            # its data pointer directly, the usual case.
+            try:
+                pointer = tensor.data_ptr()
+            except RuntimeError:  # no data pointer (sparse)
+                pointer = 0
+        else:
+            pointer = _tensors.data_pointer(tensor)
         if not pointer:
             return _tensors.tensor_key(tensor)
         first = self._at_pointer.setdefault(pointer, tensor)
