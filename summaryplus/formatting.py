@@ -7,7 +7,7 @@ columns); every other format goes through tabulate in ``render``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
@@ -288,13 +288,18 @@ def visible_rows(
 ) -> list[tuple[LayerLike, bool]]:
     """Rows printed down to ``depth`` (default: the summary's), each with whether
     it is the deepest shown."""
+    return [(row, deepest) for _, row, deepest in _shown(stats, depth)]
+
+
+def _shown(stats: SummaryLike, depth: int | None = None) -> Iterator[tuple[int, LayerLike, bool]]:
+    """``visible_rows`` with each row's position in ``summary_list``."""
     options = stats.formatting
     max_depth = options.max_depth if depth is None else depth
-    return [
-        (row, row.depth == max_depth)
-        for row in stats.summary_list
-        if row.depth <= max_depth and not (options.hide_recursive_layers and row.is_recursive)
-    ]
+    hide_recursive = options.hide_recursive_layers
+    for position, row in enumerate(stats.summary_list):
+        row_depth = row.depth
+        if row_depth <= max_depth and not (hide_recursive and row.is_recursive):
+            yield position, row, row_depth == max_depth
 
 
 def _layer_lines(stats: SummaryLike) -> str:
@@ -304,24 +309,18 @@ def _layer_lines(stats: SummaryLike) -> str:
     cells = [_CELLS[column] for column in options.col_names]
     template = options.row_template()
     total_params = stats.total_params
-    max_depth = options.max_depth
-    hide_recursive = options.hide_recursive_layers
     parameter_lines = options.verbose == Verbosity.VERBOSE
+    names = options.row_names(stats.summary_list)
     prefixes: dict[int, str] = {}
-    # A list joined once: ``+=`` on one growing string copies it per row. The
-    # rows of ``visible_rows``, inline: this loop is most of printing a big model.
+    # A list joined once: ``+=`` on one growing string copies it per row.
     lines: list[str] = []
-    rows = stats.summary_list
-    for row, name in zip(rows, options.row_names(rows), strict=True):
+    for position, row, deepest in _shown(stats):
         depth = row.depth
-        if depth > max_depth or (hide_recursive and row.is_recursive):
-            continue
-        deepest = depth == max_depth
         prefix = prefixes.get(depth)
         if prefix is None:
             prefix = prefixes[depth] = options.get_start_str(depth)
         values = [cell(options, row, deepest, total_params) for cell in cells]
-        lines.append(template.format(prefix + name, *values).rstrip() + "\n")
+        lines.append(template.format(prefix + names[position], *values).rstrip() + "\n")
         if parameter_lines and isinstance(row, LayerInfo):
             # (A loaded record has no module: no parameter lines.)
             lines += _parameter_lines(options, row, inner_params(row))
