@@ -33,6 +33,17 @@ def _config(tmp_path: Path, name: str, config: Any) -> Path:
     return folder / "config.json"
 
 
+def _tiny_whisper(layers: int, **overrides: Any) -> Any:
+    """A Whisper config small enough to plan in a test (``layers`` each side)."""
+    return transformers.WhisperConfig(
+        d_model=64, encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=4,
+        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=100,
+        num_mel_bins=80, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+        decoder_start_token_id=1, suppress_tokens=None, begin_suppress_tokens=None,
+        architectures=["WhisperForConditionalGeneration"], **overrides,
+    )
+
+
 def _plan_json(capsys: Any, *argv: str) -> dict[str, Any]:
     assert main(["plan", *argv, "--format", "json"]) == 0
     data: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -154,13 +165,7 @@ def test_plan_errors(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_plan_whisper_and_clip_configs(tmp_path: Path, capsys: Any) -> None:
-    whisper = transformers.WhisperConfig(
-        d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
-        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=100,
-        num_mel_bins=80, pad_token_id=0, bos_token_id=1, eos_token_id=2,
-        decoder_start_token_id=1, suppress_tokens=None, begin_suppress_tokens=None,
-        architectures=["WhisperForConditionalGeneration"],
-    )
+    whisper = _tiny_whisper(layers=2)
     data = _plan_json(capsys, str(_config(tmp_path, "whisper", whisper)), "--context", "64")
     # The encoder-decoder cache it returns: decoder self-attention at 64 tokens and
     # cross-attention over the 1500 encoder positions (2 layers, 4 heads of 16 dims).
@@ -209,13 +214,7 @@ def test_plan_of_a_hub_name_reads_only_its_config(tmp_path: Path) -> None:
 
 
 def test_a_context_longer_than_the_decoder_takes_is_one_line(tmp_path: Path, capsys: Any) -> None:
-    whisper = transformers.WhisperConfig(
-        d_model=64, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
-        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=100,
-        num_mel_bins=80, pad_token_id=0, bos_token_id=1, eos_token_id=2,
-        decoder_start_token_id=1, suppress_tokens=None, begin_suppress_tokens=None,
-        max_target_positions=64, architectures=["WhisperForConditionalGeneration"],
-    )
+    whisper = _tiny_whisper(layers=1, max_target_positions=64)
     assert main(["plan", str(_config(tmp_path, "whisper", whisper)), "--context", "100"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--seq-len" not in err
