@@ -352,7 +352,10 @@ def build_from_config(
             else:
                 model = cls._from_config(config)
         except Exception as error:
-            raise CommandError(f"building {name} from {path} failed: {_one_line(error)}") from error
+            raise CommandError(
+                f"building {name} from {path} failed: {_one_line(error)}"
+                + _config_class_hint(cls, name, config, model_type)
+            ) from error
     if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
         raise CommandError(f"{name} did not build a torch.nn.Module")
     if seq_len is None:
@@ -426,6 +429,18 @@ def _model_class(transformers: Any, data: dict[str, Any], requested: str | None)
             USAGE,
         )
     return transformers.AutoModel, "AutoModel"
+
+
+def _config_class_hint(cls: Any, name: str, config: Any, model_type: str) -> str:
+    """Why a class may not build from this config: it takes another kind (tried
+    after the build failed: some classes take a composite config's part)."""
+    expected = getattr(cls, "config_class", None)  # None on the Auto classes
+    if not inspect.isclass(expected) or isinstance(config, expected):
+        return ""
+    return (
+        f" ({name} is built from a {expected.__name__}, this is a {model_type} config: "
+        "pass one of its own classes or an Auto class such as AutoModelForCausalLM)"
+    )
 
 
 # ------------------------------------------------------------------ helpers

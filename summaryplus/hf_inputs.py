@@ -29,6 +29,13 @@ Fill = Literal["ids", "mask", "values"]
 
 _TOKEN_NAMES = ("input_ids", "token_type_ids", "langs")
 _MASK_NAMES = ("attention_mask",)
+# Inputs that share the [batch, seq_len] of one stream's token ids (the encoder's
+# or the decoder's): given ids of another length, they take it too.
+_FOLLOWERS = {
+    "attention_mask": "input_ids",
+    "token_type_ids": "input_ids",
+    "decoder_attention_mask": "decoder_input_ids",
+}
 # Configs of multimodal models that splice image features into the text at
 # placeholder tokens: their token ids must hold those tokens, which random ids
 # do not, so such models run on text alone unless the user gives the inputs.
@@ -95,7 +102,7 @@ def forward_input_specs(
     config = getattr(model, "config", None)
     if config is None:
         raise InputsError(f"{type(model).__name__} has no config: give its inputs with --input")
-    accepted = _forward_names(model)
+    accepted = forward_names(model)
     names = [str(getattr(model, "main_input_name", "input_ids"))]
     names += [n for n in _dummy_input_names(model) if n not in names]
     if getattr(config, "is_encoder_decoder", False) and "decoder_input_ids" not in names:
@@ -148,12 +155,62 @@ def forward_flags(model: nn.Module, image_size: tuple[int, int] | None) -> dict[
     vision = getattr(config, "vision_config", None) or config
     size = getattr(vision, "image_size", None)
     native = (size, size) if isinstance(size, int) else None
-    accepted = _forward_names(model)
+    accepted = forward_names(model)
     if native != tuple(image_size) and accepted is not None and (
         "interpolate_pos_encoding" in accepted
     ):
         return {"interpolate_pos_encoding": True}
     return {}
+
+
+def follow_given_ids(
+    specs: Mapping[str, InputSpec], given: Mapping[str, tuple[int, ...]]
+) -> dict[str, InputSpec]:
+    """The built inputs that must change shape with token ids given another shape,
+    resized: ``attention_mask`` and ``token_type_ids`` take the shape of a given
+    ``input_ids``, ``decoder_attention_mask`` that of ``decoder_input_ids``. An
+    input in ``given`` itself keeps the user's shape (it is left out).
+
+    Example:
+        >>> specs = {"input_ids": InputSpec((1, 128), torch.long, "ids"),
+        ...          "attention_mask": InputSpec((1, 128), torch.long, "mask")}
+        >>> follow_given_ids(specs, {"input_ids": (2, 7)})["attention_mask"].shape
+        (2, 7)
+    """
+    resized = {}
+    for name, spec in specs.items():
+        leader = _FOLLOWERS.get(name)
+        if leader is None or name in given or leader not in given:
+            continue
+        shape = tuple(given[leader])
+        if shape != spec.shape:
+            resized[name] = InputSpec(shape, spec.dtype, spec.fill)
+    return resized
+
+
+def forward_names(model: nn.Module) -> list[str] | None:
+    """The names ``model.forward`` declares, in order (None: it cannot be
+    inspected). Names it would only take through ``**kwargs`` are not among
+    them: a head without decoder (``T5EncoderModel``) declares no
+    ``decoder_input_ids``."""
+    try:
+        parameters = inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    return [
+        name
+        for name, parameter in parameters.items()
+        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+    ]
+
+
+def takes_any_keyword(model: nn.Module) -> bool:
+    """Whether ``model.forward`` has a ``**kwargs`` (True when it cannot be inspected)."""
+    try:
+        parameters = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
 
 
 def default_spec(name: str, shape: tuple[int, ...], dtype: torch.dtype | None) -> InputSpec:
@@ -264,21 +321,6 @@ def _floating_dtype(model: nn.Module) -> torch.dtype:
 
 
 # ------------------------------------------------------------------ which inputs
-def _forward_names(model: nn.Module) -> set[str] | None:
-    """The names ``forward`` declares (None: it cannot be inspected). Names it
-    would only take through ``**kwargs`` do not count: a head without decoder
-    (``T5EncoderModel``) declares no ``decoder_input_ids``."""
-    try:
-        parameters = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return None
-    return {
-        name
-        for name, parameter in parameters.items()
-        if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-    }
-
-
 def _dummy_input_names(model: nn.Module) -> list[str]:
     """The names of the class's own ``dummy_inputs``. transformers' base class
     defines ``{"input_ids": ...}`` for every model, Whisper and ViT included, so
@@ -297,7 +339,9 @@ def _dummy_input_names(model: nn.Module) -> list[str]:
     return [str(name) for name in dummy] if isinstance(dummy, Mapping) else []
 
 
-def _takes_image_pair(model: nn.Module, config: Any, main: str, accepted: set[str] | None) -> bool:
+def _takes_image_pair(
+    model: nn.Module, config: Any, main: str, accepted: list[str] | None
+) -> bool:
     """A text-and-image model scored on pairs (CLIP, SigLIP): its forward needs
     pixel values next to the token ids."""
     if main != "input_ids" or getattr(config, "vision_config", None) is None:
@@ -311,8 +355,11 @@ __all__ = [
     "InputSpec",
     "InputsError",
     "default_spec",
+    "follow_given_ids",
     "forward_flags",
     "forward_input_specs",
+    "forward_names",
     "make_inputs",
     "max_text_length",
+    "takes_any_keyword",
 ]

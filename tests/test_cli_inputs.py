@@ -129,6 +129,12 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "    def forward(self, ids=None, features=None, mask=None):\n"
         "        assert mask is not None and mask.dtype.is_floating_point is False\n"
         "        return self.embed(ids).sum(1) + self.proj(features)\n\n\n"
+        "class Open(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.proj = nn.Linear(4, 8)\n\n"
+        "    def forward(self, features=None, **extras):\n"
+        "        return self.proj(features) + extras['shift']\n\n\n"
         "def make_warning():\n"
         "    import warnings\n"
         "    import torch\n"
@@ -267,6 +273,32 @@ def test_keyword_inputs_replace_and_extend_a_configs_inputs(configs: Path) -> No
     assert sizes == {"input_ids": [2, 9], "pixel_values": [2, 3, 32, 32]}
 
 
+@pytest.mark.parametrize(
+    ("family", "flag", "expected"),
+    [
+        # T5: the decoder mask built for 128 tokens follows 5 decoder ids.
+        ("t5", "decoder_input_ids=1,5",
+         {"input_ids": [1, 128], "decoder_input_ids": [1, 5], "decoder_attention_mask": [1, 5]}),
+        ("bart", "input_ids=1,9",
+         {"input_ids": [1, 9], "attention_mask": [1, 9], "decoder_input_ids": [1, 64]}),
+    ],
+)
+def test_masks_follow_the_token_ids_given(family: str, flag: str,
+                                          expected: dict[str, list[int]], configs: Path) -> None:
+    # Before: the masks kept the config's length and the forward failed.
+    result = cli(family, "--input", flag, "--depth", "0", "--format", "json", cwd=configs)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["input_size"] == expected
+
+
+def test_masks_follow_a_positional_input_size(configs: Path) -> None:
+    # BART: --input-size replaces input_ids; the encoder mask follows it.
+    result = cli("bart", "--input-size", "2,7", "--depth", "2", cwd=configs)
+    assert result.code == 0, result.err
+    rows = [" ".join(line.split()) for line in result.out.splitlines()]
+    assert any(row.startswith("│ └─BartEncoder: 2-1 [2, 7, 32]") for row in rows), rows
+
+
 def test_keyword_inputs_on_a_factory(configs: Path) -> None:
     result = cli("factories.py:Keywords", "--input", "ids=2,5", "--input", "features=2,4",
                  "--input", "mask=2,5:bool", cwd=configs)
@@ -274,6 +306,14 @@ def test_keyword_inputs_on_a_factory(configs: Path) -> None:
     rows = [" ".join(line.split()) for line in result.out.splitlines()]
     assert any(row.startswith("Keywords [2, 8]") for row in rows)
     assert any(row.startswith("├─Linear: 1-2 [2, 8] 40 64") for row in rows)  # 2 * 4 * 8
+
+
+def test_a_factory_with_kwargs_takes_names_it_does_not_declare(configs: Path) -> None:
+    # Its own code reads **extras (a transformers model's **kwargs is refused).
+    result = cli("factories.py:Open", "--input", "features=2,4", "--input", "shift=2,8",
+                 "--depth", "0", "--format", "json", cwd=configs)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["input_size"] == {"features": [2, 4], "shift": [2, 8]}
 
 
 KEYWORD_ERRORS = {
@@ -290,6 +330,18 @@ KEYWORD_ERRORS = {
     "bad image size": (("vit", "--image-size", "1,2,3"), "is not an image size"),
     "decoder too long": (("whisper", "--seq-len", "21"), "takes at most 20 tokens"),
     "unknown model type": (("unknown.json",), "closest: llama"),
+    # Before: accepted and dropped into **kwargs; the table was the config's inputs'.
+    "an input the forward does not take": (
+        ("llama", "--input", "bogus=1,5"),
+        "--input bogus: LlamaForCausalLM.forward takes no input named 'bogus' (it takes input_ids"),
+    "an input a factory does not take": (("factories.py:Keywords", "--input", "bogus=2,5"),
+                                         "Keywords.forward takes no input named 'bogus'"),
+    # Before: accepted and ignored on a model without pixels.
+    "image size on a text model": (("llama", "--image-size", "64"),
+                                   "pixel_values, which are not among LlamaForCausalLM's inputs"),
+    # Before: transformers' AttributeError alone.
+    "a class of another model type": (("llama", "--model-class", "BertModel"),
+                                      "BertModel is built from a BertConfig, this is a llama"),
     "a missing file is no hub name": (("org/config.json",),
                                       "no such file or folder: org/config.json"),
 }
@@ -429,6 +481,22 @@ def test_library_logging_shows_only_with_debug(configs: Path) -> None:
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
     assert runs[0].stderr == ""
     assert "[transformers]" in runs[1].stderr
+
+
+def test_torch_logging_set_up_at_import_is_hidden_too(configs: Path) -> None:
+    """torch binds its log handlers to stderr when imported, before the command
+    hides library output: a meta kernel that fails logs a traceback there."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "summaryplus", "llama", "--input", "attention_mask=1,7"],
+        cwd=configs, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 1
+    # Before: some 30 lines of torch's "failed while attempting to run meta" first.
+    assert len(run.stderr.splitlines()) == 1, run.stderr
+    assert run.stderr.startswith(
+        "summaryplus: error: Failed to run the forward pass of LlamaForCausalLM"
+    )
 
 
 def test_warnings_from_libraries_are_hidden_and_the_users_own_shown(configs: Path) -> None:

@@ -34,11 +34,16 @@ def library_output_hidden() -> Iterator[None]:
         # record=True keeps the filters in force (what the user ignores stays ignored).
         with warnings.catch_warnings(record=True) as recorded:
             sys.stderr = buffer
+            # Handlers set up before the run (torch's, at import) hold the real
+            # stderr: the libraries' own ones write to the buffer meanwhile.
+            moved = _rebind_handlers(real_stderr, buffer, libraries_only=True)
             try:
                 yield
             finally:
                 sys.stderr = real_stderr
                 _rebind_handlers(buffer, real_stderr)
+                for handler in moved:
+                    handler.setStream(real_stderr)
                 caught.extend(recorded)
     finally:
         # Also when the run failed: the user's own warnings come before the error line.
@@ -61,18 +66,30 @@ def _library_folders() -> tuple[str, ...]:
     return tuple(folders)
 
 
-def _rebind_handlers(buffer: io.StringIO, stderr: TextIO) -> None:
-    """A library that set up its log handler during the run bound it to the
-    buffer (``logging.StreamHandler()`` takes ``sys.stderr`` once); point it back
-    at the real stderr so that later records in this process are not lost."""
+def _rebind_handlers(
+    old: TextIO, new: TextIO, libraries_only: bool = False
+) -> list[logging.StreamHandler[TextIO]]:
+    """Points every log handler writing to ``old`` at ``new``; returns them.
+
+    After the run: a library that set up its handler during the run bound it to
+    the buffer (``logging.StreamHandler()`` takes ``sys.stderr`` once); it goes
+    back to the real stderr so that later records in this process are not
+    lost. ``libraries_only``: only the handlers of the ``LIBRARIES``' loggers
+    (the root logger and the user's own stay as they are)."""
     loggers = [logging.getLogger(), *(
-        value for value in logging.Logger.manager.loggerDict.values()
+        value for name, value in logging.Logger.manager.loggerDict.items()
         if isinstance(value, logging.Logger)
+        and (not libraries_only or name.split(".")[0] in LIBRARIES)
     )]
+    if libraries_only:
+        loggers = loggers[1:]
+    moved = []
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is buffer:
-                handler.setStream(stderr)
+            if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+                handler.setStream(new)
+                moved.append(handler)
+    return moved
 
 
 __all__ = ["LIBRARIES", "library_output_hidden"]

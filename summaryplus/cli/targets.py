@@ -114,6 +114,7 @@ def run_factory(args: argparse.Namespace) -> int:
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
     from .._factories import build_from_config, parse_dtypes
+    from ..hf_inputs import follow_given_ids, make_inputs
 
     sizes: list[tuple[int, ...]] | None = args.input_size
     # The inputs built for the model (decoder ids, pixels) follow the batch of
@@ -124,15 +125,30 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
         image_size=args.image_size,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
+    given = {name: shape for name, shape, _ in args.input or ()}
+    if args.image_size is not None and "pixel_values" not in specs:
+        # Said, not ignored: the numbers would be those of the config's inputs.
+        raise CommandError(
+            f"--image-size sets the size of pixel_values, which are not among "
+            f"{built.class_name}'s inputs ({', '.join(specs)}); give them with "
+            "--input pixel_values=BATCH,CHANNELS,HEIGHT,WIDTH",
+            USAGE,
+        )
     dtypes = None
     if sizes is not None or args.dtypes is not None:
         # Positional inputs take the main input's place (--dtypes alone: its dtype).
         main = next(iter(specs))
         del specs[main], tensors[main]
+        if sizes is not None:
+            given.setdefault(main, sizes[0])
         sizes = sizes or built.input_size
         dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
-    stats = _summarize(built.model, args, sizes, dtypes, _keyword_inputs(args, built.model,
-                                                                         specs, tensors))
+    # A mask built for the config's sequence length follows ids given another one.
+    resized = follow_given_ids(specs, given)
+    specs.update(resized)
+    tensors.update(make_inputs(built.model, resized))
+    keywords = _keyword_inputs(args, built.model, specs, tensors, strict=True)
+    stats = _summarize(built.model, args, sizes, dtypes, keywords)
     return _output_model(args, stats)
 
 
@@ -141,16 +157,34 @@ def _keyword_inputs(
     model: nn.Module,
     specs: dict[str, InputSpec],
     tensors: dict[str, Any],
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The forward's keyword inputs: those built for the model (``tensors``, made
-    from ``specs``), replaced or extended by every ``--input NAME=SHAPE[:DTYPE]``."""
-    from .._factories import parse_dtypes
-    from ..hf_inputs import InputSpec, default_spec, make_inputs
+    from ``specs``), replaced or extended by every ``--input NAME=SHAPE[:DTYPE]``.
 
+    A name the forward does not declare is refused (it would be dropped
+    unseen into a ``**kwargs``, or fail the call): always when ``strict`` (a
+    transformers model, whose ``**kwargs`` takes attention options, not
+    tensors), else unless the forward has a ``**kwargs`` of its own.
+
+    Raises:
+        CommandError: a name given twice or not taken, a bad dtype.
+    """
+    from .._factories import parse_dtypes
+    from ..hf_inputs import InputSpec, default_spec, forward_names, make_inputs, takes_any_keyword
+
+    accepted = forward_names(model)
+    open_ended = not strict and takes_any_keyword(model)
     given: dict[str, InputSpec] = {}
     for name, shape, dtype_name in args.input or ():
         if name in given:
             raise CommandError(f"--input {name} is given twice", USAGE)
+        if accepted is not None and name not in accepted and not open_ended:
+            raise CommandError(
+                f"--input {name}: {type(model).__name__}.forward takes no input named "
+                f"{name!r} (it takes {', '.join(accepted) or 'none by name'})",
+                USAGE,
+            )
         dtype = None
         if dtype_name is not None:
             parsed = parse_dtypes(dtype_name, f"--input {name}")
