@@ -287,6 +287,8 @@ class ConfigModel:
     encoder_decoder: bool = False
     inputs: dict[str, Any] = field(default_factory=dict)
     input_specs: dict[str, InputSpec] = field(default_factory=dict)
+    # Tokens per sequence the inputs were made for.
+    seq_len: int = 0
 
 
 def build_from_config(
@@ -297,10 +299,11 @@ def build_from_config(
     batch: int,
     *,
     image_size: tuple[int, int] | None = None,
+    default_seq_len: int = DEFAULT_SEQ_LEN,
 ) -> ConfigModel:
     """Builds the model a ``config.json`` describes, on the meta device by default,
     with the keyword inputs its forward needs at ``seq_len``/``batch``/``image_size``
-    (``seq_len`` None: :data:`DEFAULT_SEQ_LEN` tokens, or fewer when the model's
+    (``seq_len`` None: ``default_seq_len`` tokens, or fewer when the model's
     position table is shorter, as CLIP's 77).
 
     Only local files are read: the Hugging Face hub is switched off before
@@ -359,7 +362,7 @@ def build_from_config(
     if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
         raise CommandError(f"{name} did not build a torch.nn.Module")
     if seq_len is None:
-        seq_len = min(DEFAULT_SEQ_LEN, max_text_length(model) or DEFAULT_SEQ_LEN)
+        seq_len = min(default_seq_len, max_text_length(model) or default_seq_len)
     try:
         specs = forward_input_specs(model, seq_len=seq_len, batch=batch, image_size=image_size)
     except InputsError as error:
@@ -374,6 +377,7 @@ def build_from_config(
         encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
         inputs={**make_inputs(model, specs), **forward_flags(model, image_size)},
         input_specs=specs,
+        seq_len=seq_len,
     )
 
 

@@ -219,3 +219,31 @@ def test_a_context_longer_than_the_decoder_takes_is_one_line(tmp_path: Path, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--seq-len" not in err
     assert "100 tokens: the whisper decoder takes at most 64 tokens" in err
+
+
+def test_without_context_a_decoder_plans_at_the_most_it_takes(tmp_path: Path, capsys: Any) -> None:
+    # Before: 4,096 tokens by default, so every Whisper config failed without --context.
+    whisper = _tiny_whisper(layers=1, max_target_positions=64)
+    data = _plan_json(capsys, str(_config(tmp_path, "whisper", whisper)))
+    assert data["context"] == 64
+    assert data["inference"][0]["kv_cache"] == _kv(1, 4, 16, 64, 1, 2) + _kv(1, 4, 16, 1500, 1, 2)
+    llama = transformers.LlamaConfig(**dict(LLAMA_8B, hidden_size=64, intermediate_size=128,
+                                            num_hidden_layers=1, num_attention_heads=4,
+                                            num_key_value_heads=2, vocab_size=100))
+    assert _plan_json(capsys, str(_config(tmp_path, "llama", llama)))["context"] == 4096
+
+
+def test_a_factory_model_that_takes_no_tokens_says_what_plan_gave_it(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "vision.py").write_text(
+        "from torch import nn\n\n"
+        "def make():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten())\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "vision.py:make", "--context", "16", "--batch", "2"]) == 1
+    err = capsys.readouterr().err
+    # Before: torch's dtype error alone.
+    assert err.count("\n") == 1
+    assert "plan runs a factory's model on token ids of shape [2, 16] (int64)" in err

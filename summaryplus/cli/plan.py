@@ -46,8 +46,9 @@ def build_plan_parser() -> argparse.ArgumentParser:
         help="a config.json, a folder holding one, a hub name ORG/NAME, or MODULE:CALLABLE",
     )
     parser.add_argument(
-        "--context", type=_positive, default=DEFAULT_CONTEXT, metavar="N",
-        help=f"tokens per sequence (default {DEFAULT_CONTEXT})",
+        "--context", type=_positive, metavar="N",
+        help=f"tokens per sequence (default {DEFAULT_CONTEXT}, or the most the model's "
+        "position table takes when fewer: 448 for Whisper's decoder)",
     )
     parser.add_argument(
         "--batch", type=_positive, default=1, metavar="B", help="sequences (default 1)"
@@ -75,14 +76,20 @@ def run_plan(args: argparse.Namespace) -> int:
     from ..plan import plan
     from .targets import _emit
 
-    model, inputs = load_plan_target(args)
+    model, inputs, context = load_plan_target(args)
     try:
         found = plan(
-            model, input_data=inputs, context=args.context, batch=args.batch,
-            shards=args.shards,
+            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards
         )
     except SummaryError as error:
-        raise CommandError(str(error).splitlines()[0], FAILURE) from error
+        line = str(error).splitlines()[0].rstrip(".")
+        if inputs is None:  # a factory's model, given token ids
+            line += (
+                f"; plan runs a factory's model on token ids of shape [{args.batch}, "
+                f"{context}] (int64): for a model that takes other inputs, see its "
+                "memory with `summaryplus TARGET --input-size ...`"
+            )
+        raise CommandError(line, FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
     text = json.dumps(found.to_dict(), indent=2) if args.format == "json" else str(found)
@@ -92,12 +99,16 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def load_plan_target(
     args: argparse.Namespace,
-) -> tuple[nn.Module, dict[str, Any] | None]:
-    """The model and the keyword inputs of one step of --batch x --context tokens,
-    from the loaders the summary command uses (``build_from_config``, which reads
-    hub names too and builds each model type's inputs; factories), passed through
-    as they are: (model, inputs; None: token ids of shape (batch, context))."""
+) -> tuple[nn.Module, dict[str, Any] | None, int]:
+    """The model, the keyword inputs of one step of --batch x --context tokens
+    and that context, from the loaders the summary command uses
+    (``build_from_config``, which reads hub names too and builds each model
+    type's inputs; factories), passed through as they are: (model, inputs;
+    None: token ids of shape (batch, context), context). Without --context:
+    ``DEFAULT_CONTEXT``, or the longest sequence the model's position tables
+    take when shorter."""
     from .._factories import build_from_config, build_from_factory
+    from ..hf_inputs import max_text_length
     from .frontend import _classify
 
     kind, path = _classify(args.target)
@@ -110,11 +121,16 @@ def load_plan_target(
     if kind == "factory":
         if args.model_class is not None:
             raise CommandError("--model-class does not apply to a factory", USAGE)
-        return build_from_factory(args.target, None), None
-    built = build_from_config(path, args.model_class, None, seq_len=args.context, batch=args.batch)
+        model = build_from_factory(args.target, None)
+        context = args.context or min(DEFAULT_CONTEXT, max_text_length(model) or DEFAULT_CONTEXT)
+        return model, None, context
+    built = build_from_config(
+        path, args.model_class, None, seq_len=args.context, batch=args.batch,
+        default_seq_len=DEFAULT_CONTEXT,
+    )
     # build_from_config switches the cache off for a summary; a plan measures it
     # (our own model: nothing the user holds changes).
     config: Any = getattr(built.model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = True
-    return built.model, dict(built.inputs)
+    return built.model, dict(built.inputs), built.seq_len
