@@ -105,7 +105,10 @@ class Plan:
                 "training": self.training_flops_per_token,
                 "complete": self.flops_complete,
             },
-            "inference": [memory.to_dict() for memory in self.inference],
+            "inference": [
+                {**memory.to_dict(), "per_gpu": self.inference_per_gpu(memory, self.shards)}
+                for memory in self.inference
+            ],
             "training": {
                 **vars(self.training),
                 "total": self.training.total,

@@ -104,11 +104,16 @@ def test_plan_text_and_shards(tmp_path: Path, capsys: Any) -> None:
     # + 5 norms of 4096
     for text in ("Params", "1,486,901,248", "Forward FLOPs per token", "KV cache (bfloat16)",
                  "Weights (int4", "Training memory (bf16 mixed precision, 8 GPUs)",
-                 "Per GPU with 8 shards (FSDP)", "141 GB", "8 GPUs"):
+                 "Per GPU with 8 shards (FSDP)", "141 GB", "on 1 GPU", "each of 8"):
         assert text in out
     data = _plan_json(capsys, str(path), "--context", "128", "--shards", "8")
     training = data["training"]
     assert training["per_gpu"] == training["local_total"] < training["total"]
+    # Tensor parallel: weights and KV cache split 8 ways, buffers and activations whole.
+    for memory in data["inference"]:
+        split = -(-(memory["weights"] + memory["kv_cache"]) // 8)
+        assert memory["per_gpu"] == split + memory["buffers"] + memory["activations"]
+        assert memory["per_gpu"] < memory["total"]
     for gpu in GPUS:
         expected = 1 if training["total"] <= gpu.bytes else (
             8 if training["per_gpu"] <= gpu.bytes else None

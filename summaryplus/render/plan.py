@@ -77,7 +77,8 @@ def _fit_table(plan: Plan) -> str:
     from tabulate import tabulate
 
     fits = plan.fits()
-    headers = ["setup", "1 GPU"] + ([f"{plan.shards} GPUs"] if plan.shards > 1 else [])
+    # Memory on one GPU, and each GPU's share with --shards; then GPUs needed per size.
+    headers = ["setup", "on 1 GPU"] + ([f"each of {plan.shards}"] if plan.shards > 1 else [])
     headers += [gpu.name for gpu in plan.gpus]
     rows = []
     for name, one, per_gpu in plan.setups():
