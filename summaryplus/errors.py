@@ -50,3 +50,12 @@ class ExportedArchiveError(ValueError):
     """A ``torch.export`` archive (``.pt2``) could not be summarized: not a zip,
     an archive version or graph schema summaryplus does not read, or a graph
     entry it does not understand. The message is one line naming the file."""
+
+
+def read_only_message(what: str, name: str, deleting: bool = False) -> str:
+    """Why a built summary's row or record cannot change (``what``: "summary
+    rows are read-only once the summary is built"): one wording for live rows
+    (``BuiltLayerInfo``) and loaded summaries (``records``)."""
+    action = "delete" if deleting else "set"
+    return f"{what} ({action} {name!r}): copy the numbers out, or make a new summary"
+

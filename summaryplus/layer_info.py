@@ -15,6 +15,7 @@ from torch.jit import ScriptModule
 
 from ._tensors import dtype_name
 from .enums import ColumnSettings
+from .errors import read_only_message
 
 
 @dataclass(frozen=True)
@@ -390,6 +391,9 @@ def _groups(groups: Any, module: nn.Module) -> int | None:
 
 
 
+_READ_ONLY = "summary rows are read-only once the summary is built"
+
+
 class BuiltLayerInfo(LayerInfo):
     """A row of a built summary: read-only plain data. ``ModelStatistics`` turns
     every row into one after filling in its statistics (``freeze_rows``), so a
@@ -399,13 +403,10 @@ class BuiltLayerInfo(LayerInfo):
     __slots__ = ()
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(
-            f"summary rows are read-only once the summary is built (set {name!r}): "
-            "copy the numbers out, or make a new summary"
-        )
+        raise AttributeError(read_only_message(_READ_ONLY, name))
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"summary rows are read-only once the summary is built ({name!r})")
+        raise AttributeError(read_only_message(_READ_ONLY, name, deleting=True))
 
     def __setstate__(self, state: Any) -> None:
         # copy/deepcopy/pickle of a built row: its slots, without __setattr__.

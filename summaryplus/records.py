@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .errors import read_only_message
 from .views import SummaryViews
 
 if TYPE_CHECKING:
@@ -372,6 +373,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _refuse_set(record: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(read_only_message(_WHAT[type(record)], name))
+
+
+def _refuse_delete(record: Any, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(
+        read_only_message(_WHAT[type(record)], name, deleting=True)
+    )
+
+
+# The frozen dataclasses' own refusal ("cannot assign to field 'x'") replaced by
+# the live rows' wording; still a FrozenInstanceError (an AttributeError).
+_WHAT: dict[type, str] = {
+    LayerRecord: "the rows of a loaded summary are read-only",
+    TotalsRecord: "the totals of a loaded summary are read-only",
+    SummaryRecord: "a loaded summary is read-only",
+}
+for _record in _WHAT:
+    _record.__setattr__ = _refuse_set  # type: ignore[method-assign,assignment]
+    _record.__delattr__ = _refuse_delete  # type: ignore[method-assign,assignment]
 
 
 if TYPE_CHECKING:

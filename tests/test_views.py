@@ -8,6 +8,7 @@ exports reading back equal.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -468,6 +469,15 @@ def test_json_round_trip(request: pytest.FixtureRequest, name: str, tmp_path: Pa
     assert loaded.summary_list[0].output_size == tuple(stats.summary_list[0].output_size)
     with pytest.raises(AttributeError, match="no_such_total"):
         _ = loaded.no_such_total
+    # Read-only, saying so as live rows do (before: dataclasses' "cannot assign
+    # to field"); still a FrozenInstanceError.
+    with pytest.raises(dataclasses.FrozenInstanceError,
+                       match=r"rows of a loaded summary are read-only \(set 'macs'\)"):
+        loaded.summary_list[0].macs = 0
+    with pytest.raises(AttributeError, match=r"loaded summary is read-only \(delete 'layers'\)"):
+        del loaded.layers
+    assert loaded.summary_list[0].macs == stats.summary_list[0].macs
+    assert copy.deepcopy(loaded) == loaded
 
 
 def test_load_summary_rejects_what_it_cannot_read(gpt2_stats: Any, tmp_path: Path) -> None:
