@@ -332,6 +332,44 @@ def test_dynamic_tinygpt_equals_eager_at_any_size() -> None:
     assert str(stats.summary_list[1].output_size) == f"[{b}, {s}, 128]"
 
 
+class Composites(nn.Module):
+    """Ops a training-IR graph keeps whole (conv2d, conv_transpose1d, einsum):
+    their MACs come from their decompositions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.up = nn.ConvTranspose1d(8, 4, 2, stride=2)
+        self.mix = nn.Parameter(torch.randn(4, 5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x).flatten(2)  # [B, 8, 36]
+        y = self.up(y)  # [B, 4, 72]
+        return torch.einsum("bct,cd->btd", y, self.mix)
+
+
+@pytest.mark.parametrize("example_batch", [2, 5])
+def test_composite_ops_count_as_a_formula_in_the_dynamic_sizes(example_batch: int) -> None:
+    # Before: a composite's parts were counted at the example's sizes only, so a
+    # CNN with a dynamic batch gave "388800 (exact at these sizes only)".
+    model = Composites().eval()
+    batch = torch.export.Dim("batch", max=64)
+    program = torch.export.export(
+        model, (torch.randn(example_batch, 3, 8, 8),), dynamic_shapes=({0: batch},)
+    )
+    stats = summary(program, verbose=0)
+    (name,) = stats.sizes
+    # conv: 36 positions x 8 x 3 x 3 x 3 = 7,776; transposed: 36 inputs x 8 x 4 x 2
+    # = 2,304; einsum: 72 x 4 x 5 = 1,440, all per batch item.
+    assert parse_expr(stats.mult_adds_formula) - parse_expr(f"11520*{name}") == 0
+    assert stats.formula_exact
+    for size in (1, 3, 64):
+        eager = summary(model, input_size=(size, 3, 8, 8), verbose=0)
+        assert eager.total_mult_adds == 11520 * size
+        at_size = summary(program, input_size=(size, 3, 8, 8), verbose=0)
+        assert at_size.total_mult_adds == eager.total_mult_adds
+
+
 def test_convolution_kernel_shape_and_groups_columns() -> None:
     model = nn.Sequential(
         nn.Conv2d(4, 8, 3, groups=2), nn.Conv2d(8, 8, (1, 5), groups=8, stride=2),

@@ -19,6 +19,7 @@ from .registry import (
     aten_op,
     count_macs,
     formula_for,
+    formula_on_call,
     register_macs,
     registered_ops,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "aten_op",
     "count_macs",
     "formula_for",
+    "formula_on_call",
     "is_zero_mac",
     "register_macs",
     "registered_ops",

@@ -79,6 +79,15 @@ def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
     """Applies ``formula`` to the shapes of one op call."""
+    return int(formula_on_call(formula, args, kwargs, out))
+
+
+def formula_on_call(
+    formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> Any:
+    """``formula`` on the shapes of one op call's tensors as they are: an int,
+    or a ``torch.SymInt`` where the tensors have symbolic sizes (fake tensors
+    of a shape environment)."""
     shaped_args = []  # a loop, not a comprehension: no frame of its own on 3.11
     for arg in args:
         if isinstance(arg, Tensor):
@@ -95,8 +104,8 @@ def count_macs(
         out_shape = out
     if kwargs:
         shaped_kwargs = {key: _shape_of(value) for key, value in kwargs.items()}
-        return int(formula(*shaped_args, out_shape=out_shape, **shaped_kwargs))
-    return int(formula(*shaped_args, out_shape=out_shape))
+        return formula(*shaped_args, out_shape=out_shape, **shaped_kwargs)
+    return formula(*shaped_args, out_shape=out_shape)
 
 
 def apply_formula(
