@@ -304,6 +304,21 @@ def test_summary_arguments_for_a_program() -> None:
     assert (stats.total_params, stats.total_mult_adds) == (36, 64)  # 8*4+4; 2*8*4
 
 
+def test_input_size_must_be_in_the_range_the_program_was_exported_for(tmp_path: Path) -> None:
+    # Before: a batch past Dim(max=64) was evaluated as if the program took it.
+    batch = torch.export.Dim("batch", min=3, max=64)
+    program = torch.export.export(nn.Linear(8, 4).eval(), (torch.randn(5, 8),),
+                                  dynamic_shapes=({0: batch},))
+    path = tmp_path / "ranged.pt2"
+    torch.export.save(program, path)
+    for source in (program, path):  # in memory, and read from the archive
+        for size in (2, 65):
+            with pytest.raises(ValueError, match=r"outside the range the program was exported "
+                                                 r"for \(3\.\.64"):
+                summarize_exported(source, input_size=[(size, 8)])
+        assert summarize_exported(source, input_size=[(64, 8)]).total_mult_adds == 64 * 32
+
+
 def test_dynamic_tinygpt_equals_eager_at_any_size() -> None:
     model = TinyGPT().eval()
     batch, length = torch.export.Dim("batch", max=64), torch.export.Dim("length", min=2, max=256)

@@ -190,6 +190,14 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
                     f"input_size[{number}] {list(shape)} does not fit {expected}: the program "
                     "was exported with those static sizes"
                 )
+    for dim, size in given.items():
+        low, high = graph.ranges.get(dim, (0, None))
+        if size < low or (high is not None and size > high):
+            allowed = f"{low}..{high}" if high is not None else f"{low} or more"
+            raise ValueError(
+                f"input_size sets {dim} to {size}, outside the range the program was "
+                f"exported for ({allowed}: its Dim's min and max)"
+            )
     binding.update(given)
     return binding
 

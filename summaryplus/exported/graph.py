@@ -91,6 +91,8 @@ class ExportedGraph:
     module_paths: list[str]
     # Each dynamic size's value in the example inputs the program was exported with.
     hints: dict[sympy.Symbol, int] = field(default_factory=dict)
+    # Each dynamic size's range the export checked ``(min, max)``; None: unbounded.
+    ranges: dict[sympy.Symbol, tuple[int, int | None]] = field(default_factory=dict)
 
 
 def read_graph(program: dict[str, Any], tie_keys: dict[str, str]) -> ExportedGraph:
@@ -120,6 +122,10 @@ class _Reader:
         self.signature = module["signature"]
         self.call_graph = module.get("module_call_graph") or []
         self.tie_keys = tie_keys
+        self.ranges = {
+            symbol(name): (int(bounds.get("min_val") or 0), _bound(bounds.get("max_val")))
+            for name, bounds in (program.get("range_constraints") or {}).items()
+        }
         self.hints: dict[sympy.Symbol, int] = {}
         self.values = {
             name: self._tensor(meta) for name, meta in self.graph_json["tensor_values"].items()
@@ -140,7 +146,9 @@ class _Reader:
             if "user_output" in spec:
                 outputs += self._tensor_names(spec["user_output"]["arg"])
         paths = [entry["fqn"] for entry in self.call_graph if entry.get("fqn")]
-        return ExportedGraph(nodes, self.values, user_inputs, outputs, weights, paths, self.hints)
+        return ExportedGraph(
+            nodes, self.values, user_inputs, outputs, weights, paths, self.hints, self.ranges
+        )
 
     # ----------------------------------------------------------- tensors, sizes
     def _tensor(self, meta: dict[str, Any]) -> TensorValue:
@@ -223,6 +231,13 @@ class _Reader:
                     )
                 )
         return user_inputs, weights
+
+
+def _bound(value: Any) -> int | None:
+    """A range's upper end: None for unbounded (torch writes None, or a huge int)."""
+    if value is None or not isinstance(value, int) or value >= 2**62:
+        return None
+    return value
 
 
 def _module_calls(text: str) -> list[ModuleCall]:
