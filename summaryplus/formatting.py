@@ -377,6 +377,10 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
     if stats.uncounted_ops:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
+    # An exported program's dynamic sizes and MACs formula (exported/statistics.py).
+    dynamic = getattr(stats, "dynamic_lines", None)
+    if dynamic is not None:
+        counts.extend(dynamic())
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:

@@ -191,14 +191,17 @@ def test_cli_archive(dynamic_archive: Path, capsys: pytest.CaptureFixture[str]) 
     assert main([str(dynamic_archive), "--input-size", "5,8"]) == 0
     out = capsys.readouterr().out
     assert "Twice" in out and "960" in out  # 192 * 5
-    assert "Dynamic sizes, from --input-size: s" in out and "=5 (x[0])" in out
+    assert "Dynamic sizes (from input_size): s" in out and "=5 (x[0])" in out
+    assert "Mult-adds formula: 192*s" in out
     assert main([str(dynamic_archive), "--format", "json", "--depth", "0"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["layers"]) == 3 and data["totals"]["total_mult_adds"] == 576
     assert main([str(dynamic_archive), "--format", "csv"]) == 0
     assert capsys.readouterr().out.startswith("index,")
     assert main([str(dynamic_archive), "--format", "html"]) == 0
-    assert "<table" in capsys.readouterr().out
+    html = capsys.readouterr().out
+    # Before: the dynamic sizes and the formula were in the text output only.
+    assert "<table" in html and "Mult-adds formula" in html and "192*s" in html
     assert main([str(dynamic_archive), "--device", "cpu"]) == 2
     assert "does not apply to an exported program" in capsys.readouterr().err
 

@@ -74,19 +74,8 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
         raise CommandError(str(error), FAILURE) from error
     except ValueError as error:
         raise CommandError(f"{path}: {error}", USAGE) from error
+    # (The dynamic sizes and the MACs formula are in the footer of every format.)
     text = _render_model(stats, args.format or "text")
-    if (args.format or "text") == "text" and stats.sizes:
-        sources = stats.size_sources
-        sizes = ", ".join(
-            f"{name}={value}" + (f" ({sources[name]})" if name in sources else "")
-            for name, value in stats.sizes.items()
-        )
-        where = "--input-size" if args.input_size else "the example inputs"
-        exact = "" if stats.formula_exact else " (exact at these sizes only)"
-        text += (
-            f"\nDynamic sizes, from {where}: {sizes}"
-            f"\nMult-adds formula: {stats.mult_adds_formula}{exact}"
-        )
     _emit(args, text)
     if args.plot is not None:
         _plot(stats, args.plot)

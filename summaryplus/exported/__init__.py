@@ -116,6 +116,7 @@ def summarize_exported(
     )
     formulas = _subtree_formulas(built)
     stats.sizes = {str(symbol): value for symbol, value in sorted(binding.items(), key=str)}
+    stats.sizes_given = input_size is not None
     stats.size_sources = _size_sources(graph)
     total = formulas[0] if formulas else built.loose_formula
     stats.mult_adds_formula = str(sympy.expand(total))

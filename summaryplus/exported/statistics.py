@@ -21,6 +21,8 @@ class ExportedStatistics(ModelStatistics):
         sizes: each dynamic size's name -> the value this summary is evaluated
             at (the example inputs' sizes, or those given); empty when the
             program has none.
+        sizes_given: whether ``sizes`` come from ``input_size`` (else from the
+            example inputs).
         size_sources: where each dynamic size first appears in the inputs
             (``{"s0": "tokens[1]"}``: input ``tokens``, dimension 1).
         mult_adds_formula: total MACs as an expression in the dynamic sizes
@@ -31,10 +33,33 @@ class ExportedStatistics(ModelStatistics):
     """
 
     sizes: dict[str, int]
+    sizes_given: bool
     size_sources: dict[str, str]
     mult_adds_formula: str
     layer_mult_adds_formulas: list[str]
     formula_exact: bool
+
+    def dynamic_lines(self) -> list[tuple[str, str]]:
+        """The dynamic sizes and the MACs formula as (label, value) pairs, shown
+        under the table by every view; none for a program without dynamic sizes.
+
+        Example (a program exported with a dynamic batch, at ``input_size``):
+            ``[("Dynamic sizes (from input_size)", "s77=5 (x[0])"),
+            ("Mult-adds formula", "192*s77")]``
+        """
+        if not self.sizes:
+            return []
+        where = "input_size" if self.sizes_given else "the example inputs"
+        sources = self.size_sources
+        values = ", ".join(
+            f"{name}={value}" + (f" ({sources[name]})" if name in sources else "")
+            for name, value in self.sizes.items()
+        )
+        exact = "" if self.formula_exact else " (exact at these sizes only)"
+        return [
+            (f"Dynamic sizes (from {where})", values),
+            ("Mult-adds formula", f"{self.mult_adds_formula}{exact}"),
+        ]
 
     def dynamic_dict(self) -> dict[str, Any]:
         """The dynamic part of ``to_dict()``: sizes, and MACs as formulas."""
