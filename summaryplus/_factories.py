@@ -336,10 +336,10 @@ def build_from_config(
 
     from .hf_inputs import (
         InputsError,
+        default_text_length,
         forward_flags,
         forward_input_specs,
         make_inputs,
-        max_text_length,
     )
 
     model_type = data["model_type"]
@@ -362,7 +362,7 @@ def build_from_config(
     if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
         raise CommandError(f"{name} did not build a torch.nn.Module")
     if seq_len is None:
-        seq_len = min(default_seq_len, max_text_length(model) or default_seq_len)
+        seq_len = default_text_length(model, default_seq_len)
     try:
         specs = forward_input_specs(model, seq_len=seq_len, batch=batch, image_size=image_size)
     except InputsError as error:

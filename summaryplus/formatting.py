@@ -377,10 +377,7 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
     if stats.uncounted_ops:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
-    # An exported program's dynamic sizes and MACs formula (exported/statistics.py).
-    dynamic = getattr(stats, "dynamic_lines", None)
-    if dynamic is not None:
-        counts.extend(dynamic())
+    counts += _dynamic_size_lines(stats)
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:
@@ -426,6 +423,27 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         step = estimate_training_memory(stats, "adam")
         sizes.append(size_line("Training step estimate, Adam", step.total))
     return [counts, sizes]
+
+
+def _dynamic_size_lines(stats: SummaryLike) -> list[tuple[str, str]]:
+    """An exported program's dynamic sizes and its MACs formula
+    (``exported.statistics``), e.g. ``("Dynamic sizes (from input_size)",
+    "s77=5 (x[0])")`` and ``("Mult-adds formula", "192*s77")``; none for
+    other summaries."""
+    sizes: dict[str, int] = getattr(stats, "sizes", None) or {}
+    if not sizes:
+        return []
+    where = "input_size" if getattr(stats, "sizes_given", False) else "the example inputs"
+    sources: dict[str, str] = getattr(stats, "size_sources", {})
+    values = ", ".join(
+        f"{name}={value}" + (f" ({sources[name]})" if name in sources else "")
+        for name, value in sizes.items()
+    )
+    exact = "" if getattr(stats, "formula_exact", True) else " (exact at these sizes only)"
+    return [
+        (f"Dynamic sizes (from {where})", values),
+        ("Mult-adds formula", f"{getattr(stats, 'mult_adds_formula', '')}{exact}"),
+    ]
 
 
 def render_text(stats: SummaryLike) -> str:

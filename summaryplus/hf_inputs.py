@@ -204,6 +204,21 @@ def forward_names(model: nn.Module) -> list[str] | None:
     ]
 
 
+def is_transformers_model(model: nn.Module) -> bool:
+    """Whether ``model`` is a transformers ``PreTrainedModel`` (read from its
+    classes' modules: transformers is not imported here)."""
+    return any(
+        cls.__name__ == "PreTrainedModel" and cls.__module__.startswith("transformers.")
+        for cls in type(model).__mro__
+    )
+
+
+def default_text_length(model: nn.Module, default: int) -> int:
+    """``default`` tokens, or fewer when the model's config says it takes fewer
+    (``max_text_length``: Whisper's decoder 448, GPT-2's 1,024 positions)."""
+    return min(default, max_text_length(model) or default)
+
+
 def takes_any_keyword(model: nn.Module) -> bool:
     """Whether ``model.forward`` has a ``**kwargs`` (True when it cannot be inspected)."""
     try:
@@ -355,10 +370,12 @@ __all__ = [
     "InputSpec",
     "InputsError",
     "default_spec",
+    "default_text_length",
     "follow_given_ids",
     "forward_flags",
     "forward_input_specs",
     "forward_names",
+    "is_transformers_model",
     "make_inputs",
     "max_text_length",
     "takes_any_keyword",

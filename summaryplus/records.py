@@ -374,21 +374,24 @@ def _plain(value: Any) -> Any:
 
 
 def _refuse_set(record: Any, name: str, value: Any) -> None:
-    raise dataclasses.FrozenInstanceError(read_only_message(_WHAT[type(record)], name))
+    raise dataclasses.FrozenInstanceError(read_only_message(_what(record), name))
 
 
 def _refuse_delete(record: Any, name: str) -> None:
-    raise dataclasses.FrozenInstanceError(
-        read_only_message(_WHAT[type(record)], name, deleting=True)
-    )
+    raise dataclasses.FrozenInstanceError(read_only_message(_what(record), name, deleting=True))
+
+
+def _what(record: Any) -> str:
+    return next(text for kind, text in _WHAT.items() if isinstance(record, kind))
 
 
 # The frozen dataclasses' own refusal ("cannot assign to field 'x'") replaced by
 # the live rows' wording; still a FrozenInstanceError (an AttributeError).
+# (Assigned after the class is made: a frozen dataclass refuses its own.)
 _WHAT: dict[type, str] = {
-    LayerRecord: "the rows of a loaded summary are read-only",
-    TotalsRecord: "the totals of a loaded summary are read-only",
-    SummaryRecord: "a loaded summary is read-only",
+    LayerRecord: "the rows of a summary record (loaded, or to_record()) are read-only",
+    TotalsRecord: "the totals of a summary record are read-only",
+    SummaryRecord: "a summary record (loaded, or to_record()) is read-only",
 }
 for _record in _WHAT:
     _record.__setattr__ = _refuse_set  # type: ignore[method-assign,assignment]

@@ -135,6 +135,13 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "        self.proj = nn.Linear(4, 8)\n\n"
         "    def forward(self, features=None, **extras):\n"
         "        return self.proj(features) + extras['shift']\n\n\n"
+        "def make_llama():\n"
+        "    import torch, transformers\n"
+        "    config = transformers.LlamaConfig(hidden_size=32, intermediate_size=64,\n"
+        "        num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,\n"
+        "        vocab_size=100)\n"
+        "    with torch.device('meta'):\n"
+        "        return transformers.LlamaForCausalLM(config)\n\n\n"
         "def make_warning():\n"
         "    import warnings\n"
         "    import torch\n"
@@ -336,6 +343,10 @@ KEYWORD_ERRORS = {
         "--input bogus: LlamaForCausalLM.forward takes no input named 'bogus' (it takes input_ids"),
     "an input a factory does not take": (("factories.py:Keywords", "--input", "bogus=2,5"),
                                          "Keywords.forward takes no input named 'bogus'"),
+    # A factory's transformers model: its **kwargs takes attention options only.
+    "an input a factory's transformers model does not take": (
+        ("factories.py:make_llama", "--input", "input_ids=1,5", "--input", "bogus=1,5"),
+        "LlamaForCausalLM.forward takes no input named 'bogus'"),
     # Before: accepted and ignored on a model without pixels.
     "image size on a text model": (("llama", "--image-size", "64"),
                                    "pixel_values, which are not among LlamaForCausalLM's inputs"),
@@ -546,3 +557,32 @@ def test_an_architecture_transformers_lacks_is_refused_not_replaced(
         tmp_path / "config.json", "AutoModelForCausalLM", None, seq_len=8, batch=1
     )
     assert type(built.model).__name__ == "LlamaForCausalLM"
+
+
+def test_library_handlers_bound_before_the_run_are_hidden_and_put_back(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from summaryplus.cli.quiet import library_output_hidden
+
+    # As torch does on import: a handler bound to the stderr of that moment.
+    logger = logging.getLogger("torch.summaryplus_test")
+    handler = logging.StreamHandler(sys.stderr)
+    logger.addHandler(handler)
+    own = logging.getLogger("summaryplus_test_user")  # not a library's: left alone
+    own_handler = logging.StreamHandler(sys.stderr)
+    own.addHandler(own_handler)
+    try:
+        with pytest.raises(KeyError), library_output_hidden():
+            logger.error("library noise")
+            own.error("the user's own line")
+            raise KeyError("the run failed")
+        assert handler.stream is sys.stderr and own_handler.stream is sys.stderr
+        logger.error("after the run")
+    finally:
+        logger.removeHandler(handler)
+        own.removeHandler(own_handler)
+    err = capsys.readouterr().err
+    assert "library noise" not in err
+    assert "the user's own line" in err and "after the run" in err

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sympy
 import torch
 from torch import nn
 
@@ -386,6 +387,31 @@ def test_composite_ops_count_as_a_formula_in_the_dynamic_sizes(example_batch: in
         assert eager.total_mult_adds == 11520 * size
         at_size = summary(program, input_size=(size, 3, 8, 8), verbose=0)
         assert at_size.total_mult_adds == eager.total_mult_adds
+
+
+def test_composite_formulas_with_equal_sizes_ranges_and_strides() -> None:
+    """Three dynamic sizes, equal at the export (no duck sizing: three symbols);
+    a height and width whose exported minimum is 8, so no region sets them to 1;
+    a stride, so the output size is a floor division, written as sympy's floor
+    like the graph's own shapes; one Conv2d shape repeated (counted once)."""
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), *[nn.Conv2d(4, 4, 1) for _ in range(20)])
+    batch, side = torch.export.Dim("batch", max=64), torch.export.Dim("side", min=8, max=512)
+    program = torch.export.export(
+        model.eval(), (torch.randn(16, 3, 16, 16),),
+        dynamic_shapes=({0: batch, 2: side, 3: torch.export.Dim("width", min=8, max=512)},),
+    )
+    stats = summary(program, verbose=0)
+    assert stats.formula_exact, stats.mult_adds_formula
+    assert len(stats.sizes) == 3 and "//" not in stats.mult_adds_formula
+    formula = parse_expr(stats.mult_adds_formula)
+    b, h, w = (parse_expr(name) for name in sorted(stats.sizes, key=lambda n: (
+        stats.size_sources[n])))
+    out = (sympy.floor((h - 3) / 2) + 1) * (sympy.floor((w - 3) / 2) + 1)
+    # stride-2 conv: 4 x 3 x 3 x 3 = 108 MACs a position; each 1x1 conv 16.
+    assert sympy.simplify(formula - b * out * (108 + 20 * 16)) == 0
+    for size in [(1, 3, 8, 9), (5, 3, 31, 16)]:
+        at_size = summary(program, input_size=size, verbose=0)
+        assert at_size.total_mult_adds == summary(model, input_size=size, verbose=0).total_mult_adds
 
 
 def test_convolution_kernel_shape_and_groups_columns() -> None:

@@ -47,8 +47,8 @@ def build_plan_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--context", type=_positive, metavar="N",
-        help=f"tokens per sequence (default {DEFAULT_CONTEXT}, or the most the model's "
-        "position table takes when fewer: 448 for Whisper's decoder)",
+        help=f"tokens per sequence (default {DEFAULT_CONTEXT}, or the model config's own "
+        "limit when lower: max_position_embeddings, 448 for Whisper's decoder)",
     )
     parser.add_argument(
         "--batch", type=_positive, default=1, metavar="B", help="sequences (default 1)"
@@ -105,10 +105,10 @@ def load_plan_target(
     (``build_from_config``, which reads hub names too and builds each model
     type's inputs; factories), passed through as they are: (model, inputs;
     None: token ids of shape (batch, context), context). Without --context:
-    ``DEFAULT_CONTEXT``, or the longest sequence the model's position tables
-    take when shorter."""
+    ``DEFAULT_CONTEXT``, or the model config's own limit when lower
+    (``hf_inputs.default_text_length``)."""
     from .._factories import build_from_config, build_from_factory
-    from ..hf_inputs import max_text_length
+    from ..hf_inputs import default_text_length
     from .frontend import _classify
 
     kind, path = _classify(args.target)
@@ -122,7 +122,7 @@ def load_plan_target(
         if args.model_class is not None:
             raise CommandError("--model-class does not apply to a factory", USAGE)
         model = build_from_factory(args.target, None)
-        context = args.context or min(DEFAULT_CONTEXT, max_text_length(model) or DEFAULT_CONTEXT)
+        context = args.context or default_text_length(model, DEFAULT_CONTEXT)
         return model, None, context
     built = build_from_config(
         path, args.model_class, None, seq_len=args.context, batch=args.batch,

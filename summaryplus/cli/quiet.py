@@ -33,11 +33,12 @@ def library_output_hidden() -> Iterator[None]:
     try:
         # record=True keeps the filters in force (what the user ignores stays ignored).
         with warnings.catch_warnings(record=True) as recorded:
-            sys.stderr = buffer
-            # Handlers set up before the run (torch's, at import) hold the real
-            # stderr: the libraries' own ones write to the buffer meanwhile.
-            moved = _rebind_handlers(real_stderr, buffer, libraries_only=True)
+            moved: list[logging.StreamHandler[TextIO]] = []
             try:
+                sys.stderr = buffer
+                # Handlers set up before the run (torch's, at import) hold the
+                # real stderr: the libraries' own ones write to the buffer meanwhile.
+                moved = _rebind_handlers(real_stderr, buffer, libraries_only=True)
                 yield
             finally:
                 sys.stderr = real_stderr

@@ -115,7 +115,7 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
     given = {name: shape for name, shape, _ in args.input or ()}
-    if args.image_size is not None and "pixel_values" not in specs:
+    if args.image_size is not None and "pixel_values" not in specs | given:
         # Said, not ignored: the numbers would be those of the config's inputs.
         raise CommandError(
             f"--image-size sets the size of pixel_values, which are not among "
@@ -136,7 +136,7 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     resized = follow_given_ids(specs, given)
     specs.update(resized)
     tensors.update(make_inputs(built.model, resized))
-    keywords = _keyword_inputs(args, built.model, specs, tensors, strict=True)
+    keywords = _keyword_inputs(args, built.model, specs, tensors)
     stats = _summarize(built.model, args, sizes, dtypes, keywords)
     return _output_model(args, stats)
 
@@ -146,24 +146,30 @@ def _keyword_inputs(
     model: nn.Module,
     specs: dict[str, InputSpec],
     tensors: dict[str, Any],
-    strict: bool = False,
 ) -> dict[str, Any]:
     """The forward's keyword inputs: those built for the model (``tensors``, made
     from ``specs``), replaced or extended by every ``--input NAME=SHAPE[:DTYPE]``.
 
     A name the forward does not declare is refused (it would be dropped
-    unseen into a ``**kwargs``, or fail the call): always when ``strict`` (a
-    transformers model, whose ``**kwargs`` takes attention options, not
-    tensors), else unless the forward has a ``**kwargs`` of its own.
+    unseen into a ``**kwargs``, or fail the call), unless the forward has a
+    ``**kwargs`` of its own that is not a transformers model's (which takes
+    attention options, never tensors), from a config or a factory alike.
 
     Raises:
         CommandError: a name given twice or not taken, a bad dtype.
     """
     from .._factories import parse_dtypes
-    from ..hf_inputs import InputSpec, default_spec, forward_names, make_inputs, takes_any_keyword
+    from ..hf_inputs import (
+        InputSpec,
+        default_spec,
+        forward_names,
+        is_transformers_model,
+        make_inputs,
+        takes_any_keyword,
+    )
 
     accepted = forward_names(model)
-    open_ended = not strict and takes_any_keyword(model)
+    open_ended = takes_any_keyword(model) and not is_transformers_model(model)
     given: dict[str, InputSpec] = {}
     for name, shape, dtype_name in args.input or ():
         if name in given:

@@ -81,7 +81,7 @@ def build_rows(graph: ExportedGraph, binding: Mapping[sympy.Symbol, int]) -> Exp
             # The same tensor under a new name (``x.to(x.dtype)``): made where
             # its input was (a layer handing back its input did not make it).
             origin[node.outputs[0]] = origin.get(node.inputs[0], node.inputs[0])
-        macs = node_macs(node, binding)
+        macs = node_macs(node, binding, graph.ranges)
         result.uncounted_ops.update(macs.uncounted)
         result.formulas_exact &= macs.exact
         if row is None:

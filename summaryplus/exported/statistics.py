@@ -39,28 +39,6 @@ class ExportedStatistics(ModelStatistics):
     layer_mult_adds_formulas: list[str]
     formula_exact: bool
 
-    def dynamic_lines(self) -> list[tuple[str, str]]:
-        """The dynamic sizes and the MACs formula as (label, value) pairs, shown
-        under the table by every view; none for a program without dynamic sizes.
-
-        Example (a program exported with a dynamic batch, at ``input_size``):
-            ``[("Dynamic sizes (from input_size)", "s77=5 (x[0])"),
-            ("Mult-adds formula", "192*s77")]``
-        """
-        if not self.sizes:
-            return []
-        where = "input_size" if self.sizes_given else "the example inputs"
-        sources = self.size_sources
-        values = ", ".join(
-            f"{name}={value}" + (f" ({sources[name]})" if name in sources else "")
-            for name, value in self.sizes.items()
-        )
-        exact = "" if self.formula_exact else " (exact at these sizes only)"
-        return [
-            (f"Dynamic sizes (from {where})", values),
-            ("Mult-adds formula", f"{self.mult_adds_formula}{exact}"),
-        ]
-
     def dynamic_dict(self) -> dict[str, Any]:
         """The dynamic part of ``to_dict()``: sizes, and MACs as formulas."""
         return {

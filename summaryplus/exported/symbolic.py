@@ -53,6 +53,8 @@ _OPERATORS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
+    # Exact (rational) division, as sympy prints floor(s0/2 - 3/2).
+    ast.Div: lambda a, b: sympy.Integer(a) / b if isinstance(a, int) else a / b,
     ast.FloorDiv: _floor_div,
     ast.Pow: lambda a, b: a**b,
     ast.Mod: sympy.Mod,
@@ -72,6 +74,8 @@ def parse_expr(text: str) -> Dim:
         2*s0
         >>> parse_expr("s0 + 1")
         s0 + 1
+        >>> parse_expr("floor(s0/2 - 3/2) + 1")
+        floor(s0/2 - 3/2) + 1
 
     Raises:
         ExportedArchiveError: the text uses something other than integers,
