@@ -323,6 +323,31 @@ def test_input_size_must_be_in_the_range_the_program_was_exported_for(tmp_path: 
         assert summarize_exported(source, input_size=[(64, 8)]).total_mult_adds == 64 * 32
 
 
+class Joined(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.cat([x, y], dim=1))  # type: ignore[no-any-return]
+
+
+def test_input_size_must_fit_derived_sizes() -> None:
+    # y's length is twice x's: before, a y of any length was accepted and its
+    # MACs counted as if it had the derived one.
+    batch, length = torch.export.Dim("batch", max=64), torch.export.Dim("length", max=64)
+    program = torch.export.export(
+        Joined().eval(), (torch.randn(2, 3, 8), torch.randn(2, 6, 8)),
+        dynamic_shapes=({0: batch, 1: length}, {0: batch, 1: 2 * length}),
+    )
+    with pytest.raises(ValueError, match=r"input_size\[1\] \[4, 13, 8\] does not fit .* is 14"):
+        summarize_exported(program, input_size=[(4, 7, 8), (4, 13, 8)])
+    with pytest.raises(ValueError, match=r"gives s\d+ \(x\[0\]\) two values: 4 and 5"):
+        summarize_exported(program, input_size=[(4, 7, 8), (5, 14, 8)])
+    fitting = summarize_exported(program, input_size=[(4, 7, 8), (4, 14, 8)])
+    assert fitting.total_mult_adds == 4 * 21 * 8 * 4
+
+
 def test_dynamic_tinygpt_equals_eager_at_any_size() -> None:
     model = TinyGPT().eval()
     batch, length = torch.export.Dim("batch", max=64), torch.export.Dim("length", min=2, max=256)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from torch import nn
 
 from summaryplus.cli import main
@@ -252,3 +253,20 @@ def test_a_factory_model_that_takes_no_tokens_says_what_plan_gave_it(
     # Before: torch's dtype error alone.
     assert err.count("\n") == 1
     assert "plan runs a factory's model on token ids of shape [2, 16] (int64)" in err
+
+
+def test_plan_refuses_what_has_no_tokens(tmp_path: Path, capsys: Any) -> None:
+    # Before: a ViT config was planned "at context 4,096" with FLOPs per token of
+    # its 197 patches; an exported archive was read as a config ("not valid JSON").
+    vit = transformers.ViTConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                 num_attention_heads=2, image_size=32, patch_size=8,
+                                 architectures=["ViTForImageClassification"])
+    assert main(["plan", str(_config(tmp_path, "vit", vit))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "plan is for models that take tokens; ViTForImageClassification takes " in err
+    program = torch.export.export(nn.Linear(4, 2), (torch.randn(3, 4),))
+    torch.export.save(program, tmp_path / "linear.pt2")
+    assert main(["plan", str(tmp_path / "linear.pt2")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "plan needs a config.json or a factory (an exported" in err

@@ -112,12 +112,14 @@ def load_plan_target(
     from .frontend import _classify
 
     kind, path = _classify(args.target)
-    if kind == "checkpoint":
-        raise CommandError(
-            f"{args.target}: plan needs a config.json or a factory (a checkpoint holds "
-            "weights only; give the config.json next to it)",
-            USAGE,
+    if kind in ("checkpoint", "exported"):
+        what = (
+            "a checkpoint holds weights only; give the config.json next to it"
+            if kind == "checkpoint"
+            else "an exported program's graph is fixed to its export; summarize it with "
+            "`summaryplus TARGET`"
         )
+        raise CommandError(f"{args.target}: plan needs a config.json or a factory ({what})", USAGE)
     if kind == "factory":
         if args.model_class is not None:
             raise CommandError("--model-class does not apply to a factory", USAGE)
@@ -128,6 +130,14 @@ def load_plan_target(
         path, args.model_class, None, seq_len=args.context, batch=args.batch,
         default_seq_len=DEFAULT_CONTEXT,
     )
+    if not any(spec.fill == "ids" for spec in built.input_specs.values()):
+        # FLOPs and memory per token of a model that takes none mean nothing.
+        raise CommandError(
+            f"{args.target}: plan is for models that take tokens; {built.class_name} takes "
+            f"{', '.join(built.input_specs)}: summarize it with `summaryplus TARGET` "
+            "(--batch-size, --image-size)",
+            USAGE,
+        )
     # build_from_config switches the cache off for a summary; a plan measures it
     # (our own model: nothing the user holds changes).
     config: Any = getattr(built.model, "config", None)

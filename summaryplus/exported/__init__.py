@@ -177,6 +177,11 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
             f"input_size gives {len(input_size)} shape(s); the program takes "
             f"{len(inputs)} tensor input(s)"
         )
+    sources = _size_sources(graph)
+
+    def named(dim: sympy.Symbol) -> str:  # s77 (x[0])
+        return f"{dim} ({sources[str(dim)]})" if str(dim) in sources else str(dim)
+
     given: dict[sympy.Symbol, int] = {}
     for number, (shape, value) in enumerate(zip(input_size, inputs, strict=True)):
         expected = [_shown(size) for size in value.shape]
@@ -185,7 +190,9 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
         for size, dim in zip(shape, value.shape, strict=True):
             if isinstance(dim, sympy.Symbol):
                 if given.setdefault(dim, int(size)) != int(size):
-                    raise ValueError(f"input_size gives {dim} two values")
+                    raise ValueError(
+                        f"input_size gives {named(dim)} two values: {given[dim]} and {size}"
+                    )
             elif not is_symbolic(dim) and int(size) != int(dim):
                 raise ValueError(
                     f"input_size[{number}] {list(shape)} does not fit {expected}: the program "
@@ -196,10 +203,20 @@ def _binding(graph: ExportedGraph, input_size: Sizes | None) -> dict[sympy.Symbo
         if size < low or (high is not None and size > high):
             allowed = f"{low}..{high}" if high is not None else f"{low} or more"
             raise ValueError(
-                f"input_size sets {dim} to {size}, outside the range the program was "
+                f"input_size sets {named(dim)} to {size}, outside the range the program was "
                 f"exported for ({allowed}: its Dim's min and max)"
             )
     binding.update(given)
+    # Sizes derived from others (``2*s0``): the shape given must be theirs.
+    for number, (shape, value) in enumerate(zip(input_size, inputs, strict=True)):
+        for size, dim in zip(shape, value.shape, strict=True):
+            derived = is_symbolic(dim) and not isinstance(dim, sympy.Symbol)
+            if derived and evaluate(dim, binding) != int(size):
+                raise ValueError(
+                    f"input_size[{number}] {list(shape)} does not fit "
+                    f"{[_shown(size) for size in value.shape]}: {dim} is "
+                    f"{evaluate(dim, binding)} at these sizes"
+                )
     return binding
 
 
