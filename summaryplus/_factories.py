@@ -289,6 +289,8 @@ class ConfigModel:
     input_specs: dict[str, InputSpec] = field(default_factory=dict)
     # Tokens per sequence the inputs were made for.
     seq_len: int = 0
+    # ``config_class_hint`` of the class built: said if its forward fails.
+    class_hint: str = ""
 
 
 def build_from_config(
@@ -357,7 +359,7 @@ def build_from_config(
         except Exception as error:
             raise CommandError(
                 f"building {name} from {path} failed: {_one_line(error)}"
-                + _config_class_hint(cls, name, config, model_type)
+                + config_class_hint(cls, name, config, data)
             ) from error
     if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
         raise CommandError(f"{name} did not build a torch.nn.Module")
@@ -378,6 +380,7 @@ def build_from_config(
         inputs={**make_inputs(model, specs), **forward_flags(model, image_size)},
         input_specs=specs,
         seq_len=seq_len,
+        class_hint=config_class_hint(cls, name, config, data),
     )
 
 
@@ -435,15 +438,22 @@ def _model_class(transformers: Any, data: dict[str, Any], requested: str | None)
     return transformers.AutoModel, "AutoModel"
 
 
-def _config_class_hint(cls: Any, name: str, config: Any, model_type: str) -> str:
-    """Why a class may not build from this config: it takes another kind (tried
-    after the build failed: some classes take a composite config's part)."""
+def config_class_hint(cls: Any, name: str, config: Any, data: dict[str, Any]) -> str:
+    """Why a class may not run on this config: it is made for another kind
+    (said after a failure only: some classes take a composite config's part).
+    Empty when the kinds match, or for the Auto classes."""
     expected = getattr(cls, "config_class", None)  # None on the Auto classes
     if not inspect.isclass(expected) or isinstance(config, expected):
         return ""
+    architectures = data.get("architectures")
+    own = (
+        f"its own classes (such as {architectures[0]})"
+        if isinstance(architectures, list) and architectures
+        else "one of its own classes"
+    )
     return (
-        f" ({name} is built from a {expected.__name__}, this is a {model_type} config: "
-        "pass one of its own classes or an Auto class such as AutoModelForCausalLM)"
+        f" ({name} is made for a {expected.__name__}, this is a {data['model_type']} "
+        f"config: pass {own} or AutoModel)"
     )
 
 

@@ -349,10 +349,25 @@ KEYWORD_ERRORS = {
         "LlamaForCausalLM.forward takes no input named 'bogus'"),
     # Before: accepted and ignored on a model without pixels.
     "image size on a text model": (("llama", "--image-size", "64"),
-                                   "pixel_values, which are not among LlamaForCausalLM's inputs"),
+                                   "pixel_values, which LlamaForCausalLM does not take"),
     # Before: transformers' AttributeError alone.
-    "a class of another model type": (("llama", "--model-class", "BertModel"),
-                                      "BertModel is built from a BertConfig, this is a llama"),
+    "a class of another model type": (
+        ("llama", "--model-class", "BertModel"),
+        "(BertModel is made for a BertConfig, this is a llama config: pass its own classes "
+        "(such as LlamaForCausalLM) or AutoModel)"),
+    # Built, then failed in its forward: the same hint (before: the forward's error alone).
+    "a class of another model type that builds": (
+        ("llama", "--model-class", "MistralForCausalLM"),
+        "MistralForCausalLM is made for a MistralConfig, this is a llama config"),
+    # Before: "got multiple values for argument" from the forward (exit 1).
+    "two input sizes on a config": (("bart", "--input-size", "2,9", "--input-size", "2,9"),
+                                    "a config takes one --input-size: its main input, input_ids"),
+    "the main input twice": (("bart", "--input-size", "2,9", "--input", "input_ids=2,9"),
+                             "--input input_ids: the main input, given by --input-size"),
+    # Before: advised --input pixel_values, which Whisper's forward then refused.
+    "image size on a model that takes no pixels": (
+        ("whisper", "--image-size", "32"),
+        "pixel_values, which WhisperForConditionalGeneration does not take"),
     "a missing file is no hub name": (("org/config.json",),
                                       "no such file or folder: org/config.json"),
 }
@@ -365,7 +380,7 @@ def test_bad_inputs_get_one_line(case: str, configs: Path) -> None:
     assert result.code in (1, 2)
     line = one_error_line(result)
     assert expected in line
-    assert len(line) < 300  # never transformers' list of ~800 model types
+    assert len(line) < 600  # never transformers' list of ~800 model types (~10k characters)
 
 
 def test_a_failing_forward_is_one_line_without_python_attributes(configs: Path) -> None:

@@ -103,7 +103,7 @@ def run_factory(args: argparse.Namespace) -> int:
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
     from .._factories import build_from_config, parse_dtypes
-    from ..hf_inputs import follow_given_ids, make_inputs
+    from ..hf_inputs import follow_given_ids, forward_names, make_inputs
 
     sizes: list[tuple[int, ...]] | None = args.input_size
     # The inputs built for the model (decoder ids, pixels) follow the batch of
@@ -117,16 +117,33 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     given = {name: shape for name, shape, _ in args.input or ()}
     if args.image_size is not None and "pixel_values" not in specs | given:
         # Said, not ignored: the numbers would be those of the config's inputs.
+        takes = "pixel_values" in (forward_names(built.model) or ())
         raise CommandError(
-            f"--image-size sets the size of pixel_values, which are not among "
-            f"{built.class_name}'s inputs ({', '.join(specs)}); give them with "
-            "--input pixel_values=BATCH,CHANNELS,HEIGHT,WIDTH",
+            f"--image-size sets the size of pixel_values, which {built.class_name} "
+            + (
+                f"is not given by default (its inputs: {', '.join(specs)}); give them with "
+                "--input pixel_values=BATCH,CHANNELS,HEIGHT,WIDTH"
+                if takes
+                else f"does not take (its inputs: {', '.join(specs)})"
+            ),
             USAGE,
         )
     dtypes = None
     if sizes is not None or args.dtypes is not None:
         # Positional inputs take the main input's place (--dtypes alone: its dtype).
         main = next(iter(specs))
+        if sizes is not None and len(sizes) > 1:
+            raise CommandError(
+                f"a config takes one --input-size: its main input, {main}; give the "
+                "others with --input NAME=SHAPE",
+                USAGE,
+            )
+        if main in given:
+            raise CommandError(
+                f"--input {main}: the main input, given by --input-size or --dtypes "
+                f"already; give its shape once",
+                USAGE,
+            )
         del specs[main], tensors[main]
         if sizes is not None:
             given.setdefault(main, sizes[0])
@@ -137,7 +154,13 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     specs.update(resized)
     tensors.update(make_inputs(built.model, resized))
     keywords = _keyword_inputs(args, built.model, specs, tensors)
-    stats = _summarize(built.model, args, sizes, dtypes, keywords)
+    try:
+        stats = _summarize(built.model, args, sizes, dtypes, keywords)
+    except CommandError as error:
+        if error.code != FAILURE or not built.class_hint:
+            raise
+        # A class made for another config that built but could not run.
+        raise CommandError(f"{error}{built.class_hint}", FAILURE) from error
     return _output_model(args, stats)
 
 
