@@ -97,6 +97,8 @@ def _symbolic(
     binding: Mapping[sympy.Symbol, int],
     ranges: Ranges,
 ) -> Counted | None:
+    """The symbolic count of ``node``, checked in every region where a size may
+    be 1; None where there is none (see the module doc)."""
     if len(symbols) > MAX_SYMBOLS:
         return None
     found = _symbolic_run(op, node, symbols, binding, ranges, ones=())
