@@ -142,6 +142,12 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "        vocab_size=100)\n"
         "    with torch.device('meta'):\n"
         "        return transformers.LlamaForCausalLM(config)\n\n\n"
+        "def make_logging():\n"
+        "    import logging, sys\n"
+        "    logging.basicConfig(format='%(name)s: %(message)s')  # a handler made in the run\n"
+        "    logging.getLogger('my_factory').warning('factory says hello')\n"
+        "    print('factory print', file=sys.stderr)\n"
+        "    return nn.Linear(2, 2)\n\n\n"
         "def make_warning():\n"
         "    import warnings\n"
         "    import torch\n"
@@ -523,6 +529,18 @@ def test_torch_logging_set_up_at_import_is_hidden_too(configs: Path) -> None:
     assert run.stderr.startswith(
         "summaryplus: error: Failed to run the forward pass of LlamaForCausalLM"
     )
+
+
+def test_a_factorys_own_logging_and_prints_show(configs: Path) -> None:
+    """A real process: the factory configures logging while the command runs."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "summaryplus", "factories.py:make_logging", "--depth", "0"],
+        cwd=configs, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    # Before: both were dropped with the libraries' output.
+    assert run.stderr.splitlines() == ["my_factory: factory says hello", "factory print"]
 
 
 def test_warnings_from_libraries_are_hidden_and_the_users_own_shown(configs: Path) -> None:

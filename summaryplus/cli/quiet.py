@@ -3,9 +3,12 @@
 Building a model from a config makes transformers log (``[transformers] Model
 config: ...``) and torch warn; a user who asked for a table, or who gets our
 one-line error, should not read that. While the command runs, ``sys.stderr`` is a
-buffer and warnings are recorded; afterwards the warnings raised outside those
-libraries (the user's own code, summaryplus's advice) are shown as usual and the
-rest is dropped. ``--debug`` runs without this, so everything shows as it happens.
+filter (``_LibraryFilter``) that drops what those libraries write (their log
+handlers included) and passes the rest through: a factory's own prints and its
+logging show as they happen. Warnings are recorded; afterwards the ones raised
+outside those libraries (the user's own code, summaryplus's advice) are shown
+as usual and the rest is dropped. ``--debug`` runs without this, so everything
+shows as it happens.
 """
 
 from __future__ import annotations
@@ -17,32 +20,69 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 # Top-level packages whose logging and warnings the command hides.
 LIBRARIES = ("torch", "transformers", "huggingface_hub", "tokenizers", "safetensors",
-             "accelerate", "numpy")
+             "accelerate", "numpy", "tqdm")
+
+
+class _LibraryFilter(io.TextIOBase):
+    """``sys.stderr`` while the command runs: a write made from a library's code
+    (directly, or through a log handler or ``print``) is dropped, any other goes
+    to ``stderr``. The writer is the first frame up the stack outside the
+    standard library's logging and I/O plumbing and this module."""
+
+    def __init__(self, stderr: TextIO) -> None:
+        self.stderr = stderr
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not _written_by_a_library():
+            self.stderr.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stderr.flush()
+
+
+# Files whose frames write on someone else's behalf.
+_PLUMBING = (os.path.dirname(os.path.abspath(logging.__file__)) + os.sep,
+             os.path.abspath(__file__))
+
+
+def _written_by_a_library() -> bool:
+    folders = _library_folders()
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        if not name.startswith(_PLUMBING):
+            return name.startswith(folders)
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 @contextmanager
 def library_output_hidden() -> Iterator[None]:
     """Runs the block with library output captured and dropped (see the module doc)."""
     real_stderr = sys.stderr
-    buffer = io.StringIO()
+    filtered = _LibraryFilter(real_stderr)
     caught: list[warnings.WarningMessage] = []
     try:
         # record=True keeps the filters in force (what the user ignores stays ignored).
         with warnings.catch_warnings(record=True) as recorded:
             moved: list[logging.StreamHandler[TextIO]] = []
             try:
-                sys.stderr = buffer
+                sys.stderr = filtered
                 # Handlers set up before the run (torch's, at import) hold the
-                # real stderr: the libraries' own ones write to the buffer meanwhile.
-                moved = _rebind_handlers(real_stderr, buffer, libraries_only=True)
+                # real stderr: the libraries' own ones write nowhere meanwhile.
+                moved = _rebind_handlers(real_stderr, io.StringIO(), libraries_only=True)
                 yield
             finally:
                 sys.stderr = real_stderr
-                _rebind_handlers(buffer, real_stderr)
+                _rebind_handlers(filtered, real_stderr)
                 for handler in moved:
                     handler.setStream(real_stderr)
                 caught.extend(recorded)
@@ -68,12 +108,12 @@ def _library_folders() -> tuple[str, ...]:
 
 
 def _rebind_handlers(
-    old: TextIO, new: TextIO, libraries_only: bool = False
+    old: object, new: Any, libraries_only: bool = False
 ) -> list[logging.StreamHandler[TextIO]]:
     """Points every log handler writing to ``old`` at ``new``; returns them.
 
-    After the run: a library that set up its handler during the run bound it to
-    the buffer (``logging.StreamHandler()`` takes ``sys.stderr`` once); it goes
+    After the run: code that set up a handler during the run bound it to the
+    filter (``logging.StreamHandler()`` takes ``sys.stderr`` once); it goes
     back to the real stderr so that later records in this process are not
     lost. ``libraries_only``: only the handlers of the ``LIBRARIES``' loggers
     (the root logger and the user's own stay as they are)."""
