@@ -29,13 +29,9 @@ Fill = Literal["ids", "mask", "values"]
 
 _TOKEN_NAMES = ("input_ids", "token_type_ids", "langs")
 _MASK_NAMES = ("attention_mask",)
-# Inputs that share the [batch, seq_len] of one stream's token ids (the encoder's
-# or the decoder's): given ids of another length, they take it too.
-_FOLLOWERS = {
-    "attention_mask": "input_ids",
-    "token_type_ids": "input_ids",
-    "decoder_attention_mask": "decoder_input_ids",
-}
+# The token ids of each stream (the encoder's, the decoder's): the built ids
+# and masks of that stream share their [batch, seq_len].
+_STREAM_IDS = ("input_ids", "decoder_input_ids")
 # Configs of multimodal models that splice image features into the text at
 # placeholder tokens: their token ids must hold those tokens, which random ids
 # do not, so such models run on text alone unless the user gives the inputs.
@@ -167,8 +163,9 @@ def follow_given_ids(
     specs: Mapping[str, InputSpec], given: Mapping[str, tuple[int, ...]]
 ) -> dict[str, InputSpec]:
     """The built inputs that must change shape with token ids given another shape,
-    resized: ``attention_mask`` and ``token_type_ids`` take the shape of a given
-    ``input_ids``, ``decoder_attention_mask`` that of ``decoder_input_ids``. An
+    resized: every other token or mask input of the same stream built at the
+    ids' shape (``attention_mask``, ``token_type_ids``, ``langs`` with
+    ``input_ids``; ``decoder_attention_mask`` with ``decoder_input_ids``). An
     input in ``given`` itself keeps the user's shape (it is left out).
 
     Example:
@@ -178,13 +175,21 @@ def follow_given_ids(
         (2, 7)
     """
     resized = {}
-    for name, spec in specs.items():
-        leader = _FOLLOWERS.get(name)
-        if leader is None or name in given or leader not in given:
+    for leader in _STREAM_IDS:
+        built, shape = specs.get(leader), given.get(leader)
+        if built is None or shape is None or tuple(shape) == built.shape:
             continue
-        shape = tuple(given[leader])
-        if shape != spec.shape:
-            resized[name] = InputSpec(shape, spec.dtype, spec.fill)
+        decoder = leader.startswith("decoder_")
+        for name, spec in specs.items():
+            follows = (
+                name != leader
+                and name not in given
+                and name.startswith("decoder_") == decoder
+                and spec.fill in ("ids", "mask")
+                and spec.shape == built.shape
+            )
+            if follows:
+                resized[name] = InputSpec(tuple(shape), spec.dtype, spec.fill)
     return resized
 
 
@@ -193,13 +198,12 @@ def forward_names(model: nn.Module) -> list[str] | None:
     inspected). Names it would only take through ``**kwargs`` are not among
     them: a head without decoder (``T5EncoderModel``) declares no
     ``decoder_input_ids``."""
-    try:
-        parameters = inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
+    parameters = _forward_parameters(model)
+    if parameters is None:
         return None
     return [
-        name
-        for name, parameter in parameters.items()
+        parameter.name
+        for parameter in parameters
         if parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
     ]
 
@@ -221,11 +225,17 @@ def default_text_length(model: nn.Module, default: int) -> int:
 
 def takes_any_keyword(model: nn.Module) -> bool:
     """Whether ``model.forward`` has a ``**kwargs`` (True when it cannot be inspected)."""
-    try:
-        parameters = inspect.signature(model.forward).parameters.values()
-    except (TypeError, ValueError):
+    parameters = _forward_parameters(model)
+    if parameters is None:
         return True
     return any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters)
+
+
+def _forward_parameters(model: nn.Module) -> list[inspect.Parameter] | None:
+    try:
+        return list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
 
 
 def default_spec(name: str, shape: tuple[int, ...], dtype: torch.dtype | None) -> InputSpec:

@@ -304,6 +304,26 @@ def test_masks_follow_the_token_ids_given(family: str, flag: str,
     assert json.loads(result.out)["input_size"] == expected
 
 
+def test_every_id_and_mask_of_a_stream_follows_its_ids() -> None:
+    spec = hf_inputs.InputSpec
+    ids, mask, values = (1, 64), "mask", "values"
+    specs = {
+        "input_ids": spec(ids, torch.long, "ids"), "attention_mask": spec(ids, torch.long, mask),
+        "token_type_ids": spec(ids, torch.long, "ids"), "langs": spec(ids, torch.long, "ids"),
+        "decoder_input_ids": spec(ids, torch.long, "ids"),
+        "decoder_attention_mask": spec(ids, torch.long, mask),
+        "input_features": spec((1, 64), torch.float32, values),  # not ids: stays
+    }
+    encoder = hf_inputs.follow_given_ids(specs, {"input_ids": (2, 9)})
+    assert {name: s.shape for name, s in encoder.items()} == {
+        "attention_mask": (2, 9), "token_type_ids": (2, 9), "langs": (2, 9)}
+    decoder = hf_inputs.follow_given_ids(specs, {"decoder_input_ids": (1, 5),
+                                                 "decoder_attention_mask": (1, 3)})
+    assert decoder == {}  # the mask given keeps the user's shape; the encoder's stay
+    assert hf_inputs.follow_given_ids(specs, {"decoder_input_ids": (1, 5)}) == {
+        "decoder_attention_mask": spec((1, 5), torch.long, mask)}
+
+
 def test_masks_follow_a_positional_input_size(configs: Path) -> None:
     # BART: --input-size replaces input_ids; the encoder mask follows it.
     result = cli("bart", "--input-size", "2,7", "--depth", "2", cwd=configs)

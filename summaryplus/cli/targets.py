@@ -128,29 +128,30 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
             ),
             USAGE,
         )
+    # Masks built for the config's sequence length follow ids given another one
+    # (by --input, or --input-size for the main input).
+    main = next(iter(specs))
+    if sizes is not None:
+        given.setdefault(main, sizes[0])
+    resized = follow_given_ids(specs, given)
     dtypes = None
     if sizes is not None or args.dtypes is not None:
         # Positional inputs take the main input's place (--dtypes alone: its dtype).
-        main = next(iter(specs))
         if sizes is not None and len(sizes) > 1:
             raise CommandError(
                 f"a config takes one --input-size: its main input, {main}; give the "
                 "others with --input NAME=SHAPE",
                 USAGE,
             )
-        if main in given:
+        if main in (name for name, _, _ in args.input or ()):
             raise CommandError(
                 f"--input {main}: the main input, given by --input-size or --dtypes "
                 f"already; give its shape once",
                 USAGE,
             )
         del specs[main], tensors[main]
-        if sizes is not None:
-            given.setdefault(main, sizes[0])
         sizes = sizes or built.input_size
         dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
-    # A mask built for the config's sequence length follows ids given another one.
-    resized = follow_given_ids(specs, given)
     specs.update(resized)
     tensors.update(make_inputs(built.model, resized))
     keywords = _keyword_inputs(args, built.model, specs, tensors)
