@@ -15,7 +15,62 @@ from torch._ops import OpOverload, OpOverloadPacket
 
 MacsFormula = Callable[..., int]
 
-_REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
+
+class _Registry(dict[OpOverloadPacket, MacsFormula]):
+    """op packet -> formula, with a ``version`` that every change bumps (a
+    formula registered, replaced or removed, by this module's functions or by
+    writing the dict itself, as ``monkeypatch.setitem`` does), so that what is
+    kept from it (a forward cache, counts of exported composites) is keyed on
+    it and a change takes effect at once."""
+
+    version = 0
+
+    def _changed(self) -> None:
+        self.version += 1
+
+    def __setitem__(self, key: OpOverloadPacket, value: MacsFormula) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: OpOverloadPacket) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def __ior__(self, other: Any) -> _Registry:
+        self.update(other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def setdefault(self, key: OpOverloadPacket, default: MacsFormula) -> MacsFormula:  # type: ignore[override]
+        found = super().setdefault(key, default)
+        self._changed()
+        return found
+
+    def pop(self, key: OpOverloadPacket, *default: Any) -> Any:  # type: ignore[override]
+        found = super().pop(key, *default)
+        self._changed()
+        return found
+
+    def popitem(self) -> tuple[OpOverloadPacket, MacsFormula]:
+        found = super().popitem()
+        self._changed()
+        return found
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
+_REGISTRY = _Registry()
+
+
+def registry_version() -> int:
+    """A number that changes whenever a formula is registered, replaced or
+    removed: what is computed from the registry is valid while it is unchanged."""
+    return _REGISTRY.version
 
 
 def aten_op(name: str) -> OpOverloadPacket | None:
