@@ -6,7 +6,7 @@ without a cycle; ``summaryplus.formulas`` imports every family, which fills it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import torch
@@ -16,52 +16,42 @@ from torch._ops import OpOverload, OpOverloadPacket
 MacsFormula = Callable[..., int]
 
 
-class _Registry(dict[OpOverloadPacket, MacsFormula]):
+class _Registry(MutableMapping[OpOverloadPacket, MacsFormula]):
     """op packet -> formula, with a ``version`` that every change bumps (a
     formula registered, replaced or removed, by this module's functions or by
-    writing the dict itself, as ``monkeypatch.setitem`` does), so that what is
-    kept from it (a forward cache, counts of exported composites) is keyed on
-    it and a change takes effect at once."""
+    writing the mapping itself, as ``monkeypatch.setitem`` does: every write
+    goes through ``__setitem__`` or ``__delitem__``), so that what is kept from
+    it (a forward cache, counts of exported composites) is keyed on it and a
+    change takes effect at once."""
 
-    version = 0
+    def __init__(self) -> None:
+        self._formulas: dict[OpOverloadPacket, MacsFormula] = {}
+        self.version = 0
 
-    def _changed(self) -> None:
-        self.version += 1
+    def __getitem__(self, key: OpOverloadPacket) -> MacsFormula:
+        return self._formulas[key]
+
+    def get(  # type: ignore[override]
+        self, key: OpOverloadPacket, default: MacsFormula | None = None
+    ) -> MacsFormula | None:
+        return self._formulas.get(key, default)  # the dict's own, one frame
 
     def __setitem__(self, key: OpOverloadPacket, value: MacsFormula) -> None:
-        super().__setitem__(key, value)
-        self._changed()
+        self._formulas[key] = value
+        self.version += 1
 
     def __delitem__(self, key: OpOverloadPacket) -> None:
-        super().__delitem__(key)
-        self._changed()
+        del self._formulas[key]
+        self.version += 1
 
-    def __ior__(self, other: Any) -> _Registry:
-        self.update(other)
-        return self
+    def __iter__(self) -> Iterator[OpOverloadPacket]:
+        return iter(self._formulas)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._changed()
+    def __len__(self) -> int:
+        return len(self._formulas)
 
-    def setdefault(self, key: OpOverloadPacket, default: MacsFormula) -> MacsFormula:  # type: ignore[override]
-        found = super().setdefault(key, default)
-        self._changed()
-        return found
-
-    def pop(self, key: OpOverloadPacket, *default: Any) -> Any:  # type: ignore[override]
-        found = super().pop(key, *default)
-        self._changed()
-        return found
-
-    def popitem(self) -> tuple[OpOverloadPacket, MacsFormula]:
-        found = super().popitem()
-        self._changed()
-        return found
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
+    def __contains__(self, key: object) -> bool:
+        return key in self._formulas
 
 
 _REGISTRY = _Registry()
