@@ -30,11 +30,13 @@ def _leaves_global_state_as_found(request: pytest.FixtureRequest) -> Iterator[No
     """Fails a test that leaves process-wide state changed (the formula
     registry, torch's defaults and modes, distributions' validation, logging,
     warnings filters, the environment: ``global_state``), after putting it
-    back, so that no later test depends on it; RNG states are put back after
-    every test. (Autouse, so it is set up first and torn down last: other
-    fixtures' own restoring, monkeypatch's and caplog's, has run by then.)"""
+    back, so that no later test depends on it; torch's RNG starts from one
+    seed in every test and is put back after it. (An autouse fixture is set
+    up before the test's other fixtures and torn down after them: their own
+    restoring, monkeypatch's and caplog's, has run by then.)"""
     before = global_state.snapshot()
     dynamo_patched = global_state.dynamo_patched()
+    global_state.start()
     yield
     leaked = global_state.restore(before, dynamo_patched_before=dynamo_patched)
     if leaked:

@@ -14,9 +14,10 @@ filters, the environment and the working directory.
 Changes that come with a module imported for the first time during the test
 (an environment variable or warnings filter added, a new logger) are kept and
 do not fail it: they happen once per process, in whichever test comes first.
-Put back without failing: the RNG states (torch's CPU generator and Python's
-``random``), which any test that draws numbers moves; each test starts from
-the state the session had, so no test depends on what ran before it.
+The RNG states (torch's CPU generator and Python's ``random``), which any
+test that draws numbers moves, are put back without failing, and each test
+starts from torch seeded with ``SEED`` (``start``), so no test depends on what
+ran or was collected before it.
 """
 
 from __future__ import annotations
@@ -141,6 +142,14 @@ _CHECKED: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
     "the environment": (_environment, _set_environment),
     "the working directory": (os.getcwd, os.chdir),
 }
+
+
+SEED = 0
+
+
+def start() -> None:
+    """Every test's torch RNG starts from one fixed seed, whatever ran before."""
+    torch.manual_seed(SEED)
 
 
 def snapshot() -> dict[str, Any]:
