@@ -103,10 +103,13 @@ def capture_forward(
             # Autograd saves the tensors it was given (the real parameters) and
             # the fake mode's conversions of them: neither is an activation.
             excluded += fake_owned
+            stack.enter_context(interpreter.distributions_unvalidated())
         elif any(t.device.type == "meta" for t in iter_tensors((args, kwargs))):
             # Attention takes the kernel the CPU would, not meta's math path
             # (which saves [B, H, T, T] probabilities a fused kernel never holds).
             stack.enter_context(CpuAttentionOnMeta())
+            # Validating a distribution's arguments reads values meta tensors lack.
+            stack.enter_context(interpreter.distributions_unvalidated())
         if grad_enabled:
             recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
             stack.enter_context(
