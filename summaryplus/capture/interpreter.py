@@ -8,12 +8,18 @@ when the last running summary ends (summaries may run in several threads).
   counting frees it all.
 - The recursion limit is raised for deeply nested models: the recording
   wrapper (or hooks) adds frames to every module call, so a model a few hundred
-  levels deep that runs bare could hit the limit under them.
+  levels deep that runs bare could hit the limit under them. It is never
+  raised past what the thread's C stack holds (:func:`frame_budget`): a
+  limit above that turns a ``RecursionError`` into a crash of the interpreter
+  (SIGSEGV), so a model nested deeper than :func:`max_depth` fails with a
+  ``RecursionError`` (a ``SummaryError`` naming the depth), as its bare
+  forward does at the default limit.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -24,6 +30,12 @@ from contextlib import contextmanager
 # helpers.
 FRAMES_PER_LEVEL = 12
 _BASE_FRAMES = 1000
+# C stack one Python frame of a recorded module call may take, with a margin of
+# about three: on CPython 3.11 (x86-64 Linux, 8 MB stack) a recorded chain of
+# 4,000 modules (limit 49,000) overflowed the stack, 3,000 did not, so a frame
+# takes about 170 bytes there.
+_BYTES_PER_FRAME = 512
+_DEFAULT_STACK_BYTES = 8 << 20
 
 _lock = threading.Lock()
 _active = 0
@@ -31,11 +43,41 @@ _collector_was_enabled = True
 _previous_limit = 0
 
 
+def stack_bytes() -> int:
+    """The C stack of the calling thread, in bytes (a conservative guess where
+    the platform does not say)."""
+    if sys.platform == "win32":
+        return 1 << 20  # python.exe reserves 2 MB for its main thread, threads 1 MB
+    size = threading.stack_size()
+    if threading.current_thread() is not threading.main_thread() and size:
+        return size
+    try:
+        import resource  # Unix only
+
+        soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    except (ImportError, OSError, ValueError):  # pragma: no cover - platform-specific
+        return _DEFAULT_STACK_BYTES
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return _DEFAULT_STACK_BYTES
+    return int(soft) if os.name == "posix" else _DEFAULT_STACK_BYTES
+
+
+def frame_budget() -> int:
+    """The highest recursion limit this thread's C stack can take."""
+    return stack_bytes() // _BYTES_PER_FRAME
+
+
+def max_depth() -> int:
+    """How many levels of nested modules a summary records in this thread."""
+    return max(0, (frame_budget() - _BASE_FRAMES) // FRAMES_PER_LEVEL)
+
+
 @contextmanager
 def adjusted(nesting_depth: int = 0) -> Iterator[None]:
-    """Pauses the collector and makes room for ``nesting_depth`` levels of modules."""
+    """Pauses the collector and makes room for ``nesting_depth`` levels of
+    modules, as far as the C stack allows (:func:`frame_budget`)."""
     global _active, _collector_was_enabled, _previous_limit
-    needed = _BASE_FRAMES + FRAMES_PER_LEVEL * nesting_depth
+    needed = min(_BASE_FRAMES + FRAMES_PER_LEVEL * nesting_depth, frame_budget())
     with _lock:
         if _active == 0:
             _collector_was_enabled = gc.isenabled()
