@@ -51,7 +51,9 @@ _EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def contained(root: Path, entry: str | os.PathLike[str], error: type[Exception], where: str) -> Path:
+def contained(
+    root: Path, entry: str | os.PathLike[str], error: type[Exception], where: str
+) -> Path:
     """``root / entry``, when it stays inside ``root`` (symlinks followed).
 
     ``entry`` is a path relative to ``root`` as a file states it (a
@@ -110,8 +112,11 @@ def _lexically_inside(root: Path, candidate: Path) -> bool:
 def zip_member_name(name: str, error: type[Exception], where: str) -> str:
     """``name`` when it is a plain relative name inside a zip (no ``..``, not absolute)."""
     parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or ".." in parts or "\0" in name or re.match(r"[A-Za-z]:", name):
-        raise error(f"{where}: refusing the archive entry {name!r}: it names a path outside the archive")
+    absolute = name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) is not None
+    if absolute or ".." in parts or "\0" in name:
+        raise error(
+            f"{where}: refusing the archive entry {name!r}: it names a path outside the archive"
+        )
     return name
 
 
@@ -120,6 +125,7 @@ def load_json(
     error: type[Exception],
     where: str,
     *,
+    subject: str = "the file",
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
@@ -136,7 +142,8 @@ def load_json(
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     if len(data) > max_bytes:
         raise error(
-            f"{where}: more than {max_bytes:,} bytes of JSON (the limit summaryplus reads)"
+            f"{where}: {subject} is more than {max_bytes:,} bytes of JSON (the limit "
+            "summaryplus reads)"
         )
     brackets = _STRING.sub(b'""', data).translate(None, _NOT_BRACKETS)
     for _ in range(max_depth + 1):
@@ -146,13 +153,13 @@ def load_json(
         brackets = reduced
     else:
         raise error(
-            f"{where}: JSON nested deeper than {max_depth} levels (summaryplus reads at most "
-            f"{max_depth}; a real file nests a handful)"
+            f"{where}: {subject} nests JSON deeper than {max_depth} levels (summaryplus reads "
+            f"at most {max_depth}; a real file nests a handful)"
         )
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as failure:
-        raise error(f"{where}: not valid JSON ({failure})") from None
+        raise error(f"{where}: {subject} is not valid JSON ({failure})") from None
 
 
 def load_json_file(
@@ -160,13 +167,16 @@ def load_json_file(
     error: type[Exception],
     where: str | None = None,
     *,
+    subject: str = "the file",
     max_bytes: int = MAX_JSON_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
     """:func:`load_json` of a file, read no further than ``max_bytes`` + 1."""
     with open(path, "rb") as handle:
         data = handle.read(max_bytes + 1)
-    return load_json(data, error, where or str(path), max_bytes=max_bytes, max_depth=max_depth)
+    return load_json(
+        data, error, where or str(path), subject=subject, max_bytes=max_bytes, max_depth=max_depth
+    )
 
 
 def check_zip_members(

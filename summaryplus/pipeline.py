@@ -25,9 +25,9 @@ from .capture import (
     ForwardFailed,
     ModuleTree,
     capture_forward,
+    interpreter,
     static_rows,
 )
-from .capture import interpreter
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent

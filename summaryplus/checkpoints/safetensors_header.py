@@ -80,7 +80,9 @@ def read_safetensors(
                 f"but the file has {size:,}"
             )
         raw = handle.read(header_len)
-    header = load_json(raw, CheckpointError, f"{file}: corrupt safetensors header")
+    header = load_json(
+        raw, CheckpointError, f"{file}: corrupt safetensors file", subject="the header"
+    )
     if not isinstance(header, dict):
         raise CheckpointError(f"{file}: corrupt safetensors file: the header is not a JSON object")
 

@@ -20,7 +20,7 @@ def read_index(path: str | os.PathLike[str]) -> CheckpointSummary:
     are refused: ``summaryplus._untrusted.contained``).
     """
     index = Path(path)
-    data = load_json_file(index, CheckpointError)
+    data = load_json_file(index, CheckpointError, subject="the index")
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()

@@ -134,7 +134,9 @@ def _check_archive(file: Path) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
         if isinstance(error, CheckpointError):
             raise
-        raise CheckpointError(f"{file}: not a valid torch checkpoint (a corrupt zip: {error})") from None
+        raise CheckpointError(
+            f"{file}: not a valid torch checkpoint (a corrupt zip: {error})"
+        ) from None
 
 
 class _Repeat:

@@ -87,14 +87,18 @@ def read_archive(path: str | os.PathLike[str], model: str | None = None) -> Arch
             try:
                 return None if data is None else data.decode("utf-8").strip()
             except UnicodeDecodeError:
-                raise ExportedArchiveError(f"{file}: the entry {name!r} is not UTF-8 text") from None
+                message = f"{file}: the entry {name!r} is not UTF-8 text"
+                raise ExportedArchiveError(message) from None
 
         def parsed(name: str) -> Any:
             data = raw(name)
-            where = f"{file}: the entry {name!r}"
-            value = {} if data is None else load_json(data, ExportedArchiveError, where)
+            subject = f"the entry {name!r}"
+            value = (
+                {} if data is None
+                else load_json(data, ExportedArchiveError, str(file), subject=subject)
+            )
             if not isinstance(value, dict):
-                raise ExportedArchiveError(f"{where} is not a JSON object")
+                raise ExportedArchiveError(f"{file}: {subject} is not a JSON object")
             return value
 
         fmt = text("archive_format")
