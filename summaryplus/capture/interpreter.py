@@ -1,5 +1,5 @@
-"""The two interpreter-wide settings a summary adjusts while it runs, put back
-when the last running summary ends (summaries may run in several threads).
+"""The process-wide settings a summary adjusts while it runs, put back when the
+last running summary ends (summaries may run in several threads).
 
 - Python's cyclic garbage collector is paused: a summary allocates a few small
   objects per module and per call, and on a model of thousands of modules the
@@ -14,6 +14,10 @@ when the last running summary ends (summaries may run in several threads).
   (SIGSEGV), so a model nested deeper than :func:`max_depth` fails with a
   ``RecursionError`` (a ``SummaryError`` naming the depth), as its bare
   forward does at the default limit.
+- The global RNG (CPU, and CUDA devices the forward uses) is saved when the
+  first running summary starts and restored when the last one ends
+  (:func:`rng_preserved`): each summary restoring the state it saw would let
+  the one that ends last put back a state older than another's restore.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
+
+import torch
 
 # Python frames per level of nesting in a recorded module call (_wrapped_call_impl,
 # _call_impl, the wrapper or hook plumbing, forward), with room for the model's
@@ -95,3 +102,40 @@ def adjusted(nesting_depth: int = 0) -> Iterator[None]:
                 if _collector_was_enabled:
                     gc.enable()
                 sys.setrecursionlimit(_previous_limit)
+
+
+_rng_lock = threading.Lock()
+_rng_active = 0
+_rng_cpu: Any = None
+_rng_cuda: dict[int, Any] = {}
+
+
+@contextmanager
+def rng_preserved(cuda_devices: Sequence[int] = ()) -> Iterator[None]:
+    """The CPU RNG, and that of each CUDA device in ``cuda_devices``, as the
+    caller left them once every overlapping summary has ended.
+
+    The first summary to start saves the states; a later one adds the CUDA
+    devices not saved yet; the last to end restores them all (as ``state``
+    does for a model summarized in several threads at once).
+    """
+    global _rng_active, _rng_cpu
+    with _rng_lock:
+        if _rng_active == 0:
+            _rng_cpu = torch.get_rng_state()
+            _rng_cuda.clear()
+        for device in cuda_devices:
+            if device not in _rng_cuda:
+                _rng_cuda[device] = torch.cuda.get_rng_state(device)
+        _rng_active += 1
+    try:
+        yield
+    finally:
+        with _rng_lock:
+            _rng_active -= 1
+            if _rng_active == 0:
+                torch.set_rng_state(_rng_cpu)
+                for device, saved in _rng_cuda.items():
+                    torch.cuda.set_rng_state(saved, device)
+                _rng_cpu = None
+                _rng_cuda.clear()
