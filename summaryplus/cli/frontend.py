@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .._factories import FAILURE, USAGE, CommandError
 from .._untrusted import contained, load_json_file
+from ..render.escape import terminal
 from .parser import PROG, SPECIAL_FORMATS, build_parser
 from .quiet import library_output_hidden
 from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
@@ -87,7 +88,8 @@ def _guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], int])
 def _fail(args: argparse.Namespace, error: BaseException, message: str, code: int) -> int:
     if args.debug:
         traceback.print_exception(error)
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Names in the message come from files and models: shown, never sent raw.
+    print(f"{PROG}: error: {terminal(message)}", file=sys.stderr)
     return code
 
 

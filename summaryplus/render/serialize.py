@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._untrusted import load_json_file
 from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from .escape import csv_cell
 from .saved_fields import check_record_fields, check_table, check_tree
 
 if TYPE_CHECKING:
@@ -401,5 +402,5 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (tuple, list, dict)):
-        return json.dumps(_plain(value))
-    return value
+        return csv_cell(json.dumps(_plain(value)))
+    return csv_cell(value)  # names: no formula, no control character
