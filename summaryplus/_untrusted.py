@@ -47,7 +47,7 @@ MAX_ZIP_RATIO = 200
 _RATIO_FLOOR_BYTES = 1_000_000
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -131,9 +131,9 @@ def load_json(
 ) -> Any:
     """``json.loads(raw)`` within a size and nesting budget.
 
-    The nesting is measured before parsing, by C regex passes (each removes the
-    innermost empty ``[]``/``{}`` pairs once strings are blanked): at most
-    ``max_depth`` passes over the text, never a recursion.
+    The nesting is measured before parsing, in passes over the brackets alone
+    (strings blanked; each pass removes the innermost pairs, one level): at
+    most ``max_depth`` + 1 passes, each a C ``bytes.replace``, never a recursion.
 
     Raises:
         error: the text is over ``max_bytes``, nests deeper than ``max_depth``,
@@ -145,17 +145,24 @@ def load_json(
             f"{where}: {subject} is more than {max_bytes:,} bytes of JSON (the limit "
             "summaryplus reads)"
         )
-    brackets = _STRING.sub(b'""', data).translate(None, _NOT_BRACKETS)
+    # Only the brackets, both kinds as one (the parser checks they match).
+    brackets = _STRING.sub(b'""', data).translate(_ONE_KIND, _NOT_BRACKETS)
+    too_deep = error(
+        f"{where}: {subject} nests JSON deeper than {max_depth} levels (summaryplus reads "
+        f"at most {max_depth}; a real file nests a handful)"
+    )
+    if b"[" * (max_depth + 1) in brackets:
+        raise too_deep  # the usual bomb, [[[[..., found in one search
     for _ in range(max_depth + 1):
-        reduced = _EMPTY_PAIR.sub(b"", brackets)
+        reduced = brackets.replace(b"[]", b"")
         if reduced == brackets:
-            break  # empty, or unbalanced: the parser says which
+            break
         brackets = reduced
     else:
-        raise error(
-            f"{where}: {subject} nests JSON deeper than {max_depth} levels (summaryplus reads "
-            f"at most {max_depth}; a real file nests a handful)"
-        )
+        raise too_deep
+    if brackets:
+        # Unbalanced: never handed to the parser, which would recurse into it.
+        raise error(f"{where}: {subject} is not valid JSON (unbalanced brackets)")
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as failure:
