@@ -11,7 +11,6 @@ import difflib
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import re
 import sys
@@ -19,6 +18,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ._config_size import DEFAULT_MAX_LAYERS, oversized
+from ._untrusted import load_json_file
 
 if TYPE_CHECKING:
     import torch
@@ -302,6 +304,7 @@ def build_from_config(
     *,
     image_size: tuple[int, int] | None = None,
     default_seq_len: int = DEFAULT_SEQ_LEN,
+    max_layers: int = DEFAULT_MAX_LAYERS,
 ) -> ConfigModel:
     """Builds the model a ``config.json`` describes, on the meta device by default,
     with the keyword inputs its forward needs at ``seq_len``/``batch``/``image_size``
@@ -309,7 +312,8 @@ def build_from_config(
     position table is shorter, as CLIP's 77).
 
     Only local files are read: the Hugging Face hub is switched off before
-    transformers is imported, and configs that need custom code are refused.
+    transformers is imported, and configs that need custom code are refused, as
+    are configs over ``max_layers`` layers (``_config_size``), before building.
 
     Raises:
         CommandError: not a config, an unknown ``model_type`` (the message names
@@ -319,15 +323,15 @@ def build_from_config(
     # Set before transformers (and huggingface_hub) is imported: they read it once.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CommandError(f"{path}: not valid JSON ({error})") from None
+    data = load_json_file(path, CommandError)
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise CommandError(
             f"{path}: not a transformers config (no \"model_type\"); for a sharded "
             "checkpoint give its *.index.json"
         )
+    if (too_large := oversized(data, max_layers)) is not None:
+        message = f"{path}: {too_large}: building it would take minutes; pass --max-layers N"
+        raise CommandError(message, USAGE)
     try:
         import transformers
     except ImportError:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
 from .queries import layer_value
+from .render.escape import terminal_block
 from .render.units import footer_number, megabytes, readable_bytes
 
 if TYPE_CHECKING:
@@ -453,4 +454,5 @@ def render_text(stats: SummaryLike) -> str:
     text = f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}"
     for section in footer_sections(stats):
         text += f"{divider}\n" + "".join(f"{label}: {value}\n" for label, value in section)
-    return text + divider
+    # Names come from the model: no control character reaches the terminal.
+    return terminal_block(text + divider)

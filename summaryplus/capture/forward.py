@@ -93,7 +93,8 @@ def capture_forward(
         # means CUDA is initialised), fake tensors and activation accounting.
         needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
         owned = _owned_tensors(tree) if needs_owned else []
-        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
+        # Saved by the first overlapping summary, restored by the last.
+        stack.enter_context(interpreter.rng_preserved(_cuda_devices(owned, args, kwargs)))
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
+from .._config_size import DEFAULT_MAX_LAYERS, EXPERT_FACTOR
 from .._factories import DEFAULT_SEQ_LEN, USAGE
 
 PROG = "summaryplus"
@@ -203,6 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="configs only: the transformers class to build (AutoModel, "
         "AutoModelForCausalLM, ...; default: the config's architectures[0], else AutoModel)",
+    )
+    inputs.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=DEFAULT_MAX_LAYERS,
+        metavar="N",
+        help=f"configs only: refuse a config of more layers than N (default "
+        f"{DEFAULT_MAX_LAYERS:,}; layers x experts: {EXPERT_FACTOR} x N) before building it",
     )
     table = parser.add_argument_group("output")
     table.add_argument(

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
+from .._config_size import DEFAULT_MAX_LAYERS
 from .._factories import FAILURE, USAGE, CommandError
 from .parser import PROG, _Parser, _positive
 
@@ -60,6 +61,11 @@ def build_plan_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model-class", metavar="NAME",
         help="configs only: the transformers class to build (default: architectures[0])",
+    )
+    parser.add_argument(
+        "--max-layers", type=_positive, default=DEFAULT_MAX_LAYERS, metavar="N",
+        help=f"configs only: refuse more layers than N before building (default "
+        f"{DEFAULT_MAX_LAYERS:,})",
     )
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="text (default) or json"
@@ -128,7 +134,7 @@ def load_plan_target(
         return model, None, context
     built = build_from_config(
         path, args.model_class, None, seq_len=args.context, batch=args.batch,
-        default_seq_len=DEFAULT_CONTEXT,
+        default_seq_len=DEFAULT_CONTEXT, max_layers=args.max_layers,
     )
     if not any(spec.fill == "ids" for spec in built.input_specs.values()):
         # FLOPs and memory per token of a model that takes none mean nothing.

@@ -111,7 +111,7 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     batch = sizes[0][0] if sizes else args.batch_size or (args.input[0][1][0] if args.input else 1)
     built = build_from_config(
         path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
-        image_size=args.image_size,
+        image_size=args.image_size, max_layers=args.max_layers,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
     given = {name: shape for name, shape, _ in args.input or ()}

@@ -6,12 +6,12 @@ The summary is data (``summaryplus.checkpoints``); everything about how it looks
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
+from .escape import cell_escaper, csv_cell, escape_rows, html_text, terminal_block
 from .units import readable_bytes
 
 _HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
@@ -123,7 +123,9 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
 def _tabulate(rows: Any, headers: Any, fmt: str, **options: Any) -> str:
     from tabulate import tabulate
 
-    return str(tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
+    # Tensor names and metadata come from the file: escaped for the format.
+    cells = escape_rows(rows, fmt)
+    return str(tabulate(cells, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
 
 
 # ------------------------------------------------------------------ formats
@@ -139,7 +141,7 @@ def to_text(summary: CheckpointSummary, depth: int) -> str:
     rule = "=" * width
     label_width = max(len(label) for label, _ in _totals(summary))
     footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in _totals(summary)]
-    return "\n".join([_heading(summary), rule, table, rule, *footer, rule])
+    return terminal_block("\n".join([_heading(summary), rule, table, rule, *footer, rule]))
 
 
 def to_table(summary: CheckpointSummary, depth: int, fmt: str) -> str:
@@ -153,14 +155,14 @@ def to_table(summary: CheckpointSummary, depth: int, fmt: str) -> str:
     totals = _tabulate(
         [(label.strip(), value) for label, value in _totals(summary)], ("Total", "Value"), fmt
     )
-    return f"{_heading(summary)}\n\n{groups}\n\n{totals}"
+    return f"{cell_escaper(fmt)(_heading(summary))}\n\n{groups}\n\n{totals}"
 
 
 def to_html(summary: CheckpointSummary, depth: int) -> str:
     """An HTML fragment (tables escaped by tabulate's ``html`` format)."""
     return (
         '<div class="summaryplus-checkpoint">\n'
-        f"<p>{html.escape(_heading(summary))}</p>\n"
+        f"<p>{html_text(_heading(summary))}</p>\n"
         f"{to_table_html(summary, depth)}\n</div>"
     )
 
@@ -232,8 +234,7 @@ def to_csv(summary: CheckpointSummary, depth: int) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["prefix", "depth", "tensors", "params", "bytes", "dtypes", "tied", "shape"])
     for g in summary.groups(depth):
-        writer.writerow(
-            [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
-             _shape(g.shape)]
-        )
+        cells = [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
+                 _shape(g.shape)]
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().rstrip("\n")

@@ -5,9 +5,9 @@ tabulate is imported only when something is rendered.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
+from .escape import escape_rows, html_text, terminal_block
 from .units import unit_of
 
 if TYPE_CHECKING:
@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 
 def comparison_text(comparison: Comparison) -> str:
     """The ``simple`` table and the notes under it: what ``print(comparison)`` shows."""
-    return "\n".join([render_comparison(comparison, "simple"), *comparison_notes(comparison)])
+    lines = [render_comparison(comparison, "simple"), *comparison_notes(comparison)]
+    return terminal_block("\n".join(lines))
 
 
 def comparison_html(comparison: Comparison) -> str:
     """An HTML table and the notes under it: what Jupyter shows."""
-    notes = "".join(f"<p>{html.escape(note)}</p>\n" for note in comparison_notes(comparison))
+    notes = "".join(f"<p>{html_text(note)}</p>\n" for note in comparison_notes(comparison))
     table = render_comparison(comparison, "html").replace(
         "<table>", '<table class="summaryplus-compare">', 1
     )
@@ -70,7 +71,7 @@ def render_comparison(comparison: Comparison, tablefmt: str) -> str:
     colalign = ("left", *("right" for _ in headers[1:]))
     return str(
         tabulate(
-            list(zip(*columns, strict=True)),
+            escape_rows(zip(*columns, strict=True), tablefmt),  # model names, escaped
             headers=headers,
             tablefmt=tablefmt,
             colalign=colalign,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .escape import terminal_block
 from .units import readable_bytes
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def plan_text(plan: Plan) -> str:
         lines.append(f"Per GPU with {plan.shards} shards (FSDP): {per_gpu}")
     lines += ["", _fit_table(plan)]
     lines += [f"Assumed: {line}" for line in plan.assumptions]
-    return "\n".join(lines)
+    return terminal_block("\n".join(lines))  # the model's name, shown not sent
 
 
 def _fit_table(plan: Plan) -> str:

@@ -12,7 +12,6 @@ needs no network.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
+from .escape import html_text
 from .html import totals_table
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
@@ -148,7 +148,7 @@ def report_panel(
         )
     headers = [options.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
     head = "".join(
-        f'<th{" class=n" if column in _NUMERIC else ""}>{html.escape(text)}</th>'
+        f'<th{" class=n" if column in _NUMERIC else ""}>{html_text(text)}</th>'
         for column, text in zip((None, *chosen), headers, strict=True)
     )
     data = {
@@ -156,7 +156,7 @@ def report_panel(
         "numeric": [False, *(column in _SORTS_BY_NUMBER for column in chosen)],
         "rows": data_rows,
     }
-    heading = html.escape(title if title is not None else _model_name(stats))
+    heading = html_text(title if title is not None else _model_name(stats))
     # Rows below the fold start hidden by CSS (class "f"), so the first layout
     # is of the folded tree; without JavaScript the full report shows them all.
     unfold = "" if compact else "<noscript><style>.sp-r tr.f{display:table-row}</style></noscript>"
@@ -196,7 +196,7 @@ def report_page(fragment: str, title: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n"
+        f"<title>{html_text(title)}</title>\n</head>\n"
         f'<body class="sp-page">\n{fragment}\n</body>\n</html>\n'
     )
 
@@ -214,7 +214,7 @@ def _row_html(
     show_var_name: bool,
     show_depth: bool,
 ) -> str:
-    name = html.escape(layer_name(layer, show_var_name, show_depth))
+    name = html_text(layer_name(layer, show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
     classes = []
@@ -229,7 +229,7 @@ def _row_html(
     attributes = f' class="{" ".join(classes)}"' if classes else ""
     cells = [f"<td>{_INDENT * layer.depth}{toggle}{name}{badges}</td>"]
     for column in columns:
-        text = html.escape(values[column].strip())
+        text = html_text(values[column].strip())
         share = _share(layer, column, shares)
         if share is not None:  # no bar under a twentieth of a percent: it would not show
             cells.append(f'<td class="b" style="--w:{share}">{text}</td>' if share != "0.0%"
@@ -318,7 +318,7 @@ def _cards(stats: SummaryLike) -> str:
         coverage = "complete" if not ops else f"partial ({ops} op{'s' * (ops != 1)} uncounted)"
         cards.append(("MACs coverage", coverage))
     items = "".join(
-        f"<div><dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd></div>"
+        f"<div><dt>{html_text(label)}</dt><dd>{html_text(value)}</dd></div>"
         for label, value in cards
     )
     return f'<dl class="sp-cards">{items}</dl>'

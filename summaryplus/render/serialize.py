@@ -33,7 +33,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._untrusted import load_json_file
 from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from .escape import csv_cell
+from .saved_fields import check_record_fields, check_table, check_tree
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -266,7 +269,8 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     if isinstance(source, Mapping):
         data: Any = source
     elif isinstance(source, (str, os.PathLike)):
-        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        # Within the JSON size and nesting budget (a file someone sent).
+        data = load_json_file(Path(source), ValueError, subject="the saved summary")
     else:
         raise TypeError(
             "source must be a path to a JSON file (str or os.PathLike) or a dict from "
@@ -279,13 +283,21 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         accepted = ", ".join(repr(name) for name in _READABLE_SCHEMAS)
         raise ValueError(f"schema={schema!r} is not readable; accepted values: {accepted}")
     _require(data, ("summaryplus_version", "model", "input_size", "layers", "totals"), "summary")
-    layers = linked(
-        tuple(
-            LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
-            for position, layer in enumerate(data["layers"])
-        )
-    )
-    totals = TotalsRecord(**_fields_of(TotalsRecord, data["totals"], "totals"))
+    if not isinstance(data["layers"], (list, tuple)):
+        raise ValueError(f"layers must be a list, got {type(data['layers']).__name__}")
+    if not isinstance(data["model"], str):
+        raise ValueError(f"model must be a str, got {type(data['model']).__name__}")
+    rows = [
+        _fields_of(LayerRecord, layer, f"layers[{position}]")
+        for position, layer in enumerate(data["layers"])
+    ]
+    for position, row in enumerate(rows):
+        check_record_fields(LayerRecord, row, f"layers[{position}]")
+    check_tree(rows)
+    layers = linked(tuple(LayerRecord(**row) for row in rows))
+    totals_fields = _fields_of(TotalsRecord, data["totals"], "totals")
+    check_record_fields(TotalsRecord, totals_fields, "totals")
+    totals = TotalsRecord(**totals_fields)
     return SummaryRecord(
         model=data["model"],
         input_size=_frozen(data["input_size"]),
@@ -303,14 +315,18 @@ def _table_settings(table: Any) -> dict[str, Any] | None:
         return None
     from ..enums import ColumnSettings, RowSettings
 
+    if not isinstance(table, Mapping):
+        raise ValueError(f"table must be a JSON object, got {type(table).__name__}")
     try:
+        _require(table, ("depth", "col_names", "col_width", "row_settings"), "table")
+        check_table(table)
         checked = {
-            "depth": int(table["depth"]),
+            "depth": table["depth"],
             "col_names": [ColumnSettings(name).value for name in table["col_names"]],
-            "col_width": int(table["col_width"]),
+            "col_width": table["col_width"],
             "row_settings": [RowSettings(name).value for name in table["row_settings"]],
         }
-    except (KeyError, TypeError, ValueError) as error:
+    except ValueError as error:
         raise ValueError(f"table: not valid table settings ({error})") from None
     return checked
 
@@ -386,5 +402,5 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (tuple, list, dict)):
-        return json.dumps(_plain(value))
-    return value
+        return csv_cell(json.dumps(_plain(value)))
+    return csv_cell(value)  # names: no formula, no control character

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .._checks import check_count
 from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
+from .escape import escape_rows
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -140,7 +141,7 @@ def to_table(
         raise ValueError(f"tablefmt={tablefmt!r} is not valid; accepted values: {accepted}")
     data = table_data(stats, depth, columns)
     return tabulate(
-        data.rows,
+        escape_rows(data.rows, tablefmt),  # names from the model, escaped for the format
         headers=data.headers,
         tablefmt=tablefmt,
         colalign=data.colalign,
