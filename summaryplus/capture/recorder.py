@@ -306,9 +306,16 @@ class Recorder:
             self._saved_keys.add(storage_key(tensor))
             self._keep_alive.append(tensor)
 
+    @property
+    def saved_keys(self) -> set[int]:
+        """Storage keys counted as activations or excluded (params, buffers, inputs)."""
+        return self._saved_keys
+
     def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
         key = storage_key(tensor)
-        if key not in self._saved_keys:
+        # (A backward's recomputation of a checkpointed segment saves again:
+        # its tensors live during the backward only, not at its start.)
+        if key not in self._saved_keys and not self.in_backward:
             self._saved_keys.add(key)
             self._keep_alive.append(tensor.untyped_storage())
             size = storage_nbytes(tensor)
