@@ -115,6 +115,7 @@ def capture_forward(
             stack.enter_context(CpuAttentionOnMeta())
         if grad_enabled:
             recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
+            recorder.watch_checkpoints()
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )

@@ -29,6 +29,7 @@ from .. import formulas
 from .._tensors import storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
+from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
 from .state import Snapshot, written_arguments
 from .tree import ModuleTree
@@ -86,6 +87,10 @@ class Recorder:
         # unique while the pass runs.
         self._saved_keys: set[int] = set()
         self._keep_alive: list[Any] = []
+        # The (args, kwargs) of each running row, beside ``stack``; and what
+        # non-reentrant checkpoints keep (``watch_checkpoints``).
+        self._calls: list[Any] = []
+        self._regions: CheckpointRegions | None = None
 
     # --------------------------------------------------------- instrumenting
     def attach(self, hooks_only: bool = False) -> Callable[[], None]:
@@ -190,11 +195,18 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
+        if self._regions is not None and not self.in_backward:
+            calls = self._calls
+            self._regions.entered(
+                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
+            )
         stack.append(row)
+        self._calls.append((args, kwargs))
         return row
 
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
+        self._calls.pop()
         row.executed = True
         if isinstance(output, torch.Tensor) and not output.is_nested:
             # The shape list made now (the table reads it for every row: a lazy
@@ -209,6 +221,7 @@ class Recorder:
 
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None:
         self.stack.pop()
+        self._calls.pop()
         # The first row to see a given error is the innermost one that failed.
         if self.failure is None or self.failure.error is not error:
             self.failure = Failure(row, describe(inputs), error)
@@ -311,22 +324,33 @@ class Recorder:
         """Storage keys counted as activations or excluded (params, buffers, inputs)."""
         return self._saved_keys
 
+    def watch_checkpoints(self) -> None:
+        """Counts what non-reentrant checkpoints keep beyond what the hooks see
+        (``checkpoint_regions``); for a forward with the saved-tensor hooks on."""
+        self._regions = CheckpointRegions(self._add_saved)
+
     def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
-        key = storage_key(tensor)
         # (A backward's recomputation of a checkpointed segment saves again:
         # its tensors live during the backward only, not at its start.)
-        if key not in self._saved_keys and not self.in_backward:
-            self._saved_keys.add(key)
-            self._keep_alive.append(tensor.untyped_storage())
-            size = storage_nbytes(tensor)
-            if self.stack:
-                self.stack[-1].own_activation_bytes += size
-            else:
-                self.loose_activation_bytes += size
+        if not self.in_backward:
+            self._add_saved(tensor, self.stack[-1] if self.stack else None)
         # Hand autograd an alias without grad_fn: returning the tensor itself makes
         # a saved output reference its own graph node, a cycle that leaks the
         # whole graph after the summary.
         return tensor.detach()
+
+    def _add_saved(self, tensor: torch.Tensor, row: LayerInfo | None) -> None:
+        """Adds the storage of a tensor kept for backward to ``row`` (None:
+        outside every row), each storage once."""
+        key = storage_key(tensor)
+        if key not in self._saved_keys:
+            self._saved_keys.add(key)
+            self._keep_alive.append(tensor.untyped_storage())
+            size = storage_nbytes(tensor)
+            if row is not None:
+                row.own_activation_bytes += size
+            else:
+                self.loose_activation_bytes += size
 
     @staticmethod
     def unpack_saved(tensor: torch.Tensor) -> torch.Tensor:
@@ -337,6 +361,9 @@ class Recorder:
         self._keep_alive.clear()
         self._saved_keys.clear()
         self._entry_inputs.clear()
+        self._calls.clear()
+        if self._regions is not None:
+            self._regions.clear()
 
 
 def _count_op(
