@@ -97,9 +97,12 @@ class Recorder:
         """Instruments every module and returns the function that undoes it all.
 
         A module's ``forward`` is wrapped on the instance (``wrapping``); modules
-        with forward hooks of their own get forward pre/post hooks instead,
-        registered after theirs, so their hooks' ops and output changes stay
-        inside the row, as in torchinfo. ``hooks_only`` (compiled models: dynamo
+        with forward hooks of their own get forward pre/post hooks instead: the
+        pre hook before theirs and the post hook after, so the ops their hooks
+        run (``spectral_norm``'s power iteration) belong to the row, as
+        FlopCounterMode and ModTracker count them, and a second pre hook after
+        theirs records the inputs their pre hooks hand the forward, as torchinfo
+        shows them. ``hooks_only`` (compiled models: dynamo
         must not trace the wrapper) hooks every module.
         """
         wrapped = Wrapped(self)
@@ -128,7 +131,13 @@ class Recorder:
                 # so the stack of running rows stays right when a caller catches
                 # the error.
                 pre, post = self._pre_hook, self._post_hook
-                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+                handles.append(
+                    module.register_forward_pre_hook(pre, with_kwargs=True, prepend=True)
+                )
+                if module._forward_pre_hooks and len(module._forward_pre_hooks) > 1:
+                    handles.append(
+                        module.register_forward_pre_hook(self._inputs_hook, with_kwargs=True)
+                    )
                 handles.append(
                     module.register_forward_hook(post, with_kwargs=True, always_call=True)
                 )
@@ -143,6 +152,14 @@ class Recorder:
         if self.enter(module, args, kwargs) is not None:
             self._entry_errors.append(sys.exc_info()[1])
             self._entry_inputs.append((args, kwargs) if kwargs else args)
+
+    def _inputs_hook(self, module: nn.Module, args: Any, kwargs: Any) -> None:
+        """After the module's own pre hooks: the inputs its forward receives."""
+        if get_ident() == self.thread_id and self.stack and self.stack[-1].module is module:
+            # (The lists set directly: they win over the tensor seen at entry.)
+            inputs = (args, kwargs) if kwargs else args
+            self.stack[-1].input_size = first_shape(inputs)
+            self.stack[-1].input_dtypes = dtypes_of(inputs)
 
     def _post_hook(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         if get_ident() != self.thread_id:
@@ -179,6 +196,17 @@ class Recorder:
             row = self._add_row(type(module).__name__, module, None)
         else:
             return None
+        self._record_inputs(row, args, kwargs)
+        if self._regions is not None and not self.in_backward:
+            calls = self._calls
+            self._regions.entered(
+                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
+            )
+        stack.append(row)
+        self._calls.append((args, kwargs))
+        return row
+
+    def _record_inputs(self, row: LayerInfo, args: Any, kwargs: Any) -> None:
         tensor = args[0] if len(args) == 1 and not kwargs else None
         if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
             # The common case, without a walk: the row makes its input_size and
@@ -195,14 +223,6 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
-        if self._regions is not None and not self.in_backward:
-            calls = self._calls
-            self._regions.entered(
-                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
-            )
-        stack.append(row)
-        self._calls.append((args, kwargs))
-        return row
 
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
