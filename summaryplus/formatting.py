@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
+from .memory import estimate_training_memory, unused_names
 from .queries import layer_value
 from .render.escape import terminal_block
 from .render.units import footer_number, megabytes, readable_bytes
@@ -365,6 +366,14 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
+    if stats.unused_trainable_params and stats.gradient_params is not None:
+        counts.append(
+            (
+                "Trainable params with no gradient",
+                f"{stats.trainable_params - stats.gradient_params:,} "
+                f"(not reached by the outputs: {unused_names(stats.unused_trainable_params)})",
+            )
+        )
     if stats.pruned_params:
         counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
     if stats.uninitialized_layers:
@@ -419,8 +428,6 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
     )
     sizes.append(size_line("Estimated Total Size", estimated))
     if stats.grad_enabled:
-        from .memory import estimate_training_memory
-
         step = estimate_training_memory(stats, "adam")
         sizes.append(size_line("Training step estimate, Adam", step.total))
     return [counts, sizes]

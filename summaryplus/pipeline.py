@@ -178,6 +178,9 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        reached_params=result.reached_params,
+        output_held_bytes=result.output_held_bytes,
+        output_grad_bytes=result.output_grad_bytes,
     )
 
 

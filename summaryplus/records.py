@@ -160,6 +160,20 @@ class SummaryLike(Protocol):
     def pruned_params(self) -> int: ...
     @property
     def uninitialized_layers(self) -> int: ...
+    @property
+    def gradient_params(self) -> int | None: ...
+    @property
+    def gradient_param_bytes(self) -> int | None: ...
+    @property
+    def largest_gradient_bytes(self) -> int | None: ...
+    @property
+    def local_gradient_param_bytes(self) -> int | None: ...
+    @property
+    def unused_trainable_params(self) -> tuple[str, ...]: ...
+    @property
+    def output_held_bytes(self) -> int | None: ...
+    @property
+    def output_grad_bytes(self) -> int | None: ...
 
 @dataclass(frozen=True)
 class LayerRecord:
@@ -256,6 +270,16 @@ class TotalsRecord:
     pruned_params: int = 0
     # Modules with uninitialized lazy parameters: total_params is a lower bound.
     uninitialized_layers: int = 0
+    # Train mode: the trainable parameters that get gradients (the outputs reach
+    # them), the names of those that do not, and the outputs' own bytes beyond
+    # the saved activations and their gradients' (None: not measured).
+    gradient_params: int | None = None
+    gradient_param_bytes: int | None = None
+    largest_gradient_bytes: int | None = None
+    local_gradient_param_bytes: int | None = None
+    unused_trainable_params: tuple[str, ...] = ()
+    output_held_bytes: int | None = None
+    output_grad_bytes: int | None = None
 
 
 @dataclass(frozen=True)

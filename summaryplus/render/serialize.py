@@ -111,6 +111,13 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         active_params_per_token=stats.active_params_per_token,
         pruned_params=stats.pruned_params,
         uninitialized_layers=stats.uninitialized_layers,
+        gradient_params=stats.gradient_params,
+        gradient_param_bytes=stats.gradient_param_bytes,
+        largest_gradient_bytes=stats.largest_gradient_bytes,
+        local_gradient_param_bytes=stats.local_gradient_param_bytes,
+        unused_trainable_params=tuple(stats.unused_trainable_params),
+        output_held_bytes=stats.output_held_bytes,
+        output_grad_bytes=stats.output_grad_bytes,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
