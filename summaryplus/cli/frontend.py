@@ -33,7 +33,11 @@ _MODEL_OPTIONS = (
     ("mode", "--mode"),
     ("plot", "--plot"),
 )
-_CONFIG_OPTIONS = (("model_class", "--model-class"), ("image_size", "--image-size"))
+_CONFIG_OPTIONS = (
+    ("model_class", "--model-class"),
+    ("image_size", "--image-size"),
+    ("trust_remote_code", "--trust-remote-code"),
+)
 # Options of a forward pass that an exported program (never run) has no use for.
 _RUN_OPTIONS = (
     ("input", "--input"),

@@ -203,7 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-class",
         metavar="NAME",
         help="configs only: the transformers class to build (AutoModel, "
-        "AutoModelForCausalLM, ...; default: the config's architectures[0], else AutoModel)",
+        "AutoModelForCausalLM, ...; default: the config's architectures[0], else its "
+        "causal-LM head where it has one, else AutoModel)",
+    )
+    inputs.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=None,
+        help="configs only: import the model code the config names (auto_map) from its "
+        "folder and run it; never done without this flag",
     )
     inputs.add_argument(
         "--max-layers",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,12 @@ def build_plan_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model-class", metavar="NAME",
-        help="configs only: the transformers class to build (default: architectures[0])",
+        help="configs only: the transformers class to build (default: architectures[0], "
+        "else the causal-LM head)",
+    )
+    parser.add_argument(
+        "--trust-remote-code", action="store_true",
+        help="configs only: import and run the model code the config names (auto_map)",
     )
     parser.add_argument(
         "--max-layers", type=_positive, default=DEFAULT_MAX_LAYERS, metavar="N",
@@ -82,7 +88,7 @@ def run_plan(args: argparse.Namespace) -> int:
     from ..plan import plan
     from .targets import _emit
 
-    model, inputs, context = load_plan_target(args)
+    model, inputs, context, chosen = load_plan_target(args)
     try:
         found = plan(
             model, input_data=inputs, context=context, batch=args.batch, shards=args.shards
@@ -98,6 +104,8 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CommandError(line, FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
+    if chosen:  # the class built for a config that names none: said in every format
+        found = dataclasses.replace(found, assumptions=(chosen, *found.assumptions))
     text = json.dumps(found.to_dict(), indent=2) if args.format == "json" else str(found)
     _emit(args, text)
     return 0
@@ -105,16 +113,18 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def load_plan_target(
     args: argparse.Namespace,
-) -> tuple[nn.Module, dict[str, Any] | None, int]:
+) -> tuple[nn.Module, dict[str, Any] | None, int, str]:
     """The model, the keyword inputs of one step of --batch x --context tokens
     and that context, from the loaders the summary command uses
     (``build_from_config``, which reads hub names too and builds each model
     type's inputs; factories), passed through as they are: (model, inputs;
-    None: token ids of shape (batch, context), context). Without --context:
+    None: token ids of shape (batch, context), context, why this class was built
+    when the config names none). Without --context:
     ``DEFAULT_CONTEXT``, or the model config's own limit when lower
     (``hf_inputs.default_text_length``)."""
-    from .._factories import build_from_config, build_from_factory
-    from ..hf_inputs import default_text_length
+    from .._configs import build_from_config
+    from .._factories import build_from_factory
+    from ..hf_inputs import InputsError, check_positions, default_text_length
     from .frontend import _classify
 
     kind, path = _classify(args.target)
@@ -127,14 +137,21 @@ def load_plan_target(
         )
         raise CommandError(f"{args.target}: plan needs a config.json or a factory ({what})", USAGE)
     if kind == "factory":
-        if args.model_class is not None:
-            raise CommandError("--model-class does not apply to a factory", USAGE)
+        for flag, value in (("--model-class", args.model_class),
+                            ("--trust-remote-code", args.trust_remote_code or None)):
+            if value is not None:
+                raise CommandError(f"{flag} does not apply to a factory", USAGE)
         model = build_from_factory(args.target, None)
         context = args.context or default_text_length(model, DEFAULT_CONTEXT)
-        return model, None, context
+        try:  # a transformers model made by a factory: its position table too
+            check_positions(model, "input_ids", context)
+        except InputsError as error:
+            raise CommandError(f"{args.target}: {error}", USAGE) from None
+        return model, None, context, ""
     built = build_from_config(
         path, args.model_class, None, seq_len=args.context, batch=args.batch,
-        default_seq_len=DEFAULT_CONTEXT, max_layers=args.max_layers,
+        default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
+        max_layers=args.max_layers,
     )
     if not any(spec.fill == "ids" for spec in built.input_specs.values()):
         # FLOPs and memory per token of a model that takes none mean nothing.
@@ -149,4 +166,4 @@ def load_plan_target(
     config: Any = getattr(built.model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = True
-    return built.model, dict(built.inputs), built.seq_len
+    return built.model, dict(built.inputs), built.seq_len, built.chosen
