@@ -24,7 +24,12 @@ from torch import nn
 from ._sources import ACCEPTED, Summary, SummarySource, summarize_source
 from .diff import FieldChange, LayerChange, LayerEntry, SummaryDiff, TotalChange, diff
 from .model_statistics import ModelStatistics
-from .render.comparison import comparison_html, comparison_text, render_comparison
+from .render.comparison import (
+    comparison_html,
+    comparison_text,
+    render_comparison,
+    render_comparison_as,
+)
 from .render.serialize import SummaryRecord
 
 if TYPE_CHECKING:
@@ -159,6 +164,12 @@ class Comparison:
 
     def __str__(self) -> str:
         return comparison_text(self)
+
+    def render(self, fmt: str = "text") -> str:
+        """The comparison in any format, notes included: ``text``, ``json``,
+        ``csv``, ``html``, ``rich``, ``markdown``/``md`` or a tabulate format
+        (``render.comparison.render_comparison_as``)."""
+        return render_comparison_as(self, fmt)
 
     def to_html(
         self,

@@ -395,8 +395,10 @@ def test_to_table_depth_and_columns(bert_stats: Any) -> None:
 
 def test_to_table_bad_arguments(gpt2_stats: Any) -> None:
     _, stats = gpt2_stats
-    with pytest.raises(ValueError, match=r"accepted values: .*'github'"):
-        stats.to_table("markdown")
+    with pytest.raises(ValueError, match=r"did you mean 'markdown'.*accepted values: .*github"):
+        stats.to_table("markdwn")
+    with pytest.raises(ValueError, match="not a tabulate format"):
+        stats.to_table("json")
     with pytest.raises(ValueError, match=r"columns='params'.*'num_params'"):
         stats.to_table(columns=["params"])
     with pytest.raises(ValueError, match="depth"):
@@ -438,6 +440,8 @@ def test_to_dict_has_every_layer_field_and_total(request: pytest.FixtureRequest,
             expected = getattr(row, field)
             if isinstance(expected, tuple):
                 expected = list(expected)
+            if field == "trainable":  # JSON booleans: true, false, "partial", null
+                expected = {"True": True, "False": False, "Partial": "partial"}.get(expected)
             assert layer[field] == expected, (row.module_path, field)
     totals = data["totals"]
     assert list(totals) == [field.name for field in dataclasses.fields(TotalsRecord)]

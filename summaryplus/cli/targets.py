@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from ..errors import SummaryError
     from ..hf_inputs import InputSpec
     from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 # The library's package name (``summaryplus``), as ``--plot`` errors name it.
 _LIBRARY = __name__.rsplit(".", 2)[0]
@@ -273,20 +273,10 @@ def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
     return 0
 
 
-def _render_model(stats: ModelStatistics, fmt: str) -> str:
-    if fmt == "text":
-        return str(stats)
-    if fmt == "html":  # a whole page: the interactive report, opened from a file
-        return stats.to_html(standalone=True)
-    method_name = {"json": "to_json", "csv": "to_csv"}.get(fmt, "to_table")
-    method = getattr(stats, method_name, None)
-    if method is None:
-        raise CommandError(
-            f"--format {fmt} is not available in this version of summaryplus",
-            USAGE,
-        )
-    rendered = method(tablefmt=fmt) if method_name == "to_table" else method()
-    return rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2)
+def _render_model(stats: SummaryLike, fmt: str) -> str:
+    from ..render.formats import render_summary
+
+    return render_summary(stats, fmt)
 
 
 def _plot(stats: ModelStatistics, path: str) -> None:

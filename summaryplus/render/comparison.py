@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output
 from .units import unit_of
 
 if TYPE_CHECKING:
@@ -29,8 +30,32 @@ def comparison_html(comparison: Comparison) -> str:
 
 
 def render_comparison(comparison: Comparison, tablefmt: str) -> str:
-    from tabulate import tabulate
+    """The comparison table alone in a tabulate format (``Comparison.to_table``)."""
+    fmt = check_format(tablefmt, "tablefmt")
+    if fmt in SPECIAL_FORMATS and fmt != "html":  # tabulate has an html table too
+        raise ValueError(
+            f"tablefmt={tablefmt!r} is not a tabulate format; use render_comparison_as for it"
+        )
+    return render_output(Output("", comparison_output(comparison).tables), fmt, page=False)
 
+
+def render_comparison_as(comparison: Comparison, fmt: str = "text") -> str:
+    """The comparison in any format, its notes included: ``text``, ``json``
+    (``Comparison.to_dict``), ``csv``, ``html`` (a page of the table; the
+    interactive one is ``Comparison.to_html``), ``rich``, ``markdown``/``md`` or
+    any tabulate format.
+
+    Raises:
+        ValueError: ``fmt`` is unknown (the message suggests the closest name).
+    """
+    fmt = check_format(fmt)
+    if fmt == "text":
+        return comparison_text(comparison)
+    return render_output(comparison_output(comparison), fmt)
+
+
+def comparison_output(comparison: Comparison) -> Output:
+    """The comparison as the output model: one table (a row per model) and its notes."""
     rows = comparison.rows
     has_macs = any(row.macs is not None for row in rows)
     has_memory = any(row.training_memory_bytes is not None for row in rows)
@@ -68,15 +93,9 @@ def render_comparison(comparison: Comparison, tablefmt: str) -> str:
         headers.append("Memory ratio")
         columns.append([_times(row.memory_ratio) for row in rows])
     colalign = ("left", *("right" for _ in headers[1:]))
-    return str(
-        tabulate(
-            list(zip(*columns, strict=True)),
-            headers=headers,
-            tablefmt=tablefmt,
-            colalign=colalign,
-            disable_numparse=True,
-        )
-    )
+    table = Table(tuple(headers), tuple(zip(*columns, strict=True)), colalign)
+    title = f"Comparison of {len(rows)} models"
+    return Output(title, (table,), tuple(comparison_notes(comparison)), data=comparison.to_dict())
 
 
 def comparison_notes(comparison: Comparison) -> list[str]:

@@ -17,13 +17,13 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
 from .html import totals_table
+from .output import asset as _asset
+from .output import report_page
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
 from .units import footer_number
@@ -190,17 +190,6 @@ def report_fragment(panels: Iterable[str], header: str = "") -> str:
     )
 
 
-def report_page(fragment: str, title: str) -> str:
-    """A fragment as a complete HTML document (UTF-8, light and dark)."""
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="light dark">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n"
-        f'<body class="sp-page">\n{fragment}\n</body>\n</html>\n'
-    )
-
-
 # ------------------------------------------------------------------ rows
 def _row_html(
     layer: LayerLike,
@@ -362,8 +351,3 @@ def _model_name(stats: SummaryLike) -> str:
 def _json(data: object) -> str:
     # "<" never appears raw, so no "</script>" or "<!--" can end the block early.
     return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-
-
-@cache
-def _asset(name: str) -> str:
-    return resources.files("summaryplus.render").joinpath("assets", name).read_text("utf-8")

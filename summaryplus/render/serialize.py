@@ -33,7 +33,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from ..records import (
+    SCHEMA,
+    LayerRecord,
+    SummaryRecord,
+    TotalsRecord,
+    _plain,
+    linked,
+    trainable_from_json,
+)
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -281,7 +289,7 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     _require(data, ("summaryplus_version", "model", "input_size", "layers", "totals"), "summary")
     layers = linked(
         tuple(
-            LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
+            _loaded_layer(layer, f"layers[{position}]")
             for position, layer in enumerate(data["layers"])
         )
     )
@@ -295,6 +303,15 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         schema=str(schema),
         table=_table_settings(data.get("table")),
     )
+
+
+def _loaded_layer(layer: Any, where: str) -> LayerRecord:
+    fields = _fields_of(LayerRecord, layer, where)
+    try:
+        fields["trainable"] = trainable_from_json(fields["trainable"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    return LayerRecord(**fields)
 
 
 def _table_settings(table: Any) -> dict[str, Any] | None:

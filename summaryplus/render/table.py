@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .._checks import check_count
 from ..enums import ColumnSettings
 from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
+from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output, tree_prefix
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -23,6 +24,7 @@ __all__ = [
     "TableData",
     "chosen_columns",
     "footer_items",
+    "summary_output",
     "table_data",
     "to_table",
 ]
@@ -107,21 +109,27 @@ def to_table(
     tablefmt: str = "github",
     depth: int | None = None,
     columns: Iterable[str] | None = None,
+    totals: bool = False,
 ) -> str:
     """The summary table rendered by tabulate.
 
     Args:
         stats: the summary.
         tablefmt: any name in ``tabulate.tabulate_formats`` (``"github"``,
-            ``"grid"``, ``"rst"``, ``"latex"``, ``"html"``, ``"tsv"``...).
+            ``"grid"``, ``"rst"``, ``"latex"``, ``"html"``, ``"tsv"``...), or
+            ``"markdown"``/``"md"`` (GitHub tables). LaTeX formats draw the
+            tree in ASCII (``+ ``, ``|    ``): they cannot show box characters.
         depth: deepest level shown; None uses the summary's own ``depth``.
         columns: ``ColumnSettings`` names; None uses the summary's ``col_names``.
+        totals: also the totals (``footer_items``) as a second table, as
+            ``summaryplus --format`` writes them (``render_summary``).
 
     Returns:
-        The table (without the totals footer: see ``to_dict()["totals"]``).
+        The table (the totals too with ``totals=True``).
 
     Raises:
-        ValueError: ``tablefmt`` or a column is unknown, or ``depth`` is negative.
+        ValueError: ``tablefmt`` or a column is unknown (the message suggests
+            the closest format name), or ``depth`` is negative.
 
     Example:
         >>> from torch import nn
@@ -133,22 +141,42 @@ def to_table(
         | Sequential               | [1, 2]         |        -- |
         | ├─Linear: 1-1            | [1, 2]         |        10 |
     """
-    from tabulate import tabulate, tabulate_formats
+    fmt = check_format(tablefmt, "tablefmt")
+    if fmt in SPECIAL_FORMATS and fmt != "html":  # tabulate has an html table too
+        raise ValueError(
+            f"tablefmt={tablefmt!r} is not a tabulate format; use to_json/to_csv/to_html "
+            "or render_summary for it"
+        )
+    output = summary_output(stats, fmt, depth, columns)
+    shown = output.tables if totals else output.tables[:1]
+    return render_output(Output("", shown), fmt, page=False)
 
-    if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
-        accepted = ", ".join(repr(name) for name in tabulate_formats)
-        raise ValueError(f"tablefmt={tablefmt!r} is not valid; accepted values: {accepted}")
-    data = table_data(stats, depth, columns)
-    return tabulate(
-        data.rows,
-        headers=data.headers,
-        tablefmt=tablefmt,
-        colalign=data.colalign,
-        # Cells are already formatted text: tabulate must not re-parse "1,024".
-        disable_numparse=True,
-        # Passed per call, never by setting tabulate.PRESERVE_WHITESPACE.
-        preserve_whitespace=True,
-    )
+
+def summary_output(
+    stats: SummaryLike,
+    fmt: str = "github",
+    depth: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> Output:
+    """The summary as the output model every format is written from: the layer
+    table (tree prefixes that ``fmt`` can show), then the totals table.
+
+    Args:
+        stats: the summary.
+        fmt: the format it is for (only the tree prefix depends on it).
+        depth: deepest level shown; None uses the summary's own ``depth``.
+        columns: ``ColumnSettings`` names; None uses the summary's ``col_names``.
+
+    Returns:
+        The ``Output`` (its ``data`` is ``to_dict()``).
+    """
+    from .serialize import to_dict
+
+    data = table_data(stats, depth, columns, prefix=tree_prefix(fmt))
+    layers = Table(tuple(data.headers), tuple(map(tuple, data.rows)), data.colalign)
+    totals = Table(("Total", "Value"), tuple(footer_items(stats)), ("left", "right"))
+    # No title line: the table starts the output, as torchinfo's does.
+    return Output("", (layers, totals), data=to_dict(stats))
 
 
 def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
