@@ -157,3 +157,37 @@ def test_rich_has_no_trailing_spaces(results: dict[str, Any]) -> None:
     text = render_summary(results["model"], "rich")
     assert "Total params" in text
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_json_trainable_is_a_boolean_and_old_strings_load(results: dict[str, Any]) -> None:
+    from summaryplus import load_summary
+
+    data = results["model"].to_dict()
+    # Sequential holds no parameter of its own but its subtree's: all trainable.
+    assert [layer["trainable"] for layer in data["layers"]] == [True, True, None, True]
+    old = json.loads(json.dumps(data))
+    for layer, text in zip(old["layers"], ["True", "True", "--", "True"], strict=True):
+        layer["trainable"] = text  # what files written before booleans hold
+    assert load_summary(old).to_dict() == data
+    old["layers"][1]["trainable"] = "yes"
+    with pytest.raises(ValueError, match=r"layers\[1\]: trainable='yes'"):
+        load_summary(old)
+
+
+def test_partial_and_frozen_rows_in_json() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
+    model[0].requires_grad_(False)
+    data = summary(model, input_size=(1, 2), verbose=0).to_dict()
+    assert [layer["trainable"] for layer in data["layers"]] == ["partial", False, True]
+
+
+def test_version(capsys: Any) -> None:
+    from summaryplus import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"summaryplus {__version__} (torch {torch.__version__})"
+    with pytest.raises(SystemExit):
+        main(["plan", "--version"])
+    assert __version__ in capsys.readouterr().out
