@@ -187,7 +187,8 @@ def test_version(capsys: Any) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0
-    assert capsys.readouterr().out.strip() == f"summaryplus {__version__} (torch {torch.__version__})"
+    expected = f"summaryplus {__version__} (torch {torch.__version__})"
+    assert capsys.readouterr().out.strip() == expected
     with pytest.raises(SystemExit):
         main(["plan", "--version"])
     assert __version__ in capsys.readouterr().out
