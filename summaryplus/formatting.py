@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
 from .queries import layer_value
-from .render.units import footer_number, megabytes, readable_bytes
+from .render.units import footer_number, megabytes, readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from .records import LayerLike, SummaryLike
@@ -347,15 +347,29 @@ def _parameter_lines(
     return lines
 
 
-def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
+def footer_sections(
+    stats: SummaryLike, torchinfo_units: bool = True
+) -> list[list[tuple[str, str]]]:
     """The totals under the table as sections of (label, value) pairs.
 
     ``render_text`` prints each pair as ``label: value`` with a divider between
     sections; the other renderers list the same pairs.
+
+    Args:
+        stats: the summary.
+        torchinfo_units: torchinfo's fixed units for its own lines (``Total
+            mult-adds (M): 0.00``, ``Params size (MB): 0.00``), as the text
+            table prints them; False gives every figure a unit chosen for its
+            value (``Total mult-adds: 48``, ``Params size: 232 B``), as every
+            other format shows them. Lines torchinfo does not have adapt always
+            (``Training step estimate, Adam: 1.23 kB``). A unit the caller chose
+            (``macs_units``, ``params_units``) is kept either way.
     """
     options = stats.formatting
 
     def scaled(label: str, num: int, units: Units) -> tuple[str, str]:
+        if not torchinfo_units and units in (Units.AUTO, Units.NONE):
+            return label, readable_count(num) if units is Units.AUTO else f"{num:,}"
         suffix, _, value = footer_number(num, units).partition(": ")
         return f"{label}{suffix}", value
 
@@ -401,6 +415,8 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
             )
 
     def size_line(label: str, num_bytes: int) -> tuple[str, str]:
+        if not torchinfo_units:
+            return label, readable_bytes(num_bytes)
         return f"{label} (MB)", f"{megabytes(num_bytes):0.2f}"
 
     sizes = [
@@ -421,7 +437,8 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         from .memory import estimate_training_memory
 
         step = estimate_training_memory(stats, "adam")
-        sizes.append(size_line("Training step estimate, Adam", step.total))
+        # Our own line (torchinfo has none): its unit adapts in every format.
+        sizes.append(("Training step estimate, Adam", readable_bytes(step.total)))
     return [counts, sizes]
 
 

@@ -98,7 +98,7 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
     lines = [
         ("Total params", f"{summary.total_params:,}"),
         ("Tensors", f"{len(summary.tensors):,}"),
-        ("Params size (MB)", f"{summary.total_bytes / 1e6:,.2f}"),
+        ("Params size", readable_bytes(summary.total_bytes)),
     ]
     for dtype in summary.by_dtype():
         lines.append(

@@ -9,7 +9,7 @@ import html
 from typing import TYPE_CHECKING
 
 from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output
-from .units import unit_of
+from .units import readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from ..compare import Comparison
@@ -70,20 +70,21 @@ def comparison_output(comparison: Comparison) -> Output:
         columns.append(["--" if row.active_params is None else f"{row.active_params:,}"
                         for row in rows])
     if has_macs:
+        # A unit per value (k/M/G/T): a small model next to a big one never reads 0.00.
         for title, values in (("MACs", [r.macs for r in rows]), ("FLOPs", [r.flops for r in rows])):
-            unit, divisor = _unit(values)
-            headers.append(f"{title} ({unit})" if unit else title)
+            headers.append(title)
             columns.append(
                 [
-                    _scaled(value, divisor) + ("" if row.macs_complete else "*")
+                    ("--" if value is None else readable_count(value))
+                    + ("" if row.macs_complete else "*")
                     for value, row in zip(values, rows, strict=True)
                 ]
             )
-    headers.append("Params (MB)")
-    columns.append([f"{row.param_bytes / 1e6:,.2f}" for row in rows])
+    headers.append("Params size")
+    columns.append([readable_bytes(row.param_bytes) for row in rows])
     if has_memory:
-        headers.append("Train mem (MB)")
-        columns.append([_scaled(row.training_memory_bytes, 1e6) for row in rows])
+        headers.append("Train mem")
+        columns.append([_bytes(row.training_memory_bytes) for row in rows])
     headers.append("Params ratio")
     columns.append([_times(row.params_ratio) for row in rows])
     if has_macs:
@@ -114,16 +115,8 @@ def comparison_notes(comparison: Comparison) -> list[str]:
     return notes
 
 
-def _unit(values: list[int | None]) -> tuple[str, float]:
-    """The unit of a column from its largest value; ``""`` (exact counts) below a million."""
-    largest = max((value for value in values if value is not None), default=0)
-    return unit_of(largest, smallest=1e6)
-
-
-def _scaled(value: int | None, divisor: float) -> str:
-    if value is None:
-        return "--"
-    return f"{value:,}" if divisor == 1.0 else f"{value / divisor:,.2f}"
+def _bytes(value: int | None) -> str:
+    return "--" if value is None else readable_bytes(value)
 
 
 def _times(ratio: float | None) -> str:

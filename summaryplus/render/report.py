@@ -19,14 +19,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..enums import ColumnSettings
+from ..enums import ColumnSettings, Units
 from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
 from .html import totals_table
 from .output import asset as _asset
 from .output import report_page
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
-from .units import footer_number
+from .units import footer_number, readable_count
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -297,12 +297,15 @@ def _cards(stats: SummaryLike) -> str:
               "Estimated Total Size", "Training step estimate")
     cards = [(label, value) for label, value in footer if label.startswith(wanted)]
     if stats.input_size:
-        suffix, _, value = footer_number(
-            stats.total_flops, stats.formatting.macs_units
-        ).partition(": ")
+        units = stats.formatting.macs_units
+        if units is Units.AUTO:  # a unit for the value, as the totals above
+            label, value = "FLOPs", readable_count(stats.total_flops)
+        else:
+            suffix, _, value = footer_number(stats.total_flops, units).partition(": ")
+            label = f"FLOPs{suffix}"
         at = next((i + 1 for i, (label, _) in enumerate(cards) if label.startswith("Total mult")),
                   len(cards))
-        cards.insert(at, (f"FLOPs{suffix}", value))
+        cards.insert(at, (label, value))
         ops = len(stats.uncounted_ops)
         coverage = "complete" if not ops else f"partial ({ops} op{'s' * (ops != 1)} uncounted)"
         cards.append(("MACs coverage", coverage))

@@ -182,9 +182,10 @@ def summary_output(
 def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
     """The totals under the torchinfo table, as (label, value) pairs.
 
-    The same pairs ``print(stats)`` shows (``formatting.footer_sections``), so
-    every renderer lists the same totals with the same labels and rounding
-    (``("Total mult-adds (M)", "2.66")``).
+    The same totals ``print(stats)`` shows (``formatting.footer_sections``),
+    each with a unit chosen for its value (``("Total mult-adds", "2.66M")``,
+    ``("Params size", "232 B")``) where the text keeps torchinfo's fixed
+    ``(M)``/``(MB)`` lines, so no non-zero figure reads ``0.00``.
 
     Args:
         stats: the summary.
@@ -198,10 +199,12 @@ def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
         >>> from summaryplus.render.table import footer_items
         >>> footer_items(summary(nn.Linear(4, 2), verbose=0))
         [('Total params', '10'), ('Trainable params', '10'), ('Non-trainable params', '0')]
+        >>> footer_items(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))[3:5]
+        [('Total mult-adds', '8'), ('Input size', '16 B')]
     """
     from ..formatting import footer_sections
 
-    return [item for section in footer_sections(stats) for item in section]
+    return [item for section in footer_sections(stats, False) for item in section]
 
 
 def chosen_columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:

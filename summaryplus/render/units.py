@@ -58,7 +58,7 @@ def readable_count(num: float) -> str:
     """
     name, size = unit_of(num)
     if size == 1.0:
-        return f"{num:,.0f}"
+        return f"{num:,.0f}" if float(num).is_integer() else f"{num:,.2f}"
     return f"{num / size:,.2f}{name}"
 
 
