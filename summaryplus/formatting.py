@@ -27,9 +27,12 @@ HEADER_TITLES = {
     ColumnSettings.PARAMS_PERCENT: "Param %",
     ColumnSettings.MULT_ADDS: "Mult-Adds",
     ColumnSettings.FLOPS: "FLOPs",
-    ColumnSettings.MEMORY: "Memory",
+    ColumnSettings.MEMORY: "Memory",  # eval mode: PARAMS_MEMORY_TITLE
     ColumnSettings.TRAINABLE: "Trainable",
 }
+# The Memory header when the column holds parameter bytes only: a summary in
+# eval mode (or without a forward) saves no activations; mode="train" measures them.
+PARAMS_MEMORY_TITLE = "Memory (params)"
 
 _NAME_ALIGN = 5
 _MIN_NAME_WIDTH = 40
@@ -60,6 +63,10 @@ class FormattingOptions:
         self.show_var_name = RowSettings.VAR_NAMES in row_settings
         self.show_depth = RowSettings.DEPTH in row_settings
         self.hide_recursive_layers = RowSettings.HIDE_RECURSIVE_LAYERS in row_settings
+        # What the Memory column holds: activations saved for backward and
+        # parameters (a training-mode forward), else parameters only; the
+        # summary sets it, and its header says so (``column_title``).
+        self.memory_holds_activations = True
 
     @staticmethod
     def str_(value: object) -> str:
@@ -121,8 +128,17 @@ class FormattingOptions:
             suffix += ":depth-idx"
         return f"Layer (type{suffix})"
 
+    def column_title(self, column: ColumnSettings) -> str:
+        """The header of ``column``: ``HEADER_TITLES``, except Memory without
+        activations (eval mode, no forward), which reads ``Memory (params)``."""
+        if column is ColumnSettings.MEMORY and not self.memory_holds_activations:
+            return PARAMS_MEMORY_TITLE
+        return HEADER_TITLES[column]
+
     def header_row(self) -> str:
-        return self.format_row(self.layer_title(), dict(HEADER_TITLES))
+        return self.format_row(
+            self.layer_title(), {column: self.column_title(column) for column in self.col_names}
+        )
 
 
 def params_shown(row: LayerLike, reached_max_depth: bool) -> tuple[int, int]:

@@ -326,6 +326,7 @@ class SummaryRecord(SummaryViews):
             {RowSettings(name) for name in table["row_settings"]},
         )
         options.set_layer_name_width(self.layers)
+        options.memory_holds_activations = self.totals.grad_enabled
         return options
 
     def __str__(self) -> str:

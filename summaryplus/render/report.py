@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings, Units
-from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
+from ..formatting import layer_name, memory_bytes, row_values
 from .html import totals_table
 from .output import asset as _asset
 from .output import report_page
@@ -146,7 +146,7 @@ def report_panel(
             [parent, layer.depth, layer.module_path, layer.class_name,
              *(_sort_key(layer, column, values[column]) for column in chosen)]
         )
-    headers = [options.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
+    headers = [options.layer_title(), *(options.column_title(column) for column in chosen)]
     head = "".join(
         f'<th{" class=n" if column in _NUMERIC else ""}>{html.escape(text)}</th>'
         for column, text in zip((None, *chosen), headers, strict=True)

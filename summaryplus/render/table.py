@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._checks import check_count
 from ..enums import ColumnSettings
-from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
+from ..formatting import layer_name, row_values, visible_rows
 from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output, tree_prefix
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def table_data(
     options = stats.formatting
     chosen = chosen_columns(stats, columns)
     start = options.get_start_str if prefix is None else prefix
-    headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
+    headers = [options.layer_title(), *(options.column_title(column) for column in chosen)]
     rows: list[list[str]] = []
     layers: list[LayerLike] = []
     for row, deepest in _shown_rows(stats, depth):
