@@ -78,7 +78,7 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
     text = _render_model(stats, args.format or "text")
     _emit(args, text)
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
@@ -269,7 +269,7 @@ def summary_error_line(error: SummaryError) -> str:
 def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
     _emit(args, _render_model(stats, args.format or "text"))
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
@@ -279,9 +279,20 @@ def _render_model(stats: SummaryLike, fmt: str) -> str:
     return render_summary(stats, fmt)
 
 
-def _plot(stats: ModelStatistics, path: str) -> None:
+# Bars per panel at most in a --plot: the smallest rest merge into one "other" bar,
+# so names stay readable at any --depth.
+PLOT_TOP_K = 25
+
+
+def _plot(stats: ModelStatistics, args: argparse.Namespace) -> None:
+    """``--plot FILE``: one panel per numeric column of the table (``--col-names``,
+    else the columns shown), rows at ``--depth``; says on stderr where it wrote."""
+    path: str = args.plot
     try:
-        from ..plot import plot_summary  # type: ignore[import-not-found,unused-ignore]
+        from ..plot import (  # type: ignore[import-not-found,unused-ignore]
+            plot_summary,
+            plotted_quantities,
+        )
     except ModuleNotFoundError as error:
         if error.name in ("summaryplus.plot", f"{_LIBRARY}.plot"):
             raise CommandError(
@@ -291,12 +302,19 @@ def _plot(stats: ModelStatistics, path: str) -> None:
         raise CommandError(
             f"--plot needs {error.name}: pip install 'summaryplus[plot]'", USAGE
         ) from error
+    columns = [column.value for column in stats.formatting.col_names]
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
     try:
-        plot_summary(stats, path=path)
+        plot_summary(stats, path=path, depth=depth, columns=columns, top_k=PLOT_TOP_K)
     except ImportError as error:
         raise CommandError(
             f"--plot needs matplotlib: pip install 'summaryplus[plot]' ({error})", USAGE
         ) from error
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}", FAILURE) from error
+    drawn = ", ".join(plotted_quantities(columns))
+    print(f"{_LIBRARY}: wrote the plot to {path} ({drawn} per module at depth {depth})",
+          file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
