@@ -242,9 +242,9 @@ def _panels(
     heights = [size[1] + 0.6 for size in sizes]  # + the panel's three-line title
     figure = Figure(figsize=(width, sum(heights)), layout="constrained", dpi=100)
     _attach_canvas(figure)
-    for subfigure, by in zip(
-        figure.subfigures(len(quantities), 1, height_ratios=heights), quantities, strict=True
-    ):
+    # squeeze=False: an array of shape (panels, 1) even for one panel.
+    grid = figure.subfigures(len(quantities), 1, height_ratios=heights, squeeze=False)
+    for subfigure, by in zip(grid[:, 0], quantities, strict=True):
         plot_summary(stats, by, depth, sort, top_k, log_scale, ax=subfigure.add_subplot(),
                      orientation=orientation)
     return figure
