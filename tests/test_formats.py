@@ -192,3 +192,17 @@ def test_version(capsys: Any) -> None:
     with pytest.raises(SystemExit):
         main(["plan", "--version"])
     assert __version__ in capsys.readouterr().out
+
+
+def test_a_model_without_inputs_says_how_to_get_macs(tmp_path: Path, capsys: Any) -> None:
+    factory = tmp_path / "factories.py"
+    factory.write_text("from torch import nn\n\ndef make():\n    return nn.Linear(4, 2)\n")
+    assert main([f"{factory}:make", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    json.loads(captured.out)  # stdout stays the JSON alone
+    assert "no input given" in captured.err
+    assert "--input-size" in captured.err and "--seq-len" in captured.err
+    # with an input, no hint
+    assert main([f"{factory}:make", "--input-size", "1,4"]) == 0
+    captured = capsys.readouterr()
+    assert "no input given" not in captured.err and "Mult-Adds" in captured.out

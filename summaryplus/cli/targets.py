@@ -23,6 +23,15 @@ if TYPE_CHECKING:
 _LIBRARY = __name__.rsplit(".", 2)[0]
 
 
+# What a factory's model summarized without inputs is told (only Param # is known).
+NO_INPUT_HINT = (
+    f"{_LIBRARY}: no input given, so only parameters are shown; for MACs, output "
+    "shapes and memory give the shape of an input: --input-size 1,3,224,224 (repeat it "
+    "for several inputs, --dtypes for their dtypes), --seq-len 128 for token ids, or "
+    "--input NAME=SHAPE for a keyword input"
+)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     import torch
 
@@ -97,8 +106,13 @@ def run_factory(args: argparse.Namespace) -> int:
         dtypes = dtypes or [torch.long]
     if dtypes is not None and sizes is None:
         raise CommandError("--dtypes needs --input-size or --seq-len", USAGE)
-    stats = _summarize(model, args, sizes, dtypes, _keyword_inputs(args, model, {}, {}))
-    return _output_model(args, stats)
+    keywords = _keyword_inputs(args, model, {}, {})
+    stats = _summarize(model, args, sizes, dtypes, keywords)
+    code = _output_model(args, stats)
+    if sizes is None and not keywords:
+        # Said after the table, on stderr: JSON or CSV on stdout stays clean.
+        print(NO_INPUT_HINT, file=sys.stderr)
+    return code
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
