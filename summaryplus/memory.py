@@ -36,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .render.units import readable_bytes
+
 if TYPE_CHECKING:
     import torch
 
@@ -110,8 +112,9 @@ class TrainingMemory:
         backward = resident + self.activations + self.outputs + self.largest_gradient
         return max(backward, resident + self.local_gradients)
 
-    def __str__(self) -> str:
-        parts = [
+    def parts(self) -> list[tuple[str, int]]:
+        """(label, bytes) of every part, then the two peaks and the total."""
+        return [
             (f"Params ({self.dtype})" if self.dtype else "Params", self.params),
             ("Gradients", self.gradients),
             (f"Optimizer state ({self.optimizer})", self.optimizer_state),
@@ -124,8 +127,11 @@ class TrainingMemory:
             ("Peak at optimizer step", self.step_peak),
             ("Total (estimated peak)", self.total),
         ]
+
+    def __str__(self) -> str:
+        parts = self.parts()
         width = max(len(name) for name, _ in parts)
-        lines = [f"{name:<{width}}  {size / 1e6:>12,.2f} MB" for name, size in parts]
+        lines = [f"{name:<{width}}  {readable_bytes(size):>12}" for name, size in parts]
         if self.no_gradient:
             names = unused_names(self.no_gradient)
             lines.append(f"Trainable but no gradient (not reached): {names}")

@@ -145,6 +145,7 @@ class ModelStatistics(SummaryViews):
                 summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
+        self.formatting.memory_holds_activations = grad_enabled
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
     # ----------------------------------------------------------------- totals

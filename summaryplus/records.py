@@ -350,6 +350,7 @@ class SummaryRecord(SummaryViews):
             {RowSettings(name) for name in table["row_settings"]},
         )
         options.set_layer_name_width(self.layers)
+        options.memory_holds_activations = self.totals.grad_enabled
         return options
 
     def __str__(self) -> str:
@@ -370,11 +371,37 @@ class SummaryRecord(SummaryViews):
             "summaryplus_version": self.summaryplus_version,
             "model": self.model,
             "input_size": _plain(self.input_size),
-            "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
+            "layers": [_layer_json(layer) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
             **({} if self.table is None else {"table": _plain(dict(self.table))}),
         }
 
+
+
+# The Trainable cell as JSON: booleans where it is one (None without parameters).
+TRAINABLE_JSON: dict[str, bool | str | None] = {
+    "True": True, "False": False, "Partial": "partial", "--": None
+}
+
+
+def trainable_from_json(value: object) -> str:
+    """The Trainable text of a saved ``trainable``: ``true``/``false``/``"partial"``/
+    ``null``, or the strings older files hold (``"True"``, ``"--"``).
+
+    Raises:
+        ValueError: anything else.
+    """
+    for text, saved in TRAINABLE_JSON.items():
+        if value is saved or value == text or (isinstance(value, str) and value == saved):
+            return text
+    raise ValueError(f"trainable={value!r} is not valid; accepted values: true, false, "
+                     '"partial", null')
+
+
+def _layer_json(layer: LayerRecord) -> dict[str, Any]:
+    data: dict[str, Any] = _plain(dataclasses.asdict(layer))
+    data["trainable"] = TRAINABLE_JSON.get(layer.trainable, layer.trainable)
+    return data
 
 
 def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._config_size import DEFAULT_MAX_LAYERS
 from .._factories import FAILURE, USAGE, CommandError
-from .parser import PROG, _Parser, _positive
+from .parser import PROG, _Parser, _positive, add_version
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from ..plan import Plan
 
 DEFAULT_CONTEXT = 4096
 
@@ -74,9 +76,12 @@ def build_plan_parser() -> argparse.ArgumentParser:
         f"{DEFAULT_MAX_LAYERS:,})",
     )
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+        "--format", default="text", metavar="FMT",
+        help="text (default), json, csv, html, rich, markdown (md), or a tabulate format "
+        "(github, grid, rst, latex, ...)",
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    add_version(parser)
     parser.add_argument(
         "--debug", action="store_true", help="show the Python traceback of a failure"
     )
@@ -84,14 +89,41 @@ def build_plan_parser() -> argparse.ArgumentParser:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from ..errors import SummaryError
-    from ..plan import plan
+    from ..plan import PLAN_STAGES
+    from ..render.output import check_format
+    from ..render.plan import render_plan
+    from .progress import Progress, wants_progress
     from .targets import _emit
 
-    model, inputs, context, chosen = load_plan_target(args)
     try:
-        found = plan(
-            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards
+        fmt = check_format(args.format, "--format")
+    except ValueError as error:
+        raise CommandError(str(error).replace("--format=", "--format ", 1), USAGE) from None
+    # A bar on a terminal for runs over a second: building the model, then plan's stages.
+    with Progress(1 + len(PLAN_STAGES), wants_progress(fmt)) as progress:
+        progress.stage("building the model")
+        model, inputs, context, chosen = load_plan_target(args)
+        found = _planned(args, model, inputs, context, progress.stage)
+    if chosen:  # the class built for a config that names none: said in every format
+        found = dataclasses.replace(found, assumptions=(chosen, *found.assumptions))
+    _emit(args, render_plan(found, fmt))
+    return 0
+
+
+def _planned(
+    args: argparse.Namespace,
+    model: nn.Module,
+    inputs: dict[str, Any] | None,
+    context: int,
+    stage: Callable[[str], None],
+) -> Plan:
+    from ..errors import SummaryError
+    from ..plan import plan
+
+    try:
+        return plan(
+            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards,
+            progress=stage,
         )
     except SummaryError as error:
         line = str(error).splitlines()[0].rstrip(".")
@@ -104,11 +136,6 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CommandError(line, FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
-    if chosen:  # the class built for a config that names none: said in every format
-        found = dataclasses.replace(found, assumptions=(chosen, *found.assumptions))
-    text = json.dumps(found.to_dict(), indent=2) if args.format == "json" else str(found)
-    _emit(args, text)
-    return 0
 
 
 def load_plan_target(

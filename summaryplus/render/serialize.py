@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._untrusted import load_json_file
-from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from ..records import (
+    SCHEMA,
+    LayerRecord,
+    SummaryRecord,
+    TotalsRecord,
+    _plain,
+    linked,
+    trainable_from_json,
+)
 from .escape import csv_cell
 from .saved_fields import check_record_fields, check_table, check_tree
 
@@ -295,11 +303,9 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     if not isinstance(data["model"], str):
         raise ValueError(f"model must be a str, got {type(data['model']).__name__}")
     rows = [
-        _fields_of(LayerRecord, layer, f"layers[{position}]")
+        _loaded_fields(layer, f"layers[{position}]")
         for position, layer in enumerate(data["layers"])
     ]
-    for position, row in enumerate(rows):
-        check_record_fields(LayerRecord, row, f"layers[{position}]")
     check_tree(rows)
     layers = linked(tuple(LayerRecord(**row) for row in rows))
     totals_fields = _fields_of(TotalsRecord, data["totals"], "totals")
@@ -314,6 +320,17 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         schema=str(schema),
         table=_table_settings(data.get("table")),
     )
+
+
+def _loaded_fields(layer: Any, where: str) -> dict[str, Any]:
+    """A saved row's fields, checked (``trainable`` also as the old strings)."""
+    fields = _fields_of(LayerRecord, layer, where)
+    try:
+        fields["trainable"] = trainable_from_json(fields["trainable"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    check_record_fields(LayerRecord, fields, where)
+    return fields
 
 
 def _table_settings(table: Any) -> dict[str, Any] | None:
