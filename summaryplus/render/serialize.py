@@ -108,6 +108,8 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         active_params_per_token=stats.active_params_per_token,
         pruned_params=stats.pruned_params,
         uninitialized_layers=stats.uninitialized_layers,
+        total_bytes_moved=stats.total_bytes_moved,
+        total_fused_bytes_moved=stats.total_fused_bytes_moved,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
@@ -352,6 +354,11 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
         macs_partial=row.macs_partial,
+        own_bytes_moved=row.own_bytes_moved,
+        own_fused_bytes_moved=row.own_fused_bytes_moved,
+        bytes_moved=row.bytes_moved,
+        fused_bytes_moved=row.fused_bytes_moved,
+        own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
     )
 
 

@@ -35,6 +35,8 @@ NUMERIC_COLUMNS = _NUMERIC = frozenset(
         ColumnSettings.MULT_ADDS,
         ColumnSettings.FLOPS,
         ColumnSettings.MEMORY,
+        ColumnSettings.BYTES,
+        ColumnSettings.INTENSITY,
     }
 )
 
