@@ -30,11 +30,13 @@ from .render.plots import (  # matplotlib loads on first call
     plot_summary,
 )
 from .render.serialize import SummaryRecord, load_summary
+from .roofline import Bound, Roofline, roofline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",
+    "Bound",
     "BufferRow",
     "Change",
     "ColumnSettings",
@@ -50,6 +52,7 @@ __all__ = [
     "ParamGroup",
     "ParameterMonitor",
     "ParameterRow",
+    "Roofline",
     "RowSettings",
     "SummaryDiff",
     "SummaryError",
@@ -71,6 +74,7 @@ __all__ = [
     "plot_comparison",
     "plot_memory",
     "plot_summary",
+    "roofline",
     "summary",
     "training_flops",
 ]

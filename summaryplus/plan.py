@@ -1,5 +1,5 @@
 """Will it fit? Params, FLOPs per token, inference and training memory of one
-model, and the common GPU sizes (``gpus.GPUS``) each setup fits on.
+model, and the GPUs (``gpus.PLAN_GPUS``) each setup fits on.
 
 ``plan()`` runs the model twice, on fake/meta tensors (nothing is computed or
 allocated; a 70B model costs seconds): a training step (forward and a real
@@ -76,10 +76,11 @@ class Plan:
         return rows
 
     def fits(self) -> dict[str, dict[str, int | None]]:
-        """setup -> GPU name -> GPUs needed: 1, ``shards``, or None (fits on neither)."""
+        """setup -> GPU key -> GPUs needed: 1, ``shards``, or None (fits on neither),
+        against each GPU's usable memory."""
         return {
             name: {
-                gpu.name: 1 if one <= gpu.bytes else (
+                gpu.key: 1 if one <= gpu.bytes else (
                     self.shards if self.shards > 1 and per_gpu <= gpu.bytes else None
                 )
                 for gpu in self.gpus
@@ -115,7 +116,7 @@ class Plan:
                 "local_total": self.training.local_total,
                 "per_gpu": self.training_per_gpu,
             },
-            "gpus": [{"name": g.name, "cards": g.cards, "bytes": g.bytes} for g in self.gpus],
+            "gpus": [{**g.to_dict(), "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
         }

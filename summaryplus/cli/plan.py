@@ -21,8 +21,8 @@ trainable, active for a mixture of experts), FLOPs per token (forward, and
 training with a real backward), inference memory at --context x --batch in
 bfloat16, int8 and int4 (weights, the KV cache measured from the cache the model
 returns, the prefill's activations), training memory (Adam, bf16 mixed
-precision, --shards GPUs with FSDP), and the GPU sizes (24, 40, 48, 80, 141 GB)
-each fits on. The model is built and run on the meta device: a 70B config costs
+precision, --shards GPUs with FSDP), and the GPUs of the hardware table each
+fits on (their usable memory). The model is built and run on the meta device: a 70B config costs
 seconds and allocates no weights."""
 
 EPILOG = """\

@@ -79,16 +79,16 @@ def _fit_table(plan: Plan) -> str:
     fits = plan.fits()
     # Memory on one GPU, and each GPU's share with --shards; then GPUs needed per size.
     headers = ["setup", "on 1 GPU"] + ([f"each of {plan.shards}"] if plan.shards > 1 else [])
-    headers += [gpu.name for gpu in plan.gpus]
+    headers += [gpu.key for gpu in plan.gpus]
     rows = []
     for name, one, per_gpu in plan.setups():
         cells = [name, readable_bytes(one)]
         if plan.shards > 1:
             cells.append(readable_bytes(per_gpu))
-        cells += [str(fits[name][g.name] or "-") for g in plan.gpus]
+        cells += [str(fits[name][g.key] or "-") for g in plan.gpus]
         rows.append(cells)
     legend = (
-        "GPUs needed per size (1, or the --shards count; - fits on neither); sizes: "
-        + ", ".join(f"{g.name} = {g.cards}" for g in plan.gpus)
+        "GPUs needed (1, or the --shards count; - fits on neither), against usable memory: "
+        + ", ".join(f"{g.key} = {g.name} ({readable_bytes(g.usable)})" for g in plan.gpus)
     )
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n" + legend
