@@ -28,6 +28,7 @@ from .memory import TrainingMemory
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
+    from .speed import SpeedPlan
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
 _ATTENTION = (
@@ -55,6 +56,11 @@ class Plan:
     training: TrainingMemory
     gpus: tuple[GPU, ...] = GPUS
     assumptions: tuple[str, ...] = ()
+    # The forward as it ran (for speed.py): its fused bytes moved, and the
+    # parameters and their bytes in the dtype it ran in.
+    forward_fused_bytes: int = 0
+    run_params: int = 0
+    run_param_bytes: int = 0
 
     def inference_per_gpu(self, memory: InferenceMemory, gpus: int) -> int:
         """Bytes on each of ``gpus`` GPUs serving with tensor parallelism."""
@@ -120,6 +126,15 @@ class Plan:
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
         }
+
+    def speed(
+        self, gpus: Sequence[str | GPU] | None = None, utilization: float = 0.9
+    ) -> SpeedPlan:
+        """Prefill and decode bounds and the largest context and batch per GPU
+        (``summaryplus.speed.speed_plan``)."""
+        from .speed import speed_plan
+
+        return speed_plan(self, gpus, utilization)
 
     def __str__(self) -> str:
         from .render.plan import plan_text
@@ -198,4 +213,7 @@ def plan(
         inference=tuple(memories),
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
+        forward_fused_bytes=stats.total_fused_bytes_moved,
+        run_params=stats.total_params,
+        run_param_bytes=stats.total_param_bytes,
     )
