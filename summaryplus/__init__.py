@@ -10,6 +10,7 @@ from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .inference import InferenceMemory, inference_memory
+from .latency import Latency, measure_latency
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
@@ -47,6 +48,7 @@ __all__ = [
     "LayerGroup",
     "LayerInfo",
     "LayerScore",
+    "Latency",
     "Mode",
     "ModelStatistics",
     "ParamGroup",
@@ -70,6 +72,7 @@ __all__ = [
     "group_params",
     "inference_memory",
     "load_summary",
+    "measure_latency",
     "parameter_table",
     "plot_comparison",
     "plot_memory",
