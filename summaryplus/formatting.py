@@ -31,6 +31,8 @@ HEADER_TITLES = {
     ColumnSettings.FLOPS: "FLOPs",
     ColumnSettings.MEMORY: "Memory",  # eval mode: PARAMS_MEMORY_TITLE
     ColumnSettings.TRAINABLE: "Trainable",
+    ColumnSettings.BYTES: "Bytes",
+    ColumnSettings.INTENSITY: "FLOP/byte",
 }
 # The Memory header when the column holds parameter bytes only: a summary in
 # eval mode (or without a forward) saves no activations; mode="train" measures them.
@@ -264,6 +266,21 @@ def _trainable_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: 
     return row.trainable or "--"
 
 
+def _bytes_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return bytes_cell(row.bytes_moved)
+
+
+def _intensity_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return intensity_text(row.intensity)
+
+
+def intensity_text(value: float) -> str:
+    """FLOPs per byte with three significant figures (``"--"`` for none)."""
+    if value <= 0:
+        return "--"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
@@ -277,6 +294,8 @@ _CELLS: dict[ColumnSettings, _Cell] = {
     ColumnSettings.FLOPS: _flops_cell,
     ColumnSettings.MEMORY: _memory_cell,
     ColumnSettings.TRAINABLE: _trainable_cell,
+    ColumnSettings.BYTES: _bytes_cell,
+    ColumnSettings.INTENSITY: _intensity_cell,
 }
 
 
@@ -418,6 +437,15 @@ def footer_sections(
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
     counts += _dynamic_size_lines(stats)
+    if {ColumnSettings.BYTES, ColumnSettings.INTENSITY} & set(options.col_names):
+        counts.append(
+            (
+                "Bytes moved (MB)",
+                f"{megabytes(stats.total_bytes_moved):0.2f} eager, "
+                f"{megabytes(stats.total_fused_bytes_moved):0.2f} fused "
+                f"({intensity_text(stats.total_intensity)} FLOP/byte)",
+            )
+        )
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:

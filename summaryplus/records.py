@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import read_only_message
+from .layer_info import intensity
 from .views import SummaryViews
 
 if TYPE_CHECKING:
@@ -96,6 +97,18 @@ class LayerLike(Protocol):
     def trainable(self) -> str: ...
     @property
     def contains_lazy_param(self) -> bool: ...
+    @property
+    def own_bytes_moved(self) -> int: ...
+    @property
+    def own_fused_bytes_moved(self) -> int: ...
+    @property
+    def bytes_moved(self) -> int: ...
+    @property
+    def fused_bytes_moved(self) -> int: ...
+    @property
+    def own_op_points(self) -> Sequence[tuple[str, int, int, int]]: ...
+    @property
+    def intensity(self) -> float: ...
 
 
 class SummaryLike(Protocol):
@@ -174,6 +187,12 @@ class SummaryLike(Protocol):
     def output_held_bytes(self) -> int | None: ...
     @property
     def output_grad_bytes(self) -> int | None: ...
+    @property
+    def total_bytes_moved(self) -> int: ...
+    @property
+    def total_fused_bytes_moved(self) -> int: ...
+    @property
+    def total_intensity(self) -> float: ...
 
 @dataclass(frozen=True)
 class LayerRecord:
@@ -223,6 +242,20 @@ class LayerRecord:
     # Backward MACs are counted for the whole model (``training_flops``), not per
     # layer: None. Kept so readers of schema 1 find the key.
     own_backward_macs: int | None = None
+    # Bytes moved (eager: every op; fused: matmul/attention/embedding family),
+    # own and subtree, and the own matmul-family ops as (dtype, MACs, bytes,
+    # calls); added within schema 1 (older files: 0 and none).
+    own_bytes_moved: int = 0
+    own_fused_bytes_moved: int = 0
+    bytes_moved: int = 0
+    fused_bytes_moved: int = 0
+    own_op_points: tuple[tuple[str, int, int, int], ...] = ()
+
+    @property
+    def intensity(self) -> float:
+        """FLOPs per fused byte moved (see ``LayerInfo.intensity``)."""
+        return intensity(self.flops, self.fused_bytes_moved)
+
     @property
     def children(self) -> tuple[LayerRecord, ...]:
         """The child rows (linked when the record is made; not a field: JSON
@@ -280,6 +313,14 @@ class TotalsRecord:
     unused_trainable_params: tuple[str, ...] = ()
     output_held_bytes: int | None = None
     output_grad_bytes: int | None = None
+    # Bytes the forward's ops moved (eager and fused).
+    total_bytes_moved: int = 0
+    total_fused_bytes_moved: int = 0
+
+    @property
+    def total_intensity(self) -> float:
+        """FLOPs per fused byte moved, for the whole forward."""
+        return intensity(self.total_flops, self.total_fused_bytes_moved)
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,16 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.uncounted_ops = dict(recorder.uncounted_ops)
     result.loose_macs = recorder.loose_macs
     result.loose_activation_bytes = recorder.loose_activation_bytes
+    if result.rows:
+        # Bytes moved outside every hooked module (a scripted root): the root's own.
+        root = result.rows[0]
+        root.own_bytes_moved += recorder.loose_bytes[0]
+        root.own_fused_bytes_moved += recorder.loose_bytes[1]
+        points = root._op_points
+        for key, calls in recorder.loose_points.items():
+            points[key] = points.get(key, 0) + calls
+        recorder.loose_bytes = [0, 0]
+        recorder.loose_points = {}
     result.assumptions = tuple(sorted(recorder.assumptions))
 
 

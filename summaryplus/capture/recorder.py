@@ -26,12 +26,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import storage_key, storage_nbytes
+from .._tensors import dtype_name, storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
 from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
 from .state import Snapshot, written_arguments
+from .traffic import OpTraffic, compute_dtype, op_bytes, op_traffic
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -80,6 +81,10 @@ class Recorder:
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
         self.loose_activation_bytes = 0
+        # Bytes moved by ops outside every hooked module: eager, fused, and the
+        # (dtype, MACs, bytes) -> calls of their matmul-family ops.
+        self.loose_bytes = [0, 0]
+        self.loose_points: dict[tuple[str, int, int], int] = {}
         self.backward_macs = 0
         self.in_backward = False
         # Saved-tensor accounting: storages already counted (or excluded because
@@ -297,14 +302,14 @@ class Recorder:
         return self._add_row(name, module, parent, is_container=True)
 
     # -------------------------------------------------------------------- ops
-    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> None:
+    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> int:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
-        ops known to do no MACs never get here)."""
+        ops known to do no MACs never get here) and returns them."""
         if formula is _UNCOUNTED:
             self.uncounted_ops[op_name(func)] += 1
             if self.stack and not self.in_backward:
                 self.stack[-1].macs_partial = True
-            return
+            return 0
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)
         except Exception as error:
@@ -321,6 +326,32 @@ class Recorder:
                 row.expert_tokens = group_sizes(func, args, kwargs)
         else:
             self.loose_macs += macs
+        return macs
+
+    def record_bytes(
+        self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int
+    ) -> None:
+        """Adds the bytes an op moved (``traffic.op_bytes``) to the running row:
+        eager always, fused for the matmul/attention/embedding family, and a
+        matmul-family op as one (dtype, MACs, bytes) point for the roofline."""
+        if self.in_backward:
+            return
+        moved = op_bytes(traffic, args, kwargs, out)
+        if self.stack:
+            row = self.stack[-1]
+            row.own_bytes_moved += moved
+            if traffic.fused:
+                row.own_fused_bytes_moved += moved
+            points = row._op_points if macs else None
+        else:
+            self.loose_bytes[0] += moved
+            if traffic.fused:
+                self.loose_bytes[1] += moved
+            points = self.loose_points if macs else None
+        if points is not None:
+            dtype = compute_dtype(args)
+            key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
+            points[key] = points.get(key, 0) + 1
 
     @staticmethod
     def classify(func: Any) -> Any:
@@ -400,8 +431,10 @@ def _count_op(
         # call that directly (half the dispatch overhead of a cheap op).
         run = runner(func, func._op if type(func) is OpOverload else func)
         written = written_arguments(func)
-        known = self.formulas[id(func)] = (Recorder.classify(func), run, func, written)
-    formula, run, _, written = known
+        formula = Recorder.classify(func)
+        traffic = op_traffic(func, formula not in (_ZERO_MACS, _UNCOUNTED, _DECOMPOSE))
+        known = self.formulas[id(func)] = (formula, run, func, written, traffic)
+    formula, run, _, written, traffic = known
     if formula is _DECOMPOSE:
         with self:  # the parts come back through this mode and are counted
             out = func.decompose(*args, **(kwargs or {}))
@@ -411,8 +444,11 @@ def _count_op(
     if written is not None:  # in-place and out= ops: copy-on-write of the model's state
         self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
+    macs = 0
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
-        self.recorder.record_op(func, formula, args, kwargs or {}, out)
+        macs = self.recorder.record_op(func, formula, args, kwargs or {}, out)
+    if traffic is not None:  # views and metadata ops move nothing
+        self.recorder.record_bytes(traffic, args, kwargs or {}, out, macs)
     return out
 
 
@@ -427,8 +463,8 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.snapshot = snapshot
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
         # runs it, the op (kept alive while its id is a key) and the arguments
-        # it writes (None for most), once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any, Any]] = {}
+        # it writes (None for most) and how its bytes count, once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any, Any, OpTraffic | None]] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

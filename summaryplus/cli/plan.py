@@ -14,19 +14,23 @@ from .parser import PROG, _Parser, _positive, add_version
 if TYPE_CHECKING:
     from torch import nn
 
+    from ..gpus import GPU
     from ..plan import Plan
 
 DEFAULT_CONTEXT = 4096
 
 DESCRIPTION = """\
-Will it fit? For a transformers config (a file, a folder or a hub name
+Will it fit, and how fast? For a transformers config (a file, a folder or a hub name
 ORG/NAME: config.json only) or a model factory: params (total,
 trainable, active for a mixture of experts), FLOPs per token (forward, and
 training with a real backward), inference memory at --context x --batch in
 bfloat16, int8 and int4 (weights, the KV cache measured from the cache the model
 returns, the prefill's activations), training memory (Adam, bf16 mixed
-precision, --shards GPUs with FSDP), and the GPU sizes (24, 40, 48, 80, 141 GB)
-each fits on. The model is built and run on the meta device: a 70B config costs
+precision, --shards GPUs with FSDP), and the GPUs of the hardware table each
+fits on (their usable memory); per GPU, the prefill time lower bound and the decode
+tokens/s upper bound for bf16/int8/int4 (and fp8) weights, and the largest
+context (batch 1) and batch (at --context) within --utilization of its memory.
+The model is built and run on the meta device: a 70B config costs
 seconds and allocates no weights."""
 
 EPILOG = """\
@@ -60,6 +64,21 @@ def build_plan_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shards", type=_positive, default=1, metavar="N",
         help="GPUs to split training (FSDP) and inference (tensor parallel) over (default 1)",
+    )
+    parser.add_argument(
+        "--gpu", action="append", metavar="NAME",
+        help="a GPU of the hardware table to plan for (repeatable; default: l4, a100-40gb, "
+        "l40s, h100-sxm, h200, b200, mi300x); `summaryplus.gpus.gpu_names()` lists them",
+    )
+    parser.add_argument(
+        "--gpu-spec", action="append", metavar="SPEC",
+        help="your own GPU: name=...,bandwidth=...,bf16=...[,fp8=...,memory=...] (bytes/s, "
+        "FLOP/s, bytes; k/M/G/T suffixes) or a JSON file with those keys (repeatable)",
+    )
+    parser.add_argument(
+        "--utilization", type=float, default=0.9, metavar="U",
+        help="share of each GPU's usable memory to plan the largest context and batch "
+        "for (default 0.9)",
     )
     parser.add_argument(
         "--model-class", metavar="NAME",
@@ -106,7 +125,14 @@ def run_plan(args: argparse.Namespace) -> int:
         found = _planned(args, model, inputs, context, progress.stage)
     if chosen:  # the class built for a config that names none: said in every format
         found = dataclasses.replace(found, assumptions=(chosen, *found.assumptions))
-    _emit(args, render_plan(found, fmt))
+    try:
+        gpus = _chosen_gpus(args)
+        if gpus:
+            found = dataclasses.replace(found, gpus=gpus)
+        speed = found.speed(utilization=args.utilization)
+    except (ValueError, OSError) as error:
+        raise CommandError(str(error), USAGE) from error
+    _emit(args, render_plan(found, fmt, speed))
     return 0
 
 
@@ -136,6 +162,16 @@ def _planned(
         raise CommandError(line, FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
+
+
+def _chosen_gpus(args: argparse.Namespace) -> tuple[GPU, ...]:
+    """The GPUs of --gpu and --gpu-spec, in that order (none: the plan's own)."""
+    from ..gpus import get_gpu, load_gpu_spec, parse_gpu_spec
+
+    chosen = [get_gpu(name) for name in args.gpu or ()]
+    for spec in args.gpu_spec or ():
+        chosen.append(load_gpu_spec(spec) if "=" not in spec else parse_gpu_spec(spec))
+    return tuple(chosen)
 
 
 def load_plan_target(

@@ -273,6 +273,10 @@ def _sort_key(layer: LayerLike, column: ColumnSettings, text: str) -> int | str:
         return int(layer.flops)
     if column is ColumnSettings.MEMORY:
         return memory_bytes(layer)
+    if column is ColumnSettings.BYTES:
+        return int(layer.bytes_moved)
+    if column is ColumnSettings.INTENSITY:
+        return round(layer.intensity * 1000)
     if column is ColumnSettings.GROUPS:
         return int(layer.groups or 0)
     if column in (ColumnSettings.INPUT_SIZE, ColumnSettings.OUTPUT_SIZE):

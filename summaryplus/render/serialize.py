@@ -126,6 +126,8 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         unused_trainable_params=tuple(stats.unused_trainable_params),
         output_held_bytes=stats.output_held_bytes,
         output_grad_bytes=stats.output_grad_bytes,
+        total_bytes_moved=stats.total_bytes_moved,
+        total_fused_bytes_moved=stats.total_fused_bytes_moved,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
@@ -392,6 +394,11 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
         macs_partial=row.macs_partial,
+        own_bytes_moved=row.own_bytes_moved,
+        own_fused_bytes_moved=row.own_fused_bytes_moved,
+        bytes_moved=row.bytes_moved,
+        fused_bytes_moved=row.fused_bytes_moved,
+        own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
     )
 
 
