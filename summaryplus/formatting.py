@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
+from .memory import estimate_training_memory, unused_names
 from .queries import layer_value
+from .render.escape import terminal_block
 from .render.units import footer_number, megabytes, readable_bytes, readable_count
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ HEADER_TITLES = {
     ColumnSettings.FLOPS: "FLOPs",
     ColumnSettings.MEMORY: "Memory",  # eval mode: PARAMS_MEMORY_TITLE
     ColumnSettings.TRAINABLE: "Trainable",
+    ColumnSettings.BYTES: "Bytes",
+    ColumnSettings.INTENSITY: "FLOP/byte",
 }
 # The Memory header when the column holds parameter bytes only: a summary in
 # eval mode (or without a forward) saves no activations; mode="train" measures them.
@@ -262,6 +266,21 @@ def _trainable_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: 
     return row.trainable or "--"
 
 
+def _bytes_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return bytes_cell(row.bytes_moved)
+
+
+def _intensity_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return intensity_text(row.intensity)
+
+
+def intensity_text(value: float) -> str:
+    """FLOPs per byte with three significant figures (``"--"`` for none)."""
+    if value <= 0:
+        return "--"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
@@ -275,6 +294,8 @@ _CELLS: dict[ColumnSettings, _Cell] = {
     ColumnSettings.FLOPS: _flops_cell,
     ColumnSettings.MEMORY: _memory_cell,
     ColumnSettings.TRAINABLE: _trainable_cell,
+    ColumnSettings.BYTES: _bytes_cell,
+    ColumnSettings.INTENSITY: _intensity_cell,
 }
 
 
@@ -394,6 +415,14 @@ def footer_sections(
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
+    if stats.unused_trainable_params and stats.gradient_params is not None:
+        counts.append(
+            (
+                "Trainable params with no gradient",
+                f"{stats.trainable_params - stats.gradient_params:,} "
+                f"(not reached by the outputs: {unused_names(stats.unused_trainable_params)})",
+            )
+        )
     if stats.pruned_params:
         counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
     if stats.uninitialized_layers:
@@ -408,6 +437,15 @@ def footer_sections(
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
     counts += _dynamic_size_lines(stats)
+    if {ColumnSettings.BYTES, ColumnSettings.INTENSITY} & set(options.col_names):
+        counts.append(
+            (
+                "Bytes moved (MB)",
+                f"{megabytes(stats.total_bytes_moved):0.2f} eager, "
+                f"{megabytes(stats.total_fused_bytes_moved):0.2f} fused "
+                f"({intensity_text(stats.total_intensity)} FLOP/byte)",
+            )
+        )
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:
@@ -450,8 +488,6 @@ def footer_sections(
     )
     sizes.append(size_line("Estimated Total Size", estimated))
     if stats.grad_enabled:
-        from .memory import estimate_training_memory
-
         step = estimate_training_memory(stats, "adam")
         # Our own line (torchinfo has none): its unit adapts in every format.
         sizes.append(("Training step estimate, Adam", readable_bytes(step.total)))
@@ -486,4 +522,5 @@ def render_text(stats: SummaryLike) -> str:
     text = f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}"
     for section in footer_sections(stats):
         text += f"{divider}\n" + "".join(f"{label}: {value}\n" for label, value in section)
-    return text + divider
+    # Names come from the model: no control character reaches the terminal.
+    return terminal_block(text + divider)

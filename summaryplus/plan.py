@@ -1,5 +1,5 @@
 """Will it fit? Params, FLOPs per token, inference and training memory of one
-model, and the common GPU sizes (``gpus.GPUS``) each setup fits on.
+model, and the GPUs (``gpus.PLAN_GPUS``) each setup fits on.
 
 ``plan()`` runs the model twice, on fake/meta tensors (nothing is computed or
 allocated; a 70B model costs seconds): a training step (forward and a real
@@ -28,6 +28,7 @@ from .memory import TrainingMemory
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
+    from .speed import SpeedPlan
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
 #: What ``plan()`` runs, in order (the names its ``progress`` callback gets).
@@ -57,6 +58,11 @@ class Plan:
     training: TrainingMemory
     gpus: tuple[GPU, ...] = GPUS
     assumptions: tuple[str, ...] = ()
+    # The forward as it ran (for speed.py): its fused bytes moved, and the
+    # parameters and their bytes in the dtype it ran in.
+    forward_fused_bytes: int = 0
+    run_params: int = 0
+    run_param_bytes: int = 0
 
     def inference_per_gpu(self, memory: InferenceMemory, gpus: int) -> int:
         """Bytes on each of ``gpus`` GPUs serving with tensor parallelism."""
@@ -78,10 +84,11 @@ class Plan:
         return rows
 
     def fits(self) -> dict[str, dict[str, int | None]]:
-        """setup -> GPU name -> GPUs needed: 1, ``shards``, or None (fits on neither)."""
+        """setup -> GPU key -> GPUs needed: 1, ``shards``, or None (fits on neither),
+        against each GPU's usable memory."""
         return {
             name: {
-                gpu.name: 1 if one <= gpu.bytes else (
+                gpu.key: 1 if one <= gpu.bytes else (
                     self.shards if self.shards > 1 and per_gpu <= gpu.bytes else None
                 )
                 for gpu in self.gpus
@@ -117,10 +124,19 @@ class Plan:
                 "local_total": self.training.local_total,
                 "per_gpu": self.training_per_gpu,
             },
-            "gpus": [{"name": g.name, "cards": g.cards, "bytes": g.bytes} for g in self.gpus],
+            "gpus": [{**g.to_dict(), "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
         }
+
+    def speed(
+        self, gpus: Sequence[str | GPU] | None = None, utilization: float = 0.9
+    ) -> SpeedPlan:
+        """Prefill and decode bounds and the largest context and batch per GPU
+        (``summaryplus.speed.speed_plan``)."""
+        from .speed import speed_plan
+
+        return speed_plan(self, gpus, utilization)
 
     def __str__(self) -> str:
         from .render.plan import plan_text
@@ -212,4 +228,7 @@ def plan(
         inference=tuple(memories),
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
+        forward_fused_bytes=stats.total_fused_bytes_moved,
+        run_params=stats.total_params,
+        run_param_bytes=stats.total_param_bytes,
     )

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     import torch
 
+    from .gpus import GPU
     from .inference import InferenceMemory
     from .memory import TrainingMemory
     from .records import SummaryLike
+    from .roofline import Roofline
 
 
 class SummaryViews:
@@ -177,6 +179,29 @@ class SummaryViews:
         from .queries import group_by
 
         return group_by(self._viewed(), depth)
+
+    def roofline(
+        self,
+        gpu: str | GPU = "h100-sxm",
+        dtype: str | None = None,
+        *,
+        fused: bool = True,
+        tf32: bool = False,
+    ) -> Roofline:
+        """Time bound per row and in total on ``gpu``: the sum over ops of
+        max(FLOPs / dense peak, bytes / bandwidth), which side dominates, the
+        ridge point. See ``summaryplus.roofline.roofline``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Linear(4096, 4096), input_size=(1, 4096), verbose=0)
+            >>> stats.roofline("h100-sxm").total.bound_by
+            'memory'
+        """
+        from .roofline import roofline
+
+        return roofline(self._viewed(), gpu, dtype, fused=fused, tf32=tf32)
 
     def to_table(
         self,

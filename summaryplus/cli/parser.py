@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from .. import __version__
+from .._config_size import DEFAULT_MAX_LAYERS, EXPERT_FACTOR
 from .._factories import DEFAULT_SEQ_LEN, USAGE
 
 PROG = "summaryplus"
@@ -214,7 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-class",
         metavar="NAME",
         help="configs only: the transformers class to build (AutoModel, "
-        "AutoModelForCausalLM, ...; default: the config's architectures[0], else AutoModel)",
+        "AutoModelForCausalLM, ...; default: the config's architectures[0], else its "
+        "causal-LM head where it has one, else AutoModel)",
+    )
+    inputs.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=None,
+        help="configs only: import the model code the config names (auto_map) from its "
+        "folder and run it; never done without this flag",
+    )
+    inputs.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=DEFAULT_MAX_LAYERS,
+        metavar="N",
+        help=f"configs only: refuse a config of more layers than N (default "
+        f"{DEFAULT_MAX_LAYERS:,}; layers x experts: {EXPERT_FACTOR} x N) before building it",
     )
     table = parser.add_argument_group("output")
     table.add_argument(

@@ -116,20 +116,26 @@ def run_factory(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
-    from .._factories import build_from_config, parse_dtypes
-    from ..hf_inputs import follow_given_ids, forward_names, make_inputs
+    from .._configs import build_from_config
+    from .._factories import parse_dtypes
+    from ..hf_inputs import forward_names
 
     sizes: list[tuple[int, ...]] | None = args.input_size
     # The inputs built for the model (decoder ids, pixels) follow the batch of
     # --input-size, else --batch-size, else the first --input.
     batch = sizes[0][0] if sizes else args.batch_size or (args.input[0][1][0] if args.input else 1)
+    # The user's inputs take their places before any other input is derived.
+    given = {
+        name: (shape, parse_dtypes(dtype, f"--input {name}")[0] if dtype else None)
+        for name, shape, dtype in args.input or ()
+    }
     built = build_from_config(
         path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
-        image_size=args.image_size,
+        image_size=args.image_size, given=given, main_shape=sizes[0] if sizes else None,
+        trust_remote_code=bool(args.trust_remote_code), max_layers=args.max_layers,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
-    given = {name: shape for name, shape, _ in args.input or ()}
-    if args.image_size is not None and "pixel_values" not in specs | given:
+    if args.image_size is not None and "pixel_values" not in specs:
         # Said, not ignored: the numbers would be those of the config's inputs.
         takes = "pixel_values" in (forward_names(built.model) or ())
         raise CommandError(
@@ -142,22 +148,17 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
             ),
             USAGE,
         )
-    # Masks built for the config's sequence length follow ids given another one
-    # (by --input, or --input-size for the main input).
     main = next(iter(specs))
-    if sizes is not None:
-        given.setdefault(main, sizes[0])
-    resized = follow_given_ids(specs, given)
+    if sizes is not None and len(sizes) > 1:
+        raise CommandError(
+            f"a config takes one --input-size: its main input, {main}; give the "
+            "others with --input NAME=SHAPE",
+            USAGE,
+        )
     dtypes = None
     if sizes is not None or args.dtypes is not None:
         # Positional inputs take the main input's place (--dtypes alone: its dtype).
-        if sizes is not None and len(sizes) > 1:
-            raise CommandError(
-                f"a config takes one --input-size: its main input, {main}; give the "
-                "others with --input NAME=SHAPE",
-                USAGE,
-            )
-        if main in (name for name, _, _ in args.input or ()):
+        if main in given:
             raise CommandError(
                 f"--input {main}: the main input, given by --input-size or --dtypes "
                 f"already; give its shape once",
@@ -166,8 +167,6 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
         del specs[main], tensors[main]
         sizes = sizes or built.input_size
         dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
-    specs.update(resized)
-    tensors.update(make_inputs(built.model, resized))
     keywords = _keyword_inputs(args, built.model, specs, tensors)
     try:
         stats = _summarize(built.model, args, sizes, dtypes, keywords)
@@ -176,7 +175,32 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
             raise
         # A class made for another config that built but could not run.
         raise CommandError(f"{error}{built.class_hint}", FAILURE) from error
-    return _output_model(args, stats)
+    notes = [built.chosen] if built.chosen else []
+    notes.append("Inputs: " + inputs_line(keywords, sizes, dtypes, main))
+    return _output_model(args, stats, notes)
+
+
+def inputs_line(
+    keywords: dict[str, Any],
+    sizes: list[tuple[int, ...]] | None,
+    dtypes: list[torch.dtype] | None,
+    main: str,
+) -> str:
+    """The forward's inputs as ``name [2, 128] int64, ...`` (the main input first
+    when it went in positionally, as ``--input-size``)."""
+    from .._tensors import dtype_name
+
+    parts = []
+    for index, size in enumerate(sizes or ()):
+        dtype = dtypes[index] if dtypes and index < len(dtypes) else None
+        parts.append(f"{main} {list(size)} {dtype_name(dtype) if dtype else 'float32'}")
+    for name, value in keywords.items():
+        shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+        if shape is not None and dtype is not None:
+            parts.append(f"{name} {list(shape)} {dtype_name(dtype)}")
+        else:
+            parts.append(f"{name}={value!r}")
+    return ", ".join(parts)
 
 
 def _keyword_inputs(
@@ -280,8 +304,15 @@ def summary_error_line(error: SummaryError) -> str:
     return line
 
 
-def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
-    _emit(args, _render_model(stats, args.format or "text"))
+def _output_model(
+    args: argparse.Namespace, stats: ModelStatistics, notes: list[str] | None = None
+) -> int:
+    """Prints the summary; ``notes`` (the class built, the inputs) go under a text
+    table, never into a machine-read format."""
+    text = _render_model(stats, args.format or "text")
+    if notes and (args.format or "text") == "text":
+        text = "\n".join([text, *notes])
+    _emit(args, text)
     if args.plot is not None:
         _plot(stats, args)
     return 0

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
+from .escape import csv_cell, escape_rows, terminal_block
 from .output import Output, Table, check_format, csv_tables, render_output
 from .units import readable_bytes
 
@@ -142,7 +143,9 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
 def _tabulate(rows: Any, headers: Any, fmt: str, **options: Any) -> str:
     from tabulate import tabulate
 
-    return str(tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
+    # Tensor names and metadata come from the file: escaped for the format.
+    cells = escape_rows(rows, fmt)
+    return str(tabulate(cells, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
 
 
 # ------------------------------------------------------------------ formats
@@ -158,7 +161,7 @@ def to_text(summary: CheckpointSummary, depth: int) -> str:
     rule = "=" * width
     label_width = max(len(label) for label, _ in _totals(summary))
     footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in _totals(summary)]
-    return "\n".join([_heading(summary), rule, table, rule, *footer, rule])
+    return terminal_block("\n".join([_heading(summary), rule, table, rule, *footer, rule]))
 
 
 def to_dict(summary: CheckpointSummary, depth: int) -> dict[str, Any]:
@@ -220,8 +223,7 @@ def to_csv(summary: CheckpointSummary, depth: int) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["prefix", "depth", "tensors", "params", "bytes", "dtypes", "tied", "shape"])
     for g in summary.groups(depth):
-        writer.writerow(
-            [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
-             _shape(g.shape)]
-        )
+        cells = [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
+                 _shape(g.shape)]
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().rstrip("\n")

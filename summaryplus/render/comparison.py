@@ -5,9 +5,9 @@ tabulate is imported only when something is rendered.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
+from .escape import html_text, terminal_block
 from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output
 from .units import readable_bytes, readable_count
 
@@ -17,12 +17,13 @@ if TYPE_CHECKING:
 
 def comparison_text(comparison: Comparison) -> str:
     """The ``simple`` table and the notes under it: what ``print(comparison)`` shows."""
-    return "\n".join([render_comparison(comparison, "simple"), *comparison_notes(comparison)])
+    lines = [render_comparison(comparison, "simple"), *comparison_notes(comparison)]
+    return terminal_block("\n".join(lines))
 
 
 def comparison_html(comparison: Comparison) -> str:
     """An HTML table and the notes under it: what Jupyter shows."""
-    notes = "".join(f"<p>{html.escape(note)}</p>\n" for note in comparison_notes(comparison))
+    notes = "".join(f"<p>{html_text(note)}</p>\n" for note in comparison_notes(comparison))
     table = render_comparison(comparison, "html").replace(
         "<table>", '<table class="summaryplus-compare">', 1
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import html
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from .escape import cell_escaper, csv_cell, escape_rows, html_text, terminal
 
 __all__ = [
     "ALIASES",
@@ -158,12 +159,13 @@ def render_output(output: Output, fmt: str, page: bool = True) -> str:
     if fmt == "rich":
         return rich_text(output)
     tablefmt = "simple" if fmt == "text" else fmt
-    parts = [output.title] if output.title else []
+    escape = cell_escaper(tablefmt)  # names from models and files, never sent raw
+    parts = [escape(output.title)] if output.title else []
     for table in output.tables:
         body = _tabulate(table, tablefmt)
-        parts.append(f"{table.title}\n{body}" if table.title else body)
+        parts.append(f"{escape(table.title)}\n{body}" if table.title else body)
     if output.notes:
-        parts.append("\n".join(output.notes))
+        parts.append("\n".join(escape(note) for note in output.notes))
     return "\n\n".join(parts)
 
 
@@ -176,12 +178,12 @@ def csv_tables(tables: Sequence[Table], notes: Sequence[str] = ()) -> str:
         if position:
             writer.writerow([])
         if table.title:
-            writer.writerow([table.title])
-        writer.writerow(table.headers)
-        writer.writerows(table.rows)
+            writer.writerow([csv_cell(table.title)])
+        writer.writerow([csv_cell(header) for header in table.headers])
+        writer.writerows([csv_cell(cell) for cell in row] for row in table.rows)
     if notes:
         writer.writerow([])
-        writer.writerows([note] for note in notes)
+        writer.writerows([csv_cell(note)] for note in notes)
     return buffer.getvalue().rstrip("\n")
 
 
@@ -191,20 +193,20 @@ def report_page(fragment: str, title: str) -> str:
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light dark">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n"
+        f"<title>{html_text(title)}</title>\n</head>\n"
         f'<body class="sp-page">\n{fragment}\n</body>\n</html>\n'
     )
 
 
 def html_page(output: Output) -> str:
     """A whole HTML page: the title, each table (tabulate's ``html``, escaped), the notes."""
-    parts = [f"<h1>{html.escape(output.title)}</h1>"] if output.title else []
+    parts = [f"<h1>{html_text(output.title)}</h1>"] if output.title else []
     for table in output.tables:
         if table.title:
-            parts.append(f"<h2>{html.escape(table.title)}</h2>")
+            parts.append(f"<h2>{html_text(table.title)}</h2>")
         kind = "summaryplus-layers" if table is output.tables[0] else "summaryplus-totals"
         parts.append(_tabulate(table, "html").replace("<table>", f'<table class="{kind}">', 1))
-    parts += [f"<p>{html.escape(note)}</p>" for note in output.notes]
+    parts += [f"<p>{html_text(note)}</p>" for note in output.notes]
     # The report's style (light and dark), so every page looks like the report.
     body = (
         f'<div class="summaryplus sp-r">\n<style>{asset("report.css")}</style>\n'
@@ -232,16 +234,18 @@ def rich_text(output: Output, width: int = 120) -> str:
 
     console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
     if output.title:
-        console.print(Text(output.title))
+        console.print(Text(terminal(output.title)))
     for table in output.tables:
-        drawn = RichTable(title=table.title or None, box=box.SIMPLE_HEAD, title_justify="left")
+        drawn = RichTable(
+            title=terminal(table.title) or None, box=box.SIMPLE_HEAD, title_justify="left"
+        )
         for header, align in zip(table.headers, _aligns(table), strict=True):
             drawn.add_column(header, justify="right" if align == "right" else "left")
         for row in table.rows:
-            drawn.add_row(*(Text(cell) for cell in row))  # text, never markup
+            drawn.add_row(*(Text(terminal(cell)) for cell in row))  # text, never markup
         console.print(drawn)
     for note in output.notes:
-        console.print(Text(note))
+        console.print(Text(terminal(note)))
     # rich pads every line to the table's width: trailing spaces are noise in a file.
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()).rstrip("\n")
 
@@ -257,7 +261,8 @@ def _tabulate(table: Table, tablefmt: str) -> str:
 
     return str(
         tabulate(
-            [list(row) for row in table.rows],
+            # Cells escaped for the format (tabulate's own "html" escapes its cells).
+            escape_rows(table.rows, tablefmt),
             headers=list(table.headers),
             tablefmt=tablefmt,
             colalign=_aligns(table),

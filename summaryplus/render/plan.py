@@ -13,11 +13,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .output import Output, Table, check_format, render_output
+from .speed import speed_notes, speed_section
 from .units import readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from ..inference import InferenceMemory
     from ..plan import Plan
+    from ..speed import SpeedPlan
 
 __all__ = ["PLAN_SECTIONS", "inference_table", "plan_output", "plan_text", "render_plan"]
 
@@ -121,16 +123,18 @@ def fit_section(plan: Plan) -> Table:
     headers = ["Setup", "Memory"]
     if plan.shards > 1:
         headers.append(f"Per GPU of {plan.shards}")
-    headers += [gpu.name for gpu in plan.gpus]
+    headers += [gpu.key for gpu in plan.gpus]
     rows = []
     for name, one, per_gpu in plan.setups():
         cells = [name, readable_bytes(one)]
         if plan.shards > 1:
             cells.append(readable_bytes(per_gpu))
-        cells += [str(fits[name][gpu.name] or "-") for gpu in plan.gpus]
+        cells += [str(fits[name][gpu.key] or "-") for gpu in plan.gpus]
         rows.append(tuple(cells))
     shards = f" or {plan.shards} (--shards)" if plan.shards > 1 else ""
-    title = f"GPUs needed per GPU model, by memory size (1{shards}; - does not fit)"
+    title = (
+        f"GPUs needed per GPU model, against its usable memory (1{shards}; - does not fit)"
+    )
     return Table(tuple(headers), tuple(rows), ("left", *("right" for _ in headers[1:])), title)
 
 
@@ -143,20 +147,28 @@ PLAN_SECTIONS: list[Callable[[Plan], Table]] = [
 ]
 
 
-def plan_output(plan: Plan) -> Output:
-    """The plan as the output model: one table per section, the assumptions as notes."""
+def plan_output(plan: Plan, speed: SpeedPlan | None = None) -> Output:
+    """The plan as the output model: one table per section (then the speed
+    bounds' table, when given), the assumptions as notes."""
     shards = f", {plan.shards} GPUs" if plan.shards > 1 else ""
     title = f"{plan.model} at context {plan.context:,}, batch {plan.batch:,}{shards}"
     notes = dict.fromkeys(
         [line for memory in plan.inference for line in memory.assumptions]
         + list(plan.assumptions)
     )
-    models = "; ".join(f"{gpu.name} = {gpu.cards}" for gpu in plan.gpus)
+    models = "; ".join(f"{gpu.key} = {gpu.name} ({gpu.cards})" for gpu in plan.gpus)
+    tables = tuple(section(plan) for section in PLAN_SECTIONS)
+    extra: tuple[str, ...] = ()
+    data = plan.to_dict()
+    if speed is not None:
+        tables += (speed_section(speed),)
+        extra = tuple(speed_notes(speed))
+        data = {**data, "speed": speed.to_dict()}
     return Output(
         title,
-        tuple(section(plan) for section in PLAN_SECTIONS),
-        (f"GPU models: {models}", *(f"Assumed: {line}" for line in notes)),
-        data=plan.to_dict(),
+        tables,
+        (f"GPU models: {models}", *extra, *(f"Assumed: {line}" for line in notes)),
+        data=data,
     )
 
 
@@ -165,11 +177,12 @@ def plan_text(plan: Plan) -> str:
     return render_output(plan_output(plan), "text")
 
 
-def render_plan(plan: Plan, fmt: str = "text") -> str:
-    """A plan in any format (``text``, ``json`` = ``Plan.to_dict``, ``csv``,
-    ``html``, ``rich``, ``markdown``/``md``, any tabulate format).
+def render_plan(plan: Plan, fmt: str = "text", speed: SpeedPlan | None = None) -> str:
+    """A plan in any format (``text``, ``json`` = ``Plan.to_dict`` with the
+    speed bounds under ``"speed"``, ``csv``, ``html``, ``rich``,
+    ``markdown``/``md``, any tabulate format), with ``speed``'s table when given.
 
     Raises:
         ValueError: ``fmt`` is unknown (the message suggests the closest name).
     """
-    return render_output(plan_output(plan), check_format(fmt))
+    return render_output(plan_output(plan, speed), check_format(fmt))

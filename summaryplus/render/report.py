@@ -12,7 +12,6 @@ needs no network.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings, Units
 from ..formatting import layer_name, memory_bytes, row_values
+from .escape import html_text
 from .html import totals_table
 from .output import asset as _asset
 from .output import report_page
@@ -155,7 +155,7 @@ def report_panel(
         )
     headers = [options.layer_title(), *(options.column_title(column) for column in chosen)]
     head = "".join(
-        f'<th{" class=n" if column in _NUMERIC else ""}>{html.escape(text)}</th>'
+        f'<th{" class=n" if column in _NUMERIC else ""}>{html_text(text)}</th>'
         for column, text in zip((None, *chosen), headers, strict=True)
     )
     data = {
@@ -164,7 +164,7 @@ def report_panel(
         "rows": data_rows,
         "repeats": [[first, members] for first, members in runs.items()],
     }
-    heading = html.escape(title if title is not None else _model_name(stats))
+    heading = html_text(title if title is not None else _model_name(stats))
     # Rows below the fold start hidden by CSS (class "f"), so the first layout
     # is of the folded tree; without JavaScript the full report shows them all.
     unfold = "" if compact else "<noscript><style>.sp-r tr.f{display:table-row}</style></noscript>"
@@ -213,7 +213,7 @@ def _row_html(
     show_depth: bool,
     repeats: int = 0,
 ) -> str:
-    name = html.escape(layer_name(layer, show_var_name, show_depth))
+    name = html_text(layer_name(layer, show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
     if repeats:
@@ -242,7 +242,7 @@ def _row_html(
         f"{shown_path}</td>"
     ]
     for column in columns:
-        text = html.escape(values[column].strip())
+        text = html_text(values[column].strip())
         share = _share(layer, column, shares)
         if share is not None:  # no bar under a twentieth of a percent: it would not show
             cells.append(f'<td class="b" style="--w:{share}">{text}</td>' if share != "0.0%"
@@ -297,6 +297,10 @@ def _sort_key(layer: LayerLike, column: ColumnSettings, text: str) -> int | str:
         return int(layer.flops)
     if column is ColumnSettings.MEMORY:
         return memory_bytes(layer)
+    if column is ColumnSettings.BYTES:
+        return int(layer.bytes_moved)
+    if column is ColumnSettings.INTENSITY:
+        return round(layer.intensity * 1000)
     if column is ColumnSettings.GROUPS:
         return int(layer.groups or 0)
     if column in (ColumnSettings.INPUT_SIZE, ColumnSettings.OUTPUT_SIZE):
@@ -334,7 +338,7 @@ def _cards(stats: SummaryLike) -> str:
         coverage = "complete" if not ops else f"partial ({ops} op{'s' * (ops != 1)} uncounted)"
         cards.append(("MACs coverage", coverage))
     items = "".join(
-        f"<div><dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd></div>"
+        f"<div><dt>{html_text(label)}</dt><dd>{html_text(value)}</dd></div>"
         for label, value in cards
     )
     return f'<dl class="sp-cards">{items}</dl>'

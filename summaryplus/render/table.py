@@ -37,6 +37,8 @@ NUMERIC_COLUMNS = _NUMERIC = frozenset(
         ColumnSettings.MULT_ADDS,
         ColumnSettings.FLOPS,
         ColumnSettings.MEMORY,
+        ColumnSettings.BYTES,
+        ColumnSettings.INTENSITY,
     }
 )
 
