@@ -220,8 +220,8 @@ def _row_html(
         # The run's first block stands for all: a button shows the others.
         badges += (
             f'<b class="bd rp" role="button" title="{repeats} identical '
-            f'{html.escape(layer.class_name)} blocks: show or hide the other {repeats - 1}">'
-            f"{html.escape(layer.class_name)} \u00d7 {repeats}</b>"
+            f'{html_text(layer.class_name)} blocks: show or hide the other {repeats - 1}">'
+            f"{html_text(layer.class_name)} \u00d7 {repeats}</b>"
         )
     classes = []
     if mark is not None:
@@ -235,7 +235,7 @@ def _row_html(
     attributes = f' class="{" ".join(classes)}"' if classes else ""
     # The module path: visible (muted, after the name) and in the tooltip, so
     # what the filter matches is what the row shows.
-    path = html.escape(layer.module_path)
+    path = html_text(layer.module_path)
     shown_path = f'<span class="pa">{path}</span>' if path else ""
     cells = [
         f'<td title="{path or "(model)"}">{_INDENT * layer.depth}{toggle}{name}{badges}'
