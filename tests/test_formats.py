@@ -206,3 +206,22 @@ def test_a_model_without_inputs_says_how_to_get_macs(tmp_path: Path, capsys: Any
     assert main([f"{factory}:make", "--input-size", "1,4"]) == 0
     captured = capsys.readouterr()
     assert "no input given" not in captured.err and "Mult-Adds" in captured.out
+
+
+def test_plan_command_takes_any_format_and_draws_no_bar_in_a_pipe(
+    tmp_path: Path, capsys: Any
+) -> None:
+    factory = tmp_path / "factories.py"
+    factory.write_text(
+        "from torch import nn\n\ndef make():\n"
+        "    return nn.Sequential(nn.Embedding(100, 16), nn.Linear(16, 100))\n"
+    )
+    assert main(["plan", f"{factory}:make", "--context", "8", "--format", "md"]) == 0
+    captured = capsys.readouterr()
+    # 100 * 16 + 16 * 100 + 100 = 3,300 params, in a GitHub table under its section's header
+    assert "| Params" in captured.out and "3,300" in captured.out
+    assert captured.out.count("Inference memory") == 1
+    assert "GPUs needed per GPU model" in captured.out
+    assert "\r" not in captured.err and "[" not in captured.err  # not a terminal: no bar
+    assert main(["plan", f"{factory}:make", "--format", "markdwn"]) == 2
+    assert "did you mean 'markdown'" in capsys.readouterr().err
