@@ -175,10 +175,26 @@ def _only_added(before: Any, after: Any) -> bool:
 _IMPORTS_MAY_ADD = frozenset({"the environment", "the warnings filters"})
 
 
+def _torch_trace_initialized(before: Any, after: Any) -> bool:
+    """torch's structured-trace logger drops its ``LazyTraceHandler`` the first
+    time the process traces (``torch.export``, ``torch.compile``): torch's
+    one-time set-up, not the test's."""
+    if before is None or after is None:
+        return False
+    lazy = [h for h in before[1] if type(h).__name__ == "LazyTraceHandler"]
+    kept = tuple(h for h in before[1] if h not in lazy)
+    return bool(lazy) and after == (before[0], kept, *before[2:])
+
+
 def _loggers_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     # Loggers made during the test (a library imported for the first time)
     # are new, not changed.
-    return sorted(name or "root" for name, state in before.items() if after.get(name) != state)
+    return sorted(
+        name or "root"
+        for name, state in before.items()
+        if after.get(name) != state
+        and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
+    )
 
 
 def dynamo_patched() -> bool:

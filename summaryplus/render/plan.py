@@ -156,7 +156,7 @@ def plan_output(plan: Plan, speed: SpeedPlan | None = None) -> Output:
         [line for memory in plan.inference for line in memory.assumptions]
         + list(plan.assumptions)
     )
-    models = "; ".join(f"{gpu.key} = {gpu.name} ({gpu.cards})" for gpu in plan.gpus)
+    models = "; ".join(f"{gpu.key} = {gpu.name}" for gpu in plan.gpus)
     tables = tuple(section(plan) for section in PLAN_SECTIONS)
     extra: tuple[str, ...] = ()
     data = plan.to_dict()
