@@ -23,9 +23,8 @@ from summaryplus.cli import main
 from summaryplus.exported import summarize_exported
 from summaryplus.formatting import FormattingOptions
 from summaryplus.plan import plan
-from summaryplus.render.checkpoint import render_checkpoint
 from summaryplus.render.comparison import render_comparison_as
-from summaryplus.render.formats import render_summary
+from summaryplus.render.formats import render_checkpoint, render_summary
 from summaryplus.render.output import ALIASES, SPECIAL_FORMATS, check_format
 from summaryplus.render.plan import render_plan
 
@@ -147,10 +146,22 @@ def test_csv_has_the_rows_then_the_totals(results: dict[str, Any]) -> None:
     assert ["Total params", "58"] in list(csv.reader(io.StringIO(totals)))
 
 
-def test_html_of_a_checkpoint_is_a_styled_page(results: dict[str, Any]) -> None:
+def test_html_of_a_checkpoint_is_the_interactive_report(results: dict[str, Any]) -> None:
+    import re
+
     page = render_checkpoint(results["checkpoint"], 2, "html")
     assert page.startswith("<!DOCTYPE html>")
-    assert "<style>" in page and "Total params" in page and "0.weight" in page
+    assert "<style>" in page and "<script>" in page and "Total params" in page
+    data = json.loads(re.search(r'class="sp-data">(.*?)</script>', page).group(1))
+    # groups "0", "0.weight", "0.bias", "2", ...: each tensor under its prefix
+    assert [row[:3] for row in data["rows"][:3]] == [[-1, 1, "0"], [0, 2, "0.weight"],
+                                                      [0, 2, "0.bias"]]
+    # 8 * 4 = 32 of 58 params: a bar of 55.2% on 0.weight's Param # cell
+    assert 'style="--w:55.2%">32</td>' in page
+    from summaryplus.render.checkpoint import render_checkpoint as tables
+
+    static = tables(results["checkpoint"], 2, "html")  # the library's static page
+    assert "<script>" not in static and "0.weight" in static
 
 
 def test_rich_has_no_trailing_spaces(results: dict[str, Any]) -> None:

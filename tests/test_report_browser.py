@@ -424,3 +424,22 @@ def test_bars_never_cross_the_digits(driver: Any, gpt2: Any, tmp_path: Path) -> 
         assert repeat == "no-repeat"
         assert bar_top >= text_bottom - 0.5, (text_bottom, bar_top)  # the bar is under the text
 
+
+
+def test_a_checkpoint_report_folds_and_filters(driver: Any, tmp_path: Path) -> None:
+    from summaryplus.checkpoints import summarize_checkpoint
+    from summaryplus.render.formats import render_checkpoint
+
+    path = tmp_path / "model.pt"
+    torch.save(_blocks(3).state_dict(), path)
+    summary_ = summarize_checkpoint(path)
+    load(driver, render_checkpoint(summary_, 4, "html"), tmp_path / "checkpoint.html")
+    groups = summary_.groups(4)
+    assert len(driver.execute_script(VISIBLE)) == len(groups)  # open to its depth
+    click(driver, "[data-act=collapse]")
+    tops = [group.prefix for group in groups if group.depth == 1]
+    assert [groups[row[0]].prefix for row in driver.execute_script(VISIBLE)] == tops
+    box = driver.find_element("css selector", ".sp-tools input")
+    box.send_keys("1.2.0.weight")
+    shown = [groups[row[0]].prefix for row in driver.execute_script(VISIBLE)]
+    assert shown == ["1", "1.2", "1.2.0", "1.2.0.weight"]  # the hit and its parents
