@@ -236,3 +236,9 @@ def test_plan_command_takes_any_format_and_draws_no_bar_in_a_pipe(
     assert "\r" not in captured.err and "[" not in captured.err  # not a terminal: no bar
     assert main(["plan", f"{factory}:make", "--format", "markdwn"]) == 2
     assert "did you mean 'markdown'" in capsys.readouterr().err
+
+
+def test_a_comparisons_html_is_its_interactive_report(results: dict[str, Any]) -> None:
+    page = results["comparison"].render("html")
+    assert page.startswith("<!DOCTYPE html>") and "<script>" in page
+    assert "small" in page and "wide" in page and "Ratios are against" in page
