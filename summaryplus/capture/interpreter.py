@@ -28,6 +28,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import torch
@@ -54,7 +55,8 @@ _previous_limit = 0
 
 
 def _running_frames() -> int:
-    frame, count = sys._getframe(), 0
+    frame: FrameType | None = sys._getframe()
+    count = 0
     while frame is not None:
         frame, count = frame.f_back, count + 1
     return count
