@@ -34,6 +34,7 @@ from .capture.routing import is_data_dependent
 from .enums import Mode
 from .errors import SummaryError
 from .formatting import FormattingOptions
+from .formulas import registry_version
 from .inputs import ForwardInputs, build_inputs
 from .model_statistics import ModelStatistics
 
@@ -177,6 +178,9 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        reached_params=result.reached_params,
+        output_held_bytes=result.output_held_bytes,
+        output_grad_bytes=result.output_grad_bytes,
     )
 
 
@@ -278,7 +282,11 @@ def _cache_key(
     an input cannot be described (then the summary is not cached)."""
     try:
         return fingerprint(
-            tree, (inputs.args, inputs.kwargs), (mode, str(inputs.device), inputs.fake)
+            tree,
+            (inputs.args, inputs.kwargs),
+            # The registry's version: a formula registered or replaced since
+            # the capture makes it stale (its MACs came from the old formulas).
+            (mode, str(inputs.device), inputs.fake, registry_version()),
         )
     except Unkeyable as unkeyable:
         logger.info("cache_forward_pass: not caching, an input is a %s", unkeyable)

@@ -18,6 +18,13 @@ last running summary ends (summaries may run in several threads).
   first running summary starts and restored when the last one ends
   (:func:`rng_preserved`): each summary restoring the state it saw would let
   the one that ends last put back a state older than another's restore.
+- ``torch.distributions``' default argument validation is off while a forward
+  runs on tensors without data (fake or meta): checking that a scale is
+  positive reads values (``aten._local_scalar_dense``), which such tensors do
+  not have, so a model returning ``Normal(mean, std)`` could not be summarized
+  on meta at torch's default. Only the class-wide default is changed (a
+  distribution built with ``validate_args=True`` still validates) and it is
+  put back as found, whatever it was.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from types import FrameType
 from typing import Any
 
 import torch
+from torch.distributions import Distribution
 
 # Python frames per level of nesting in a recorded module call: 4 measured on
 # CPython 3.11 (_wrapped_call_impl, _call_impl, the recording wrapper, forward;
@@ -52,6 +60,8 @@ _lock = threading.Lock()
 _active = 0
 _collector_was_enabled = True
 _previous_limit = 0
+_unvalidated = 0
+_previous_validation = True
 
 
 def _running_frames() -> int:
@@ -125,6 +135,27 @@ def adjusted(nesting_depth: int = 0) -> Iterator[None]:
                 if _collector_was_enabled:
                     gc.enable()
                 sys.setrecursionlimit(_previous_limit)
+
+
+@contextmanager
+def distributions_unvalidated() -> Iterator[None]:
+    """``torch.distributions.Distribution``'s default ``validate_args`` off
+    while it is entered (forwards on tensors without data), put back as found
+    when the last such forward ends."""
+    global _unvalidated, _previous_validation
+    with _lock:
+        if _unvalidated == 0:
+            # The class attribute set_default_validate_args writes (no getter).
+            _previous_validation = Distribution._validate_args
+            Distribution.set_default_validate_args(False)
+        _unvalidated += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _unvalidated -= 1
+            if _unvalidated == 0:
+                Distribution.set_default_validate_args(_previous_validation)
 
 
 _rng_lock = threading.Lock()

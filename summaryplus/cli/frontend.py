@@ -13,7 +13,7 @@ from pathlib import Path
 from .._factories import FAILURE, USAGE, CommandError
 from .._untrusted import contained, load_json_file
 from ..render.escape import terminal
-from .parser import PROG, SPECIAL_FORMATS, build_parser
+from .parser import PROG, build_parser
 from .quiet import library_output_hidden
 from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
 
@@ -33,7 +33,11 @@ _MODEL_OPTIONS = (
     ("mode", "--mode"),
     ("plot", "--plot"),
 )
-_CONFIG_OPTIONS = (("model_class", "--model-class"), ("image_size", "--image-size"))
+_CONFIG_OPTIONS = (
+    ("model_class", "--model-class"),
+    ("image_size", "--image-size"),
+    ("trust_remote_code", "--trust-remote-code"),
+)
 # Options of a forward pass that an exported program (never run) has no use for.
 _RUN_OPTIONS = (
     ("input", "--input"),
@@ -123,13 +127,14 @@ def _reject(args: argparse.Namespace, what: str, options: tuple[tuple[str, str],
 
 
 def _check_format(fmt: str | None) -> None:
-    if fmt is None or fmt in SPECIAL_FORMATS:
+    if fmt is None:
         return
-    from tabulate import tabulate_formats
+    from ..render.output import check_format
 
-    if fmt not in tabulate_formats:
-        accepted = ", ".join(dict.fromkeys((*SPECIAL_FORMATS, *tabulate_formats)))
-        raise CommandError(f"--format {fmt!r} is not valid; accepted: {accepted}", USAGE)
+    try:
+        check_format(fmt, "--format")
+    except ValueError as error:
+        raise CommandError(str(error).replace("--format=", "--format ", 1), USAGE) from None
 
 
 def _check_model_options(args: argparse.Namespace) -> None:

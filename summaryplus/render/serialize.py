@@ -34,7 +34,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._untrusted import load_json_file
-from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from ..records import (
+    SCHEMA,
+    LayerRecord,
+    SummaryRecord,
+    TotalsRecord,
+    _plain,
+    linked,
+    trainable_from_json,
+)
 from .escape import csv_cell
 from .saved_fields import check_record_fields, check_table, check_tree
 
@@ -111,6 +119,15 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         active_params_per_token=stats.active_params_per_token,
         pruned_params=stats.pruned_params,
         uninitialized_layers=stats.uninitialized_layers,
+        gradient_params=stats.gradient_params,
+        gradient_param_bytes=stats.gradient_param_bytes,
+        largest_gradient_bytes=stats.largest_gradient_bytes,
+        local_gradient_param_bytes=stats.local_gradient_param_bytes,
+        unused_trainable_params=tuple(stats.unused_trainable_params),
+        output_held_bytes=stats.output_held_bytes,
+        output_grad_bytes=stats.output_grad_bytes,
+        total_bytes_moved=stats.total_bytes_moved,
+        total_fused_bytes_moved=stats.total_fused_bytes_moved,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
@@ -288,11 +305,9 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     if not isinstance(data["model"], str):
         raise ValueError(f"model must be a str, got {type(data['model']).__name__}")
     rows = [
-        _fields_of(LayerRecord, layer, f"layers[{position}]")
+        _loaded_fields(layer, f"layers[{position}]")
         for position, layer in enumerate(data["layers"])
     ]
-    for position, row in enumerate(rows):
-        check_record_fields(LayerRecord, row, f"layers[{position}]")
     check_tree(rows)
     layers = linked(tuple(LayerRecord(**row) for row in rows))
     totals_fields = _fields_of(TotalsRecord, data["totals"], "totals")
@@ -307,6 +322,17 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         schema=str(schema),
         table=_table_settings(data.get("table")),
     )
+
+
+def _loaded_fields(layer: Any, where: str) -> dict[str, Any]:
+    """A saved row's fields, checked (``trainable`` also as the old strings)."""
+    fields = _fields_of(LayerRecord, layer, where)
+    try:
+        fields["trainable"] = trainable_from_json(fields["trainable"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    check_record_fields(LayerRecord, fields, where)
+    return fields
 
 
 def _table_settings(table: Any) -> dict[str, Any] | None:
@@ -368,6 +394,11 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
         macs_partial=row.macs_partial,
+        own_bytes_moved=row.own_bytes_moved,
+        own_fused_bytes_moved=row.own_fused_bytes_moved,
+        bytes_moved=row.bytes_moved,
+        fused_bytes_moved=row.fused_bytes_moved,
+        own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
     )
 
 
