@@ -158,6 +158,7 @@ def snapshot() -> dict[str, Any]:
     found = {name: read() for name, (read, _) in _CHECKED.items()}
     found["rng"] = (torch.get_rng_state(), random.getstate())
     found["modules"] = len(sys.modules)
+    found["transformers handler"] = _transformers_handler()
     return found
 
 
@@ -186,14 +187,46 @@ def _torch_trace_initialized(before: Any, after: Any) -> bool:
     return bool(lazy) and after == (before[0], kept, *before[2:])
 
 
-def _loggers_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+def _transformers_handler() -> Any:
+    """The handler transformers adds to its root logger the first time it logs
+    (None until then, or without transformers)."""
+    module = sys.modules.get("transformers.utils.logging")
+    return getattr(module, "_default_handler", None)
+
+
+def _transformers_configured(before: Any, after: Any, handler_before: Any) -> bool:
+    """transformers set up its own root logger during the test (its handler
+    added, its level set): the library's one-time set-up, not the test's."""
+    handler = _transformers_handler()
+    if before is None or after is None or handler_before is not None or handler is None:
+        return False
+    return after[1] == (*before[1], handler) and after[2:] == before[2:]
+
+
+def _transformers_level_only(before: Any, after: Any) -> bool:
+    """Only the level of transformers' root logger changed: transformers 5.x
+    sets it (WARNING -> ERROR) the first time the process builds some models,
+    its own doing, not the test's."""
+    return before is not None and after is not None and before[1:] == after[1:]
+
+
+def _loggers_changed(
+    before: dict[str, Any], after: dict[str, Any], transformers_handler: Any = None
+) -> list[str]:
     # Loggers made during the test (a library imported for the first time)
-    # are new, not changed.
+    # are new, not changed; so is a library's one-time set-up of its own.
     return sorted(
         name or "root"
         for name, state in before.items()
         if after.get(name) != state
         and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
+        and not (
+            name == "transformers"
+            and (
+                _transformers_configured(state, after.get(name), transformers_handler)
+                or _transformers_level_only(state, after.get(name))
+            )
+        )
     )
 
 
@@ -223,7 +256,7 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
         if name in _IMPORTS_MAY_ADD and imported and _only_added(before[name], now):
             continue  # a library's import, not the test: kept, as the module expects
         elif name == "logging's loggers":
-            changed = _loggers_changed(before[name], now)
+            changed = _loggers_changed(before[name], now, before["transformers handler"])
             if not changed:
                 continue
             leaked.append(f"{name}: {', '.join(changed)}")
