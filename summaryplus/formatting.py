@@ -215,12 +215,31 @@ def _groups_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int
     return str(row.groups) if row.groups else "--"
 
 
+def shapes_text(shapes: Sequence[Sequence[int | str]], width: int) -> str:
+    """Several shapes in torchinfo's nested-list style, ``[[1, 10, 24, 24], [1,
+    20, 8, 8]]``, as many as fit in ``width`` - 1 characters, then ``...``
+    (the first always shown; alone, as torchinfo shows it, where even
+    ``[first, ...]`` does not fit)."""
+    parts = [str(list(shape)) for shape in shapes]
+    whole = "[" + ", ".join(parts) + "]"
+    if len(whole) < width:
+        return whole
+    if len("[" + parts[0] + ", ...]") >= width:
+        return parts[0]  # a narrow column: the first shape, as torchinfo shows it
+    shown = 1
+    while shown < len(parts) and len("[" + ", ".join(parts[: shown + 1]) + ", ...]") < width:
+        shown += 1
+    return "[" + ", ".join(parts[:shown]) + ", ...]"
+
+
 def _input_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
-    return _shape_text(row.input_size)
+    shapes = row.input_shapes
+    return shapes_text(shapes, o.col_width) if shapes else _shape_text(row.input_size)
 
 
 def _output_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
-    return _shape_text(row.output_size)
+    shapes = row.output_shapes
+    return shapes_text(shapes, o.col_width) if shapes else _shape_text(row.output_size)
 
 
 def _params_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:

@@ -53,6 +53,10 @@ class LayerLike(Protocol):
     @property
     def output_size(self) -> Sequence[int | str]: ...
     @property
+    def input_shapes(self) -> Sequence[Sequence[int | str]] | None: ...
+    @property
+    def output_shapes(self) -> Sequence[Sequence[int | str]] | None: ...
+    @property
     def input_dtypes(self) -> Sequence[str]: ...
     @property
     def output_dtypes(self) -> Sequence[str]: ...
@@ -223,6 +227,9 @@ class LayerRecord:
     # Backward MACs are counted for the whole model (``training_flops``), not per
     # layer: None. Kept so readers of schema 1 find the key.
     own_backward_macs: int | None = None
+    # Every shape of a call that took or returned several tensors (else None).
+    input_shapes: tuple[tuple[int | str, ...], ...] | None = None
+    output_shapes: tuple[tuple[int | str, ...], ...] | None = None
     @property
     def children(self) -> tuple[LayerRecord, ...]:
         """The child rows (linked when the record is made; not a field: JSON

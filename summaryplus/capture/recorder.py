@@ -33,7 +33,7 @@ from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
 from .state import Snapshot, written_arguments
 from .tree import ModuleTree
-from .values import describe, dtypes_of, first_shape, total_bytes
+from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
 
 # Classes whose forward looks for forward hooks and, finding none, takes a fused
@@ -158,8 +158,11 @@ class Recorder:
         if get_ident() == self.thread_id and self.stack and self.stack[-1].module is module:
             # (The lists set directly: they win over the tensor seen at entry.)
             inputs = (args, kwargs) if kwargs else args
-            self.stack[-1].input_size = first_shape(inputs)
-            self.stack[-1].input_dtypes = dtypes_of(inputs)
+            row = self.stack[-1]
+            row.input_size = first_shape(inputs)
+            row.input_dtypes = dtypes_of(inputs)
+            shapes = all_shapes(inputs)
+            row.input_shapes = shapes if len(shapes) > 1 else None
 
     def _post_hook(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         if get_ident() != self.thread_id:
@@ -223,6 +226,9 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
+            shapes = all_shapes(inputs)
+            if len(shapes) > 1:
+                row.input_shapes = shapes
 
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
@@ -238,6 +244,9 @@ class Recorder:
             row.output_size = first_shape(output)
             row.output_dtypes = dtypes_of(output)
             row.output_bytes = total_bytes(output)
+            shapes = all_shapes(output)
+            if len(shapes) > 1:
+                row.output_shapes = shapes
 
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None:
         self.stack.pop()

@@ -359,7 +359,15 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
         macs_partial=row.macs_partial,
+        input_shapes=_shapes(row.input_shapes),
+        output_shapes=_shapes(row.output_shapes),
     )
+
+
+def _shapes(
+    shapes: Iterable[Iterable[int | str]] | None,
+) -> tuple[tuple[int | str, ...], ...] | None:
+    return None if shapes is None else tuple(tuple(shape) for shape in shapes)
 
 
 def _fields_of(cls: type, data: Any, where: str) -> dict[str, Any]:
