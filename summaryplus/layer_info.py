@@ -63,6 +63,9 @@ class LayerInfo:
     # ``groups``, the dotted ``module_path`` from the parent's. ``vars(row)``
     # gives every attribute (the ``__dict__`` property).
     __slots__ = (
+        # A container row shown again under the same caller: torchinfo shows
+        # every appearance with the last one's index (``set_depth_indices``).
+        "_index_from",
         # The one tensor a call took or returned, as the capture saw it (the
         # common case; the list attributes are made from these when read).
         "_input_dtype",
@@ -111,6 +114,7 @@ class LayerInfo:
     )  # fmt: skip
 
     _input_shape: torch.Size | None
+    _index_from: LayerInfo | None
     _input_dtype: torch.dtype | None
     _output_shape: torch.Size | None
     _output_dtype: torch.dtype | None
@@ -336,7 +340,9 @@ def trainable_text(params: int, trainable: int) -> str:
 
 
 _ZERO_DEFAULTS: dict[str, Any] = {
-    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape")),
+    **dict.fromkeys(
+        ("_input_dtype", "_input_shape", "_output_dtype", "_output_shape", "_index_from")
+    ),
     "depth_index": None,
     # Every shape, for a call that took or returned several tensors (else None).
     "input_shapes": None,

@@ -91,3 +91,59 @@ def test_shapes_text() -> None:
     assert shapes_text(shapes, 40) == "[[1, 10, 24, 24], [1, 20, 8, 8], ...]"
     assert shapes_text(shapes, 25) == "[[1, 10, 24, 24], ...]"
     assert shapes_text(shapes, 12) == "[1, 10, 24, 24]"  # as torchinfo shows it
+
+
+class _Block(nn.ModuleList):
+    """One inner ModuleList registered twice in a list, as torchinfo's
+    ``test_shared_module_in_nested_list`` builds it."""
+
+    def __init__(self) -> None:
+        inner = nn.ModuleList([nn.Linear(4, 4)])
+        super().__init__([inner, nn.ReLU(), inner, nn.ReLU()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for module in self:
+            if isinstance(module, nn.ModuleList):
+                for layer in module:
+                    x = layer(x)
+            else:
+                x = module(x)
+        return x
+
+
+class _SharedModuleInNestedList(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList([_Block() for _ in range(2)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_a_list_met_again_in_a_list_is_recursive_with_torchinfos_index() -> None:
+    stats = summary(_SharedModuleInNestedList(), input_size=(1, 4), depth=4, verbose=0)
+    table = [" ".join(line.split()) for line in str(stats).splitlines()[3:18]]
+    # torchinfo's current main: both appearances of the inner list are one row
+    # object, shown with the last index (3-3) and (recursive); its Linear is
+    # the same module both times, so its second call is (recursive) here
+    # (torchinfo counts its 20 parameters twice).
+    assert table == [
+        "_SharedModuleInNestedList [1, 4] --",
+        "├─ModuleList: 1-1 -- --",
+        "│ └─_Block: 2-1 [1, 4] --",
+        "│ │ └─ModuleList: 3-3 -- (recursive)",
+        "│ │ │ └─Linear: 4-1 [1, 4] 20",
+        "│ │ └─ReLU: 3-2 [1, 4] --",
+        "│ │ └─ModuleList: 3-3 -- (recursive)",
+        "│ │ │ └─Linear: 4-2 [1, 4] (recursive)",
+        "│ │ └─ReLU: 3-4 [1, 4] --",
+        "│ └─_Block: 2-2 [1, 4] --",
+        "│ │ └─ModuleList: 3-7 -- (recursive)",
+        "│ │ │ └─Linear: 4-3 [1, 4] 20",
+        "│ │ └─ReLU: 3-6 [1, 4] --",
+        "│ │ └─ModuleList: 3-7 -- (recursive)",
+        "│ │ │ └─Linear: 4-4 [1, 4] (recursive)",
+    ]
+    assert stats.total_params == 2 * 20  # one Linear per block, once

@@ -73,6 +73,8 @@ class Recorder:
         self._shapes: dict[torch.Size, torch.Size] = {}
         # Calls of a module registered under several parents, per running row.
         self._shared_calls: dict[tuple[int, int], int] = {}
+        # Container rows per (caller row, container), for a container met again.
+        self._containers: dict[tuple[int, int], list[LayerInfo]] = {}
         self.uncounted_ops: Counter[str] = Counter()
         # What the capture had to assume to run (said under the table).
         self.assumptions: set[str] = set()
@@ -303,7 +305,16 @@ class Recorder:
         row at that depth.)"""
         if parent.children and parent.children[-1].module is module:
             return parent.children[-1]
-        return self._add_row(name, module, parent, is_container=True)
+        row = self._add_row(name, module, parent, is_container=True)
+        earlier = self._containers.setdefault((id(parent), id(module)), [])
+        for shown in earlier:
+            # Met again under the same caller (one ModuleList registered twice):
+            # every appearance is (recursive) with the last one's index, as in
+            # torchinfo.
+            shown.is_recursive = True
+            shown._index_from = row
+        earlier.append(row)
+        return row
 
     # -------------------------------------------------------------------- ops
     def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> None:
