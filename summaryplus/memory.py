@@ -36,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .render.units import readable_bytes
+
 if TYPE_CHECKING:
     import torch
 
@@ -110,8 +112,9 @@ class TrainingMemory:
         backward = resident + self.activations + self.outputs + self.largest_gradient
         return max(backward, resident + self.local_gradients)
 
-    def __str__(self) -> str:
-        parts = [
+    def parts(self) -> list[tuple[str, int]]:
+        """(label, bytes) of every part, then the two peaks and the total."""
+        return [
             (f"Params ({self.dtype})" if self.dtype else "Params", self.params),
             ("Gradients", self.gradients),
             (f"Optimizer state ({self.optimizer})", self.optimizer_state),
@@ -124,8 +127,11 @@ class TrainingMemory:
             ("Peak at optimizer step", self.step_peak),
             ("Total (estimated peak)", self.total),
         ]
+
+    def __str__(self) -> str:
+        parts = self.parts()
         width = max(len(name) for name, _ in parts)
-        lines = [f"{name:<{width}}  {size / 1e6:>12,.2f} MB" for name, size in parts]
+        lines = [f"{name:<{width}}  {readable_bytes(size):>12}" for name, size in parts]
         if self.no_gradient:
             names = unused_names(self.no_gradient)
             lines.append(f"Trainable but no gradient (not reached): {names}")
@@ -259,6 +265,17 @@ def unused_names(names: tuple[str, ...], shown: int = 8) -> str:
     listed = ", ".join(names[:shown])
     more = len(names) - shown
     return f"{listed} and {more} more" if more > 0 else listed
+
+
+def no_gradient_lines(stats: SummaryLike) -> list[tuple[str, str]]:
+    """The table's footer line naming the trainable parameters that get no
+    gradient (none when all do, or when that was not measured)."""
+    if not stats.unused_trainable_params or stats.gradient_params is None:
+        return []
+    count = stats.trainable_params - stats.gradient_params
+    names = unused_names(stats.unused_trainable_params)
+    reason = f"{count:,} (not reached by the outputs: {names})"
+    return [("Trainable params with no gradient", reason)]
 
 
 def _share(shards: int) -> Callable[[int], int]:

@@ -23,7 +23,7 @@ from .accounting import (
 from .capture.tree import ModuleTree
 from .enums import Units
 from .gradients import gradient_params
-from .layer_info import LayerInfo, freeze_rows
+from .layer_info import LayerInfo, freeze_rows, intensity
 from .moe import MixtureOfExperts, find_mixture_of_experts
 from .render.units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
@@ -132,6 +132,10 @@ class ModelStatistics(SummaryViews):
         root = summary_list[0] if summary_list else None
         self.total_mult_adds = root.macs if root else loose_macs
         self.activation_bytes = root.activation_bytes if root else loose_activation_bytes
+        # Bytes the forward's ops moved: every op (eager) and the matmul,
+        # attention and embedding family only (fused).
+        self.total_bytes_moved = root.bytes_moved if root else 0
+        self.total_fused_bytes_moved = root.fused_bytes_moved if root else 0
         if grad_enabled:
             self.total_output_bytes = self.activation_bytes
         else:
@@ -145,6 +149,7 @@ class ModelStatistics(SummaryViews):
                 summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
+        self.formatting.memory_holds_activations = grad_enabled
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
     # ----------------------------------------------------------------- totals
@@ -191,6 +196,11 @@ class ModelStatistics(SummaryViews):
     def total_backward_flops(self) -> int | None:
         macs = self.total_backward_mult_adds
         return None if macs is None else 2 * macs
+
+    @property
+    def total_intensity(self) -> float:
+        """FLOPs per fused byte moved, for the whole forward."""
+        return intensity(self.total_flops, self.total_fused_bytes_moved)
 
     @property
     def expert_params(self) -> int:

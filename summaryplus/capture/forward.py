@@ -99,7 +99,8 @@ def capture_forward(
         # means CUDA is initialised), fake tensors and activation accounting.
         needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
         owned = _owned_tensors(tree) if needs_owned else []
-        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
+        # Saved by the first overlapping summary, restored by the last.
+        stack.enter_context(interpreter.rng_preserved(_cuda_devices(owned, args, kwargs)))
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
@@ -109,16 +110,18 @@ def capture_forward(
             # Autograd saves the tensors it was given (the real parameters) and
             # the fake mode's conversions of them: neither is an activation.
             excluded += fake_owned
+            stack.enter_context(interpreter.distributions_unvalidated())
         elif any(t.device.type == "meta" for t in iter_tensors((args, kwargs))):
             # Attention takes the kernel the CPU would, not meta's math path
             # (which saves [B, H, T, T] probabilities a fused kernel never holds).
             stack.enter_context(CpuAttentionOnMeta())
+            # Validating a distribution's arguments reads values meta tensors lack.
+            stack.enter_context(interpreter.distributions_unvalidated())
         if grad_enabled:
-            recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
-            recorder.watch_checkpoints()
-            stack.enter_context(
-                torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
-            )
+            saved = recorder.saved
+            saved.exclude(excluded + list(iter_tensors((args, kwargs))))
+            saved.watch_checkpoints()
+            stack.enter_context(torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack))
         compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
@@ -157,13 +160,23 @@ def capture_forward(
 def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.uncounted_ops = dict(recorder.uncounted_ops)
     result.loose_macs = recorder.loose_macs
-    result.loose_activation_bytes = recorder.loose_activation_bytes
+    result.loose_activation_bytes = recorder.saved.loose_bytes
+    if result.rows:
+        # Bytes moved outside every hooked module (a scripted root): the root's own.
+        root = result.rows[0]
+        root.own_bytes_moved += recorder.loose_bytes[0]
+        root.own_fused_bytes_moved += recorder.loose_bytes[1]
+        points = root._op_points
+        for key, calls in recorder.loose_points.items():
+            points[key] = points.get(key, 0) + calls
+        recorder.loose_bytes = [0, 0]
+        recorder.loose_points = {}
     result.assumptions = tuple(sorted(recorder.assumptions))
 
 
 def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> None:
     """The parameters that get gradients and the outputs' bytes (``reach``)."""
-    memory = reach.output_memory(output, recorder.saved_keys)
+    memory = reach.output_memory(output, recorder.saved.keys)
     result.output_held_bytes = memory.held_bytes
     result.output_grad_bytes = memory.grad_bytes
     reached, opaque = reach.reached_parameters(output)

@@ -26,12 +26,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import storage_key, storage_nbytes
+from .._tensors import dtype_name
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
-from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
+from .saved import SavedTensors
 from .state import Snapshot, written_arguments
+from .traffic import OpTraffic, compute_dtype, op_bytes, op_traffic
 from .tree import ModuleTree
 from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -81,18 +82,16 @@ class Recorder:
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
-        self.loose_activation_bytes = 0
+        # Bytes moved by ops outside every hooked module: eager, fused, and the
+        # (dtype, MACs, bytes) -> calls of their matmul-family ops.
+        self.loose_bytes = [0, 0]
+        self.loose_points: dict[tuple[str, int, int], int] = {}
         self.backward_macs = 0
         self.in_backward = False
-        # Saved-tensor accounting: storages already counted (or excluded because
-        # they are parameters, buffers or inputs), kept alive so their ids stay
-        # unique while the pass runs.
-        self._saved_keys: set[int] = set()
-        self._keep_alive: list[Any] = []
-        # The (args, kwargs) of each running row, beside ``stack``; and what
-        # non-reentrant checkpoints keep (``watch_checkpoints``).
+        # The tensors saved for backward (``saved``); the (args, kwargs) of each
+        # running row, beside ``stack``.
+        self.saved = SavedTensors(self)
         self._calls: list[Any] = []
-        self._regions: CheckpointRegions | None = None
 
     # --------------------------------------------------------- instrumenting
     def attach(self, hooks_only: bool = False) -> Callable[[], None]:
@@ -202,11 +201,10 @@ class Recorder:
         else:
             return None
         self._record_inputs(row, args, kwargs)
-        if self._regions is not None and not self.in_backward:
-            calls = self._calls
-            self._regions.entered(
-                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
-            )
+        calls = self._calls
+        self.saved.entered(
+            stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
+        )
         stack.append(row)
         self._calls.append((args, kwargs))
         return row
@@ -317,14 +315,14 @@ class Recorder:
         return row
 
     # -------------------------------------------------------------------- ops
-    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> None:
+    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> int:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
-        ops known to do no MACs never get here)."""
+        ops known to do no MACs never get here) and returns them."""
         if formula is _UNCOUNTED:
             self.uncounted_ops[op_name(func)] += 1
             if self.stack and not self.in_backward:
                 self.stack[-1].macs_partial = True
-            return
+            return 0
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)
         except Exception as error:
@@ -341,6 +339,32 @@ class Recorder:
                 row.expert_tokens = group_sizes(func, args, kwargs)
         else:
             self.loose_macs += macs
+        return macs
+
+    def record_bytes(
+        self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int
+    ) -> None:
+        """Adds the bytes an op moved (``traffic.op_bytes``) to the running row:
+        eager always, fused for the matmul/attention/embedding family, and a
+        matmul-family op as one (dtype, MACs, bytes) point for the roofline."""
+        if self.in_backward:
+            return
+        moved = op_bytes(traffic, args, kwargs, out)
+        if self.stack:
+            row = self.stack[-1]
+            row.own_bytes_moved += moved
+            if traffic.fused:
+                row.own_fused_bytes_moved += moved
+            points = row._op_points if macs else None
+        else:
+            self.loose_bytes[0] += moved
+            if traffic.fused:
+                self.loose_bytes[1] += moved
+            points = self.loose_points if macs else None
+        if points is not None:
+            dtype = compute_dtype(args)
+            key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
+            points[key] = points.get(key, 0) + 1
 
     @staticmethod
     def classify(func: Any) -> Any:
@@ -352,58 +376,11 @@ class Recorder:
             return _ZERO_MACS
         return _DECOMPOSE if has_composite_kernel(func) else _UNCOUNTED
 
-    # ---------------------------------------------------------- saved tensors
-    def exclude_from_activations(self, tensors: list[torch.Tensor]) -> None:
-        """Parameters, buffers and inputs are accounted elsewhere, never as activations."""
-        for tensor in tensors:
-            self._saved_keys.add(storage_key(tensor))
-            self._keep_alive.append(tensor)
-
-    @property
-    def saved_keys(self) -> set[int]:
-        """Storage keys counted as activations or excluded (params, buffers, inputs)."""
-        return self._saved_keys
-
-    def watch_checkpoints(self) -> None:
-        """Counts what non-reentrant checkpoints keep beyond what the hooks see
-        (``checkpoint_regions``); for a forward with the saved-tensor hooks on."""
-        self._regions = CheckpointRegions(self._add_saved)
-
-    def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
-        # (A backward's recomputation of a checkpointed segment saves again:
-        # its tensors live during the backward only, not at its start.)
-        if not self.in_backward:
-            self._add_saved(tensor, self.stack[-1] if self.stack else None)
-        # Hand autograd an alias without grad_fn: returning the tensor itself makes
-        # a saved output reference its own graph node, a cycle that leaks the
-        # whole graph after the summary.
-        return tensor.detach()
-
-    def _add_saved(self, tensor: torch.Tensor, row: LayerInfo | None) -> None:
-        """Adds the storage of a tensor kept for backward to ``row`` (None:
-        outside every row), each storage once."""
-        key = storage_key(tensor)
-        if key not in self._saved_keys:
-            self._saved_keys.add(key)
-            self._keep_alive.append(tensor.untyped_storage())
-            size = storage_nbytes(tensor)
-            if row is not None:
-                row.own_activation_bytes += size
-            else:
-                self.loose_activation_bytes += size
-
-    @staticmethod
-    def unpack_saved(tensor: torch.Tensor) -> torch.Tensor:
-        return tensor
-
     def release(self) -> None:
         """Drops the references that kept saved storages alive."""
-        self._keep_alive.clear()
-        self._saved_keys.clear()
+        self.saved.release()
         self._entry_inputs.clear()
         self._calls.clear()
-        if self._regions is not None:
-            self._regions.clear()
 
 
 def _count_op(
@@ -420,8 +397,10 @@ def _count_op(
         # call that directly (half the dispatch overhead of a cheap op).
         run = runner(func, func._op if type(func) is OpOverload else func)
         written = written_arguments(func)
-        known = self.formulas[id(func)] = (Recorder.classify(func), run, func, written)
-    formula, run, _, written = known
+        formula = Recorder.classify(func)
+        traffic = op_traffic(func, formula not in (_ZERO_MACS, _UNCOUNTED, _DECOMPOSE))
+        known = self.formulas[id(func)] = (formula, run, func, written, traffic)
+    formula, run, _, written, traffic = known
     if formula is _DECOMPOSE:
         with self:  # the parts come back through this mode and are counted
             out = func.decompose(*args, **(kwargs or {}))
@@ -431,8 +410,11 @@ def _count_op(
     if written is not None:  # in-place and out= ops: copy-on-write of the model's state
         self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
+    macs = 0
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
-        self.recorder.record_op(func, formula, args, kwargs or {}, out)
+        macs = self.recorder.record_op(func, formula, args, kwargs or {}, out)
+    if traffic is not None:  # views and metadata ops move nothing
+        self.recorder.record_bytes(traffic, args, kwargs or {}, out, macs)
     return out
 
 
@@ -447,8 +429,8 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.snapshot = snapshot
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
         # runs it, the op (kept alive while its id is a key) and the arguments
-        # it writes (None for most), once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any, Any]] = {}
+        # it writes (None for most) and how its bytes count, once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any, Any, OpTraffic | None]] = {}
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
