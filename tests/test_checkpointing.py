@@ -146,3 +146,20 @@ def test_hf_gradient_checkpointing_keeps_the_keyword_inputs() -> None:
     # 4 heads * 16*16*8 * 2 = 16,384 + o 16,384 + gate, up 2 * 16*32*64 =
     # 65,536 = 131,072 per layer, 2 layers: 262,144
     assert checkpointed - plain == 262_144
+
+
+def test_hf_reentrant_checkpointing_recomputes_whole_layers() -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+    )
+    model = transformers.LlamaForCausalLM(config)
+    ids = torch.randint(0, 128, (1, 16))
+    plain = training_flops(model, input_data=ids, use_cache=False).backward_macs
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    checkpointed = training_flops(model, input_data=ids, use_cache=False).backward_macs
+    # A reentrant checkpoint reruns the whole layer: 131,072 (see above) +
+    # down_proj 16*64*32 = 32,768 = 163,840 per layer, 2 layers: 327,680
+    assert checkpointed - plain == 327_680
+    assert all(param.grad is None for param in model.parameters())
