@@ -14,7 +14,8 @@ from summaryplus.plan import plan
 from summaryplus.render.plan import plan_text
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-FIT = Path(__file__).resolve().parent.parent / "docs" / "fit.md"
+ROOT = Path(__file__).resolve().parent.parent
+FIT = ROOT / "docs" / "fit.md"
 # The configs the page describes: Llama-3-8B and -70B shapes (GQA, 8 KV heads
 # of 128 dims; 32 and 80 layers).
 CONFIGS = {
@@ -59,8 +60,7 @@ _ROWS = ("params", "forward / training FLOPs per token", "KV cache (bf16)",
          "prefill activations (bf16)", "weights bf16 / int8 / int4", "inference total")
 
 
-def _check_column(size: str, index: int, context: int) -> None:
-    text = _plan_text(size, context)
+def _check_column(size: str, index: int, text: str) -> None:
     column = _column(index)
     for label in _ROWS:
         key = next(name for name in column if name.startswith(label))
@@ -68,8 +68,23 @@ def _check_column(size: str, index: int, context: int) -> None:
             assert figure in text, f"docs/fit.md shows {figure} ({key}, {size}); plan:\n{text}"
 
 
-def test_fit_page_8b_figures_are_what_plan_prints() -> None:
-    _check_column("8B", 1, 8192)
+@pytest.fixture(scope="module")
+def plan_8b() -> str:
+    return _plan_text("8B", 8192)
+
+
+def test_fit_page_8b_figures_are_what_plan_prints(plan_8b: str) -> None:
+    _check_column("8B", 1, plan_8b)
+
+
+def test_readme_8b_figures_are_what_plan_prints(plan_8b: str) -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    shown = re.search(
+        r"8,192 tokens: ([\d.]+ GB) in bf16 \(KV cache ([\d.]+ GB).*?([\d.]+ GB) in int4", readme
+    )
+    assert shown is not None
+    for figure in shown.groups():
+        assert figure in plan_8b, f"README.md shows {figure}; plan:\n{plan_8b}"
 
 
 def test_fit_page_8b_training_activations_are_what_plan_prints() -> None:
@@ -83,4 +98,4 @@ def test_fit_page_8b_training_activations_are_what_plan_prints() -> None:
 
 @pytest.mark.slow
 def test_fit_page_70b_figures_are_what_plan_prints() -> None:
-    _check_column("70B", 2, 4096)
+    _check_column("70B", 2, _plan_text("70B", 4096))
