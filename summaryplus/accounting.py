@@ -347,6 +347,12 @@ def set_depth_indices(rows: list[LayerInfo]) -> None:
             counters.extend([0] * (depth + 1 - len(counters)))
         counters[depth] += 1
         row.depth_index = counters[depth]
+    for row in rows:
+        # A container met again under the same caller: every appearance shows the
+        # last one's index, as torchinfo (one row object for all of them) does.
+        shown_as = row._index_from
+        if shown_as is not None:
+            row.depth_index = shown_as.depth_index
 
 
 def inner_params(row: LayerInfo) -> list[InnerParam]:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
-from .memory import estimate_training_memory, unused_names
+from .memory import estimate_training_memory, no_gradient_lines
 from .queries import layer_value
 from .render.escape import terminal_block
+from .render.shapes import shapes_text
 from .render.units import footer_number, megabytes, readable_bytes, readable_count
 
 if TYPE_CHECKING:
@@ -235,11 +236,15 @@ def _groups_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int
 
 
 def _input_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
-    return _shape_text(row.input_size)
+    # (Every shape of a call of several tensors; None for one, and on rows
+    # that predate them.)
+    shapes = getattr(row, "input_shapes", None)
+    return shapes_text(shapes, o.col_width) if shapes else _shape_text(row.input_size)
 
 
 def _output_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
-    return _shape_text(row.output_size)
+    shapes = getattr(row, "output_shapes", None)
+    return shapes_text(shapes, o.col_width) if shapes else _shape_text(row.output_size)
 
 
 def _params_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
@@ -415,14 +420,7 @@ def footer_sections(
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
-    if stats.unused_trainable_params and stats.gradient_params is not None:
-        counts.append(
-            (
-                "Trainable params with no gradient",
-                f"{stats.trainable_params - stats.gradient_params:,} "
-                f"(not reached by the outputs: {unused_names(stats.unused_trainable_params)})",
-            )
-        )
+    counts += no_gradient_lines(stats)
     if stats.pruned_params:
         counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
     if stats.uninitialized_layers:

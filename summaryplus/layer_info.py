@@ -50,6 +50,9 @@ class LayerInfo:
         activation_bytes / own_activation_bytes: bytes autograd saved for
             backward while this row ran (``mode="train"`` only).
         groups: ``groups`` of a convolution, else None.
+        input_shapes / output_shapes: the shape of every tensor a call took or
+            returned, in order, when there are several (``input_size`` and
+            ``output_size`` keep torchinfo's one shape); None otherwise.
     """
 
     # A summary makes one LayerInfo per module call, so rows are slotted (small,
@@ -60,6 +63,9 @@ class LayerInfo:
     # ``groups``, the dotted ``module_path`` from the parent's. ``vars(row)``
     # gives every attribute (the ``__dict__`` property).
     __slots__ = (
+        # A container row shown again under the same caller: torchinfo shows
+        # every appearance with the last one's index (``set_depth_indices``).
+        "_index_from",
         # The one tensor a call took or returned, as the capture saw it (the
         # common case; the list attributes are made from these when read).
         "_input_dtype",
@@ -83,6 +89,7 @@ class LayerInfo:
         "groups",
         "inner_layers",
         "input_dtypes",
+        "input_shapes",
         "input_size",
         "is_container",
         "is_leaf_layer",
@@ -96,6 +103,7 @@ class LayerInfo:
         "num_params",
         "output_bytes",
         "output_dtypes",
+        "output_shapes",
         "output_size",
         "own_activation_bytes",
         "own_bytes_moved",
@@ -111,6 +119,7 @@ class LayerInfo:
     )  # fmt: skip
 
     _input_shape: torch.Size | None
+    _index_from: LayerInfo | None
     _input_dtype: torch.dtype | None
     _output_shape: torch.Size | None
     _output_dtype: torch.dtype | None
@@ -123,6 +132,8 @@ class LayerInfo:
     input_size: list[int | str]
     output_size: list[int | str]
     input_dtypes: list[str]
+    input_shapes: list[list[int | str]] | None
+    output_shapes: list[list[int | str]] | None
     output_dtypes: list[str]
     output_bytes: int
     kernel_size: list[int] | int | None
@@ -360,8 +371,13 @@ def trainable_text(params: int, trainable: int) -> str:
 
 
 _ZERO_DEFAULTS: dict[str, Any] = {
-    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape")),
+    **dict.fromkeys(
+        ("_input_dtype", "_input_shape", "_output_dtype", "_output_shape", "_index_from")
+    ),
     "depth_index": None,
+    # Every shape, for a call that took or returned several tensors (else None).
+    "input_shapes": None,
+    "output_shapes": None,
     "executed": False,
     "is_recursive": False,
     "macs_partial": False,

@@ -267,6 +267,17 @@ def unused_names(names: tuple[str, ...], shown: int = 8) -> str:
     return f"{listed} and {more} more" if more > 0 else listed
 
 
+def no_gradient_lines(stats: SummaryLike) -> list[tuple[str, str]]:
+    """The table's footer line naming the trainable parameters that get no
+    gradient (none when all do, or when that was not measured)."""
+    if not stats.unused_trainable_params or stats.gradient_params is None:
+        return []
+    count = stats.trainable_params - stats.gradient_params
+    names = unused_names(stats.unused_trainable_params)
+    reason = f"{count:,} (not reached by the outputs: {names})"
+    return [("Trainable params with no gradient", reason)]
+
+
 def _share(shards: int) -> Callable[[int], int]:
     # NB: FSDP pads each tensor to a multiple of the rank count; rounding up the
     # total is within one element per tensor of that.

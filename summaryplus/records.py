@@ -250,6 +250,8 @@ class LayerRecord:
     bytes_moved: int = 0
     fused_bytes_moved: int = 0
     own_op_points: tuple[tuple[str, int, int, int], ...] = ()
+    input_shapes: tuple[tuple[int | str, ...], ...] | None = None
+    output_shapes: tuple[tuple[int | str, ...], ...] | None = None
 
     @property
     def intensity(self) -> float:
@@ -303,9 +305,7 @@ class TotalsRecord:
     pruned_params: int = 0
     # Modules with uninitialized lazy parameters: total_params is a lower bound.
     uninitialized_layers: int = 0
-    # Train mode: the trainable parameters that get gradients (the outputs reach
-    # them), the names of those that do not, and the outputs' own bytes beyond
-    # the saved activations and their gradients' (None: not measured).
+    # Train mode, see ModelStatistics (None: not measured).
     gradient_params: int | None = None
     gradient_param_bytes: int | None = None
     largest_gradient_bytes: int | None = None

@@ -95,16 +95,17 @@ class _KeywordCheckpoint(nn.Module):
         out: torch.Tensor
         if self.how == "keyword":
             out = checkpoint.checkpoint(self.inner, h, scale=scale, use_reentrant=False)
-        elif self.how == "closure":
+        elif self.how in ("closure", "reentrant closure"):
             out = checkpoint.checkpoint(
-                lambda hidden: self.inner(hidden, scale=scale), h, use_reentrant=False
+                lambda hidden: self.inner(hidden, scale=scale), h,
+                use_reentrant=self.how == "reentrant closure",
             )
         else:
             out = self.inner(h, scale=scale)
         return out
 
 
-@pytest.mark.parametrize("how", ["keyword", "closure"])
+@pytest.mark.parametrize("how", ["keyword", "closure", "reentrant closure"])
 def test_checkpoint_keeps_keyword_and_closure_tensors(how: str) -> None:
     stats = summary(_KeywordCheckpoint(how), input_size=(4, 16), mode="train", verbose=0)
     # kept until the backward: h (positional) and scale (keyword or closure),
@@ -146,3 +147,25 @@ def test_hf_gradient_checkpointing_keeps_the_keyword_inputs() -> None:
     # 4 heads * 16*16*8 * 2 = 16,384 + o 16,384 + gate, up 2 * 16*32*64 =
     # 65,536 = 131,072 per layer, 2 layers: 262,144
     assert checkpointed - plain == 262_144
+
+
+def test_hf_reentrant_checkpointing_recomputes_whole_layers() -> None:
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(
+        vocab_size=128, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+    )
+    model = transformers.LlamaForCausalLM(config)
+    ids = torch.randint(0, 128, (1, 16))
+    plain = training_flops(model, input_data=ids, use_cache=False).backward_macs
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    stats = summary(model, input_data=ids, mode="train", verbose=0, use_cache=False)
+    rows = {row.module_path: row for row in stats.summary_list}
+    # the keywords are in the closure (a functools.partial) here too: 3,200, 2,048
+    assert rows["model.layers.0"].activation_bytes == 3_200
+    assert rows["model.layers.1"].activation_bytes == 2_048
+    checkpointed = training_flops(model, input_data=ids, use_cache=False).backward_macs
+    # A reentrant checkpoint reruns the whole layer: 131,072 (see above) +
+    # down_proj 16*64*32 = 32,768 = 163,840 per layer, 2 layers: 327,680
+    assert checkpointed - plain == 327_680
+    assert all(param.grad is None for param in model.parameters())

@@ -6,6 +6,7 @@ skips, naming it, when that package is not installed.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -33,11 +34,23 @@ OPTIONAL = {
 }
 
 
+# A python block followed by a plain or ``text`` block: that block is what the
+# example prints (a block opening with ``$ `` is a shell session, not its output).
+PRINTED = re.compile(r"^```python\n(.*?)^```\n\s*^```(?:text)?\n(?!\$ )(.*?)^```",
+                     re.DOTALL | re.MULTILINE)
+
+
+def _printed_blocks(page: Path) -> dict[str, str]:
+    return {code: shown for code, shown in PRINTED.findall(page.read_text(encoding="utf-8"))}
+
+
 @pytest.mark.parametrize(("page", "index", "code"), EXAMPLES)
 def test_example_runs(
-    page: Path, index: int, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    page: Path, index: int, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    caplog.set_level(logging.INFO)  # what an example's logging.basicConfig(level=INFO) shows
     compiled = compile(code, f"{page.relative_to(ROOT)}[python block {index}]", "exec")
     try:
         exec(compiled, {"__name__": "__readme__"})
@@ -50,6 +63,47 @@ def test_example_runs(
         if missing not in OPTIONAL:
             raise
         pytest.skip(f"needs the optional package {missing!r}")
+    printed = capsys.readouterr().out
+    shown = _printed_blocks(page).get(code)
+    if shown is not None:
+        # Log lines as an example's logging.basicConfig(format="%(name)s
+        # %(message)s") shows them (pytest holds the root logger's handlers).
+        logged = "".join(f"{r.name} {r.getMessage()}\n" for r in caplog.records)
+        _assert_shown(shown, logged + printed)
+    _assert_commented_values(code, printed)
+
+
+# ``print(x)  # 7.18, from ...`` or ``print(n)  # 1,600 + 32 + 100 = 1732``: the
+# number the comment gives as what the line prints (the last one after "=").
+PRINT_COMMENT = re.compile(r"^[ \t]*print\(.*\)[ \t]*#[ \t]*(.*)$", re.MULTILINE)
+NUMBER = re.compile(r"^-?[\d,]+(?:\.\d+)?$")
+
+
+def _assert_commented_values(code: str, printed: str) -> None:
+    """Each number a ``print(...)`` line's comment shows is a value the example printed."""
+    words = {word.strip("()[]'\"").replace(",", "") for word in printed.split()}
+    for comment in PRINT_COMMENT.findall(code):
+        value = comment.rpartition("=")[2].split()[0].rstrip(",;") if comment.split() else ""
+        if NUMBER.match(value):
+            assert value.replace(",", "") in words, (
+                f"the page's comment shows {value}, but the example printed:\n{printed}"
+            )
+
+
+def _assert_shown(shown: str, printed: str) -> None:
+    """Every line the page shows as the example's output is printed, in order
+    (trailing spaces aside; the example may print more, e.g. a value its
+    comment gives)."""
+    lines = [line.rstrip() for line in printed.splitlines()]
+    position = 0
+    for expected in (line.rstrip() for line in shown.splitlines()):
+        try:
+            position = lines.index(expected, position) + 1
+        except ValueError:
+            pytest.fail(
+                f"the page shows {expected!r}, which the example no longer prints; "
+                "it printed:\n" + printed
+            )
 
 
 def test_readme_has_examples_and_quick_start() -> None:

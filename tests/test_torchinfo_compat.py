@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -63,11 +64,21 @@ OPTIONS: list[dict[str, Any]] = [
 ]
 
 
+# A cell with several shapes (``[[2, 7, 32], [2, 2, 32], ...]``): torchinfo 1.8.0
+# shows only the first (a documented correction).
+SEVERAL_SHAPES = re.compile(r"\[(\[[^\[\]]*\])(?:, \[[^\[\]]*\])*(?:, \.\.\.)?\]")
+
+
 def _printed(function: Any, model: nn.Module, **kwargs: Any) -> list[str]:
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         function(model, **kwargs)
     lines = buffer.getvalue().rstrip("\n").splitlines()
+    if function is summaryplus.summary:
+        lines = [
+            SEVERAL_SHAPES.sub(lambda m: m.group(1).ljust(len(m.group(0))), line)
+            for line in lines
+        ]
     return [line for line in lines if not line.startswith(CORRECTED_PREFIXES)]
 
 

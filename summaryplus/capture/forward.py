@@ -118,11 +118,10 @@ def capture_forward(
             # Validating a distribution's arguments reads values meta tensors lack.
             stack.enter_context(interpreter.distributions_unvalidated())
         if grad_enabled:
-            recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
-            recorder.watch_checkpoints()
-            stack.enter_context(
-                torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
-            )
+            saved = recorder.saved
+            saved.exclude(excluded + list(iter_tensors((args, kwargs))))
+            saved.watch_checkpoints()
+            stack.enter_context(torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack))
         compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
@@ -161,7 +160,7 @@ def capture_forward(
 def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.uncounted_ops = dict(recorder.uncounted_ops)
     result.loose_macs = recorder.loose_macs
-    result.loose_activation_bytes = recorder.loose_activation_bytes
+    result.loose_activation_bytes = recorder.saved.loose_bytes
     if result.rows:
         # Bytes moved outside every hooked module (a scripted root): the root's own.
         root = result.rows[0]
@@ -177,7 +176,7 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
 
 def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> None:
     """The parameters that get gradients and the outputs' bytes (``reach``)."""
-    memory = reach.output_memory(output, recorder.saved_keys)
+    memory = reach.output_memory(output, recorder.saved.keys)
     result.output_held_bytes = memory.held_bytes
     result.output_grad_bytes = memory.grad_bytes
     reached, opaque = reach.reached_parameters(output)

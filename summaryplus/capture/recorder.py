@@ -26,15 +26,15 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import dtype_name, storage_key, storage_nbytes
+from .._tensors import dtype_name
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
-from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
+from .saved import SavedTensors
 from .state import Snapshot, written_arguments
 from .traffic import OpTraffic, compute_dtype, op_bytes, op_traffic
 from .tree import ModuleTree
-from .values import describe, dtypes_of, first_shape, total_bytes
+from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
 
 # Classes whose forward looks for forward hooks and, finding none, takes a fused
@@ -74,28 +74,24 @@ class Recorder:
         self._shapes: dict[torch.Size, torch.Size] = {}
         # Calls of a module registered under several parents, per running row.
         self._shared_calls: dict[tuple[int, int], int] = {}
+        # Container rows per (caller row, container), for a container met again.
+        self._containers: dict[tuple[int, int], list[LayerInfo]] = {}
         self.uncounted_ops: Counter[str] = Counter()
         # What the capture had to assume to run (said under the table).
         self.assumptions: set[str] = set()
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
-        self.loose_activation_bytes = 0
         # Bytes moved by ops outside every hooked module: eager, fused, and the
         # (dtype, MACs, bytes) -> calls of their matmul-family ops.
         self.loose_bytes = [0, 0]
         self.loose_points: dict[tuple[str, int, int], int] = {}
         self.backward_macs = 0
         self.in_backward = False
-        # Saved-tensor accounting: storages already counted (or excluded because
-        # they are parameters, buffers or inputs), kept alive so their ids stay
-        # unique while the pass runs.
-        self._saved_keys: set[int] = set()
-        self._keep_alive: list[Any] = []
-        # The (args, kwargs) of each running row, beside ``stack``; and what
-        # non-reentrant checkpoints keep (``watch_checkpoints``).
+        # The tensors saved for backward (``saved``); the (args, kwargs) of each
+        # running row, beside ``stack``.
+        self.saved = SavedTensors(self)
         self._calls: list[Any] = []
-        self._regions: CheckpointRegions | None = None
 
     # --------------------------------------------------------- instrumenting
     def attach(self, hooks_only: bool = False) -> Callable[[], None]:
@@ -163,8 +159,11 @@ class Recorder:
         if get_ident() == self.thread_id and self.stack and self.stack[-1].module is module:
             # (The lists set directly: they win over the tensor seen at entry.)
             inputs = (args, kwargs) if kwargs else args
-            self.stack[-1].input_size = first_shape(inputs)
-            self.stack[-1].input_dtypes = dtypes_of(inputs)
+            row = self.stack[-1]
+            row.input_size = first_shape(inputs)
+            row.input_dtypes = dtypes_of(inputs)
+            shapes = all_shapes(inputs)
+            row.input_shapes = shapes if len(shapes) > 1 else None
 
     def _post_hook(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         if get_ident() != self.thread_id:
@@ -202,11 +201,10 @@ class Recorder:
         else:
             return None
         self._record_inputs(row, args, kwargs)
-        if self._regions is not None and not self.in_backward:
-            calls = self._calls
-            self._regions.entered(
-                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
-            )
+        calls = self._calls
+        self.saved.entered(
+            stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
+        )
         stack.append(row)
         self._calls.append((args, kwargs))
         return row
@@ -228,6 +226,9 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
+            shapes = all_shapes(inputs)
+            if len(shapes) > 1:
+                row.input_shapes = shapes
 
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
@@ -243,6 +244,9 @@ class Recorder:
             row.output_size = first_shape(output)
             row.output_dtypes = dtypes_of(output)
             row.output_bytes = total_bytes(output)
+            shapes = all_shapes(output)
+            if len(shapes) > 1:
+                row.output_shapes = shapes
 
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None:
         self.stack.pop()
@@ -299,7 +303,16 @@ class Recorder:
         row at that depth.)"""
         if parent.children and parent.children[-1].module is module:
             return parent.children[-1]
-        return self._add_row(name, module, parent, is_container=True)
+        row = self._add_row(name, module, parent, is_container=True)
+        earlier = self._containers.setdefault((id(parent), id(module)), [])
+        for shown in earlier:
+            # Met again under the same caller (one ModuleList registered twice):
+            # every appearance is (recursive) with the last one's index, as in
+            # torchinfo.
+            shown.is_recursive = True
+            shown._index_from = row
+        earlier.append(row)
+        return row
 
     # -------------------------------------------------------------------- ops
     def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> int:
@@ -363,58 +376,11 @@ class Recorder:
             return _ZERO_MACS
         return _DECOMPOSE if has_composite_kernel(func) else _UNCOUNTED
 
-    # ---------------------------------------------------------- saved tensors
-    def exclude_from_activations(self, tensors: list[torch.Tensor]) -> None:
-        """Parameters, buffers and inputs are accounted elsewhere, never as activations."""
-        for tensor in tensors:
-            self._saved_keys.add(storage_key(tensor))
-            self._keep_alive.append(tensor)
-
-    @property
-    def saved_keys(self) -> set[int]:
-        """Storage keys counted as activations or excluded (params, buffers, inputs)."""
-        return self._saved_keys
-
-    def watch_checkpoints(self) -> None:
-        """Counts what non-reentrant checkpoints keep beyond what the hooks see
-        (``checkpoint_regions``); for a forward with the saved-tensor hooks on."""
-        self._regions = CheckpointRegions(self._add_saved)
-
-    def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
-        # (A backward's recomputation of a checkpointed segment saves again:
-        # its tensors live during the backward only, not at its start.)
-        if not self.in_backward:
-            self._add_saved(tensor, self.stack[-1] if self.stack else None)
-        # Hand autograd an alias without grad_fn: returning the tensor itself makes
-        # a saved output reference its own graph node, a cycle that leaks the
-        # whole graph after the summary.
-        return tensor.detach()
-
-    def _add_saved(self, tensor: torch.Tensor, row: LayerInfo | None) -> None:
-        """Adds the storage of a tensor kept for backward to ``row`` (None:
-        outside every row), each storage once."""
-        key = storage_key(tensor)
-        if key not in self._saved_keys:
-            self._saved_keys.add(key)
-            self._keep_alive.append(tensor.untyped_storage())
-            size = storage_nbytes(tensor)
-            if row is not None:
-                row.own_activation_bytes += size
-            else:
-                self.loose_activation_bytes += size
-
-    @staticmethod
-    def unpack_saved(tensor: torch.Tensor) -> torch.Tensor:
-        return tensor
-
     def release(self) -> None:
         """Drops the references that kept saved storages alive."""
-        self._keep_alive.clear()
-        self._saved_keys.clear()
+        self.saved.release()
         self._entry_inputs.clear()
         self._calls.clear()
-        if self._regions is not None:
-            self._regions.clear()
 
 
 def _count_op(

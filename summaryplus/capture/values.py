@@ -91,6 +91,20 @@ def first_shape(value: Any) -> list[int | str]:
     return []
 
 
+def all_shapes(value: Any) -> list[list[int | str]]:
+    """The shape of every tensor, numpy array and distribution in ``value``,
+    depth first, in order (``first_shape`` of each)."""
+    shapes: list[list[int | str]] = []
+    for leaf in _leaves(value):
+        if isinstance(leaf, torch.Tensor):
+            shapes.append(tensor_shape(leaf))
+        elif is_array(leaf):
+            shapes.append([int(size) for size in leaf.shape])
+        else:
+            shapes.append([int(size) for size in (*leaf.batch_shape, *leaf.event_shape)])
+    return shapes
+
+
 def dtypes_of(value: Any) -> list[str]:
     return [dtype_name(t.dtype) for t in iter_tensors(value)]
 

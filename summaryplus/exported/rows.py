@@ -170,6 +170,8 @@ def _set_output(
     """The row's output: the shape of ``value``, the bytes of every tensor returned."""
     row.output_size = [show(size) for size in value.shape]
     row.output_dtypes = [dtype_name(value.dtype)]
+    if len(returned) > 1:  # every shape, as a live row of several outputs shows
+        row.output_shapes = [[show(size) for size in tensor.shape] for tensor in returned]
     total = 0
     for tensor in returned:
         numel = 1

@@ -399,7 +399,15 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         bytes_moved=row.bytes_moved,
         fused_bytes_moved=row.fused_bytes_moved,
         own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
+        input_shapes=_shapes(getattr(row, "input_shapes", None)),
+        output_shapes=_shapes(getattr(row, "output_shapes", None)),
     )
+
+
+def _shapes(
+    shapes: Iterable[Iterable[int | str]] | None,
+) -> tuple[tuple[int | str, ...], ...] | None:
+    return None if shapes is None else tuple(tuple(shape) for shape in shapes)
 
 
 def _fields_of(cls: type, data: Any, where: str) -> dict[str, Any]:
