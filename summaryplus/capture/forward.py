@@ -15,6 +15,7 @@ from torch import nn
 from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter, state
+from .compiling import dynamo_skips_undone, eager_hops
 from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
@@ -57,6 +58,7 @@ def capture_forward(
     assume_routing: bool = False,
     private: bool = False,
     probe: LiveMemory | None = None,
+    eager_higher_order: bool = False,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
     model back as it was (``private``: a copy the caller never sees, left as
@@ -68,6 +70,11 @@ def capture_forward(
     ``probe`` (``live_memory.LiveMemory``) sees every op above the counter and
     is handed the forward's return value (inference memory: the peak of live
     bytes and the returned cache).
+
+    ``eager_higher_order``: higher-order operators (``torch.cond``,
+    ``flex_attention``...) run without torch's autograd rules and compiles
+    around them (``higher_order.eager_hops``), which fail under any dispatch
+    mode on subgraphs that close over real parameters.
 
     Raises:
         ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
@@ -112,6 +119,7 @@ def capture_forward(
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
+        stack.enter_context(dynamo_skips_undone())
         compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
@@ -127,6 +135,8 @@ def capture_forward(
             stack.enter_context(counting(recorder, snapshot))
         if probe is not None:
             stack.enter_context(probe)
+        if eager_higher_order:
+            stack.enter_context(eager_hops())
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from threading import get_ident
 from typing import Any
 
 import torch
 from torch import nn
-from torch._ops import OpOverload
+from torch._ops import HigherOrderOperator, OpOverload
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
@@ -29,6 +30,8 @@ from .. import formulas
 from .._tensors import storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
+from . import higher_order
+from .compiling import never_compiled
 from .fallbacks import group_sizes, has_composite_kernel, runner
 from .state import Snapshot, written_arguments
 from .tree import ModuleTree
@@ -268,9 +271,7 @@ class Recorder:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
         ops known to do no MACs never get here)."""
         if formula is _UNCOUNTED:
-            self.uncounted_ops[op_name(func)] += 1
-            if self.stack and not self.in_backward:
-                self.stack[-1].macs_partial = True
+            self.record_uncounted(op_name(func))
             return
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)
@@ -279,15 +280,27 @@ class Recorder:
                 f"summaryplus could not count the MACs of {op_name(func)} called on "
                 f"{describe(args)}: {type(error).__name__}: {error}"
             ) from error
+        row = self.add_macs(macs)
+        if row is not None and formula is grouped_mm_macs and row.expert_tokens is None:
+            row.expert_tokens = group_sizes(func, args, kwargs)
+
+    def add_macs(self, macs: int) -> LayerInfo | None:
+        """Adds MACs to the backward, the running row (returned) or the loose total."""
         if self.in_backward:
             self.backward_macs += macs
         elif self.stack:
             row = self.stack[-1]
             row.own_macs += macs
-            if formula is grouped_mm_macs and row.expert_tokens is None:
-                row.expert_tokens = group_sizes(func, args, kwargs)
+            return row
         else:
             self.loose_macs += macs
+        return None
+
+    def record_uncounted(self, name: str) -> None:
+        """An op ran that has no formula: listed, and the running row is partial."""
+        self.uncounted_ops[name] += 1
+        if self.stack and not self.in_backward:
+            self.stack[-1].macs_partial = True
 
     @staticmethod
     def classify(func: Any) -> Any:
@@ -341,7 +354,11 @@ def _count_op(
 ) -> Any:
     # Keyed by id: an OpOverload hashes in Python. (Ops live as long as torch.)
     known = self.formulas.get(id(func))
-    if known is None:
+    if known is None and isinstance(func, HigherOrderOperator):
+        # Run by its rule, which counts what runs inside (higher_order).
+        hop = partial(higher_order.dispatch, self, self.recorder, func)
+        known = self.formulas[id(func)] = (_ZERO_MACS, hop, func, None)
+    elif known is None:
         # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
         # call that directly (half the dispatch overhead of a cheap op).
         run = runner(func, func._op if type(func) is OpOverload else func)
@@ -362,15 +379,23 @@ def _count_op(
     return out
 
 
+never_compiled(_count_op)
+
+
 class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Sends every ATen op that runs to ``Recorder.record_op``."""
 
     __torch_dispatch__ = _count_op
+    # torch.cond, flex_attention... reach __torch_dispatch__ (higher_order).
+    supports_higher_order_operators = True
 
     def __init__(self, recorder: Recorder, snapshot: Snapshot) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.recorder = recorder
         self.snapshot = snapshot
+        # The dispatch keys the forward runs with: a HOP's subgraph runs with
+        # these again (autograd included), whatever torch's HOP rules excluded.
+        self.entry_exclude = torch._C._dispatch_tls_local_exclude_set()
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
         # runs it, the op (kept alive while its id is a key) and the arguments
         # it writes (None for most), once per pass.
