@@ -12,7 +12,7 @@ are not MACs, and ``is_zero_mac`` says which ops are known to be of that kind.
 from __future__ import annotations
 
 # Importing the families fills the registry.
-from . import attention, convolution, grouped, matmul, quantized, recurrent  # noqa: F401
+from . import attention, convolution, grouped, linalg, matmul, quantized, recurrent  # noqa: F401
 from .registry import (
     MacsFormula,
     apply_formula,
