@@ -180,8 +180,10 @@ def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:
     return leaves
 
 
-def _count_backward(recorder: Recorder, output: Any) -> int:
-    """Runs a real backward from ``sum(outputs)`` and returns its MACs.
+def _count_backward(recorder: Recorder, output: Any) -> int | None:
+    """Runs a real backward from ``sum(outputs)`` and returns its MACs; None
+    when no floating-point output requires grad (a real ``loss.backward()``
+    would raise: there is no backward to count).
 
     Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
     """
@@ -192,7 +194,7 @@ def _count_backward(recorder: Recorder, output: Any) -> int:
     ]
     targets = _graph_leaves(losses)
     if not losses or not targets:
-        return 0
+        return None
     recorder.in_backward = True
     try:
         torch.autograd.grad(torch.stack(losses).sum(), targets, allow_unused=True)
