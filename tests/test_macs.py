@@ -233,7 +233,7 @@ def test_training_flops_without_anything_to_differentiate_raises() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.lin(x).detach()
 
-    with pytest.raises(ValueError, match="loss.backward\\(\\) would raise"):
+    with pytest.raises(ValueError, match=r"loss\.backward\(\) would raise"):
         training_flops(Detached(), input_size=(2, 8))
     # Frozen weights but an input that requires grad: its gradient is the backward
     # (2 * 4 * 8 = 64 through the first layer, 2 * 3 * 4 = 24 through the second).
