@@ -379,6 +379,7 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
     counts += _dynamic_size_lines(stats)
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
+    counts.extend(("Note", note) for note in getattr(stats, "notes", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:
         experts = sorted({layer.num_experts for layer in moe.layers})

@@ -182,6 +182,7 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        notes=result.notes,
     )
 
 

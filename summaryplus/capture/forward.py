@@ -34,6 +34,7 @@ class CaptureResult:
     backward_macs: int | None = None
     grad_enabled: bool = False
     assumptions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class ForwardFailed(Exception):
@@ -160,6 +161,7 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.loose_macs = recorder.loose_macs
     result.loose_activation_bytes = recorder.loose_activation_bytes
     result.assumptions = tuple(sorted(recorder.assumptions))
+    result.notes = tuple(sorted(recorder.notes))
 
 
 def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -188,7 +190,8 @@ def _count_backward(recorder: Recorder, output: Any) -> int | None:
     Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
     """
     losses = [
-        t.float().sum()
+        # (a complex output's loss is its real part: a real loss, as training takes)
+        (t.real if t.is_complex() else t).float().sum()
         for t in iter_tensors(output)
         if t.requires_grad and (t.is_floating_point() or t.is_complex())
     ]

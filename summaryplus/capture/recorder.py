@@ -78,6 +78,8 @@ class Recorder:
         self.uncounted_ops: Counter[str] = Counter()
         # What the capture had to assume to run (said under the table).
         self.assumptions: set[str] = set()
+        # How to read the numbers of this pass (said under the table).
+        self.notes: set[str] = set()
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
@@ -280,6 +282,10 @@ class Recorder:
                 f"summaryplus could not count the MACs of {op_name(func)} called on "
                 f"{describe(args)}: {type(error).__name__}: {error}"
             ) from error
+        factor = formulas.complex_factor(args, out)
+        if factor != 1:  # counted in real multiply-accumulates
+            macs *= factor
+            self.notes.add(formulas.COMPLEX_NOTE)
         row = self.add_macs(macs)
         if row is not None and formula is grouped_mm_macs and row.expert_tokens is None:
             row.expert_tokens = group_sizes(func, args, kwargs)

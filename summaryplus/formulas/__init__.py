@@ -14,9 +14,11 @@ from __future__ import annotations
 # Importing the families fills the registry.
 from . import attention, convolution, grouped, linalg, matmul, quantized, recurrent  # noqa: F401
 from .registry import (
+    COMPLEX_NOTE,
     MacsFormula,
     apply_formula,
     aten_op,
+    complex_factor,
     count_macs,
     formula_for,
     formula_on_call,
@@ -26,9 +28,11 @@ from .registry import (
 from .zero import is_zero_mac
 
 __all__ = [
+    "COMPLEX_NOTE",
     "MacsFormula",
     "apply_formula",
     "aten_op",
+    "complex_factor",
     "count_macs",
     "formula_for",
     "formula_on_call",

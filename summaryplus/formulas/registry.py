@@ -75,6 +75,30 @@ def _shape_of(value: Any) -> Any:
     return value
 
 
+COMPLEX_NOTE = (
+    "mult-adds of complex ops are real multiply-accumulates "
+    "(complex x complex = 4, complex x real = 2)"
+)
+
+
+def complex_factor(args: tuple[Any, ...], out: Any) -> int:
+    """Real multiply-accumulates in one MAC of an op's formula: 4 when its
+    product is of complex operands (``(a+bi)(c+di)`` takes ``ac``, ``bd``,
+    ``ad``, ``bc``), 2 when a complex operand meets a real one, else 1.
+
+    Example:
+        >>> import torch
+        >>> a = torch.ones(2, 2, dtype=torch.cfloat)
+        >>> complex_factor((a, a), a @ a), complex_factor((a.real, a.real), a.real @ a.real)
+        (4, 1)
+    """
+    result = out[0] if isinstance(out, (list, tuple)) and out else out
+    if not isinstance(result, Tensor) or not result.is_complex():
+        return 1
+    real = any(isinstance(arg, Tensor) and not arg.is_complex() for arg in args)
+    return 2 if real else 4
+
+
 def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:
