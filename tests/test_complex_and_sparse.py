@@ -61,3 +61,81 @@ def test_complex_factor_by_operands() -> None:
     assert complex_factor((z, z), z) == 4  # complex x complex
     assert complex_factor((z, r), z) == 2  # complex x real
     assert complex_factor((r, r), r) == 1
+
+
+def _ring_adjacency() -> torch.Tensor:
+    """10 nodes, 12 edges: a ring and two chords."""
+    rows = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1])
+    cols = torch.tensor([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 5, 6])
+    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(12), (10, 10)).coalesce()
+
+
+class GraphConv(nn.Module):
+    """A GCN layer: ``A (X W)`` with a sparse adjacency ``A``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(16, 8, bias=False)
+
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        return torch.sparse.mm(adjacency, self.lin(x))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(
+    ("layout", "stored"),
+    [("coo", 12), ("csr", 12), ("csc", 12), ("bsr", 48)],
+)
+def test_sparse_products_count_the_stored_elements(layout: str, stored: int) -> None:
+    adjacency = _ring_adjacency()
+    adjacency = {
+        "coo": adjacency,
+        "csr": adjacency.to_sparse_csr(),
+        "csc": adjacency.to_sparse_csc(),
+        # 2 x 2 blocks: the 12 edges fall in 12 blocks of 4 stored values
+        "bsr": adjacency.to_sparse_bsr((2, 2)),
+    }[layout]
+    result = summary(GraphConv(), input_data=[torch.rand(10, 16), adjacency], verbose=0)
+    # dense part X W: 10 * 16 * 8 = 1,280; sparse part: stored * 8
+    # (COO: 1,280 + 12 * 8 = 1,376, where the dense count was 1,280 + 100 * 8 = 2,080)
+    assert result.total_mult_adds == 1_280 + stored * 8
+    assert not result.uncounted_ops
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_sparse_inputs_take_the_bytes_they_store() -> None:
+    adjacency = _ring_adjacency()
+    x = torch.rand(10, 16)
+    coo = summary(GraphConv(), input_data=[x, adjacency], verbose=0)
+    # x: 10 * 16 * 4 = 640; COO: [2, 12] int64 indices (192) + 12 float32 values (48)
+    assert coo.total_input == 640 + 192 + 48
+    csr = summary(GraphConv(), input_data=[x, adjacency.to_sparse_csr()], verbose=0)
+    # CSR: 11 row pointers (88) + 12 column indices (96) + 12 values (48)
+    assert csr.total_input == 640 + 88 + 96 + 48
+
+
+class SparseWeight(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        weight = torch.zeros(100, 100)
+        weight[torch.arange(60), torch.arange(60)] = 1.0
+        self.weight = nn.Parameter(weight.to_sparse())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sparse.mm(self.weight, x)
+
+
+def test_sparse_parameters_count_their_stored_values() -> None:
+    result = summary(SparseWeight(), input_size=(100, 4), verbose=0)
+    # 60 stored values; bytes: 60 * 4 values + [2, 60] int64 indices = 240 + 960
+    assert result.total_params == 60
+    assert result.total_param_bytes == 1_200
+    assert result.total_mult_adds == 60 * 4  # nnz * columns of x
+
+
+def test_sparse_on_meta_is_counted_dense_and_says_so() -> None:
+    from summaryplus.formulas import SPARSE_WITHOUT_DATA
+
+    result = summary(SparseWeight(), input_size=(100, 4), device="meta", verbose=0)
+    assert result.total_mult_adds == 100 * 100 * 4  # no non-zeros known: dense
+    assert SPARSE_WITHOUT_DATA in result.assumptions

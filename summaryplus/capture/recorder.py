@@ -286,6 +286,11 @@ class Recorder:
         if factor != 1:  # counted in real multiply-accumulates
             macs *= factor
             self.notes.add(formulas.COMPLEX_NOTE)
+        fraction = formulas.sparse_fraction(func, args)
+        if fraction is not None:  # a sparse factor: its stored elements only
+            macs = macs * fraction[0] // fraction[1]
+            if fraction[0] == fraction[1]:
+                self.assumptions.add(formulas.SPARSE_WITHOUT_DATA)
         row = self.add_macs(macs)
         if row is not None and formula is grouped_mm_macs and row.expert_tokens is None:
             row.expert_tokens = group_sizes(func, args, kwargs)

@@ -25,10 +25,12 @@ from .registry import (
     register_macs,
     registered_ops,
 )
+from .sparse import SPARSE_WITHOUT_DATA, sparse_fraction, stored_elements
 from .zero import is_zero_mac
 
 __all__ = [
     "COMPLEX_NOTE",
+    "SPARSE_WITHOUT_DATA",
     "MacsFormula",
     "apply_formula",
     "aten_op",
@@ -39,4 +41,6 @@ __all__ = [
     "is_zero_mac",
     "register_macs",
     "registered_ops",
+    "sparse_fraction",
+    "stored_elements",
 ]
