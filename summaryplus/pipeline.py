@@ -111,7 +111,10 @@ def capture(
     carry and which libraries such as transformers treat as tracing. When even
     fake tensors cannot answer (a loop over the experts a router chose), it runs
     once more with an assumed, balanced routing (``capture.routing``), which the
-    summary states."""
+    summary states. When torch's machinery around a higher-order operator
+    fails under the counter (``torch.cond``'s autograd rule on branches that
+    close over parameters, ``flex_attention``'s compile), it runs again with
+    those operators run eagerly (``capture.compiling.eager_hops``)."""
     fake, assume_routing, below_autograd = inputs.fake, False, False
     while True:
         try:
