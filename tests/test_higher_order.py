@@ -325,7 +325,7 @@ def test_torch_refusing_our_own_mode_is_not_blamed_on_the_model() -> None:
     def torch_refuses() -> None:
         raise NotImplementedError(
             "There was no rule registered for HigherOrderOperator cond and mode "
-            "<summaryplus.capture.recorder.OpCounter object at 0x7f0>."
+            "<summaryplus.capture.counter.OpCounter object at 0x7f0>."
         )
 
     with pytest.raises(NotImplementedError) as caught:

@@ -24,7 +24,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_map
 
 from .compiling import never_compiled
-from .recorder import OpCounter, _count_op
+from .counter import OpCounter, _count_op
 
 ASSUMPTION = (
     "balanced routing on tensors without data: token t's j-th expert is (t * k + j) mod E"

@@ -24,6 +24,7 @@ from .registry import (
     formula_on_call,
     register_macs,
     registered_ops,
+    registry_version,
 )
 from .sparse import SPARSE_WITHOUT_DATA, sparse_fraction, stored_elements
 from .zero import is_zero_mac
@@ -41,6 +42,7 @@ __all__ = [
     "is_zero_mac",
     "register_macs",
     "registered_ops",
+    "registry_version",
     "sparse_fraction",
     "stored_elements",
 ]
