@@ -134,8 +134,9 @@ COMPLEX_NOTE = (
 
 def complex_factor(args: tuple[Any, ...], out: Any) -> int:
     """Real multiply-accumulates in one MAC of an op's formula: 4 when its
-    product is of complex operands (``(a+bi)(c+di)`` takes ``ac``, ``bd``,
-    ``ad``, ``bc``), 2 when a complex operand meets a real one, else 1.
+    operands are complex (``(a+bi)(c+di)`` takes ``ac``, ``bd``, ``ad``,
+    ``bc``), 2 when complex operands meet real ones, else 1 (a real matrix's
+    eigendecomposition has complex outputs but real arithmetic).
 
     Example:
         >>> import torch
@@ -143,11 +144,16 @@ def complex_factor(args: tuple[Any, ...], out: Any) -> int:
         >>> complex_factor((a, a), a @ a), complex_factor((a.real, a.real), a.real @ a.real)
         (4, 1)
     """
-    result = out[0] if isinstance(out, (list, tuple)) and out else out
-    if not isinstance(result, Tensor) or not result.is_complex():
+    complex_operands = real_operands = 0
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if arg.is_complex():
+                complex_operands += 1
+            else:
+                real_operands += 1
+    if not complex_operands:
         return 1
-    real = any(isinstance(arg, Tensor) and not arg.is_complex() for arg in args)
-    return 2 if real else 4
+    return 2 if real_operands else 4
 
 
 def count_macs(
