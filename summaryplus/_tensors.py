@@ -34,10 +34,29 @@ class RaggedDim(str):
         return str(self)
 
 
+class SparseShape(list):  # type: ignore[type-arg]
+    """A sparse tensor's shape: the list of its sizes, which prints with its
+    layout and stored elements (``[100, 100] sparse_coo nnz=60``)."""
+
+    __slots__ = ("layout_text",)
+
+    def __init__(self, sizes: list[int], layout_text: str) -> None:
+        super().__init__(sizes)
+        self.layout_text = layout_text
+
+    def __repr__(self) -> str:
+        return f"{list(self)!r} {self.layout_text}"
+
+    __str__ = __repr__
+
+
 def tensor_shape(tensor: torch.Tensor) -> list[int | str]:
     """The tensor's shape as a list; a nested tensor's ragged dimensions are
-    ``RaggedDim``s (a strided nested tensor has no ``.shape`` of its own)."""
+    ``RaggedDim``s (a strided nested tensor has no ``.shape`` of its own); a
+    sparse tensor's prints with its layout (``SparseShape``)."""
     if not tensor.is_nested:
+        if tensor.layout is not torch.strided and tensor.layout in _SPARSE_PARTS:
+            return SparseShape([int(size) for size in tensor.shape], sparse_description(tensor))
         return [int(size) for size in tensor.shape]
     if tensor.layout == torch.jagged:
         return [size if isinstance(size, int) else RaggedDim(size) for size in tensor.shape]

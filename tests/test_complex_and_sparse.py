@@ -3,6 +3,8 @@ what they store and the products of their non-zeros."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -139,3 +141,27 @@ def test_sparse_on_meta_is_counted_dense_and_says_so() -> None:
     result = summary(SparseWeight(), input_size=(100, 4), device="meta", verbose=0)
     assert result.total_mult_adds == 100 * 100 * 4  # no non-zeros known: dense
     assert SPARSE_WITHOUT_DATA in result.assumptions
+
+
+class Propagate(nn.Module):
+    def forward(self, adjacency: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.sparse.mm(adjacency, x)
+
+
+def test_sparse_shapes_show_their_layout_and_non_zeros() -> None:
+    weight = torch.zeros(100, 100)
+    weight[torch.arange(60), torch.arange(60)] = 1.0
+    result = summary(
+        Propagate(),
+        input_data=[weight.to_sparse(), torch.rand(100, 4)],
+        verbose=0,
+        col_names=["input_size", "output_size", "mult_adds"],
+    )
+    row = result.summary_list[0]
+    assert str(row.input_size) == "[100, 100] sparse_coo nnz=60"
+    assert list(row.input_size) == [100, 100]  # still the list of sizes
+    assert "[100, 100] sparse_coo nnz=60" in str(result)
+    assert result.total_mult_adds == 60 * 4
+    assert not result.uncounted_ops  # reading nnz is metadata, not an uncounted op
+    # JSON keeps the sizes (a list of ints), as for any shape
+    assert json.loads(result.to_json())["layers"][0]["input_size"] == [100, 100]

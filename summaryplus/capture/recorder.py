@@ -39,6 +39,8 @@ from .wrapping import Wrapped, called_as_module
 # hooked, which also keeps torchinfo's rows.
 _LOOKS_FOR_HOOKS = (nn.TransformerEncoderLayer,)
 
+_DENSE = torch.strided  # (sparse tensors take the general path: their shapes say so)
+
 # What Recorder.classify says of an op that has no formula.
 _ZERO_MACS = object()
 _UNCOUNTED = object()
@@ -212,7 +214,7 @@ class Recorder:
 
     def _record_inputs(self, row: LayerInfo, args: Any, kwargs: Any) -> None:
         tensor = args[0] if len(args) == 1 and not kwargs else None
-        if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
+        if isinstance(tensor, torch.Tensor) and not tensor.is_nested and tensor.layout is _DENSE:
             # The common case, without a walk: the row makes its input_size and
             # input_dtypes lists from these when they are read.
             shape = tensor.shape
@@ -232,7 +234,7 @@ class Recorder:
         self.stack.pop()
         self._calls.pop()
         row.executed = True
-        if isinstance(output, torch.Tensor) and not output.is_nested:
+        if isinstance(output, torch.Tensor) and not output.is_nested and output.layout is _DENSE:
             # The shape list made now (the table reads it for every row: a lazy
             # default costs more); output_dtypes made when read, as for inputs.
             row.output_size = list(output.shape)
