@@ -119,3 +119,22 @@ def test_logdet_is_counted_as_its_lu() -> None:
         result = summary(Call(torch.logdet), input_data=[a], verbose=0, mode="eval")
     # 25 + 16 + 9 + 4 + 1 = 55
     assert result.total_mult_adds == 55
+
+
+def test_qwen3_next_linear_attention_is_counted_whole() -> None:
+    """Qwen3-Next's gated delta rule (its PyTorch path) solves a triangular
+    system per chunk: every op of the model has a formula or is free."""
+    transformers = pytest.importorskip("transformers")
+    if not hasattr(transformers, "Qwen3NextConfig"):
+        pytest.skip("this transformers has no Qwen3-Next")
+    config = transformers.Qwen3NextConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=100, linear_num_value_heads=4,
+        linear_num_key_heads=2, linear_key_head_dim=16, linear_value_head_dim=16, head_dim=16,
+        num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+        shared_expert_intermediate_size=32, full_attention_interval=2,
+    )
+    model = transformers.Qwen3NextForCausalLM(config)
+    result = summary(model, input_size=(1, 64), dtypes=[torch.long], verbose=0)
+    assert not result.uncounted_ops
+    assert result.macs_complete
