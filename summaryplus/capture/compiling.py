@@ -86,15 +86,21 @@ def dynamo_skips_undone() -> Iterator[None]:
                 code for code in (reference() for reference in seen[start:]) if code is not None
             )
         if _MET_UNDER_COUNTER:
-            from torch._C._dynamo.eval_frame import (
-                _FrameAction,
-                _FrameExecStrategy,
-                set_code_exec_strategy,
-            )
+            _default_treatment(list(_MET_UNDER_COUNTER))
 
-            default = _FrameExecStrategy(_FrameAction.DEFAULT, _FrameAction.DEFAULT)
-            for code in list(_MET_UNDER_COUNTER):
-                set_code_exec_strategy(code, default)
+
+def _default_treatment(codes: list[CodeType]) -> None:
+    try:
+        from torch._C._dynamo.eval_frame import (  # C functions: no dynamo import
+            _FrameAction,
+            _FrameExecStrategy,
+            set_code_exec_strategy,
+        )
+    except ImportError:  # a torch whose dynamo marks no code this way
+        return
+    default = _FrameExecStrategy(_FrameAction.DEFAULT, _FrameAction.DEFAULT)
+    for code in codes:
+        set_code_exec_strategy(code, default)
 
 
 class BelowAutograd(TorchFunctionMode):

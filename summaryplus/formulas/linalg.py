@@ -229,7 +229,7 @@ def eig_macs(a: Shape, *args: Any, out_shape: Any, **kwargs: Any) -> int:
     return _batch(a) * (flops // 2)
 
 
-@register_macs("_linalg_svd", "prims::svd")
+@register_macs("_linalg_svd", optional=("prims::svd",))
 def svd_macs(a: Shape, full_matrices: bool = False, compute_uv: bool = True, *args: Any,
              **kwargs: Any) -> int:
     """Golub-Kahan-Reinsch SVD of ``[m, n]`` (``p = min``, ``q = max``):
