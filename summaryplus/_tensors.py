@@ -34,10 +34,29 @@ class RaggedDim(str):
         return str(self)
 
 
+class SparseShape(list):  # type: ignore[type-arg]
+    """A sparse tensor's shape: the list of its sizes, which prints with its
+    layout and stored elements (``[100, 100] sparse_coo nnz=60``)."""
+
+    __slots__ = ("layout_text",)
+
+    def __init__(self, sizes: list[int], layout_text: str) -> None:
+        super().__init__(sizes)
+        self.layout_text = layout_text
+
+    def __repr__(self) -> str:
+        return f"{list(self)!r} {self.layout_text}"
+
+    __str__ = __repr__
+
+
 def tensor_shape(tensor: torch.Tensor) -> list[int | str]:
     """The tensor's shape as a list; a nested tensor's ragged dimensions are
-    ``RaggedDim``s (a strided nested tensor has no ``.shape`` of its own)."""
+    ``RaggedDim``s (a strided nested tensor has no ``.shape`` of its own); a
+    sparse tensor's prints with its layout (``SparseShape``)."""
     if not tensor.is_nested:
+        if tensor.layout is not torch.strided and tensor.layout in _SPARSE_PARTS:
+            return SparseShape([int(size) for size in tensor.shape], sparse_description(tensor))
         return [int(size) for size in tensor.shape]
     if tensor.layout == torch.jagged:
         return [size if isinstance(size, int) else RaggedDim(size) for size in tensor.shape]
@@ -138,7 +157,8 @@ def local_shard(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def numel(tensor: torch.Tensor) -> int:
-    """Element count; 0 for a lazy parameter that has not been materialised yet.
+    """Element count; 0 for a lazy parameter that has not been materialised yet;
+    a sparse tensor's stored values.
 
     A packed low-bit weight (bitsandbytes' ``Params4bit``: two 4-bit values per
     uint8 byte) counts the elements it stands for when it carries them in
@@ -146,6 +166,8 @@ def numel(tensor: torch.Tensor) -> int:
     """
     if is_lazy(tensor):
         return 0
+    if tensor.layout is not torch.strided and tensor.layout in _SPARSE_PARTS:
+        return stored_values(tensor)
     if tensor.dtype == torch.uint8:
         shape = getattr(getattr(tensor, "quant_state", None), "shape", None)
         if shape is not None:
@@ -171,10 +193,60 @@ def surviving_numel(module: nn.Module, name: str, param: torch.Tensor) -> tuple[
 
 def nbytes(tensor: torch.Tensor) -> int:
     """Bytes of the tensor's own elements in its own dtype (fp8/int8 are 1 byte;
-    packed 4-bit weights are their packed bytes)."""
+    packed 4-bit weights are their packed bytes); a sparse tensor's are what it
+    stores (``sparse_bytes``)."""
     if is_lazy(tensor):
         return 0
+    if tensor.layout is not torch.strided:
+        return sparse_bytes(tensor)
     return int(tensor.numel()) * int(tensor.element_size())
+
+
+# The tensors a sparse layout stores: indices and values.
+_SPARSE_PARTS: dict[torch.layout, tuple[str, ...]] = {
+    torch.sparse_coo: ("_indices", "_values"),
+    torch.sparse_csr: ("crow_indices", "col_indices", "values"),
+    torch.sparse_csc: ("ccol_indices", "row_indices", "values"),
+    torch.sparse_bsr: ("crow_indices", "col_indices", "values"),
+    torch.sparse_bsc: ("ccol_indices", "row_indices", "values"),
+}
+
+
+def sparse_bytes(tensor: torch.Tensor) -> int:
+    """Bytes a sparse tensor stores: its index tensors and its values (COO:
+    ``[ndim, nnz]`` indices and ``nnz`` values; CSR/CSC/BSR/BSC: compressed
+    and plain indices and the values or blocks); a layout without parts known
+    here (``_mkldnn``...): its dense size.
+
+    Example:
+        >>> import torch
+        >>> sparse_bytes(torch.eye(100).to_sparse())  # 2 * 100 int64 + 100 float32
+        2000
+    """
+    parts = _SPARSE_PARTS.get(tensor.layout)
+    if parts is None:
+        return int(tensor.numel()) * int(tensor.element_size())
+    total = 0
+    for name in parts:
+        part = getattr(tensor, name)()
+        total += int(part.numel()) * int(part.element_size())
+    return total
+
+
+def stored_values(tensor: torch.Tensor) -> int:
+    """The values a sparse tensor stores (its ``nnz`` elements, or ``nnz``
+    blocks of a BSR/BSC tensor): its parameters, when it is one."""
+    values = tensor._values() if tensor.layout is torch.sparse_coo else tensor.values()
+    return int(values.numel())
+
+
+def sparse_description(tensor: torch.Tensor) -> str:
+    """``sparse_coo nnz=60``: a sparse tensor's layout and stored elements (for
+    a blocked layout, its stored blocks); ``""`` for a dense tensor."""
+    if tensor.layout not in _SPARSE_PARTS:
+        return ""
+    layout = str(tensor.layout).removeprefix("torch.")
+    return f"{layout} nnz={int(tensor._nnz())}"
 
 
 def storage_nbytes(tensor: torch.Tensor) -> int:

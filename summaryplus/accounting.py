@@ -31,10 +31,11 @@ class _Size(NamedTuple):
 
 _PARAMETER = nn.Parameter
 _UINT8 = torch.uint8
+_STRIDED = torch.strided
 
 
 def _size_of(param: torch.Tensor) -> _Size:
-    if type(param) is _PARAMETER and param.dtype is not _UINT8:
+    if type(param) is _PARAMETER and param.dtype is not _UINT8 and param.layout is _STRIDED:
         # The common case, inline: a plain, materialised, unsharded parameter
         # (and the tuple made directly: a NamedTuple's __new__ is Python code).
         count = param.numel()

@@ -88,6 +88,10 @@ def training_flops(
     ``summary()`` option so that no argument name can collide with the model's
     own forward keywords. Works on meta models and with ``device="meta"``.
 
+    Raises:
+        ValueError: no output requires grad (a frozen model, detached or
+            integer outputs): there is no backward to count.
+
     Example:
         >>> import torch.nn as nn
         >>> from summaryplus import training_flops
@@ -119,9 +123,16 @@ def training_flops(
         stats = statistics(
             model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
         )
+    if result.backward_macs is None:
+        raise ValueError(
+            f"training_flops() found no output of {type(original).__name__} that requires "
+            "grad (every parameter it used is frozen, or its outputs are detached or not "
+            "floating point), so there is no backward pass: loss.backward() would raise "
+            "here. Unfreeze parameters (requires_grad_()) or pass inputs that require grad"
+        )
     return TrainingFlops(
         forward_macs=stats.total_mult_adds,
-        backward_macs=result.backward_macs or 0,
+        backward_macs=result.backward_macs,
         uncounted_ops=stats.uncounted_ops,
         statistics=stats,
     )

@@ -446,6 +446,7 @@ def footer_sections(
             )
         )
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
+    counts.extend(("Note", note) for note in getattr(stats, "notes", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:
         experts = sorted({layer.num_experts for layer in moe.layers})

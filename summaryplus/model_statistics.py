@@ -73,6 +73,7 @@ class ModelStatistics(SummaryViews):
         executed: bool = True,
         without_data: bool = False,
         assumptions: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
         reached_params: frozenset[int] | None = None,
         output_held_bytes: int | None = None,
         output_grad_bytes: int | None = None,
@@ -87,6 +88,8 @@ class ModelStatistics(SummaryViews):
         self.executed = executed
         # What the capture assumed to run without data (e.g. a balanced routing).
         self.assumptions = assumptions
+        # How to read the numbers (complex ops' MACs in real multiply-adds).
+        self.notes = notes
         if model is None and summary_list:
             model = summary_list[0].module
         if tree is None and model is not None:

@@ -28,6 +28,7 @@ from .capture import (
     interpreter,
     static_rows,
 )
+from .capture.compiling import failed_around_hop
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent
@@ -112,8 +113,11 @@ def capture(
     carry and which libraries such as transformers treat as tracing. When even
     fake tensors cannot answer (a loop over the experts a router chose), it runs
     once more with an assumed, balanced routing (``capture.routing``), which the
-    summary states."""
-    fake, assume_routing = inputs.fake, False
+    summary states. When torch's machinery around a higher-order operator
+    fails under the counter (``torch.cond``'s autograd rule on branches that
+    close over parameters, ``flex_attention``'s compile), it runs again with
+    those operators run eagerly (``capture.compiling.eager_hops``)."""
+    fake, assume_routing, below_autograd = inputs.fake, False, False
     while True:
         try:
             return capture_forward(
@@ -127,6 +131,7 @@ def capture(
                 assume_routing=assume_routing,
                 private=private,
                 probe=probe,
+                eager_higher_order=below_autograd,
             )
         except ForwardFailed as failed:
             if not fake and inputs.device.type == "meta" and "meta" in str(failed.error):
@@ -137,6 +142,10 @@ def capture(
                 logger.info("the fake forward needs values (%s): assuming a routing",
                             failed.error)
                 assume_routing = True
+            elif not below_autograd and failed_around_hop(failed.error):
+                logger.info("torch's machinery around a higher-order operator failed "
+                            "(%s): running them eagerly", failed.error)
+                below_autograd = True
             else:
                 raise
 
@@ -178,6 +187,7 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        notes=result.notes,
         reached_params=result.reached_params,
         output_held_bytes=result.output_held_bytes,
         output_grad_bytes=result.output_grad_bytes,
@@ -249,12 +259,19 @@ _PASS_THROUGH = frozenset(
 )
 # Where torch's support for tensors without data lives: an error raised there
 # comes from running on fake/meta tensors, not from the model's code.
+# How torch names one of summaryplus's objects in a message (``<summaryplus.capture.
+# counter.OpCounter object at 0x...>``).
+_OWN_OBJECT = "<summaryplus."
 _FAKE_SUPPORT = ("_subclasses", "_meta_registrations", "_prims", "_refs", "_decomp")
 
 
 def _origin(error: BaseException) -> str:
     """Who raised ``error``: ``"summaryplus"`` (its own code, not the model's),
     ``"torch-fake"`` (torch's fake/meta tensor support) or ``"model"``."""
+    if _OWN_OBJECT in str(error):
+        # torch refusing one of summaryplus's own objects (its op counter, a
+        # mode): the model's code is not at fault, wherever torch raised it.
+        return "summaryplus"
     frames = traceback.extract_tb(error.__traceback__)
     # The op counter and the attention routing only pass the model's own call on
     # to torch: an error raised there (a shape mismatch) is the op's, so the model's.

@@ -18,7 +18,13 @@ import torch
 from summaryplus.capture.fallbacks import has_composite_kernel
 from summaryplus.formulas import aten_op, formula_for, is_zero_mac
 
-FAMILY = re.compile(r"mm|matmul|conv|linear|attention|einsum|bmm")
+FAMILY = re.compile(
+    r"mm|matmul|conv|linear|attention|einsum|bmm"
+    # Dense linear algebra: factorizations, solves, inverses, decompositions.
+    r"|linalg_|cholesky|triangular|^p?inverse$|(^|_)(lu|qr|geqrf|svd|eig|eigvals|eigh|det"
+    r"|slogdet|logdet|lstsq|solve|spsolve|matrix_exp|matrix_power|householder_product"
+    r"|ormqr|orgqr)(_|$)"
+)
 NAMESPACES = ("aten", "quantized", "_quantized", "prims")
 
 
@@ -80,6 +86,13 @@ FREE: dict[str, str] = {
         "no compute: a factory, an algorithm search or a nested-tensor placeholder",
         "aten::hamming_window", "aten::_cslt_sparse_mm_search", "aten::_nested_get_jagged_dummy",
     ),
+    **_reviewed(
+        "linear algebra without products: a view of a diagonal, a vector norm or sum "
+        "of powers, a 3-vector cross product (two products per output element, "
+        "elementwise), unpacking LU factors by masking, checking info codes",
+        "aten::linalg_diagonal", "aten::linalg_vector_norm", "aten::linalg__powsum",
+        "aten::linalg_cross", "aten::lu_unpack", "aten::_linalg_check_errors",
+    ),
 }
 
 # Products that have no formula: they are reported as uncounted (the total says
@@ -94,6 +107,15 @@ UNCOUNTED: dict[str, str] = {
         "backward kernels reached only on MPS or by nested-tensor matmul's backward",
         "aten::matmul_backward", "aten::mps_convolution_backward",
         "aten::mps_convolution_transpose_backward",
+    ),
+    **_reviewed(
+        "a sparse solve: its cost depends on the non-zeros and their fill-in",
+        "aten::_spsolve",
+    ),
+    **_reviewed(
+        "scaling and squaring: how many products it takes depends on the matrix's norm "
+        "(a value, not a shape)",
+        "aten::linalg_matrix_exp",
     ),
 }
 

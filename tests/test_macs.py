@@ -195,11 +195,12 @@ def test_parent_rows_sum_their_subtree_and_repeated_calls_count() -> None:
 
 
 def test_uncounted_ops_are_reported_not_hidden() -> None:
-    class Solver(nn.Module):
+    class Exponential(nn.Module):
         def forward(self, a: torch.Tensor) -> torch.Tensor:
-            return torch.linalg.inv(a @ a.mT + torch.eye(3))
+            # matrix_exp's number of products depends on the values: no formula
+            return torch.linalg.matrix_exp(a @ a.mT)
 
-    stats = summary(Solver(), input_size=(2, 3, 3), verbose=0)
+    stats = summary(Exponential(), input_size=(2, 3, 3), verbose=0)
     assert stats.uncounted_ops and not stats.macs_complete
     assert "Mult-adds are partial" in str(stats)
 
@@ -217,6 +218,27 @@ def test_backward_is_counted_from_a_real_backward_pass() -> None:
     with torch.device("meta"):
         meta_model = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3))
     assert training_flops(meta_model, input_size=(2, 8)).backward_macs == 112
+
+
+def test_training_flops_without_anything_to_differentiate_raises() -> None:
+    frozen = nn.Sequential(nn.Linear(8, 4), nn.ReLU(), nn.Linear(4, 3)).requires_grad_(False)
+    with pytest.raises(ValueError, match="no output of Sequential that requires grad"):
+        training_flops(frozen, input_size=(2, 8))
+
+    class Detached(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(x).detach()
+
+    with pytest.raises(ValueError, match=r"loss\.backward\(\) would raise"):
+        training_flops(Detached(), input_size=(2, 8))
+    # Frozen weights but an input that requires grad: its gradient is the backward
+    # (2 * 4 * 8 = 64 through the first layer, 2 * 3 * 4 = 24 through the second).
+    step = training_flops(frozen, input_data=[torch.rand(2, 8, requires_grad=True)])
+    assert step.backward_macs == 24 + 64
 
 
 # ------------------------------------------------- transformers zoo, any device

@@ -241,7 +241,10 @@ def test_a_parameter_subclass_tied_to_a_plain_parameter_counts_once() -> None:
 def test_a_sparse_parameter_is_counted() -> None:
     holder = nn.Module()
     holder.weight = nn.Parameter(torch.eye(3).to_sparse())
-    assert summary(holder, verbose=0).total_params == 9
+    stats = summary(holder, verbose=0)
+    # its 3 stored values (the 6 zeros are not parameters); bytes: 3 float32
+    # values + [2, 3] int64 indices = 12 + 48
+    assert (stats.total_params, stats.total_param_bytes) == (3, 60)
 
 
 def test_two_parameters_over_the_same_view_count_once_in_the_row_share() -> None:

@@ -15,10 +15,12 @@ from torch import nn
 from ..enums import Mode
 from ..layer_info import LayerInfo
 from . import interpreter, reach, state
+from .compiling import dynamo_skips_undone, eager_hops
+from .counter import CompileSafeOpCounter, OpCounter
 from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
-from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
+from .recorder import Failure, Recorder
 from .static import scripted_rows
 from .tree import ModuleTree
 from .values import iter_tensors
@@ -33,6 +35,7 @@ class CaptureResult:
     backward_macs: int | None = None
     grad_enabled: bool = False
     assumptions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     # Train mode only (None otherwise): ids of the parameters a backward from
     # the outputs reaches (``reach``), and the bytes the outputs add at
     # backward start (themselves beyond the saved activations; their gradients).
@@ -63,6 +66,7 @@ def capture_forward(
     assume_routing: bool = False,
     private: bool = False,
     probe: LiveMemory | None = None,
+    eager_higher_order: bool = False,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
     model back as it was (``private``: a copy the caller never sees, left as
@@ -74,6 +78,11 @@ def capture_forward(
     ``probe`` (``live_memory.LiveMemory``) sees every op above the counter and
     is handed the forward's return value (inference memory: the peak of live
     bytes and the returned cache).
+
+    ``eager_higher_order``: higher-order operators (``torch.cond``,
+    ``flex_attention``...) run without torch's autograd rules and compiles
+    around them (``higher_order.eager_hops``), which fail under any dispatch
+    mode on subgraphs that close over real parameters.
 
     Raises:
         ValueError: a train-mode forward asked for inside ``torch.inference_mode()``.
@@ -122,6 +131,7 @@ def capture_forward(
             saved.exclude(excluded + list(iter_tensors((args, kwargs))))
             saved.watch_checkpoints()
             stack.enter_context(torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack))
+        stack.enter_context(dynamo_skips_undone())
         compiled = any(cls.__name__ == "OptimizedModule" for cls in tree.classes)
         stack.callback(recorder.attach(hooks_only=compiled))
         stack.callback(_reshard, tree)
@@ -137,6 +147,8 @@ def capture_forward(
             stack.enter_context(counting(recorder, snapshot))
         if probe is not None:
             stack.enter_context(probe)
+        if eager_higher_order:
+            stack.enter_context(eager_hops())
         try:
             output = model(*args, **kwargs)
             if not recorder.rows:
@@ -172,6 +184,7 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
         recorder.loose_bytes = [0, 0]
         recorder.loose_points = {}
     result.assumptions = tuple(sorted(recorder.assumptions))
+    result.notes = tuple(sorted(recorder.notes))
 
 
 def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> None:
@@ -189,19 +202,24 @@ def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> No
     result.reached_params = frozenset(reached)
 
 
-def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) -> int:
-    """Runs a real backward from ``sum(outputs)`` and returns its MACs.
+def _count_backward(
+    recorder: Recorder, output: Any, owned: list[torch.Tensor]
+) -> int | None:
+    """Runs a real backward from ``sum(outputs)`` and returns its MACs; None
+    when no floating-point output requires grad (a real ``loss.backward()``
+    would raise: there is no backward to count).
 
     Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model. A
     graph with reentrant checkpointing refuses ``grad``: there a plain
     ``backward`` runs (recomputing each checkpointed segment, which counts as
     backward work, as it is) and every ``.grad`` it wrote is put back.
     """
-    losses = [t.float().sum() for t in reach.loss_terms(output)]
+    # (a complex output's loss is its real part: a real loss, as training takes)
+    losses = [(t.real if t.is_complex() else t).float().sum() for t in reach.loss_terms(output)]
     found = reach.graph_leaves(losses)
     targets = found.leaves
     if not losses or not (targets or found.opaque):
-        return 0
+        return None
     recorder.in_backward = True
     try:
         loss = torch.stack(losses).sum()

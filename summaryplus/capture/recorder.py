@@ -5,7 +5,7 @@ Three instruments feed one ``Recorder``:
 - each module's ``forward``, wrapped on the instance (or per-module forward
   pre/post hooks where the module has hooks of its own; never global hooks,
   which would also see other threads' models), pushes and pops the running row;
-- ``OpCounter``, a ``TorchDispatchMode``, sees every ATen op and adds its MACs to
+- ``counter.OpCounter``, a ``TorchDispatchMode``, sees every ATen op and adds its MACs to
   the innermost running row;
 - saved-tensor hooks add the bytes autograd keeps for backward to that row,
   each storage once.
@@ -21,18 +21,15 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch._ops import OpOverload
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
 from .._tensors import dtype_name
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
-from .fallbacks import group_sizes, has_composite_kernel, runner
+from .fallbacks import group_sizes, has_composite_kernel
 from .saved import SavedTensors
-from .state import Snapshot, written_arguments
-from .traffic import OpTraffic, compute_dtype, op_bytes, op_traffic
+from .traffic import OpTraffic, compute_dtype, op_bytes
 from .tree import ModuleTree
 from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -41,6 +38,8 @@ from .wrapping import Wrapped, called_as_module
 # fast path that skips the submodules whose rows a summary shows: they are
 # hooked, which also keeps torchinfo's rows.
 _LOOKS_FOR_HOOKS = (nn.TransformerEncoderLayer,)
+
+_DENSE = torch.strided  # (sparse tensors take the general path: their shapes say so)
 
 # What Recorder.classify says of an op that has no formula.
 _ZERO_MACS = object()
@@ -79,6 +78,8 @@ class Recorder:
         self.uncounted_ops: Counter[str] = Counter()
         # What the capture had to assume to run (said under the table).
         self.assumptions: set[str] = set()
+        # How to read the numbers of this pass (said under the table).
+        self.notes: set[str] = set()
         self.failure: Failure | None = None
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
@@ -211,7 +212,7 @@ class Recorder:
 
     def _record_inputs(self, row: LayerInfo, args: Any, kwargs: Any) -> None:
         tensor = args[0] if len(args) == 1 and not kwargs else None
-        if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
+        if isinstance(tensor, torch.Tensor) and not tensor.is_nested and tensor.layout is _DENSE:
             # The common case, without a walk: the row makes its input_size and
             # input_dtypes lists from these when they are read.
             shape = tensor.shape
@@ -234,7 +235,7 @@ class Recorder:
         self.stack.pop()
         self._calls.pop()
         row.executed = True
-        if isinstance(output, torch.Tensor) and not output.is_nested:
+        if isinstance(output, torch.Tensor) and not output.is_nested and output.layout is _DENSE:
             # The shape list made now (the table reads it for every row: a lazy
             # default costs more); output_dtypes made when read, as for inputs.
             row.output_size = list(output.shape)
@@ -319,9 +320,7 @@ class Recorder:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
         ops known to do no MACs never get here) and returns them."""
         if formula is _UNCOUNTED:
-            self.uncounted_ops[op_name(func)] += 1
-            if self.stack and not self.in_backward:
-                self.stack[-1].macs_partial = True
+            self.record_uncounted(op_name(func))
             return 0
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)
@@ -330,16 +329,37 @@ class Recorder:
                 f"summaryplus could not count the MACs of {op_name(func)} called on "
                 f"{describe(args)}: {type(error).__name__}: {error}"
             ) from error
+        factor = formulas.complex_factor(args, out)
+        if factor != 1:  # counted in real multiply-accumulates
+            macs *= factor
+            self.notes.add(formulas.COMPLEX_NOTE)
+        fraction = formulas.sparse_fraction(func, args)
+        if fraction is not None:  # a sparse factor: its stored elements only
+            macs = macs * fraction[0] // fraction[1]
+            if fraction[0] == fraction[1]:
+                self.assumptions.add(formulas.SPARSE_WITHOUT_DATA)
+        row = self.add_macs(macs)
+        if row is not None and formula is grouped_mm_macs and row.expert_tokens is None:
+            row.expert_tokens = group_sizes(func, args, kwargs)
+        return macs
+
+    def add_macs(self, macs: int) -> LayerInfo | None:
+        """Adds MACs to the backward, the running row (returned) or the loose total."""
         if self.in_backward:
             self.backward_macs += macs
         elif self.stack:
             row = self.stack[-1]
             row.own_macs += macs
-            if formula is grouped_mm_macs and row.expert_tokens is None:
-                row.expert_tokens = group_sizes(func, args, kwargs)
+            return row
         else:
             self.loose_macs += macs
-        return macs
+        return None
+
+    def record_uncounted(self, name: str) -> None:
+        """An op ran that has no formula: listed, and the running row is partial."""
+        self.uncounted_ops[name] += 1
+        if self.stack and not self.in_backward:
+            self.stack[-1].macs_partial = True
 
     def record_bytes(
         self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int
@@ -381,75 +401,6 @@ class Recorder:
         self.saved.release()
         self._entry_inputs.clear()
         self._calls.clear()
-
-
-def _count_op(
-    self: OpCounter,
-    func: Any,
-    types: Any,
-    args: tuple[Any, ...] = (),
-    kwargs: dict[str, Any] | None = None,
-) -> Any:
-    # Keyed by id: an OpOverload hashes in Python. (Ops live as long as torch.)
-    known = self.formulas.get(id(func))
-    if known is None:
-        # An OpOverload's __call__ is a Python frame around its C++ ``_op``:
-        # call that directly (half the dispatch overhead of a cheap op).
-        run = runner(func, func._op if type(func) is OpOverload else func)
-        written = written_arguments(func)
-        formula = Recorder.classify(func)
-        traffic = op_traffic(func, formula not in (_ZERO_MACS, _UNCOUNTED, _DECOMPOSE))
-        known = self.formulas[id(func)] = (formula, run, func, written, traffic)
-    formula, run, _, written, traffic = known
-    if formula is _DECOMPOSE:
-        with self:  # the parts come back through this mode and are counted
-            out = func.decompose(*args, **(kwargs or {}))
-        if out is not NotImplemented:
-            return out
-        formula = _UNCOUNTED
-    if written is not None:  # in-place and out= ops: copy-on-write of the model's state
-        self.snapshot.before_write(written, args, kwargs)
-    out = run(*args, **kwargs) if kwargs else run(*args)
-    macs = 0
-    if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
-        macs = self.recorder.record_op(func, formula, args, kwargs or {}, out)
-    if traffic is not None:  # views and metadata ops move nothing
-        self.recorder.record_bytes(traffic, args, kwargs or {}, out, macs)
-    return out
-
-
-class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
-    """Sends every ATen op that runs to ``Recorder.record_op``."""
-
-    __torch_dispatch__ = _count_op
-
-    def __init__(self, recorder: Recorder, snapshot: Snapshot) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.recorder = recorder
-        self.snapshot = snapshot
-        # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
-        # runs it, the op (kept alive while its id is a key) and the arguments
-        # it writes (None for most) and how its bytes count, once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any, Any, OpTraffic | None]] = {}
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        # torch wraps a mode's __torch_dispatch__ in a dynamo-disable shim that
-        # costs ~15 us per op; no compiled code runs inside this mode's frames
-        # unless the model itself is compiled (CompileSafeOpCounter then).
-        return False
-
-
-class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
-    """``OpCounter`` for models holding ``torch.compile``d modules: dynamo must
-    not trace into the mode's frames. (torch adds its shim to a subclass that
-    defines ``__torch_dispatch__`` itself, hence the assignment.)"""
-
-    __torch_dispatch__ = _count_op
-
-    @classmethod
-    def _should_skip_dynamo(cls) -> bool:
-        return True
 
 
 def _detach(wrapped: Wrapped, handles: list[RemovableHandle]) -> None:

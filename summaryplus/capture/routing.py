@@ -23,7 +23,8 @@ from torch._subclasses.fake_tensor import FakeTensor, unset_fake_temporarily
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from .recorder import OpCounter, _count_op
+from .compiling import never_compiled
+from .counter import OpCounter, _count_op
 
 ASSUMPTION = (
     "balanced routing on tensors without data: token t's j-th expert is (t * k + j) mod E"
@@ -85,6 +86,8 @@ class RoutingOpCounter(OpCounter):  # type: ignore[no-untyped-call]
                 (args, kwargs),
             )
         return _count_op(self, func, types, args, kwargs)
+
+    never_compiled(__torch_dispatch__)
 
     def from_routing_only(self, tensors: list[torch.Tensor]) -> bool:
         """All ``tensors`` have data and at least one comes from assumed routing."""

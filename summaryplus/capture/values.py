@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._tensors import dtype_name, tensor_key, tensor_shape
+from .._tensors import dtype_name, sparse_bytes, tensor_key, tensor_shape
 
 _MAX_NESTING = 8
 
@@ -118,7 +118,10 @@ def total_bytes(value: Any) -> int:
         key = tensor_key(tensor)
         if key not in seen:
             seen.add(key)
-            total += int(tensor.numel()) * int(tensor.element_size())
+            if tensor.layout is torch.strided:
+                total += int(tensor.numel()) * int(tensor.element_size())
+            else:  # what a sparse tensor stores: indices and values
+                total += sparse_bytes(tensor)
     return total
 
 

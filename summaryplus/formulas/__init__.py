@@ -12,11 +12,13 @@ are not MACs, and ``is_zero_mac`` says which ops are known to be of that kind.
 from __future__ import annotations
 
 # Importing the families fills the registry.
-from . import attention, convolution, grouped, matmul, quantized, recurrent  # noqa: F401
+from . import attention, convolution, grouped, linalg, matmul, quantized, recurrent  # noqa: F401
 from .registry import (
+    COMPLEX_NOTE,
     MacsFormula,
     apply_formula,
     aten_op,
+    complex_factor,
     count_macs,
     formula_for,
     formula_on_call,
@@ -24,12 +26,16 @@ from .registry import (
     registered_ops,
     registry_version,
 )
+from .sparse import SPARSE_WITHOUT_DATA, sparse_fraction, stored_elements
 from .zero import is_zero_mac
 
 __all__ = [
+    "COMPLEX_NOTE",
+    "SPARSE_WITHOUT_DATA",
     "MacsFormula",
     "apply_formula",
     "aten_op",
+    "complex_factor",
     "count_macs",
     "formula_for",
     "formula_on_call",
@@ -37,4 +43,6 @@ __all__ = [
     "register_macs",
     "registered_ops",
     "registry_version",
+    "sparse_fraction",
+    "stored_elements",
 ]

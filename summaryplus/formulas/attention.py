@@ -156,3 +156,35 @@ def transformer_encoder_layer_macs(
     feedforward = ffn_weight_1[0]
     attention = _attention_block_macs(batch, length, length, embed, True)
     return attention + 2 * batch * length * embed * feedforward
+
+
+def flex_attention_macs(
+    query: Shape, key: Shape, value: Shape, positions: int | None = None
+) -> int:
+    """``flex_attention``: query ``[B, Hq, L, E]``, key ``[B, Hkv, S, E]``,
+    value ``[B, Hkv, S, Ev]``: ``B * Hq * L * S * (E + Ev)``, as SDPA; with a
+    block mask, ``positions`` is the number of (query, key) positions of the
+    blocks it computes, summed over batch and query heads (the skipped blocks
+    do no work): ``positions * (E + Ev)``.
+
+    NB: the ``score_mod``/``mask_mod`` functions run elementwise on the scores
+    (not MACs); a block that is computed is counted whole, masked or not, as
+    the kernel computes it.
+
+    Example:
+        >>> flex_attention_macs((1, 4, 64, 32), (1, 4, 64, 32), (1, 4, 64, 32))
+        1048576
+    """
+    if positions is None:
+        return _heads_first_macs(query, key, value)
+    return positions * (query[-1] + value[-1])
+
+
+def flex_attention_backward_macs(
+    query: Shape, key: Shape, value: Shape, positions: int | None = None
+) -> int:
+    """``flex_attention_backward``: the scores recomputed, then dV, dP, dQ and
+    dK, as SDPA's backward: ``positions * (3 * E + 2 * Ev)``."""
+    if positions is None:
+        return _heads_first_backward_macs(query, key, value)
+    return positions * (3 * query[-1] + 2 * value[-1])

@@ -126,6 +126,36 @@ def _shape_of(value: Any) -> Any:
     return value
 
 
+COMPLEX_NOTE = (
+    "mult-adds of complex ops are real multiply-accumulates "
+    "(complex x complex = 4, complex x real = 2)"
+)
+
+
+def complex_factor(args: tuple[Any, ...], out: Any) -> int:
+    """Real multiply-accumulates in one MAC of an op's formula: 4 when its
+    operands are complex (``(a+bi)(c+di)`` takes ``ac``, ``bd``, ``ad``,
+    ``bc``), 2 when complex operands meet real ones, else 1 (a real matrix's
+    eigendecomposition has complex outputs but real arithmetic).
+
+    Example:
+        >>> import torch
+        >>> a = torch.ones(2, 2, dtype=torch.cfloat)
+        >>> complex_factor((a, a), a @ a), complex_factor((a.real, a.real), a.real @ a.real)
+        (4, 1)
+    """
+    complex_operands = real_operands = 0
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if arg.is_complex():
+                complex_operands += 1
+            else:
+                real_operands += 1
+    if not complex_operands:
+        return 1
+    return 2 if real_operands else 4
+
+
 def count_macs(
     formula: MacsFormula, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
 ) -> int:

@@ -52,7 +52,14 @@ _ZERO_MAC_FAMILIES = (
     r"(threshold|hardtanh|leaky_relu|gelu|silu|mish|elu|glu|hardswish|hardsigmoid|"
     r"softplus|rrelu|prelu|_prelu_kernel|log_sigmoid|sigmoid|tanh|relu)\w*",
     r"_foreach_(?!mm$)\w+|_amp_\w+|_fused_adam\w*|_fused_sgd\w*",
-    r"(lerp|addcmul|addcdiv|clamp|clip|sign|abs|neg|reciprocal|rsqrt|sqrt|pow|exp|log)\w*",
+    # (logdet is a determinant: an LU, counted through its parts.)
+    r"(lerp|addcmul|addcdiv|clamp|clip|sign|abs|neg|reciprocal|rsqrt|sqrt|pow|exp|log(?!det))\w*",
+    # Linear algebra without products: a 3-vector cross product (elementwise),
+    # sums of powers (norms), the check of a factorization's info codes.
+    r"linalg_cross|cross|linalg__powsum|_linalg_check_errors|lu_unpack",
+    # A sparse tensor's metadata and parts (its non-zeros, indices, values).
+    r"_nnz|_dimI|_dimV|sparse_dim|dense_dim|_?(indices|values)|(c?row|c?col)_indices"
+    r"|ccol_indices|row_indices|_coalesced_?|coalesce|is_coalesced",
     r"(polar|complex|real|imag|view_as_real|view_as_complex|conj|_conj|_neg_view)\w*",
     r"_has_compatible_shallow_copy_type|_fw_primal|_make_dual|_unpack_dual|is_\w+",
     r"record_stream|_record_function\w*|profiler\w*|_efficientzerotensor|_version",
