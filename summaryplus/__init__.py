@@ -9,6 +9,7 @@ from .diff import SummaryDiff, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
+from .formulas.custom import custom_formulas, register_formula, unregister_formula
 from .inference import InferenceMemory, inference_memory
 from .latency import Latency, measure_latency
 from .layer_info import LayerInfo
@@ -45,10 +46,10 @@ __all__ = [
     "FormattingOptions",
     "InferenceMemory",
     "InputConflictError",
+    "Latency",
     "LayerGroup",
     "LayerInfo",
     "LayerScore",
-    "Latency",
     "Mode",
     "ModelStatistics",
     "ParamGroup",
@@ -68,6 +69,7 @@ __all__ = [
     "clear_cached_forward_pass",
     "compare",
     "count_parameters",
+    "custom_formulas",
     "diff",
     "group_params",
     "inference_memory",
@@ -77,7 +79,9 @@ __all__ = [
     "plot_comparison",
     "plot_memory",
     "plot_summary",
+    "register_formula",
     "roofline",
     "summary",
     "training_flops",
+    "unregister_formula",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 # Importing the families fills the registry.
 from . import attention, convolution, grouped, matmul, quantized, recurrent  # noqa: F401
+from .custom import custom_formulas, register_formula, unregister_formula
 from .registry import (
     MacsFormula,
     apply_formula,
@@ -22,6 +23,7 @@ from .registry import (
     formula_on_call,
     register_macs,
     registered_ops,
+    user_formulas_for,
 )
 from .zero import is_zero_mac
 
@@ -30,9 +32,13 @@ __all__ = [
     "apply_formula",
     "aten_op",
     "count_macs",
+    "custom_formulas",
     "formula_for",
     "formula_on_call",
     "is_zero_mac",
+    "register_formula",
     "register_macs",
     "registered_ops",
+    "unregister_formula",
+    "user_formulas_for",
 ]
