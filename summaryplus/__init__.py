@@ -11,7 +11,6 @@ from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .formulas.custom import custom_formulas, register_formula, unregister_formula
 from .inference import InferenceMemory, inference_memory
-from .latency import Latency, measure_latency
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
@@ -32,13 +31,11 @@ from .render.plots import (  # matplotlib loads on first call
     plot_summary,
 )
 from .render.serialize import SummaryRecord, load_summary
-from .roofline import Bound, Roofline, roofline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",
-    "Bound",
     "BufferRow",
     "Change",
     "ColumnSettings",
@@ -46,7 +43,6 @@ __all__ = [
     "FormattingOptions",
     "InferenceMemory",
     "InputConflictError",
-    "Latency",
     "LayerGroup",
     "LayerInfo",
     "LayerScore",
@@ -55,7 +51,6 @@ __all__ = [
     "ParamGroup",
     "ParameterMonitor",
     "ParameterRow",
-    "Roofline",
     "RowSettings",
     "SummaryDiff",
     "SummaryError",
@@ -74,13 +69,11 @@ __all__ = [
     "group_params",
     "inference_memory",
     "load_summary",
-    "measure_latency",
     "parameter_table",
     "plot_comparison",
     "plot_memory",
     "plot_summary",
     "register_formula",
-    "roofline",
     "summary",
     "training_flops",
     "unregister_formula",
