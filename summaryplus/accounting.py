@@ -158,6 +158,10 @@ class ParamIndex:
         full = _tensors.tensor_key(tensor)
         return pointer if full == _tensors.tensor_key(first) else full
 
+    def key_of(self, tensor: torch.Tensor) -> object:
+        """The key ``sizes`` holds ``tensor`` under (tied tensors share one)."""
+        return self._key(tensor)
+
     def keys_of(self, module: nn.Module) -> list[object]:
         return self.direct.get(id(module), [])
 

@@ -22,6 +22,7 @@ from .accounting import (
 )
 from .capture.tree import ModuleTree
 from .enums import Units
+from .gradients import gradient_params
 from .layer_info import LayerInfo, freeze_rows, intensity
 from .moe import MixtureOfExperts, find_mixture_of_experts
 from .render.units import footer_number, megabytes, scaled_count
@@ -45,7 +46,12 @@ class ModelStatistics(SummaryViews):
     for backward, ``mode="train"``), ``grad_enabled`` and
     ``total_backward_mult_adds`` (when a backward pass was counted), ``moe``
     (expert parameters and active parameters per token of a mixture-of-experts
-    model; None for a dense one).
+    model; None for a dense one). In train mode: ``gradient_params`` and
+    ``gradient_param_bytes`` (the trainable parameters the outputs reach in the
+    autograd graph, so the ones a step gives gradients and optimizer state),
+    ``unused_trainable_params`` (the names of the others), ``output_held_bytes``
+    and ``output_grad_bytes`` (outputs beyond the saved activations, and their
+    gradients); None (or ``()``) when not measured.
 
     Printing it (``str``/``repr``) gives torchinfo's text table.
     """
@@ -67,6 +73,9 @@ class ModelStatistics(SummaryViews):
         executed: bool = True,
         without_data: bool = False,
         assumptions: tuple[str, ...] = (),
+        reached_params: frozenset[int] | None = None,
+        output_held_bytes: int | None = None,
+        output_grad_bytes: int | None = None,
     ) -> None:
         self.summary_list = summary_list
         self.input_size = input_size
@@ -95,9 +104,20 @@ class ModelStatistics(SummaryViews):
         # Modules whose lazy parameters are not initialized yet: total_params is
         # then a lower bound.
         self.uninitialized_layers = 0
+        # Train mode: what the step's backward reaches (``gradients``) and what
+        # the outputs hold at its start; None where not measured.
+        self.gradient_params: int | None = None
+        self.gradient_param_bytes: int | None = None
+        self.largest_gradient_bytes: int | None = None
+        self.local_gradient_param_bytes: int | None = None
+        self.unused_trainable_params: tuple[str, ...] = ()
+        self.output_held_bytes = output_held_bytes
+        self.output_grad_bytes = output_grad_bytes
         if model is not None and tree is not None:
             index = ParamIndex(tree)
             self._count_model_tensors(index)
+            if reached_params is not None:
+                self._count_gradient_params(tree, index, reached_params)
             fill_param_columns(summary_list, tree, index, module_totals(tree, index))
         else:
             for row in summary_list:
@@ -129,6 +149,7 @@ class ModelStatistics(SummaryViews):
                 summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
+        self.formatting.memory_holds_activations = grad_enabled
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
     # ----------------------------------------------------------------- totals
@@ -154,6 +175,17 @@ class ModelStatistics(SummaryViews):
                 seen.add(key)
                 self.total_buffers += _tensors.numel(buffer)
                 self.total_buffer_bytes += _tensors.nbytes(buffer)
+
+    def _count_gradient_params(
+        self, tree: ModuleTree, index: ParamIndex, reached: frozenset[int]
+    ) -> None:
+        found = gradient_params(tree, index, reached)
+        if found is not None:
+            self.gradient_params = found.params
+            self.gradient_param_bytes = found.param_bytes
+            self.largest_gradient_bytes = found.largest_bytes
+            self.local_gradient_param_bytes = found.local_param_bytes
+            self.unused_trainable_params = found.unused
 
     @property
     def total_flops(self) -> int:

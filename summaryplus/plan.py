@@ -15,7 +15,7 @@ Across N GPUs:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .speed import SpeedPlan
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
+#: What ``plan()`` runs, in order (the names its ``progress`` callback gets).
+PLAN_STAGES = ("training step (forward and backward)", "inference prefill with the cache")
 _ATTENTION = (
     "training activations: what autograd saves for backward, attention run as "
     "PyTorch's fused CPU kernel runs scaled_dot_product_attention (a model with "
@@ -141,6 +143,13 @@ class Plan:
 
         return plan_text(self)
 
+    def render(self, fmt: str = "text") -> str:
+        """The plan in any format: ``text``, ``json``, ``csv``, ``html``, ``rich``,
+        ``markdown``/``md`` or a tabulate format (``render.plan.render_plan``)."""
+        from .render.plan import render_plan
+
+        return render_plan(self, fmt)
+
 
 def plan(
     model: nn.Module,
@@ -151,6 +160,7 @@ def plan(
     context: int,
     batch: int = 1,
     shards: int = 1,
+    progress: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> Plan:
     """Params, FLOPs per token, inference memory in bf16/int8/int4 at ``context``
@@ -165,6 +175,8 @@ def plan(
         context: tokens per sequence (FLOPs per token divide by batch x context).
         batch: sequences.
         shards: GPUs to split training (FSDP) and inference (tensor parallel) over.
+        progress: called with the name of each of its ``PLAN_STAGES`` as it
+            starts (the command line's progress bar); None: nothing is called.
 
     Raises:
         ValueError: a bad ``context``, ``batch`` or ``shards``.
@@ -187,10 +199,13 @@ def plan(
             raise ValueError(f"{argument}=0 is not valid; accepted values: an int >= 1")
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, context)], [torch.long]
+    announce = progress or (lambda name: None)
+    announce(PLAN_STAGES[0])
     step = training_flops(
         model, input_size=input_size, input_data=input_data, dtypes=dtypes, **kwargs
     )
     stats = step.statistics
+    announce(PLAN_STAGES[1])
     memories = inference_memories(
         model, input_size, input_data, dtypes, INFERENCE_DTYPES,
         context=context, batch=batch, **kwargs,

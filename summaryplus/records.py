@@ -174,6 +174,20 @@ class SummaryLike(Protocol):
     @property
     def uninitialized_layers(self) -> int: ...
     @property
+    def gradient_params(self) -> int | None: ...
+    @property
+    def gradient_param_bytes(self) -> int | None: ...
+    @property
+    def largest_gradient_bytes(self) -> int | None: ...
+    @property
+    def local_gradient_param_bytes(self) -> int | None: ...
+    @property
+    def unused_trainable_params(self) -> tuple[str, ...]: ...
+    @property
+    def output_held_bytes(self) -> int | None: ...
+    @property
+    def output_grad_bytes(self) -> int | None: ...
+    @property
     def total_bytes_moved(self) -> int: ...
     @property
     def total_fused_bytes_moved(self) -> int: ...
@@ -289,6 +303,16 @@ class TotalsRecord:
     pruned_params: int = 0
     # Modules with uninitialized lazy parameters: total_params is a lower bound.
     uninitialized_layers: int = 0
+    # Train mode: the trainable parameters that get gradients (the outputs reach
+    # them), the names of those that do not, and the outputs' own bytes beyond
+    # the saved activations and their gradients' (None: not measured).
+    gradient_params: int | None = None
+    gradient_param_bytes: int | None = None
+    largest_gradient_bytes: int | None = None
+    local_gradient_param_bytes: int | None = None
+    unused_trainable_params: tuple[str, ...] = ()
+    output_held_bytes: int | None = None
+    output_grad_bytes: int | None = None
     # Bytes the forward's ops moved (eager and fused).
     total_bytes_moved: int = 0
     total_fused_bytes_moved: int = 0
@@ -367,6 +391,7 @@ class SummaryRecord(SummaryViews):
             {RowSettings(name) for name in table["row_settings"]},
         )
         options.set_layer_name_width(self.layers)
+        options.memory_holds_activations = self.totals.grad_enabled
         return options
 
     def __str__(self) -> str:
@@ -387,11 +412,37 @@ class SummaryRecord(SummaryViews):
             "summaryplus_version": self.summaryplus_version,
             "model": self.model,
             "input_size": _plain(self.input_size),
-            "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
+            "layers": [_layer_json(layer) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
             **({} if self.table is None else {"table": _plain(dict(self.table))}),
         }
 
+
+
+# The Trainable cell as JSON: booleans where it is one (None without parameters).
+TRAINABLE_JSON: dict[str, bool | str | None] = {
+    "True": True, "False": False, "Partial": "partial", "--": None
+}
+
+
+def trainable_from_json(value: object) -> str:
+    """The Trainable text of a saved ``trainable``: ``true``/``false``/``"partial"``/
+    ``null``, or the strings older files hold (``"True"``, ``"--"``).
+
+    Raises:
+        ValueError: anything else.
+    """
+    for text, saved in TRAINABLE_JSON.items():
+        if value is saved or value == text or (isinstance(value, str) and value == saved):
+            return text
+    raise ValueError(f"trainable={value!r} is not valid; accepted values: true, false, "
+                     '"partial", null')
+
+
+def _layer_json(layer: LayerRecord) -> dict[str, Any]:
+    data: dict[str, Any] = _plain(dataclasses.asdict(layer))
+    data["trainable"] = TRAINABLE_JSON.get(layer.trainable, layer.trainable)
+    return data
 
 
 def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:

@@ -208,10 +208,13 @@ class SummaryViews:
         tablefmt: str = "github",
         depth: int | None = None,
         columns: _Iterable[str] | None = None,
+        totals: bool = False,
     ) -> str:
-        """The layer table in any ``tabulate.tabulate_formats`` format.
+        """The layer table in any ``tabulate.tabulate_formats`` format (or
+        ``markdown``/``md``); ``totals=True`` adds the totals table.
 
-        See ``summaryplus.render.table.to_table``.
+        See ``summaryplus.render.table.to_table``; ``render(fmt)`` gives any
+        format with the totals.
 
         Example:
             >>> import torch.nn as nn
@@ -223,7 +226,24 @@ class SummaryViews:
         """
         from .render.table import to_table
 
-        return to_table(self._viewed(), tablefmt, depth, columns)
+        return to_table(self._viewed(), tablefmt, depth, columns, totals)
+
+    def render(self, fmt: str = "text") -> str:
+        """The summary in any format, totals included: ``text``, ``json``,
+        ``csv``, ``html``, ``rich``, ``markdown``/``md`` or a tabulate format
+        (what ``summaryplus --format`` writes).
+
+        See ``summaryplus.render.formats.render_summary``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> "| Total params" in summary(nn.Linear(4, 2), verbose=0).render("md")
+            True
+        """
+        from .render.formats import render_summary
+
+        return render_summary(self._viewed(), fmt)
 
     def to_json(self, path: PathLike | None = None, indent: int | None = 2) -> str:
         """``to_dict()`` as JSON text, also written to ``path`` when given.

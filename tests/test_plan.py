@@ -106,9 +106,13 @@ def test_plan_text_and_shards(tmp_path: Path, capsys: Any) -> None:
     # 2 x 128256 x 4096 embeddings + 2 layers x (2 x 4096^2 + 2 x 4096 x 1024 + 3 x 4096 x 14336)
     # + 5 norms of 4096
     for text in ("Params", "1,486,901,248", "Forward FLOPs per token", "KV cache (bfloat16)",
-                 "Weights (int4", "Training memory (bf16 mixed precision, 8 GPUs)",
-                 "Per GPU with 8 shards (FSDP)", "h200", "on 1 GPU", "each of 8"):
+                 "weights int4", "Training memory (adam, bf16 mixed precision, 8 GPUs)",
+                 "Per GPU with 8 shards (FSDP)", "h200", "GPUs needed per GPU model",
+                 "Per GPU of 8", "Per GPU on 8 (tensor parallel)", "Speed bounds at context 128"):
         assert text in out
+    # One header per section: the inference section is one table, not one per dtype.
+    assert out.count("Inference memory at") == 1
+    assert "on 1 GPU" not in out
     data = _plan_json(capsys, str(path), "--context", "128", "--shards", "8")
     training = data["training"]
     assert training["per_gpu"] == training["local_total"] < training["total"]

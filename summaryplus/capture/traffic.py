@@ -30,9 +30,10 @@ from typing import Any
 
 import torch
 
+from .._tensors import dtype_name
 from ..formulas import formula_on_call, user_formulas_for
 
-__all__ = ["FREE", "OpTraffic", "compute_dtype", "op_bytes", "op_traffic"]
+__all__ = ["FREE", "OpTraffic", "add_point", "compute_dtype", "op_bytes", "op_traffic"]
 
 # Ops whose bytes are the fused ("compiled") figure too: the matmul, convolution
 # and attention family (every op with a MACs formula) plus the embedding family.
@@ -237,3 +238,11 @@ def compute_dtype(args: tuple[Any, ...]) -> torch.dtype | None:
             if first is None:
                 first = arg.dtype
     return first
+
+
+def add_point(points: dict[tuple[str, int, int], int], args: tuple[Any, ...], macs: int,
+              moved: int) -> None:  # fmt: skip
+    """Counts one matmul-family op as a (compute dtype, MACs, bytes) point."""
+    dtype = compute_dtype(args)
+    key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
+    points[key] = points.get(key, 0) + 1

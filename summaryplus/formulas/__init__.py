@@ -23,6 +23,7 @@ from .registry import (
     formula_on_call,
     register_macs,
     registered_ops,
+    registry_version,
     user_formulas_for,
 )
 from .zero import is_zero_mac
@@ -39,6 +40,7 @@ __all__ = [
     "register_formula",
     "register_macs",
     "registered_ops",
+    "registry_version",
     "unregister_formula",
     "user_formulas_for",
 ]

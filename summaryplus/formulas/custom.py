@@ -25,8 +25,10 @@ from typing import Any
 from torch._ops import OpOverload, OpOverloadPacket
 
 from .registry import (
+    SCOPE_SERIALS,
     SCOPED,
     USER,
+    USER_CHANGES,
     BytesFormula,
     MacsFormula,
     UserFormulas,
@@ -101,6 +103,7 @@ def register_formula(
     if not override:
         _refuse_override(packet, USER)
     USER[packet] = (macs, bytes_)
+    USER_CHANGES[0] += 1
 
 
 def unregister_formula(op: OpLike) -> None:
@@ -113,6 +116,7 @@ def unregister_formula(op: OpLike) -> None:
     if packet not in USER:
         raise KeyError(f"{packet} has no user formula")
     del USER[packet]
+    USER_CHANGES[0] += 1
 
 
 @contextmanager
@@ -138,8 +142,11 @@ def custom_formulas(
         if not override:
             _refuse_override(packet, {**USER, **scoped})
         scoped[packet] = (macs, bytes_)
+    USER_CHANGES[0] += 1
+    SCOPE_SERIALS[id(scoped)] = USER_CHANGES[0]  # a version of its own (registry_version)
     token = SCOPED.set(scoped)
     try:
         yield
     finally:
         SCOPED.reset(token)
+        del SCOPE_SERIALS[id(scoped)]

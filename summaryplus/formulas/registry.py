@@ -6,7 +6,7 @@ without a cycle; ``summaryplus.formulas`` imports every family, which fills it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,13 +18,67 @@ MacsFormula = Callable[..., int]
 #: A user's bytes formula: the op's shapes (as a MACs formula gets them) -> bytes.
 BytesFormula = Callable[..., int]
 
-_REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
+
+class _Registry(MutableMapping[OpOverloadPacket, MacsFormula]):
+    """op packet -> formula, with a ``version`` that every change bumps (a
+    formula registered, replaced or removed, by this module's functions or by
+    writing the mapping itself, as ``monkeypatch.setitem`` does: every write
+    goes through ``__setitem__`` or ``__delitem__``), so that what is kept from
+    it (a forward cache, counts of exported composites) is keyed on it and a
+    change takes effect at once."""
+
+    def __init__(self) -> None:
+        self._formulas: dict[OpOverloadPacket, MacsFormula] = {}
+        self.version = 0
+
+    def __getitem__(self, key: OpOverloadPacket) -> MacsFormula:
+        return self._formulas[key]
+
+    def get(  # type: ignore[override]
+        self, key: OpOverloadPacket, default: MacsFormula | None = None
+    ) -> MacsFormula | None:
+        return self._formulas.get(key, default)  # the dict's own, one frame
+
+    def __setitem__(self, key: OpOverloadPacket, value: MacsFormula) -> None:
+        self._formulas[key] = value
+        self.version += 1
+
+    def __delitem__(self, key: OpOverloadPacket) -> None:
+        del self._formulas[key]
+        self.version += 1
+
+    def __iter__(self) -> Iterator[OpOverloadPacket]:
+        return iter(self._formulas)
+
+    def __len__(self) -> int:
+        return len(self._formulas)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._formulas
+
+
+_REGISTRY = _Registry()
+
+
+def registry_version() -> int:
+    """A number that changes whenever a formula is registered, replaced or
+    removed (users' formulas included), and differs inside each
+    ``custom_formulas`` block: what is computed from the registry is valid
+    while it is unchanged."""
+    scoped = SCOPED.get()
+    serial = 0 if scoped is None else SCOPE_SERIALS.get(id(scoped), 0)
+    return _REGISTRY.version + USER_CHANGES[0] + (serial << 40)
+
 # Users' formulas (``formulas.custom``): process-wide, and for the calls inside a
 # ``custom_formulas`` block (a context variable: per thread and task). Each
 # maps an op packet to (MACs formula, bytes formula or None).
 UserFormulas = dict[OpOverloadPacket, tuple[MacsFormula, "BytesFormula | None"]]
 USER: UserFormulas = {}
 SCOPED: ContextVar[UserFormulas | None] = ContextVar("summaryplus_formulas", default=None)
+# Bumped by every change of USER; each custom_formulas block's mapping gets a
+# serial of its own (id of the mapping -> serial, while the block runs).
+USER_CHANGES = [0]
+SCOPE_SERIALS: dict[int, int] = {}
 
 
 def aten_op(name: str) -> OpOverloadPacket | None:
@@ -52,14 +106,20 @@ def register_macs(
     maybe_missing = frozenset(optional)
 
     def decorate(formula: MacsFormula) -> MacsFormula:
+        # Every name is checked before any is registered: a refused decorator
+        # leaves the registry as it was (a half-filled one would refuse the
+        # next import of the module with "already has a MACs formula").
+        packets = []
         for name in (*op_names, *maybe_missing):
             packet = aten_op(name)
             if packet is None:
                 if name in maybe_missing:
                     continue
                 raise ValueError(f"{name} is not an op of this torch: mark it optional")
-            if packet in _REGISTRY:
+            if packet in _REGISTRY or packet in packets:
                 raise ValueError(f"{name} already has a MACs formula")
+            packets.append(packet)
+        for packet in packets:
             _REGISTRY[packet] = formula
         return formula
 
