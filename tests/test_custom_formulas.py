@@ -105,3 +105,13 @@ def test_validation() -> None:
         register_formula("summaryplus_test::scaled_matmul", 3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="op must be"):
         register_formula(42, matmul_macs)  # type: ignore[arg-type]
+
+
+def test_cached_forward_follows_the_formulas() -> None:
+    linear = nn.Linear(8, 4, bias=False)
+    first = summary(linear, input_size=(3, 8), verbose=0, cache_forward_pass=True)
+    with custom_formulas({"mm": lambda a, b, out_shape: 7}, override=True):
+        inside = summary(linear, input_size=(3, 8), verbose=0, cache_forward_pass=True)
+    after = summary(linear, input_size=(3, 8), verbose=0, cache_forward_pass=True)
+    # 3 * 8 * 4 = 96 outside the block, the block's 7 inside: no stale cache either way
+    assert (first.total_mult_adds, inside.total_mult_adds, after.total_mult_adds) == (96, 7, 96)
