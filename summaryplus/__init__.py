@@ -9,8 +9,8 @@ from .diff import SummaryDiff, diff
 from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
+from .formulas.custom import custom_formulas, register_formula, unregister_formula
 from .inference import InferenceMemory, inference_memory
-from .latency import Latency, measure_latency
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
@@ -31,13 +31,11 @@ from .render.plots import (  # matplotlib loads on first call
     plot_summary,
 )
 from .render.serialize import SummaryRecord, load_summary
-from .roofline import Bound, Roofline, roofline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",
-    "Bound",
     "BufferRow",
     "Change",
     "ColumnSettings",
@@ -45,7 +43,6 @@ __all__ = [
     "FormattingOptions",
     "InferenceMemory",
     "InputConflictError",
-    "Latency",
     "LayerGroup",
     "LayerInfo",
     "LayerScore",
@@ -54,7 +51,6 @@ __all__ = [
     "ParamGroup",
     "ParameterMonitor",
     "ParameterRow",
-    "Roofline",
     "RowSettings",
     "SummaryDiff",
     "SummaryError",
@@ -68,16 +64,17 @@ __all__ = [
     "clear_cached_forward_pass",
     "compare",
     "count_parameters",
+    "custom_formulas",
     "diff",
     "group_params",
     "inference_memory",
     "load_summary",
-    "measure_latency",
     "parameter_table",
     "plot_comparison",
     "plot_memory",
     "plot_summary",
-    "roofline",
+    "register_formula",
     "summary",
     "training_flops",
+    "unregister_formula",
 ]

@@ -16,7 +16,13 @@ from .memory import estimate_training_memory, no_gradient_lines
 from .queries import layer_value
 from .render.escape import terminal_block
 from .render.shapes import shapes_text
-from .render.units import footer_number, megabytes, readable_bytes, readable_count
+from .render.units import (
+    footer_number,
+    intensity_text,
+    megabytes,
+    readable_bytes,
+    readable_count,
+)
 
 if TYPE_CHECKING:
     from .records import LayerLike, SummaryLike
@@ -277,13 +283,6 @@ def _bytes_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int)
 
 def _intensity_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
     return intensity_text(row.intensity)
-
-
-def intensity_text(value: float) -> str:
-    """FLOPs per byte with three significant figures (``"--"`` for none)."""
-    if value <= 0:
-        return "--"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 # The text of one column's cell: (options, row, deepest shown, total params).

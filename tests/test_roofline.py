@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from summaryplus import load_summary, roofline, summary
+from summaryplus import load_summary, summary
 from summaryplus.gpus import get_gpu, parse_gpu_spec
+from summaryplus.roofline import roofline
 
 H100 = get_gpu("h100-sxm")
 

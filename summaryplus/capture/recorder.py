@@ -24,12 +24,11 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import dtype_name
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
 from .fallbacks import group_sizes, has_composite_kernel
 from .saved import SavedTensors
-from .traffic import OpTraffic, compute_dtype, op_bytes
+from .traffic import OpTraffic, add_point, op_bytes
 from .tree import ModuleTree
 from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -361,9 +360,7 @@ class Recorder:
         if self.stack and not self.in_backward:
             self.stack[-1].macs_partial = True
 
-    def record_bytes(
-        self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int
-    ) -> None:
+    def record_bytes(self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int) -> None:
         """Adds the bytes an op moved (``traffic.op_bytes``) to the running row:
         eager always, fused for the matmul/attention/embedding family, and a
         matmul-family op as one (dtype, MACs, bytes) point for the roofline."""
@@ -382,9 +379,7 @@ class Recorder:
                 self.loose_bytes[1] += moved
             points = self.loose_points if macs else None
         if points is not None:
-            dtype = compute_dtype(args)
-            key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
-            points[key] = points.get(key, 0) + 1
+            add_point(points, args, macs, moved)
 
     @staticmethod
     def classify(func: Any) -> Any:

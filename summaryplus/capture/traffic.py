@@ -24,12 +24,16 @@ NB: an op whose arguments are partly overlapping views of one storage
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-__all__ = ["FREE", "OpTraffic", "compute_dtype", "op_bytes", "op_traffic"]
+from .._tensors import dtype_name
+from ..formulas import formula_on_call, user_formulas_for
+
+__all__ = ["FREE", "OpTraffic", "add_point", "compute_dtype", "op_bytes", "op_traffic"]
 
 # Ops whose bytes are the fused ("compiled") figure too: the matmul, convolution
 # and attention family (every op with a MACs formula) plus the embedding family.
@@ -65,7 +69,8 @@ class OpTraffic:
 
     Attributes:
         how: ``"plain"``, ``"gather"``, ``"bag"`` (embedding bag),
-            ``"overwrite"`` or ``"scatter"`` (see the module docstring).
+            ``"overwrite"``, ``"scatter"`` (see the module docstring) or
+            ``"custom"`` (a user's bytes formula, ``formula``).
         fused: the op's bytes also count in the fused figure (matmul, conv,
             attention and embedding family).
         out_names: keyword arguments that are outputs (``out=``): written, not read.
@@ -74,6 +79,8 @@ class OpTraffic:
     how: str
     fused: bool
     out_names: frozenset[str]
+    # ``how == "custom"``: a user's bytes formula (``formulas.custom``).
+    formula: Callable[..., int] | None = None
 
 
 #: What ``op_traffic`` says of a view or metadata op: it moves nothing.
@@ -83,6 +90,9 @@ FREE: OpTraffic | None = None
 def op_traffic(func: Any, has_macs_formula: bool) -> OpTraffic | None:
     """How ``func``'s bytes are counted, or ``FREE`` (None) for views and
     metadata ops. ``has_macs_formula``: the op is of the matmul family."""
+    user = user_formulas_for(func)
+    if user is not None and user[1] is not None:
+        return OpTraffic("custom", True, frozenset(), user[1])
     if getattr(func, "is_view", False):
         return FREE
     packet = getattr(func, "overloadpacket", None)
@@ -177,6 +187,8 @@ def op_bytes(traffic: OpTraffic, args: tuple[Any, ...], kwargs: dict[str, Any], 
     how = traffic.how
     if how == "plain":
         return _distinct(inputs) + _distinct(outputs)
+    if how == "custom" and traffic.formula is not None:
+        return int(formula_on_call(traffic.formula, args, kwargs, out))
     if how == "overwrite":
         return _distinct(inputs[1:]) + _distinct(outputs)
     if how == "scatter":
@@ -226,3 +238,11 @@ def compute_dtype(args: tuple[Any, ...]) -> torch.dtype | None:
             if first is None:
                 first = arg.dtype
     return first
+
+
+def add_point(points: dict[tuple[str, int, int], int], args: tuple[Any, ...], macs: int,
+              moved: int) -> None:  # fmt: skip
+    """Counts one matmul-family op as a (compute dtype, MACs, bytes) point."""
+    dtype = compute_dtype(args)
+    key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
+    points[key] = points.get(key, 0) + 1

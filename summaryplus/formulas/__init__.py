@@ -13,6 +13,7 @@ from __future__ import annotations
 
 # Importing the families fills the registry.
 from . import attention, convolution, grouped, linalg, matmul, quantized, recurrent  # noqa: F401
+from .custom import custom_formulas, register_formula, unregister_formula
 from .registry import (
     COMPLEX_NOTE,
     MacsFormula,
@@ -25,6 +26,7 @@ from .registry import (
     register_macs,
     registered_ops,
     registry_version,
+    user_formulas_for,
 )
 from .sparse import SPARSE_WITHOUT_DATA, sparse_fraction, stored_elements
 from .zero import is_zero_mac
@@ -37,12 +39,16 @@ __all__ = [
     "aten_op",
     "complex_factor",
     "count_macs",
+    "custom_formulas",
     "formula_for",
     "formula_on_call",
     "is_zero_mac",
+    "register_formula",
     "register_macs",
     "registered_ops",
     "registry_version",
     "sparse_fraction",
     "stored_elements",
+    "unregister_formula",
+    "user_formulas_for",
 ]

@@ -7,6 +7,7 @@ without a cycle; ``summaryplus.formulas`` imports every family, which fills it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -14,6 +15,8 @@ from torch import Tensor
 from torch._ops import OpOverload, OpOverloadPacket
 
 MacsFormula = Callable[..., int]
+#: A user's bytes formula: the op's shapes (as a MACs formula gets them) -> bytes.
+BytesFormula = Callable[..., int]
 
 
 class _Registry(MutableMapping[OpOverloadPacket, MacsFormula]):
@@ -59,8 +62,23 @@ _REGISTRY = _Registry()
 
 def registry_version() -> int:
     """A number that changes whenever a formula is registered, replaced or
-    removed: what is computed from the registry is valid while it is unchanged."""
-    return _REGISTRY.version
+    removed (users' formulas included), and differs inside each
+    ``custom_formulas`` block: what is computed from the registry is valid
+    while it is unchanged."""
+    scoped = SCOPED.get()
+    serial = 0 if scoped is None else SCOPE_SERIALS.get(id(scoped), 0)
+    return _REGISTRY.version + USER_CHANGES[0] + (serial << 40)
+
+# Users' formulas (``formulas.custom``): process-wide, and for the calls inside a
+# ``custom_formulas`` block (a context variable: per thread and task). Each
+# maps an op packet to (MACs formula, bytes formula or None).
+UserFormulas = dict[OpOverloadPacket, tuple[MacsFormula, "BytesFormula | None"]]
+USER: UserFormulas = {}
+SCOPED: ContextVar[UserFormulas | None] = ContextVar("summaryplus_formulas", default=None)
+# Bumped by every change of USER; each custom_formulas block's mapping gets a
+# serial of its own (id of the mapping -> serial, while the block runs).
+USER_CHANGES = [0]
+SCOPE_SERIALS: dict[int, int] = {}
 
 
 def aten_op(name: str) -> OpOverloadPacket | None:
@@ -109,7 +127,27 @@ def register_macs(
 
 
 def formula_for(func: OpOverload) -> MacsFormula | None:
+    """The op's MACs formula: a ``custom_formulas`` block's, a process-wide
+    user's (``register_formula``), or the built-in one."""
+    found = user_formulas_for(func)
+    if found is not None:
+        return found[0]
     return _REGISTRY.get(func.overloadpacket)
+
+
+def user_formulas_for(func: Any) -> tuple[MacsFormula, BytesFormula | None] | None:
+    """A user's (MACs, bytes) formulas for the op (an ``OpOverload``), or None."""
+    packet: Any = getattr(func, "overloadpacket", func)
+    scoped = SCOPED.get()
+    if scoped:
+        found = scoped.get(packet)
+        if found is not None:
+            return found
+    return USER.get(packet) if USER else None
+
+
+def has_builtin(packet: OpOverloadPacket) -> bool:
+    return packet in _REGISTRY
 
 
 def registered_ops() -> list[str]:

@@ -94,3 +94,15 @@ def footer_number(num: int, units: Units) -> str:
 def megabytes(num_bytes: int) -> float:
     """``num_bytes`` in decimal megabytes (the footer's size lines)."""
     return num_bytes / 1e6
+
+
+def intensity_text(value: float) -> str:
+    """FLOPs per byte with three significant figures (``"--"`` for none).
+
+    Example:
+        >>> intensity_text(0.6667), intensity_text(204.8), intensity_text(0)
+        ('0.667', '205', '--')
+    """
+    if value <= 0:
+        return "--"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
