@@ -131,16 +131,24 @@ def forward_input_specs(
         names.append("pixel_values")
     if "pixel_values" in names and accepted is not None and "spatial_shapes" in accepted:
         names += [n for n in _NAFLEX if n not in names]  # SigLIP2's patches need both
+    # Every input the forward cannot run without (TimesFM's padding and frequency).
+    names += [n for n in required_names(model) if n not in names]
     wanted = dict(given or {})
     derived: dict[str, InputSpec] = {}
+    unknown: list[str] = []
     for name in names:
         if name != names[0] and accepted is not None and name not in accepted:
             continue  # a dummy input this head does not take (e.g. a base model)
         try:
             derived[name] = _spec(name, model, config, seq_len, batch, image_size)
-        except InputsError:
-            if name not in wanted:
+        except InputsError as error:
+            if name in wanted:
+                continue
+            if not str(error).startswith("cannot tell the shape"):
                 raise
+            unknown.append(name)
+    if unknown:
+        raise _unknown_inputs(unknown, model, config)
     followers = follow_given_ids(derived, {n: shape for n, (shape, _) in wanted.items()})
     specs: dict[str, InputSpec] = {}
     for name in names:
@@ -241,6 +249,27 @@ def follow_given_ids(
             if follows:
                 resized[name] = InputSpec(tuple(shape), spec.dtype, spec.fill)
     return resized
+
+
+def required_names(model: nn.Module) -> list[str]:
+    """The names ``model.forward`` cannot be called without (no default value)."""
+    return [
+        parameter.name
+        for parameter in _forward_parameters(model) or ()
+        if parameter.default is parameter.empty
+        and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+    ]
+
+
+def _unknown_inputs(names: list[str], model: nn.Module, config: Any) -> InputsError:
+    what = f"{config.model_type} ({type(model).__name__})"
+    flags = " ".join(f"--input {name}=SHAPE[:DTYPE]" for name in names)
+    if len(names) == 1:
+        return InputsError(
+            f"cannot tell the shape of {names[0]!r} for {what}; give it with {flags}"
+        )
+    listed = ", ".join(repr(name) for name in names)
+    return InputsError(f"cannot tell the shapes of {listed} for {what}; give them with {flags}")
 
 
 def forward_names(model: nn.Module) -> list[str] | None:
@@ -398,6 +427,8 @@ def _spec(
         steps, series = (getattr(config, key, None) for key in _SERIES_KEYS)
         if isinstance(steps, int) and isinstance(series, int):
             return InputSpec((batch, steps, series), dtype)
+        if isinstance(steps, int):  # one series (TimesFM)
+            return InputSpec((batch, steps), dtype)
     if name == "input_features":
         shape = _audio_features_shape(config, seq_len)
         if shape is not None:

@@ -7,11 +7,20 @@ Parts (bytes):
                  (embeddings, the output head, norms, biases) stay in the compute
                  dtype
     buffers      as held by the model (rotary tables, running statistics)
-    kv_cache     the cache the forward *returns* with ``use_cache=True``, counted
-                 tensor by tensor at ``kv_dtype``: grouped/multi-query attention,
-                 sliding windows, compressed caches and recurrent (SSM) states come
-                 out as the model's own code stores them, with no rule per
-                 architecture; 0 when the forward returns no cache (an encoder)
+    kv_cache     the state the forward *returns* for its next step with
+                 ``use_cache=True``, found by what it is, not by its name: a
+                 transformers ``Cache``, any output the forward takes back as an
+                 input (RWKV's ``state``, Mamba's and xLSTM's ``cache_params``,
+                 ``past_key_values``), or the state of an RNN-style ``(output,
+                 state)`` return. Counted tensor by tensor: grouped/multi-query
+                 attention, sliding windows, compressed caches and recurrent (SSM)
+                 states come out as the model's own code stores them, with no rule
+                 per architecture. Tensors in the model's dtype are counted at
+                 ``kv_dtype``; a state the model keeps in its own dtype whatever the
+                 weights' (xLSTM's and RWKV's float32 accumulators) at that dtype;
+                 integer bookkeeping (a cache's int64 token counter per layer) at its
+                 size, included and stated (``cache_counters``). 0 when the forward
+                 returns no state (an encoder)
     activations  the peak of the bytes one prefill forward holds alive, measured
                  op by op on meta/fake tensors (``capture.live_memory``), less the
                  cache it returns: the working memory on top of weights and cache
@@ -31,6 +40,7 @@ for ``int8``/``int4``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_map
 
 from . import _tensors
 
@@ -57,6 +68,8 @@ KV_DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float8": 1, "int8": 1}
 _ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
             "fp8": "float8", "float8_e4m3fn": "float8", "float8_e5m2": "float8"}
 DEFAULT_GROUP_SIZE = 128
+# The dtype the cache is measured in (``_probe_copy``): a served model's usual one.
+PROBE_DTYPE = torch.bfloat16
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,12 @@ class InferenceMemory:
     has_cache: bool
     activations: int
     assumptions: tuple[str, ...] = field(default=())
+    #: Bytes of the cache's integer bookkeeping (token counters), included in ``kv_cache``.
+    cache_counters: int = 0
+    #: Bytes of cache state the model holds in a fixed dtype, included in ``kv_cache``.
+    cache_fixed: int = 0
+    #: That dtype (or dtypes, comma-separated): "float32" for RWKV's and Mamba's state.
+    cache_fixed_dtype: str = ""
 
     @property
     def total(self) -> int:
@@ -200,8 +219,8 @@ def inference_memories(
     )
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, int(context or 1))], [torch.long]
-    probe = _measure(model, input_size, input_data, dtypes, kwargs)
-    cache_elements, cache_other, found = _cache_size(probe.output)
+    probe, reference = _measure(model, input_size, input_data, dtypes, kwargs)
+    cache = _cache_size(probe.output, _forward_names(model), reference)
     probe.output = None
     memories = []
     for name in names:
@@ -209,7 +228,8 @@ def inference_memories(
         cache_dtype = check_dtype(compute if kv_dtype is None else kv_dtype, "kv_dtype", KV_DTYPES)
         compute_size = KV_DTYPES[compute]
         weights = _weights(model, bits, compute_size, group_size)
-        kv_at_compute = cache_elements * compute_size + cache_other
+        # The live-memory ledger counted every floating tensor at compute_size.
+        kv_at_compute = cache.floating * compute_size + cache.counters
         memories.append(
             InferenceMemory(
                 dtype=name,
@@ -222,10 +242,13 @@ def inference_memories(
                 unquantized_params=weights.unquantized,
                 scale_bytes=weights.scales,
                 buffers=weights.buffers,
-                kv_cache=cache_elements * KV_DTYPES[cache_dtype] + cache_other,
-                has_cache=found,
+                kv_cache=cache.follows * KV_DTYPES[cache_dtype] + cache.fixed + cache.counters,
+                has_cache=cache.found,
                 activations=max(0, probe.peak_bytes(compute_size) - kv_at_compute),
-                assumptions=_assumptions(name, compute, group_size, found),
+                assumptions=_assumptions(name, compute, group_size, cache),
+                cache_counters=cache.counters,
+                cache_fixed=cache.fixed,
+                cache_fixed_dtype=", ".join(sorted(cache.fixed_dtypes)),
             )
         )
     return memories
@@ -272,7 +295,9 @@ def _measure(
     dtypes: Sequence[torch.dtype | type] | None,
     kwargs: dict[str, Any],
 ) -> Any:
-    """One eval forward on fake/meta tensors under ``LiveMemory``."""
+    """One eval forward on fake/meta tensors under ``LiveMemory``, of a meta copy
+    of ``model`` in ``PROBE_DTYPE`` (see ``_probe_copy``); also returns the
+    floating dtype that copy computes in."""
     from .capture import ForwardFailed, ModuleTree, interpreter
     from .capture.live_memory import LiveMemory
     from .enums import Mode
@@ -280,7 +305,12 @@ def _measure(
     from .inputs import build_inputs
     from .pipeline import capture, materialisable, summary_error
 
-    named = _named_parameters(model)
+    named = _forward_names(model)
+    original = model
+    model = _probe_copy(model)
+    reference = next(
+        (t.dtype for t in model.parameters() if t.is_floating_point()), PROBE_DTYPE
+    )
     extra = {
         key: value
         for key, value in (("use_cache", True), ("logits_to_keep", 1))
@@ -288,61 +318,129 @@ def _measure(
     }
     probe = LiveMemory()
     with interpreter.adjusted():
-        original = model
         model, tree = materialisable(model, ModuleTree(model))
         inputs = build_inputs(
             model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules,
             attributes=tree.attributes,
         )
+        if model is not original:  # the copy computes in PROBE_DTYPE: so do its inputs
+            inputs.args, inputs.kwargs = tree_map(_in_probe_dtype, (inputs.args, inputs.kwargs))
         try:
             capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
         except ForwardFailed as failed:
             formatting = FormattingOptions(3, 0, (), 25, set())
             raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-    return probe
+    return probe, reference
 
 
-def _named_parameters(model: nn.Module) -> set[str]:
+def _probe_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose parameters and buffers are meta tensors, the
+    floating ones in ``PROBE_DTYPE``: nothing is allocated, the user's model is
+    not touched, and a cache tensor the forward returns in another floating dtype
+    is one the model holds in that dtype whatever its weights' (xLSTM keeps its
+    state in float32). The model itself where it cannot be copied."""
+    memo: dict[int, Any] = {}
     try:
-        return set(inspect.signature(model.forward).parameters)
+        for tensor in [*model.parameters(), *model.buffers()]:
+            if id(tensor) in memo:
+                continue
+            dtype = PROBE_DTYPE if tensor.is_floating_point() else tensor.dtype
+            meta = torch.empty_like(tensor, device="meta", dtype=dtype)
+            if isinstance(tensor, nn.Parameter):
+                meta = nn.Parameter(meta, requires_grad=tensor.requires_grad)
+            memo[id(tensor)] = meta
+        copied = copy.deepcopy(model, memo)
+    except Exception:  # a module or tensor subclass that cannot be copied: run it as is
+        return model
+    return copied if isinstance(copied, nn.Module) else model
+
+
+def _in_probe_dtype(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.to(PROBE_DTYPE)
+    return value
+
+
+def _forward_names(model: nn.Module) -> list[str]:
+    """The names of ``model.forward``'s parameters, in order."""
+    try:
+        return list(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):
-        return set()
+        return []
 
 
-def _cache_size(output: Any) -> tuple[int, int, bool]:
-    """(floating elements, other bytes, found) of the cache in a forward's output.
+@dataclass
+class _Cache:
+    """What ``_cache_size`` found in a forward's output."""
 
-    The cache is what a transformers output names ``cache``/``past_key_values``/
-    ``cache_params`` (any key holding "cache" or "past_key_values"), or a
-    transformers ``Cache`` object returned as is. Each tensor view once, at its
-    element count: a sliding window's cache is the window it keeps.
-    """
+    follows: int = 0  # floating elements in the model's dtype (counted at kv_dtype)
+    fixed: int = 0  # bytes of floating tensors the model holds in another dtype
+    floating: int = 0  # every floating element (as the live-memory ledger counts them)
+    counters: int = 0  # bytes of integer bookkeeping
+    found: bool = False
+    fixed_dtypes: set[str] = field(default_factory=set)
+
+
+def _cache_size(output: Any, accepted: Sequence[str], reference: torch.dtype) -> _Cache:
+    """The state in a forward's output (see ``_caches``), each tensor view once, at
+    its element count (a sliding window's cache is the window it keeps); floating
+    tensors in ``reference`` (the dtype the probe's model computes in) follow the
+    model's dtype, others are held in their own."""
     from .capture.values import iter_tensors
 
-    caches = _caches(output)
+    caches = _caches(output, accepted)
     seen: set[object] = set()
-    elements = other = 0
+    found = _Cache(found=bool(caches))
     for tensor in iter_tensors(caches):
         key = _tensors.tensor_key(tensor)
         if key in seen:
             continue
         seen.add(key)
+        count = int(tensor.numel())
         if tensor.is_floating_point() or tensor.is_complex():
-            elements += int(tensor.numel())
+            found.floating += count
+            if tensor.dtype == reference:
+                found.follows += count
+            else:
+                found.fixed += count * int(tensor.element_size())
+                found.fixed_dtypes.add(_tensors.dtype_name(tensor.dtype))
         else:
-            other += int(tensor.numel()) * int(tensor.element_size())
-    return elements, other, bool(caches)
+            found.counters += count * int(tensor.element_size())
+    return found
 
 
-def _caches(output: Any) -> list[Any]:
+#: Names of a forward's second parameter that take back an RNN-style returned state.
+_STATE_PARAMETERS = ("hx", "h0", "state", "hidden", "cache", "memory", "past")
+
+
+def _caches(output: Any, accepted: Sequence[str]) -> list[Any]:
+    """The state a forward returns for its next step: a transformers ``Cache``
+    object anywhere at the top of the output, any output field the forward takes
+    back as an input (``state``, ``cache_params``, ``past_key_values``, ``cache``),
+    or fields named for a cache; for a plain ``(output, state)`` pair, the state
+    when the forward's second parameter takes one back (``nn.LSTM``'s ``hx``)."""
     if isinstance(output, Mapping):
         return [
             value
             for key, value in output.items()
-            if value is not None and ("cache" in str(key).lower() or "past_key_values" in str(key))
+            if value is not None and (
+                _is_cache_object(value)
+                or str(key) in accepted
+                or "cache" in str(key).lower()
+                or "past_key_values" in str(key)
+            )
         ]
-    values = output if isinstance(output, (list, tuple)) else [output]
-    return [value for value in values if type(value).__name__.endswith("Cache")]
+    values = list(output) if isinstance(output, (list, tuple)) else [output]
+    found = [value for value in values if _is_cache_object(value)]
+    if not found and isinstance(output, tuple) and len(output) == 2:
+        second = accepted[1].lower() if len(accepted) > 1 else ""
+        if output[1] is not None and any(word in second for word in _STATE_PARAMETERS):
+            found.append(output[1])
+    return found
+
+
+def _is_cache_object(value: Any) -> bool:
+    return any(cls.__name__.endswith("Cache") for cls in type(value).__mro__)
 
 
 @dataclass
@@ -402,7 +500,7 @@ def _unquantized_tensors(model: nn.Module, modules: Sequence[nn.Module]) -> set[
     }
 
 
-def _assumptions(dtype: str, compute: str, group_size: int, found: bool) -> tuple[str, ...]:
+def _assumptions(dtype: str, compute: str, group_size: int, cache: _Cache) -> tuple[str, ...]:
     lines = []
     if dtype == "int8":
         lines.append(
@@ -414,6 +512,17 @@ def _assumptions(dtype: str, compute: str, group_size: int, found: bool) -> tupl
             f"int4: matmul weights 4 bits + one {compute} scale per {group_size} weights; "
             f"embeddings, output head, norms and biases in {compute}"
         )
-    if not found:
+    if not cache.found:
         lines.append("KV cache 0: the forward returned no cache (e.g. an encoder)")
+    if cache.fixed:
+        held = ", ".join(sorted(cache.fixed_dtypes))
+        lines.append(
+            f"KV cache: {cache.fixed:,} B of it is state the model's code keeps in {held} "
+            "whatever the weights' dtype"
+        )
+    if cache.counters:
+        lines.append(
+            f"KV cache: includes {cache.counters:,} B of integer bookkeeping (the cache's "
+            "token counters), bytes the server holds"
+        )
     return tuple(lines)
