@@ -103,6 +103,10 @@ def build_from_config(
     # Set before transformers (and huggingface_hub) is imported: they read it once.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # transformers' checks of input values (torch_compilable_check: SigLIP2's
+    # spatial_shapes > 0) cannot run on meta tensors; the inputs built here are
+    # valid by construction. Read by transformers at each check.
+    os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -249,11 +253,14 @@ def _model_class(
                     return getattr(transformers, auto), auto, ""
     if names:
         # Never a silent fallback to the base model (no head: other numbers).
-        why = (
-            "custom code (auto_map), which summaryplus runs only with --trust-remote-code"
-            if auto_map
-            else f"no class of transformers {transformers.__version__}"
-        )
+        why = f"no class of transformers {transformers.__version__}"
+        if auto_map:
+            why = (
+                f"{why} nor of the config's auto_map"
+                if trust_remote_code
+                else "custom code (auto_map), which summaryplus runs only with "
+                "--trust-remote-code"
+            )
         raise CommandError(
             f"architectures {names} name {why}: pass --model-class (e.g. AutoModelForCausalLM "
             "or AutoModel) to summarize the config as a transformers class",
