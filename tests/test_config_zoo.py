@@ -139,15 +139,18 @@ def test_each_newer_architecture_goes_through_summary_and_plan(name: str, tmp_pa
     planned = cli("plan", path, cwd=tmp_path)
     if takes_tokens:
         assert planned.code == 0, planned.err
-        head = transformers.MODEL_FOR_CAUSAL_LM_MAPPING.get(type(ZOO[name][0]()))
-        built = head.__name__ if head is not None else None
+        try:
+            built = transformers.MODEL_FOR_CAUSAL_LM_MAPPING[type(ZOO[name][0]())].__name__
+        except KeyError:
+            built = None
         if built is not None:  # the causal-LM head, said
             assert planned.out.startswith(f"{built} at context")
             assert f"Assumed: built {built}: the config names no architectures" in planned.out
     else:
         assert planned.code == 2
-        assert "plan is for models that take tokens" in one_error_line(planned)
-        assert "summarize it with `summaryplus TARGET`" in planned.err
+        line = one_error_line(planned)
+        assert "plan is for models that take tokens" in line or "plan takes no --input" in line
+        assert "summarize it with `summaryplus TARGET`" in line
 
 
 @pytest.mark.parametrize("name", ["mamba2", "falcon_h1"])

@@ -142,10 +142,20 @@ def load_plan_target(
         except InputsError as error:
             raise CommandError(f"{args.target}: {error}", USAGE) from None
         return model, None, context, ""
-    built = build_from_config(
-        path, args.model_class, None, seq_len=args.context, batch=args.batch,
-        default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
-    )
+    try:
+        built = build_from_config(
+            path, args.model_class, None, seq_len=args.context, batch=args.batch,
+            default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
+        )
+    except CommandError as error:
+        if "--input " not in str(error):
+            raise
+        # Advice for the summary command, which plan does not take: say where it goes.
+        raise CommandError(
+            f"{error} (plan takes no --input: summarize it with `summaryplus TARGET` "
+            "and those flags)",
+            error.code,
+        ) from error
     if not any(spec.fill == "ids" for spec in built.input_specs.values()):
         # FLOPs and memory per token of a model that takes none mean nothing.
         raise CommandError(
