@@ -40,7 +40,6 @@ for ``int8``/``int4``.
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,13 @@ from torch import nn
 from torch.utils._pytree import tree_map
 
 from . import _tensors
+from .returned_state import (
+    PROBE_DTYPE,
+    ReturnedState,
+    in_probe_dtype,
+    probe_copy,
+    returned_state,
+)
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -68,8 +74,6 @@ KV_DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float8": 1, "int8": 1}
 _ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
             "fp8": "float8", "float8_e4m3fn": "float8", "float8_e5m2": "float8"}
 DEFAULT_GROUP_SIZE = 128
-# The dtype the cache is measured in (``_probe_copy``): a served model's usual one.
-PROBE_DTYPE = torch.bfloat16
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ def inference_memories(
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, int(context or 1))], [torch.long]
     probe, reference = _measure(model, input_size, input_data, dtypes, kwargs)
-    cache = _cache_size(probe.output, _forward_names(model), reference)
+    cache = returned_state(probe.output, _forward_names(model), reference)
     probe.output = None
     memories = []
     for name in names:
@@ -296,7 +300,7 @@ def _measure(
     kwargs: dict[str, Any],
 ) -> Any:
     """One eval forward on fake/meta tensors under ``LiveMemory``, of a meta copy
-    of ``model`` in ``PROBE_DTYPE`` (see ``_probe_copy``); also returns the
+    of ``model`` in ``PROBE_DTYPE`` (see ``returned_state.probe_copy``); also returns the
     floating dtype that copy computes in."""
     from .capture import ForwardFailed, ModuleTree, interpreter
     from .capture.live_memory import LiveMemory
@@ -307,7 +311,7 @@ def _measure(
 
     named = _forward_names(model)
     original = model
-    model = _probe_copy(model)
+    model = probe_copy(model)
     reference = next(
         (t.dtype for t in model.parameters() if t.is_floating_point()), PROBE_DTYPE
     )
@@ -324,7 +328,7 @@ def _measure(
             attributes=tree.attributes,
         )
         if model is not original:  # the copy computes in PROBE_DTYPE: so do its inputs
-            inputs.args, inputs.kwargs = tree_map(_in_probe_dtype, (inputs.args, inputs.kwargs))
+            inputs.args, inputs.kwargs = tree_map(in_probe_dtype, (inputs.args, inputs.kwargs))
         try:
             capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
         except ForwardFailed as failed:
@@ -333,114 +337,12 @@ def _measure(
     return probe, reference
 
 
-def _probe_copy(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` whose parameters and buffers are meta tensors, the
-    floating ones in ``PROBE_DTYPE``: nothing is allocated, the user's model is
-    not touched, and a cache tensor the forward returns in another floating dtype
-    is one the model holds in that dtype whatever its weights' (xLSTM keeps its
-    state in float32). The model itself where it cannot be copied."""
-    memo: dict[int, Any] = {}
-    try:
-        for tensor in [*model.parameters(), *model.buffers()]:
-            if id(tensor) in memo:
-                continue
-            dtype = PROBE_DTYPE if tensor.is_floating_point() else tensor.dtype
-            meta = torch.empty_like(tensor, device="meta", dtype=dtype)
-            if isinstance(tensor, nn.Parameter):
-                meta = nn.Parameter(meta, requires_grad=tensor.requires_grad)
-            memo[id(tensor)] = meta
-        copied = copy.deepcopy(model, memo)
-    except Exception:  # a module or tensor subclass that cannot be copied: run it as is
-        return model
-    return copied if isinstance(copied, nn.Module) else model
-
-
-def _in_probe_dtype(value: Any) -> Any:
-    if isinstance(value, torch.Tensor) and value.is_floating_point():
-        return value.to(PROBE_DTYPE)
-    return value
-
-
 def _forward_names(model: nn.Module) -> list[str]:
     """The names of ``model.forward``'s parameters, in order."""
     try:
         return list(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):
         return []
-
-
-@dataclass
-class _Cache:
-    """What ``_cache_size`` found in a forward's output."""
-
-    follows: int = 0  # floating elements in the model's dtype (counted at kv_dtype)
-    fixed: int = 0  # bytes of floating tensors the model holds in another dtype
-    floating: int = 0  # every floating element (as the live-memory ledger counts them)
-    counters: int = 0  # bytes of integer bookkeeping
-    found: bool = False
-    fixed_dtypes: set[str] = field(default_factory=set)
-
-
-def _cache_size(output: Any, accepted: Sequence[str], reference: torch.dtype) -> _Cache:
-    """The state in a forward's output (see ``_caches``), each tensor view once, at
-    its element count (a sliding window's cache is the window it keeps); floating
-    tensors in ``reference`` (the dtype the probe's model computes in) follow the
-    model's dtype, others are held in their own."""
-    from .capture.values import iter_tensors
-
-    caches = _caches(output, accepted)
-    seen: set[object] = set()
-    found = _Cache(found=bool(caches))
-    for tensor in iter_tensors(caches):
-        key = _tensors.tensor_key(tensor)
-        if key in seen:
-            continue
-        seen.add(key)
-        count = int(tensor.numel())
-        if tensor.is_floating_point() or tensor.is_complex():
-            found.floating += count
-            if tensor.dtype == reference:
-                found.follows += count
-            else:
-                found.fixed += count * int(tensor.element_size())
-                found.fixed_dtypes.add(_tensors.dtype_name(tensor.dtype))
-        else:
-            found.counters += count * int(tensor.element_size())
-    return found
-
-
-#: Names of a forward's second parameter that take back an RNN-style returned state.
-_STATE_PARAMETERS = ("hx", "h0", "state", "hidden", "cache", "memory", "past")
-
-
-def _caches(output: Any, accepted: Sequence[str]) -> list[Any]:
-    """The state a forward returns for its next step: a transformers ``Cache``
-    object anywhere at the top of the output, any output field the forward takes
-    back as an input (``state``, ``cache_params``, ``past_key_values``, ``cache``),
-    or fields named for a cache; for a plain ``(output, state)`` pair, the state
-    when the forward's second parameter takes one back (``nn.LSTM``'s ``hx``)."""
-    if isinstance(output, Mapping):
-        return [
-            value
-            for key, value in output.items()
-            if value is not None and (
-                _is_cache_object(value)
-                or str(key) in accepted
-                or "cache" in str(key).lower()
-                or "past_key_values" in str(key)
-            )
-        ]
-    values = list(output) if isinstance(output, (list, tuple)) else [output]
-    found = [value for value in values if _is_cache_object(value)]
-    if not found and isinstance(output, tuple) and len(output) == 2:
-        second = accepted[1].lower() if len(accepted) > 1 else ""
-        if output[1] is not None and any(word in second for word in _STATE_PARAMETERS):
-            found.append(output[1])
-    return found
-
-
-def _is_cache_object(value: Any) -> bool:
-    return any(cls.__name__.endswith("Cache") for cls in type(value).__mro__)
 
 
 @dataclass
@@ -500,7 +402,9 @@ def _unquantized_tensors(model: nn.Module, modules: Sequence[nn.Module]) -> set[
     }
 
 
-def _assumptions(dtype: str, compute: str, group_size: int, cache: _Cache) -> tuple[str, ...]:
+def _assumptions(
+    dtype: str, compute: str, group_size: int, cache: ReturnedState
+) -> tuple[str, ...]:
     lines = []
     if dtype == "int8":
         lines.append(
