@@ -110,8 +110,9 @@ def forward_input_specs(
         names.append("pixel_values")
     if "pixel_values" in names and accepted is not None and "spatial_shapes" in accepted:
         names += [n for n in NAFLEX_INPUTS if n not in names]  # SigLIP2's patches need both
-    # Every input the forward cannot run without (TimesFM's padding and frequency).
-    names += [n for n in required_names(model) if n not in names]
+    if is_transformers_model(model):
+        # Every input the forward cannot run without (TimesFM's padding and frequency).
+        names += [n for n in required_names(model) if n not in names]
     wanted = dict(given or {})
     derived: dict[str, InputSpec] = {}
     unknown: list[str] = []
