@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._config_size import DEFAULT_MAX_LAYERS, oversized
 from ._factories import DEFAULT_SEQ_LEN, USAGE, CommandError, one_line
+from ._untrusted import load_json_file
 
 if TYPE_CHECKING:
     import torch
@@ -80,6 +81,7 @@ def build_from_config(
     given: GivenInputs | None = None,
     main_shape: tuple[int, ...] | None = None,
     trust_remote_code: bool = False,
+    max_layers: int = DEFAULT_MAX_LAYERS,
 ) -> ConfigModel:
     """Builds the model a ``config.json`` describes, on the meta device by default,
     with the keyword inputs its forward needs at ``seq_len``/``batch``/``image_size``
@@ -93,7 +95,8 @@ def build_from_config(
 
     Only local files are read: the Hugging Face hub is switched off before
     transformers is imported, and code a config names (``auto_map``) is imported
-    only with ``trust_remote_code``.
+    only with ``trust_remote_code``. Configs over ``max_layers`` layers
+    (``_config_size``) are refused before building.
 
     Raises:
         CommandError: not a config, an unknown ``model_type`` (the message names
@@ -107,15 +110,15 @@ def build_from_config(
     # spatial_shapes > 0) cannot run on meta tensors; the inputs built here are
     # valid by construction. Read by transformers at each check.
     os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CommandError(f"{path}: not valid JSON ({error})") from None
+    data = load_json_file(path, CommandError)
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise CommandError(
             f"{path}: not a transformers config (no \"model_type\"); for a sharded "
             "checkpoint give its *.index.json"
         )
+    if (too_large := oversized(data, max_layers)) is not None:
+        message = f"{path}: {too_large}: building it would take minutes; pass --max-layers N"
+        raise CommandError(message, USAGE)
     try:
         import transformers
     except ImportError:

@@ -26,6 +26,7 @@ from .capture import (
     ForwardFailed,
     ModuleTree,
     capture_forward,
+    interpreter,
     static_rows,
 )
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
@@ -34,6 +35,7 @@ from .capture.routing import is_data_dependent
 from .enums import Mode
 from .errors import SummaryError
 from .formatting import FormattingOptions
+from .formulas import registry_version
 from .inputs import ForwardInputs, build_inputs
 from .model_statistics import ModelStatistics
 
@@ -177,6 +179,9 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        reached_params=result.reached_params,
+        output_held_bytes=result.output_held_bytes,
+        output_grad_bytes=result.output_grad_bytes,
     )
 
 
@@ -200,7 +205,16 @@ def summary_error(
     origin = _origin(error)
     module = getattr(failed.failure.row, "module", None) if failed.failure else model
     binding = _binding_error(error, module)
-    if binding is not None:
+    if isinstance(error, RecursionError):
+        depth = tree.depth()
+        opening = (
+            f"Failed to run the forward pass of {type(model).__name__}: it nests modules "
+            f"{depth:,} levels deep and raised RecursionError; summaryplus records "
+            f"at most about {interpreter.max_depth():,} levels in this thread (the recursion "
+            "limit is raised only as far as the C stack holds), and the bare forward "
+            "stops at Python's default limit too"
+        )
+    elif binding is not None:
         # The call did not fit the forward's parameters: the caller's inputs.
         opening = (
             f"The inputs given do not fit the forward of {where}: {type(error).__name__}: "
@@ -318,7 +332,11 @@ def _cache_key(
     an input cannot be described (then the summary is not cached)."""
     try:
         return fingerprint(
-            tree, (inputs.args, inputs.kwargs), (mode, str(inputs.device), inputs.fake)
+            tree,
+            (inputs.args, inputs.kwargs),
+            # The registry's version: a formula registered or replaced since
+            # the capture makes it stale (its MACs came from the old formulas).
+            (mode, str(inputs.device), inputs.fake, registry_version()),
         )
     except Unkeyable as unkeyable:
         logger.info("cache_forward_pass: not caching, an input is a %s", unkeyable)

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from . import _tensors
+from .capture.reach import is_cache_key
 
 # The dtype the cache is measured in (``probe_copy``): a served model's usual one.
 PROBE_DTYPE = torch.bfloat16
@@ -108,12 +109,8 @@ def state_values(output: Any, accepted: Sequence[str]) -> list[Any]:
         return [
             value
             for key, value in output.items()
-            if value is not None and (
-                _is_cache_object(value)
-                or str(key) in accepted
-                or "cache" in str(key).lower()
-                or "past_key_values" in str(key)
-            )
+            if value is not None
+            and (_is_cache_object(value) or str(key) in accepted or is_cache_key(key))
         ]
     values = list(output) if isinstance(output, (list, tuple)) else [output]
     found = [value for value in values if _is_cache_object(value)]

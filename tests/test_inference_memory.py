@@ -130,7 +130,7 @@ def test_hybrid_cache_matches_the_returned_cache() -> None:
     memory = inference_memory(model, context=64, batch=2)
     # one attention layer (K and V x 2 heads x 16 x 64 tokens x batch 2, bf16), one
     # Mamba layer (batch 2 x 128 x conv 4 in bf16, x state 8 in float32) and the
-    # attention layer's int64 token counter (8 B)
+    # one int64 length counter the returned cache keeps (8 B)
     attention = 2 * 2 * 16 * 64 * 2 * 2
     mamba = 2 * 128 * 4 * 2 + 2 * 128 * 8 * 4
     assert memory.kv_cache == attention + mamba + 8 == 26_632

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +17,19 @@ if TYPE_CHECKING:
     from ..errors import SummaryError
     from ..hf_inputs import InputSpec
     from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 # The library's package name (``summaryplus``), as ``--plot`` errors name it.
 _LIBRARY = __name__.rsplit(".", 2)[0]
+
+
+# What a factory's model summarized without inputs is told (only Param # is known).
+NO_INPUT_HINT = (
+    f"{_LIBRARY}: no input given, so only parameters are shown; for MACs, output "
+    "shapes and memory give the shape of an input: --input-size 1,3,224,224 (repeat it "
+    "for several inputs, --dtypes for their dtypes), --seq-len 128 for token ids, or "
+    "--input NAME=SHAPE for a keyword input"
+)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -78,7 +87,7 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
     text = _render_model(stats, args.format or "text")
     _emit(args, text)
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
@@ -97,8 +106,13 @@ def run_factory(args: argparse.Namespace) -> int:
         dtypes = dtypes or [torch.long]
     if dtypes is not None and sizes is None:
         raise CommandError("--dtypes needs --input-size or --seq-len", USAGE)
-    stats = _summarize(model, args, sizes, dtypes, _keyword_inputs(args, model, {}, {}))
-    return _output_model(args, stats)
+    keywords = _keyword_inputs(args, model, {}, {})
+    stats = _summarize(model, args, sizes, dtypes, keywords)
+    code = _output_model(args, stats)
+    if sizes is None and not keywords:
+        # Said after the table, on stderr: JSON or CSV on stdout stays clean.
+        print(NO_INPUT_HINT, file=sys.stderr)
+    return code
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
@@ -118,7 +132,7 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
     built = build_from_config(
         path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
         image_size=args.image_size, given=given, main_shape=sizes[0] if sizes else None,
-        trust_remote_code=bool(args.trust_remote_code),
+        trust_remote_code=bool(args.trust_remote_code), max_layers=args.max_layers,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
     if args.image_size is not None and "pixel_values" not in specs:
@@ -300,29 +314,30 @@ def _output_model(
         text = "\n".join([text, *notes])
     _emit(args, text)
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
-def _render_model(stats: ModelStatistics, fmt: str) -> str:
-    if fmt == "text":
-        return str(stats)
-    if fmt == "html":  # a whole page: the interactive report, opened from a file
-        return stats.to_html(standalone=True)
-    method_name = {"json": "to_json", "csv": "to_csv"}.get(fmt, "to_table")
-    method = getattr(stats, method_name, None)
-    if method is None:
-        raise CommandError(
-            f"--format {fmt} is not available in this version of summaryplus",
-            USAGE,
-        )
-    rendered = method(tablefmt=fmt) if method_name == "to_table" else method()
-    return rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2)
+def _render_model(stats: SummaryLike, fmt: str) -> str:
+    from ..render.formats import render_summary
+
+    return render_summary(stats, fmt)
 
 
-def _plot(stats: ModelStatistics, path: str) -> None:
+# Bars per panel at most in a --plot: the smallest rest merge into one "other" bar,
+# so names stay readable at any --depth.
+PLOT_TOP_K = 25
+
+
+def _plot(stats: ModelStatistics, args: argparse.Namespace) -> None:
+    """``--plot FILE``: one panel per numeric column of the table (``--col-names``,
+    else the columns shown), rows at ``--depth``; says on stderr where it wrote."""
+    path: str = args.plot
     try:
-        from ..plot import plot_summary  # type: ignore[import-not-found,unused-ignore]
+        from ..plot import (  # type: ignore[import-not-found,unused-ignore]
+            plot_summary,
+            plotted_quantities,
+        )
     except ModuleNotFoundError as error:
         if error.name in ("summaryplus.plot", f"{_LIBRARY}.plot"):
             raise CommandError(
@@ -332,12 +347,19 @@ def _plot(stats: ModelStatistics, path: str) -> None:
         raise CommandError(
             f"--plot needs {error.name}: pip install 'summaryplus[plot]'", USAGE
         ) from error
+    columns = [column.value for column in stats.formatting.col_names]
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
     try:
-        plot_summary(stats, path=path)
+        plot_summary(stats, path=path, depth=depth, columns=columns, top_k=PLOT_TOP_K)
     except ImportError as error:
         raise CommandError(
             f"--plot needs matplotlib: pip install 'summaryplus[plot]' ({error})", USAGE
         ) from error
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}", FAILURE) from error
+    drawn = ", ".join(plotted_quantities(columns))
+    print(f"{_LIBRARY}: wrote the plot to {path} ({drawn} per module at depth {depth})",
+          file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:
