@@ -106,10 +106,6 @@ def build_from_config(
     # Set before transformers (and huggingface_hub) is imported: they read it once.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    # transformers' checks of input values (torch_compilable_check: SigLIP2's
-    # spatial_shapes > 0) cannot run on meta tensors; the inputs built here are
-    # valid by construction. Read by transformers at each check.
-    os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
     data = load_json_file(path, CommandError)
     if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
         raise CommandError(
@@ -181,6 +177,14 @@ def build_from_config(
         class_hint=config_class_hint(cls, name, config, data),
         chosen=chosen,
     )
+
+
+def skip_value_checks() -> None:
+    """For the command's process: transformers' checks of input values
+    (``torch_compilable_check``: SigLIP2's ``spatial_shapes > 0``) cannot run on
+    meta tensors, and the inputs the command builds are valid by construction.
+    transformers reads the variable at each check."""
+    os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
 
 
 def read_config(
@@ -302,4 +306,10 @@ def config_class_hint(cls: Any, name: str, config: Any, data: Mapping[str, Any])
     )
 
 
-__all__ = ["ConfigModel", "build_from_config", "config_class_hint", "read_config"]
+__all__ = [
+    "ConfigModel",
+    "build_from_config",
+    "config_class_hint",
+    "read_config",
+    "skip_value_checks",
+]

@@ -102,6 +102,14 @@ ZOO: dict[str, tuple[Callable[[], Any], list[str], bool]] = {
 }
 
 
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variables ``build_from_config`` sets for the command (whose process
+    ends after it), restored after a test that calls it directly."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TRANSFORMERS_DISABLE_TORCH_CHECK"):
+        monkeypatch.setenv(name, "1")
+
+
 def _write(name: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.json"
@@ -155,7 +163,7 @@ def test_each_newer_architecture_goes_through_summary_and_plan(name: str, tmp_pa
 
 @pytest.mark.parametrize("name", ["mamba2", "falcon_h1"])
 def test_infinite_floats_in_a_config_read_back_as_transformers_reads_them(
-    name: str, tmp_path: Path
+    name: str, tmp_path: Path, offline: None
 ) -> None:
     from summaryplus._configs import build_from_config
 
@@ -166,7 +174,9 @@ def test_infinite_floats_in_a_config_read_back_as_transformers_reads_them(
     assert built.model.config.time_step_limit[1] == float("inf")
 
 
-def test_dtype_and_nested_configs_read_as_transformers_reads_them(tmp_path: Path) -> None:
+def test_dtype_and_nested_configs_read_as_transformers_reads_them(
+    tmp_path: Path, offline: None
+) -> None:
     from summaryplus._configs import build_from_config
 
     path = _write("siglip2", tmp_path)

@@ -185,7 +185,7 @@ def load_plan_target(
     when the config names none). Without --context:
     ``DEFAULT_CONTEXT``, or the model config's own limit when lower
     (``hf_inputs.default_text_length``)."""
-    from .._configs import build_from_config
+    from .._configs import build_from_config, skip_value_checks
     from .._factories import build_from_factory
     from ..hf_inputs import InputsError, check_positions, default_text_length
     from .frontend import _classify
@@ -211,6 +211,7 @@ def load_plan_target(
         except InputsError as error:
             raise CommandError(f"{args.target}: {error}", USAGE) from None
         return model, None, context, ""
+    skip_value_checks()
     try:
         built = build_from_config(
             path, args.model_class, None, seq_len=args.context, batch=args.batch,
