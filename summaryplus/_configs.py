@@ -179,6 +179,14 @@ def build_from_config(
     )
 
 
+def skip_value_checks() -> None:
+    """For the command's process: transformers' checks of input values
+    (``torch_compilable_check``: SigLIP2's ``spatial_shapes > 0``) cannot run on
+    meta tensors, and the inputs the command builds are valid by construction.
+    transformers reads the variable at each check."""
+    os.environ["TRANSFORMERS_DISABLE_TORCH_CHECK"] = "1"
+
+
 def read_config(
     transformers: Any, data: Mapping[str, Any], path: Path, trust_remote_code: bool = False
 ) -> Any:
@@ -252,11 +260,14 @@ def _model_class(
                     return getattr(transformers, auto), auto, ""
     if names:
         # Never a silent fallback to the base model (no head: other numbers).
-        why = (
-            "custom code (auto_map), which summaryplus runs only with --trust-remote-code"
-            if auto_map
-            else f"no class of transformers {transformers.__version__}"
-        )
+        why = f"no class of transformers {transformers.__version__}"
+        if auto_map:
+            why = (
+                f"{why} nor of the config's auto_map"
+                if trust_remote_code
+                else "custom code (auto_map), which summaryplus runs only with "
+                "--trust-remote-code"
+            )
         raise CommandError(
             f"architectures {names} name {why}: pass --model-class (e.g. AutoModelForCausalLM "
             "or AutoModel) to summarize the config as a transformers class",
@@ -295,4 +306,10 @@ def config_class_hint(cls: Any, name: str, config: Any, data: Mapping[str, Any])
     )
 
 
-__all__ = ["ConfigModel", "build_from_config", "config_class_hint", "read_config"]
+__all__ = [
+    "ConfigModel",
+    "build_from_config",
+    "config_class_hint",
+    "read_config",
+    "skip_value_checks",
+]

@@ -15,7 +15,7 @@ from .capture import ForwardFailed, ModuleTree, interpreter
 from .enums import Mode, Units, Verbosity
 from .errors import InputConflictError
 from .formatting import FormattingOptions
-from .inputs import InputData, InputSize, build_inputs
+from .inputs import InputData, InputSize, build_inputs, parse_device
 from .model_statistics import ModelStatistics
 from .pipeline import (
     cached_forward_pass,
@@ -224,6 +224,7 @@ def summary(
         model, input_size, input_data, col_names, col_width, depth, mode, row_settings, verbose
     )
     columns, rows_settings, model_mode, verbosity = request
+    parse_device(device)  # checked also when no forward runs (no inputs)
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
     copy_inputs = _copy_inputs_option(kwargs)
     with interpreter.adjusted():

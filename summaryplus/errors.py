@@ -46,6 +46,12 @@ class InputConflictError(ValueError, RuntimeError):
     """
 
 
+class DeviceError(ValueError, RuntimeError):
+    """``device`` is not a torch device (``"lol"``), checked whether or not a
+    forward runs. A ``ValueError`` like every other bad argument, and a
+    ``RuntimeError`` because torch (and so torchinfo) raises one here."""
+
+
 class ExportedArchiveError(ValueError):
     """A ``torch.export`` archive (``.pt2``) could not be summarized: not a zip,
     an archive version or graph schema summaryplus does not read, or a graph

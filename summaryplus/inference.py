@@ -7,11 +7,20 @@ Parts (bytes):
                  (embeddings, the output head, norms, biases) stay in the compute
                  dtype
     buffers      as held by the model (rotary tables, running statistics)
-    kv_cache     the cache the forward *returns* with ``use_cache=True``, counted
-                 tensor by tensor at ``kv_dtype``: grouped/multi-query attention,
-                 sliding windows, compressed caches and recurrent (SSM) states come
-                 out as the model's own code stores them, with no rule per
-                 architecture; 0 when the forward returns no cache (an encoder)
+    kv_cache     the state the forward *returns* for its next step with
+                 ``use_cache=True``, found by what it is, not by its name: a
+                 transformers ``Cache``, any output the forward takes back as an
+                 input (RWKV's ``state``, Mamba's and xLSTM's ``cache_params``,
+                 ``past_key_values``), or the state of an RNN-style ``(output,
+                 state)`` return. Counted tensor by tensor: grouped/multi-query
+                 attention, sliding windows, compressed caches and recurrent (SSM)
+                 states come out as the model's own code stores them, with no rule
+                 per architecture. Tensors in the model's dtype are counted at
+                 ``kv_dtype``; a state the model keeps in its own dtype whatever the
+                 weights' (xLSTM's and RWKV's float32 accumulators) at that dtype;
+                 integer bookkeeping (a cache's int64 token counter per layer) at its
+                 size, included and stated (``cache_counters``). 0 when the forward
+                 returns no state (an encoder)
     activations  the peak of the bytes one prefill forward holds alive, measured
                  op by op on meta/fake tensors (``capture.live_memory``), less the
                  cache it returns: the working memory on top of weights and cache
@@ -38,9 +47,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_map
 
 from . import _tensors
-from .capture.reach import cache_values
+from .returned_state import (
+    PROBE_DTYPE,
+    ReturnedState,
+    in_probe_dtype,
+    probe_copy,
+    returned_state,
+)
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -78,6 +94,12 @@ class InferenceMemory:
     has_cache: bool
     activations: int
     assumptions: tuple[str, ...] = field(default=())
+    #: Bytes of the cache's integer bookkeeping (token counters), included in ``kv_cache``.
+    cache_counters: int = 0
+    #: Bytes of cache state the model holds in a fixed dtype, included in ``kv_cache``.
+    cache_fixed: int = 0
+    #: That dtype (or dtypes, comma-separated): "float32" for RWKV's and Mamba's state.
+    cache_fixed_dtype: str = ""
 
     @property
     def total(self) -> int:
@@ -201,8 +223,8 @@ def inference_memories(
     )
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, int(context or 1))], [torch.long]
-    probe = _measure(model, input_size, input_data, dtypes, kwargs)
-    cache_elements, cache_other, found = _cache_size(probe.output)
+    probe, reference = _measure(model, input_size, input_data, dtypes, kwargs)
+    cache = returned_state(probe.output, _forward_names(model), reference)
     probe.output = None
     memories = []
     for name in names:
@@ -210,7 +232,8 @@ def inference_memories(
         cache_dtype = check_dtype(compute if kv_dtype is None else kv_dtype, "kv_dtype", KV_DTYPES)
         compute_size = KV_DTYPES[compute]
         weights = _weights(model, bits, compute_size, group_size)
-        kv_at_compute = cache_elements * compute_size + cache_other
+        # The live-memory ledger counted every floating tensor at compute_size.
+        kv_at_compute = cache.floating * compute_size + cache.counters
         memories.append(
             InferenceMemory(
                 dtype=name,
@@ -223,10 +246,13 @@ def inference_memories(
                 unquantized_params=weights.unquantized,
                 scale_bytes=weights.scales,
                 buffers=weights.buffers,
-                kv_cache=cache_elements * KV_DTYPES[cache_dtype] + cache_other,
-                has_cache=found,
+                kv_cache=cache.follows * KV_DTYPES[cache_dtype] + cache.fixed + cache.counters,
+                has_cache=cache.found,
                 activations=max(0, probe.peak_bytes(compute_size) - kv_at_compute),
-                assumptions=_assumptions(name, compute, group_size, found),
+                assumptions=_assumptions(name, compute, group_size, cache),
+                cache_counters=cache.counters,
+                cache_fixed=cache.fixed,
+                cache_fixed_dtype=", ".join(sorted(cache.fixed_dtypes)),
             )
         )
     return memories
@@ -273,7 +299,9 @@ def _measure(
     dtypes: Sequence[torch.dtype | type] | None,
     kwargs: dict[str, Any],
 ) -> Any:
-    """One eval forward on fake/meta tensors under ``LiveMemory``."""
+    """One eval forward on fake/meta tensors under ``LiveMemory``, of a meta copy
+    of ``model`` in ``PROBE_DTYPE`` (see ``returned_state.probe_copy``); also returns the
+    floating dtype that copy computes in."""
     from .capture import ForwardFailed, ModuleTree, interpreter
     from .capture.live_memory import LiveMemory
     from .enums import Mode
@@ -281,7 +309,12 @@ def _measure(
     from .inputs import build_inputs
     from .pipeline import capture, materialisable, summary_error
 
-    named = _named_parameters(model)
+    named = _forward_names(model)
+    original = model
+    model = probe_copy(model)
+    reference = next(
+        (t.dtype for t in model.parameters() if t.is_floating_point()), PROBE_DTYPE
+    )
     extra = {
         key: value
         for key, value in (("use_cache", True), ("logits_to_keep", 1))
@@ -289,50 +322,27 @@ def _measure(
     }
     probe = LiveMemory()
     with interpreter.adjusted():
-        original = model
         model, tree = materialisable(model, ModuleTree(model))
         inputs = build_inputs(
             model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules,
             attributes=tree.attributes,
         )
+        if model is not original:  # the copy computes in PROBE_DTYPE: so do its inputs
+            inputs.args, inputs.kwargs = tree_map(in_probe_dtype, (inputs.args, inputs.kwargs))
         try:
             capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
         except ForwardFailed as failed:
             formatting = FormattingOptions(3, 0, (), 25, set())
             raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-    return probe
+    return probe, reference
 
 
-def _named_parameters(model: nn.Module) -> set[str]:
+def _forward_names(model: nn.Module) -> list[str]:
+    """The names of ``model.forward``'s parameters, in order."""
     try:
-        return set(inspect.signature(model.forward).parameters)
+        return list(inspect.signature(model.forward).parameters)
     except (TypeError, ValueError):
-        return set()
-
-
-def _cache_size(output: Any) -> tuple[int, int, bool]:
-    """(floating elements, other bytes, found) of the cache in a forward's output.
-
-    The cache is what a transformers output names ``cache``/``past_key_values``/
-    ``cache_params`` (any key holding "cache" or "past_key_values"), or a
-    transformers ``Cache`` object returned as is. Each tensor view once, at its
-    element count: a sliding window's cache is the window it keeps.
-    """
-    from .capture.values import iter_tensors
-
-    caches = cache_values(output)
-    seen: set[object] = set()
-    elements = other = 0
-    for tensor in iter_tensors(caches):
-        key = _tensors.tensor_key(tensor)
-        if key in seen:
-            continue
-        seen.add(key)
-        if tensor.is_floating_point() or tensor.is_complex():
-            elements += int(tensor.numel())
-        else:
-            other += int(tensor.numel()) * int(tensor.element_size())
-    return elements, other, bool(caches)
+        return []
 
 
 @dataclass
@@ -392,7 +402,9 @@ def _unquantized_tensors(model: nn.Module, modules: Sequence[nn.Module]) -> set[
     }
 
 
-def _assumptions(dtype: str, compute: str, group_size: int, found: bool) -> tuple[str, ...]:
+def _assumptions(
+    dtype: str, compute: str, group_size: int, cache: ReturnedState
+) -> tuple[str, ...]:
     lines = []
     if dtype == "int8":
         lines.append(
@@ -404,6 +416,17 @@ def _assumptions(dtype: str, compute: str, group_size: int, found: bool) -> tupl
             f"int4: matmul weights 4 bits + one {compute} scale per {group_size} weights; "
             f"embeddings, output head, norms and biases in {compute}"
         )
-    if not found:
+    if not cache.found:
         lines.append("KV cache 0: the forward returned no cache (e.g. an encoder)")
+    if cache.fixed:
+        held = ", ".join(sorted(cache.fixed_dtypes))
+        lines.append(
+            f"KV cache: {cache.fixed:,} B of it is state the model's code keeps in {held} "
+            "whatever the weights' dtype"
+        )
+    if cache.counters:
+        lines.append(
+            f"KV cache: includes {cache.counters:,} B of integer bookkeeping (the cache's "
+            "token counters), bytes the server holds"
+        )
     return tuple(lines)

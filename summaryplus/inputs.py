@@ -17,6 +17,7 @@ from torch import nn
 from ._tensors import tensor_shape
 from .capture.input_copies import copy_inputs
 from .capture.values import iter_tensors, total_bytes
+from .errors import DeviceError
 
 # One input's shape, or several inputs' shapes.
 Shape = Sequence[int] | torch.Size
@@ -90,7 +91,7 @@ def resolve_device(
     parameters are, except ``device="meta"`` on a real model, which runs the
     forward on fake tensors (shapes only, nothing computed or allocated).
     """
-    requested = _parse_device(device)
+    requested = parse_device(device)
     held = model_device(model, attributes)
     data_devices = {t.device for t in iter_tensors(input_data)}
     if (
@@ -119,15 +120,26 @@ def resolve_device(
     return target, False
 
 
-def _parse_device(device: torch.device | str | None) -> torch.device | None:
+def parse_device(device: torch.device | str | None) -> torch.device | None:
+    """``device`` as a ``torch.device`` (None stays None).
+
+    Raises:
+        DeviceError: a string torch does not read as a device (a ``ValueError``
+            and a ``RuntimeError``).
+        TypeError: neither a ``torch.device`` nor a string.
+    """
     if device is None or isinstance(device, torch.device):
         return device
     if isinstance(device, str):
         try:
             return torch.device(device)
         except RuntimeError as error:
-            raise ValueError(f"device={device!r} is not a torch device: {error}") from None
+            raise DeviceError(
+                f"device={device!r} is not a torch device (e.g. 'cpu', 'cuda:0', 'meta'): "
+                f"{error}"
+            ) from None
     raise TypeError(f"device must be a torch.device or a str, not {type(device).__name__}")
+
 
 
 def normalize_input_size(input_size: Any) -> list[tuple[int, ...]]:

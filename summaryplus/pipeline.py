@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import logging
 import os
 import sys
@@ -212,6 +213,8 @@ def summary_error(
         path, where, received = "", f"the model ({type(model).__name__})", "?"
     ran = sum(1 for row in partial.summary_list if row.executed)
     origin = _origin(error)
+    module = getattr(failed.failure.row, "module", None) if failed.failure else model
+    binding = _binding_error(error, module)
     if isinstance(error, RecursionError):
         depth = tree.depth()
         opening = (
@@ -220,6 +223,12 @@ def summary_error(
             f"at most about {interpreter.max_depth():,} levels in this thread (the recursion "
             "limit is raised only as far as the C stack holds), and the bare forward "
             "stops at Python's default limit too"
+        )
+    elif binding is not None:
+        # The call did not fit the forward's parameters: the caller's inputs.
+        opening = (
+            f"The inputs given do not fit the forward of {where}: {type(error).__name__}: "
+            f"{error}; it takes {binding}"
         )
     elif origin == "summaryplus":
         opening = (
@@ -231,6 +240,11 @@ def summary_error(
             f"Failed to run the forward pass of {type(model).__name__}: {where} raised "
             f"{type(error).__name__}: {error}"
         )
+        if isinstance(module, nn.Embedding) and _float_indices(error):
+            opening += (
+                "\n  (an embedding takes integer token ids: pass dtypes=[torch.long] with "
+                "input_size, or integer input_data; on the command line, --seq-len N)"
+            )
         if origin == "torch-fake":
             opening += (
                 "\n  (raised inside torch's fake/meta tensor support: summaryplus ran this "
@@ -263,6 +277,42 @@ _PASS_THROUGH = frozenset(
 # counter.OpCounter object at 0x...>``).
 _OWN_OBJECT = "<summaryplus."
 _FAKE_SUPPORT = ("_subclasses", "_meta_registrations", "_prims", "_refs", "_decomp")
+
+
+# What Python says when a call's arguments do not bind to the function's parameters.
+_BINDING = (
+    "required positional argument",
+    "required keyword-only argument",
+    "positional argument but",
+    "positional arguments but",
+    "got an unexpected keyword argument",
+    "got multiple values for argument",
+)
+
+
+def _binding_error(error: BaseException, module: Any) -> str | None:
+    """``forward(signature)`` of ``module`` when ``error`` is Python refusing to
+    bind the call's arguments to its forward (too few, too many, an unknown
+    keyword), raised at the call itself; None otherwise."""
+    if not isinstance(error, TypeError) or not any(part in str(error) for part in _BINDING):
+        return None
+    frames = traceback.extract_tb(error.__traceback__)
+    # Raised by the call into forward (the innermost frame is the caller's): an
+    # argument error inside the model's own code is the model's.
+    if not frames or not os.path.abspath(frames[-1].filename).startswith(_PACKAGE_DIR + os.sep):
+        return None
+    forward = getattr(module, "forward", None)
+    try:
+        signature = inspect.signature(forward) if forward is not None else None
+    except (TypeError, ValueError):
+        signature = None
+    return f"forward{signature}" if signature is not None else "other inputs"
+
+
+def _float_indices(error: BaseException) -> bool:
+    """torch's refusal of floating indices in an embedding lookup."""
+    text = str(error)
+    return "indices" in text and "Long" in text and "float" in text.lower()
 
 
 def _origin(error: BaseException) -> str:

@@ -4,6 +4,7 @@ real inputs untouched (DESIGN.md section 4)."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import pytest
@@ -20,6 +21,14 @@ def _gpt2() -> Any:
     return transformers.GPT2LMHeadModel(
         transformers.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=200)
     ).eval()
+
+
+def _cache_key() -> str:
+    """The keyword the installed transformers takes a cache by: ``cache`` (5.x,
+    where ``past_key_values`` is deprecated) or ``past_key_values`` (older)."""
+    transformers = pytest.importorskip("transformers")
+    taken = inspect.signature(transformers.GPT2LMHeadModel.forward).parameters
+    return "cache" if "cache" in taken else "past_key_values"
 
 
 def _flat(value: Any, path: str = "", depth: int = 0) -> list[tuple[str, Any]]:
@@ -61,7 +70,7 @@ def _filled_cache(model: Any, grad: bool) -> Any:
     transformers = pytest.importorskip("transformers")
     cache = transformers.DynamicCache()
     with torch.set_grad_enabled(grad):
-        model(torch.randint(0, 200, (1, 5)), past_key_values=cache, use_cache=True)
+        model(torch.randint(0, 200, (1, 5)), **{_cache_key(): cache}, use_cache=True)
     return cache
 
 
@@ -72,11 +81,11 @@ def test_a_cache_given_on_the_fake_path_gets_nothing_fake(mode: str, grad: bool)
     cache = _filled_cache(model, grad)
     before = _flat(cache)
     ids = torch.randint(0, 200, (1, 3))
-    summary(model, input_data={"input_ids": ids, "past_key_values": cache, "use_cache": True},
+    summary(model, input_data={"input_ids": ids, _cache_key(): cache, "use_cache": True},
             device="meta", mode=mode, verbose=0)
     _assert_same(before, _flat(cache))
     assert cache.get_seq_length() == 5
-    logits = model(ids, past_key_values=cache, use_cache=True).logits
+    logits = model(ids, **{_cache_key(): cache}, use_cache=True).logits
     assert not isinstance(logits, FakeTensor) and logits.device.type == "cpu"
 
 
@@ -85,7 +94,7 @@ def test_an_empty_cache_on_the_fake_path_stays_empty() -> None:
     model = _gpt2()
     cache = transformers.DynamicCache()
     summary(model, input_data={"input_ids": torch.randint(0, 200, (1, 4))}, device="meta",
-            past_key_values=cache, use_cache=True, verbose=0)
+            **{_cache_key(): cache}, use_cache=True, verbose=0)
     assert cache.get_seq_length() == 0
     assert not isinstance(model(torch.randint(0, 200, (1, 4))).logits, FakeTensor)
 
@@ -149,11 +158,11 @@ def test_a_real_forward_changes_its_inputs_as_any_forward_does() -> None:
     model = _gpt2()
     cache = transformers.DynamicCache()
     summary(model, input_data={"input_ids": torch.randint(0, 200, (1, 4))},
-            past_key_values=cache, use_cache=True, verbose=0)
+            **{_cache_key(): cache}, use_cache=True, verbose=0)
     assert cache.get_seq_length() == 4
     kept = transformers.DynamicCache()
     summary(model, input_data={"input_ids": torch.randint(0, 200, (1, 4))},
-            past_key_values=kept, use_cache=True, copy_inputs=True, verbose=0)
+            **{_cache_key(): kept}, use_cache=True, copy_inputs=True, verbose=0)
     assert kept.get_seq_length() == 0
 
 

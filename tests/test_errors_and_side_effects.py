@@ -165,3 +165,64 @@ def test_a_wrong_input_shape_is_the_models_error_not_summaryplus() -> None:
     message = str(caught.value)
     assert message.startswith("Failed to run the forward pass of Sequential: module '0' (Linear)")
     assert "please report" not in message and "mat1 and mat2" in message
+
+
+class _TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.linear(x) + y  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("device", [None, "meta"])
+@pytest.mark.parametrize(
+    ("inputs", "said"),
+    [
+        ({"input_size": (1, 4)}, "missing 1 required positional argument: 'y'"),
+        ({"input_size": [(1, 4)] * 3}, "takes 3 positional arguments but 4 were given"),
+        ({"input_data": [torch.rand(1, 4)] * 2, "z": 1}, "unexpected keyword argument 'z'"),
+    ],
+    ids=["too-few", "too-many", "unknown-keyword"],
+)
+def test_inputs_that_do_not_bind_to_the_forward_are_the_callers_error(
+    inputs: dict[str, object], said: str, device: str | None
+) -> None:
+    with pytest.raises(SummaryError) as caught:
+        summary(_TwoInputs(), device=device, verbose=0, **inputs)  # type: ignore[arg-type]
+    first = str(caught.value).splitlines()[0]
+    assert first.startswith("The inputs given do not fit the forward of the model (_TwoInputs)")
+    # (the annotations are strings here: this file has `from __future__ import annotations`)
+    assert said in first and "; it takes forward(x: 'torch.Tensor', y: 'torch.Tensor')" in first
+    assert "please report" not in str(caught.value)
+
+
+def test_a_binding_error_inside_the_models_own_code_stays_the_models() -> None:
+    class CallsBadly(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.relu(x, 1, 2, 3)  # type: ignore[call-arg]
+
+    with pytest.raises(SummaryError, match=r"^Failed to run the forward pass of CallsBadly"):
+        summary(CallsBadly(), input_size=(1, 4), verbose=0)
+
+
+@pytest.mark.parametrize("device", [None, "meta"])
+def test_float_token_ids_get_a_hint_to_pass_long_dtypes(device: str | None) -> None:
+    model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 2))
+    with pytest.raises(SummaryError, match=r"'indices'") as caught:
+        summary(model, input_size=(1, 5), device=device, verbose=0)
+    assert "pass dtypes=[torch.long]" in str(caught.value) and "--seq-len" in str(caught.value)
+    # Another module's float error gets no such hint.
+    with pytest.raises(SummaryError) as other:
+        summary(nn.Linear(4, 3), input_size=(2, 5), verbose=0)
+    assert "dtypes=[torch.long]" not in str(other.value)
+
+
+@pytest.mark.parametrize("inputs", [{}, {"input_size": (1, 4)}], ids=["no-forward", "forward"])
+def test_a_bad_device_is_refused_whether_or_not_a_forward_runs(inputs: dict[str, object]) -> None:
+    # torchinfo 1.8.0's suite expects a RuntimeError; summaryplus's convention is a
+    # ValueError naming the argument: DeviceError is both.
+    with pytest.raises(ValueError, match=r"device='lol' is not a torch device") as caught:
+        summary(nn.Linear(4, 2), device="lol", verbose=0, **inputs)  # type: ignore[arg-type]
+    assert isinstance(caught.value, RuntimeError)

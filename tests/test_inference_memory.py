@@ -106,10 +106,17 @@ def test_ssm_state_does_not_grow_with_the_context() -> None:
                                       state_size=8, conv_kernel=4, expand=2)
     model = _meta(transformers.MambaForCausalLM, config)
     short, long = (inference_memory(model, context=t, batch=2) for t in (16, 64))
-    # layers x batch x (expand x hidden) x (conv kernel + state size) x 2 bytes,
-    # + each layer's int64 length counter (transformers 5.x caches keep one):
-    # the server holds those bytes too, so they count.
-    assert short.kv_cache == long.kv_cache == 2 * 2 * 128 * (4 + 8) * 2 + 2 * 8
+    # What transformers' Mamba keeps per layer x batch x (expand x hidden): its conv
+    # window (4) in the weights' dtype (bf16: 2 B), its SSM state (8) in float32,
+    # as its own code computes it (4 B), and one int64 token counter per layer.
+    conv = 2 * 2 * 128 * 4 * 2
+    ssm = 2 * 2 * 128 * 8 * 4
+    counters = 2 * 8
+    assert short.kv_cache == long.kv_cache == conv + ssm + counters == 20_496
+    assert short.cache_fixed == ssm and short.cache_counters == counters
+    text = str(short)
+    assert "KV cache (bfloat16, incl. 16.38 kB float32 state, incl. 16 B counters)" in text
+    assert "includes 16 B of integer bookkeeping" in text
 
 
 def test_hybrid_cache_matches_the_returned_cache() -> None:
@@ -121,11 +128,15 @@ def test_hybrid_cache_matches_the_returned_cache() -> None:
     )
     model = _meta(transformers.JambaForCausalLM, config)
     memory = inference_memory(model, context=64, batch=2)
-    # the returned cache's float elements in bf16, + one int64 length counter
-    assert memory.kv_cache == 2 * _returned_cache_elements(model, 64, 2) + 8
-    # one attention layer (2 x 2 heads x 16 x 64 x 2) and one Mamba layer (2 x 128 x (4 + 8))
-    # in bf16, + the Mamba layer's int64 length counter (8 B)
-    assert memory.kv_cache == 2 * (2 * 2 * 16 * 64 * 2 + 2 * 128 * (4 + 8)) + 8
+    # one attention layer (K and V x 2 heads x 16 x 64 tokens x batch 2, bf16), one
+    # Mamba layer (batch 2 x 128 x conv 4 in bf16, x state 8 in float32) and the
+    # one int64 length counter the returned cache keeps (8 B)
+    attention = 2 * 2 * 16 * 64 * 2 * 2
+    mamba = 2 * 128 * 4 * 2 + 2 * 128 * 8 * 4
+    assert memory.kv_cache == attention + mamba + 8 == 26_632
+    assert memory.cache_counters == 8
+    floats = _returned_cache_elements(model, 64, 2)
+    assert floats == 2 * 2 * 16 * 64 * 2 + 2 * 128 * (4 + 8)
 
 
 def test_an_encoder_has_no_cache_and_says_so() -> None:
@@ -254,3 +265,48 @@ def test_bad_counts_get_one_wording(context: int) -> None:
     with pytest.raises(ValueError, match=rf"context={context} is not valid; accepted "
                                          r"values: an int >= 1$"):
         stats.inference_memory(context=context)
+
+
+def test_rwkv_state_is_found_by_what_it_is_and_held_in_its_own_dtype() -> None:
+    # RWKV returns its recurrent state as `state` (no "cache" in the name): five
+    # [batch, hidden, layers] tensors, the two token shifts in the weights' dtype
+    # and the three WKV accumulators (num, den, max) in float32, which its code
+    # creates as float32 whatever the weights.
+    config = transformers.RwkvConfig(vocab_size=100, hidden_size=64, num_hidden_layers=2,
+                                     attention_hidden_size=64, intermediate_size=128)
+    model = _meta(transformers.RwkvForCausalLM, config)
+    short, long = (inference_memory(model, context=t, batch=2) for t in (16, 64))
+    # layers 2 x batch 2 x (2 x 64 x 2 B + 3 x 64 x 4 B): the same at any context
+    assert short.kv_cache == long.kv_cache == 2 * 2 * (2 * 64 * 2 + 3 * 64 * 4) == 4_096
+    assert short.has_cache and short.cache_fixed == 2 * 2 * 3 * 64 * 4
+    assert not any("no cache" in line for line in short.assumptions)
+    # kv_dtype applies to the part that follows the weights' dtype only
+    assert inference_memory(model, context=16, batch=2, kv_dtype="float8").kv_cache == (
+        2 * 2 * (2 * 64 * 1 + 3 * 64 * 4)
+    )
+
+
+def test_xlstm_state_is_measured_as_its_cache_holds_it() -> None:
+    # transformers 5.x creates xLSTM's cache in the dtype of its embeddings
+    # (xLSTMCache(..., dtype=inputs_embeds.dtype)): a bf16 model holds a bf16
+    # state; a float32 model (the config's default dtype) a float32 one.
+    config = transformers.xLSTMConfig(vocab_size=100, hidden_size=128, num_blocks=2,
+                                      num_hidden_layers=2, num_heads=4)
+    model = _meta(transformers.xLSTMForCausalLM, config)
+    # per block: batch 2 x 4 heads x (C 16 x 32 + n 16 + m 1) = 4,232 elements
+    elements = 2 * 2 * 4 * (16 * 32 + 16 + 1)
+    served = inference_memory(model, context=16, batch=2)
+    assert served.kv_cache == elements * 2 + 8 == 16_936  # + its int64 offset counter
+    held = inference_memory(model, context=16, batch=2, kv_dtype="float32")
+    assert held.kv_cache == elements * 4 + 8 == 33_864
+
+
+def test_an_rnn_state_returned_next_to_the_output_is_the_cache() -> None:
+    # nn.LSTM returns (output, (h, c)) and takes (h, c) back as its `hx`.
+    lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+    memory = inference_memory(lstm, input_size=(2, 5, 8), batch=2)
+    # h and c: layers 2 x batch 2 x hidden 16, bf16
+    assert memory.has_cache and memory.kv_cache == 2 * 2 * 2 * 16 * 2
+    # A plain two-output forward whose second parameter takes no state: no cache.
+    pair = nn.Bilinear(4, 4, 2)
+    assert not inference_memory(pair, input_size=[(1, 4), (1, 4)], batch=1).has_cache

@@ -185,7 +185,7 @@ def load_plan_target(
     when the config names none). Without --context:
     ``DEFAULT_CONTEXT``, or the model config's own limit when lower
     (``hf_inputs.default_text_length``)."""
-    from .._configs import build_from_config
+    from .._configs import build_from_config, skip_value_checks
     from .._factories import build_from_factory
     from ..hf_inputs import InputsError, check_positions, default_text_length
     from .frontend import _classify
@@ -211,11 +211,22 @@ def load_plan_target(
         except InputsError as error:
             raise CommandError(f"{args.target}: {error}", USAGE) from None
         return model, None, context, ""
-    built = build_from_config(
-        path, args.model_class, None, seq_len=args.context, batch=args.batch,
-        default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
-        max_layers=args.max_layers,
-    )
+    skip_value_checks()
+    try:
+        built = build_from_config(
+            path, args.model_class, None, seq_len=args.context, batch=args.batch,
+            default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
+            max_layers=args.max_layers,
+        )
+    except CommandError as error:
+        if "--input " not in str(error):
+            raise
+        # Advice for the summary command, which plan does not take: say where it goes.
+        raise CommandError(
+            f"{error} (plan takes no --input: summarize it with `summaryplus TARGET` "
+            "and those flags)",
+            error.code,
+        ) from error
     if not any(spec.fill == "ids" for spec in built.input_specs.values()):
         # FLOPs and memory per token of a model that takes none mean nothing.
         raise CommandError(

@@ -116,7 +116,7 @@ def run_factory(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
-    from .._configs import build_from_config
+    from .._configs import build_from_config, skip_value_checks
     from .._factories import parse_dtypes
     from ..hf_inputs import forward_names
 
@@ -129,6 +129,7 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
         name: (shape, parse_dtypes(dtype, f"--input {name}")[0] if dtype else None)
         for name, shape, dtype in args.input or ()
     }
+    skip_value_checks()
     built = build_from_config(
         path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
         image_size=args.image_size, given=given, main_shape=sizes[0] if sizes else None,

@@ -42,7 +42,13 @@ def inference_table(memory: InferenceMemory) -> str:
     """The parts of one ``InferenceMemory``, one per line, then its assumptions."""
     weights = f"Weights ({memory.dtype}"
     weights += f", scales {readable_bytes(memory.scale_bytes)})" if memory.scale_bytes else ")"
-    cache = f"KV cache ({memory.kv_dtype})" if memory.has_cache else "KV cache (none returned)"
+    cache = f"KV cache ({memory.kv_dtype}" if memory.has_cache else "KV cache (none returned"
+    fixed, counters = memory.cache_fixed, memory.cache_counters
+    if fixed:
+        cache += f", incl. {readable_bytes(fixed)} {memory.cache_fixed_dtype} state"
+    if counters:
+        cache += f", incl. {readable_bytes(counters)} counters"
+    cache += ")"
     rows = [
         (weights, readable_bytes(memory.weights)),
         ("Buffers", readable_bytes(memory.buffers)),
