@@ -28,6 +28,7 @@ from .render.units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
 
 if TYPE_CHECKING:
+    from .capture.saved_storages import SavedStorages
     from .formatting import FormattingOptions
     from .records import SummaryLike
     from .render.serialize import SummaryRecord
@@ -67,6 +68,8 @@ class ModelStatistics(SummaryViews):
         executed: bool = True,
         without_data: bool = False,
         assumptions: tuple[str, ...] = (),
+        saved_storages: SavedStorages | None = None,
+        graph_params: frozenset[int] | None = None,
     ) -> None:
         self.summary_list = summary_list
         self.input_size = input_size
@@ -78,6 +81,8 @@ class ModelStatistics(SummaryViews):
         self.executed = executed
         # What the capture assumed to run without data (e.g. a balanced routing).
         self.assumptions = assumptions
+        # Train mode: which rows saved which storages (``checkpoint_plan``).
+        self.saved_storages = saved_storages
         if model is None and summary_list:
             model = summary_list[0].module
         if tree is None and model is not None:
@@ -124,6 +129,10 @@ class ModelStatistics(SummaryViews):
             self.moe = find_mixture_of_experts(
                 summary_list, tree, self.total_params, without_data
             )
+        # Train mode: trainable parameters no gradient reaches (DDP rejects them).
+        self.params_without_gradient: tuple[str, ...] | None = None
+        if graph_params is not None and tree is not None:
+            self.params_without_gradient = _without_gradient(tree, graph_params)
         self.formatting.set_layer_name_width(summary_list)
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
@@ -240,6 +249,20 @@ class ModelStatistics(SummaryViews):
         from .render.serialize import summary_record
 
         return summary_record(self)
+
+
+def _without_gradient(tree: ModuleTree, reached: frozenset[int]) -> tuple[str, ...]:
+    """Names (the first of a tied tensor's) of trainable parameters that are not
+    in ``reached``, in registration order."""
+    seen: set[int] = set()
+    names = []
+    for name, param in tree.named_parameters():
+        if id(param) in seen:
+            continue
+        seen.add(id(param))
+        if param.requires_grad and id(param) not in reached:
+            names.append(name)
+    return tuple(names)
 
 
 if TYPE_CHECKING:

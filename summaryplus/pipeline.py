@@ -176,6 +176,8 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        saved_storages=result.saved_storages,
+        graph_params=result.graph_params,
     )
 
 

@@ -14,6 +14,7 @@ from .errors import read_only_message
 from .views import SummaryViews
 
 if TYPE_CHECKING:
+    from .findings import Finding
     from .formatting import FormattingOptions
 
 __all__ = [
@@ -290,6 +291,10 @@ class SummaryRecord(SummaryViews):
     # How the summary was shown (depth, columns, column width, row settings);
     # added within schema 1: None for older files, which show torchinfo's defaults.
     table: Mapping[str, Any] | None = None
+    # The findings made when it was saved, with the model (``findings()`` returns
+    # them); added within schema 1: None for older files, whose ``findings()``
+    # runs the rules that need no model.
+    saved_findings: tuple[Finding, ...] | None = None
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names the record lacks: the totals read like attributes.
@@ -349,6 +354,11 @@ class SummaryRecord(SummaryViews):
             "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
             **({} if self.table is None else {"table": _plain(dict(self.table))}),
+            **(
+                {}
+                if self.saved_findings is None
+                else {"findings": [finding.to_dict() for finding in self.saved_findings]}
+            ),
         }
 
 

@@ -19,6 +19,7 @@ from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
 from .recorder import CompileSafeOpCounter, Failure, OpCounter, Recorder
+from .saved_storages import SavedStorages
 from .static import scripted_rows
 from .tree import ModuleTree
 from .values import iter_tensors
@@ -33,6 +34,11 @@ class CaptureResult:
     backward_macs: int | None = None
     grad_enabled: bool = False
     assumptions: tuple[str, ...] = ()
+    # Train mode: which rows saved which storages (activation-checkpointing plans).
+    saved_storages: SavedStorages | None = None
+    # Train mode: ids of the model's parameters the output's graph reaches (the
+    # ones a backward gives a gradient); None without gradients.
+    graph_params: frozenset[int] | None = None
 
 
 class ForwardFailed(Exception):
@@ -97,6 +103,7 @@ def capture_forward(
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
+        fake_owned: list[torch.Tensor] = []
         if fake:
             snapshot.fake_views = True
             args, kwargs, fake_owned = _enter_fake_mode(stack, args, kwargs, owned)
@@ -108,6 +115,7 @@ def capture_forward(
             # (which saves [B, H, T, T] probabilities a fused kernel never holds).
             stack.enter_context(CpuAttentionOnMeta())
         if grad_enabled:
+            recorder.track_storages()
             recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
@@ -133,6 +141,8 @@ def capture_forward(
                 # A scripted model runs no Python hooks: its registration tree,
                 # with the call's shapes on the root; every op counts there.
                 result.rows = scripted_rows(model, tree, (args, kwargs), output)
+            if grad_enabled:
+                result.graph_params = _reached_params(output, owned, fake_owned)
             if count_backward:
                 result.backward_macs = _count_backward(recorder, output)
             if probe is not None:
@@ -150,6 +160,22 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.loose_macs = recorder.loose_macs
     result.loose_activation_bytes = recorder.loose_activation_bytes
     result.assumptions = tuple(sorted(recorder.assumptions))
+    if recorder.storages is not None:
+        result.saved_storages = recorder.storages.finished(result.rows)
+
+
+def _reached_params(
+    output: Any, owned: list[torch.Tensor], fake_owned: list[torch.Tensor]
+) -> frozenset[int]:
+    """ids of the tensors of ``owned`` whose gradient a backward from ``output``
+    computes (a fake copy reached stands for its real tensor)."""
+    real = {id(tensor): id(tensor) for tensor in owned}
+    if fake_owned:
+        real.update((id(f), id(t)) for f, t in zip(fake_owned, owned, strict=True))
+    roots = [t for t in iter_tensors(output) if t.requires_grad]
+    return frozenset(
+        real[id(leaf)] for leaf in _graph_leaves(roots) if id(leaf) in real
+    )
 
 
 def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:

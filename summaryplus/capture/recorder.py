@@ -30,9 +30,10 @@ from .._tensors import storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
 from .fallbacks import group_sizes, has_composite_kernel, runner
+from .saved_storages import StorageTracker
 from .state import Snapshot, written_arguments
 from .tree import ModuleTree
-from .values import describe, dtypes_of, first_shape, total_bytes
+from .values import describe, dtypes_of, first_shape, iter_tensors, total_bytes
 from .wrapping import Wrapped, called_as_module
 
 # Classes whose forward looks for forward hooks and, finding none, takes a fused
@@ -86,6 +87,13 @@ class Recorder:
         # unique while the pass runs.
         self._saved_keys: set[int] = set()
         self._keep_alive: list[Any] = []
+        # Which rows saved which storages, and each row's input storages (train
+        # mode only; ``track_storages``): for activation-checkpointing plans.
+        self.storages: StorageTracker | None = None
+
+    def track_storages(self) -> None:
+        """Also keep which rows saved which storages (``saved_storages``)."""
+        self.storages = StorageTracker()
 
     # --------------------------------------------------------- instrumenting
     def attach(self, hooks_only: bool = False) -> Callable[[], None]:
@@ -190,6 +198,8 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
+        if self.storages is not None:
+            self.storages.entered(row, iter_tensors((args, kwargs)))
         stack.append(row)
         return row
 
@@ -305,6 +315,8 @@ class Recorder:
         for tensor in tensors:
             self._saved_keys.add(storage_key(tensor))
             self._keep_alive.append(tensor)
+        if self.storages is not None:
+            self.storages.excluded.update(self._saved_keys)
 
     def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
         key = storage_key(tensor)
@@ -316,6 +328,8 @@ class Recorder:
                 self.stack[-1].own_activation_bytes += size
             else:
                 self.loose_activation_bytes += size
+        if self.storages is not None:
+            self.storages.saved(key, tensor, self.stack[-1] if self.stack else None)
         # Hand autograd an alias without grad_fn: returning the tensor itself makes
         # a saved output reference its own graph node, a cycle that leaks the
         # whole graph after the summary.

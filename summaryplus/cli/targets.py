@@ -267,10 +267,21 @@ def summary_error_line(error: SummaryError) -> str:
 
 
 def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
-    _emit(args, _render_model(stats, args.format or "text"))
+    text = _render_model(stats, args.format or "text")
+    if (args.format or "text") == "text" and args.findings != "none":
+        text = _with_findings(text, stats, args.findings)
+    _emit(args, text)
     if args.plot is not None:
         _plot(stats, args.plot)
     return 0
+
+
+def _with_findings(text: str, stats: ModelStatistics, shown: str | None) -> str:
+    """The findings under the table: the first few, or all with ``--findings``."""
+    from ..render.findings import SHORT, findings_text
+
+    found = findings_text(stats.findings(), limit=None if shown == "all" else SHORT)
+    return f"{text}\n{found}" if found else text
 
 
 def _render_model(stats: ModelStatistics, fmt: str) -> str:
