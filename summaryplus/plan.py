@@ -25,6 +25,7 @@ from torch import nn
 from .gpus import GPU, GPUS
 from .inference import InferenceMemory, inference_memories
 from .memory import TrainingMemory
+from .recompute import CheckpointPlan
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -55,6 +56,8 @@ class Plan:
     training: TrainingMemory
     gpus: tuple[GPU, ...] = GPUS
     assumptions: tuple[str, ...] = ()
+    # What to checkpoint to fit the training step in a budget (``checkpoint=``).
+    checkpointing: CheckpointPlan | None = None
 
     def inference_per_gpu(self, memory: InferenceMemory, gpus: int) -> int:
         """Bytes on each of ``gpus`` GPUs serving with tensor parallelism."""
@@ -118,6 +121,11 @@ class Plan:
             "gpus": [{"name": g.name, "cards": g.cards, "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
+            **(
+                {}
+                if self.checkpointing is None
+                else {"checkpointing": self.checkpointing.to_dict()}
+            ),
         }
 
     def __str__(self) -> str:
@@ -135,6 +143,7 @@ def plan(
     context: int,
     batch: int = 1,
     shards: int = 1,
+    checkpoint: int | float | str | None = None,
     **kwargs: Any,
 ) -> Plan:
     """Params, FLOPs per token, inference memory in bf16/int8/int4 at ``context``
@@ -149,9 +158,12 @@ def plan(
         context: tokens per sequence (FLOPs per token divide by batch x context).
         batch: sequences.
         shards: GPUs to split training (FSDP) and inference (tensor parallel) over.
+        checkpoint: a training peak per GPU to fit (bytes, or ``"80GiB"``): adds
+            the activation-checkpointing plan for it (``checkpointing``; see
+            ``summaryplus.recompute``), in the training setup above.
 
     Raises:
-        ValueError: a bad ``context``, ``batch`` or ``shards``.
+        ValueError: a bad ``context``, ``batch``, ``shards`` or ``checkpoint``.
         SummaryError: a forward failed.
 
     Example:
@@ -182,6 +194,12 @@ def plan(
     training = stats.training_memory(
         "adam", mixed_precision=True, dtype="bfloat16", shards=shards if shards > 1 else None
     )
+    checkpointing = None
+    if checkpoint is not None:
+        checkpointing = stats.checkpoint_plan(
+            checkpoint, "adam", mixed_precision=True, dtype="bfloat16",
+            shards=shards if shards > 1 else None,
+        )
     tokens = batch * context
     return Plan(
         model=type(model).__name__,
@@ -197,4 +215,5 @@ def plan(
         inference=tuple(memories),
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
+        checkpointing=checkpointing,
     )

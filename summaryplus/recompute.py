@@ -194,8 +194,8 @@ def checkpoint_plan(
     if storages is None or not summary.grad_enabled:
         raise ValueError(
             "checkpoint_plan() needs the storages a train-mode forward saved: call "
-            "summary(..., mode='train') on the live model (a summary loaded from JSON, "
-            "an eval summary or a cached forward has none)"
+            "summary(..., mode='train') on the live model (a summary loaded from JSON "
+            "or an eval summary has none)"
         )
     limit = parse_bytes(budget)
     memory = estimate_training_memory(

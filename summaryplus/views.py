@@ -116,7 +116,7 @@ class SummaryViews:
 
         Raises:
             ValueError: the summary did not run in train mode on a live model
-                (loaded from JSON, eval, or a cached forward), or a bad argument.
+                (loaded from JSON, or eval), or a bad argument.
 
         Example:
             >>> import torch

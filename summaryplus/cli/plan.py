@@ -30,7 +30,8 @@ examples:
   summaryplus plan ./Llama-3-8B/config.json --context 8192
   summaryplus plan ./Llama-3-70B/ --context 4096 --batch 4 --shards 8 --format json
   summaryplus plan meta-llama/Llama-3.1-8B --context 8192
-  summaryplus plan ./models.py:make_gpt --context 1024"""
+  summaryplus plan ./models.py:make_gpt --context 1024
+  summaryplus plan ./Llama-3-8B/ --context 4096 --batch 8 --shards 8 --checkpoint 80GiB"""
 
 
 def build_plan_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,12 @@ def build_plan_parser() -> argparse.ArgumentParser:
         help="GPUs to split training (FSDP) and inference (tensor parallel) over (default 1)",
     )
     parser.add_argument(
+        "--checkpoint", nargs="?", const="80GiB", metavar="BUDGET",
+        help="also plan activation checkpointing: which modules to wrap so the training "
+        "step fits BUDGET per GPU (default 80GiB; bytes, or e.g. 40GB, 80GiB), at the "
+        "least recompute, with the snippet that applies it",
+    )
+    parser.add_argument(
         "--model-class", metavar="NAME",
         help="configs only: the transformers class to build (default: architectures[0])",
     )
@@ -79,7 +86,8 @@ def run_plan(args: argparse.Namespace) -> int:
     model, inputs, context = load_plan_target(args)
     try:
         found = plan(
-            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards
+            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards,
+            checkpoint=args.checkpoint,
         )
     except SummaryError as error:
         line = str(error).splitlines()[0].rstrip(".")

@@ -69,6 +69,8 @@ def plan_text(plan: Plan) -> str:
         per_gpu = readable_bytes(plan.training_per_gpu)
         lines.append(f"Per GPU with {plan.shards} shards (FSDP): {per_gpu}")
     lines += ["", _fit_table(plan)]
+    if plan.checkpointing is not None:
+        lines += ["", str(plan.checkpointing)]
     lines += [f"Assumed: {line}" for line in plan.assumptions]
     return "\n".join(lines)
 

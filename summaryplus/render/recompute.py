@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
+
+from .units import readable_bytes
 
 if TYPE_CHECKING:
     from ..recompute import CheckpointPlan
@@ -11,7 +14,9 @@ _SHOWN_PATHS = 12
 
 
 def _size(num_bytes: float) -> str:
-    return f"{num_bytes / 1e9:,.2f} GB" if num_bytes >= 1e8 else f"{num_bytes / 1e6:,.2f} MB"
+    """Decimal units, and GiB beside GB from 1 GiB (GPUs are sold in GiB)."""
+    text = readable_bytes(num_bytes)
+    return f"{text} ({num_bytes / 2**30:,.2f} GiB)" if num_bytes >= 2**30 else text
 
 
 def plan_text(plan: CheckpointPlan) -> str:
@@ -53,13 +58,12 @@ def plan_snippet(plan: CheckpointPlan) -> str:
             'model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": '
             "False})"
         )
-    paths = ",\n".join(f"    {path!r}" for path in plan.paths)
     return (
         "from functools import partial\n"
         "from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import (\n"
         "    CheckpointImpl, apply_activation_checkpointing, checkpoint_wrapper)\n"
         "\n"
-        f"PATHS = {{\n{paths},\n}}\n"
+        f"PATHS = {_paths_literal(plan.paths)}\n"
         "wrapped = {id(m) for name, m in model.named_modules() if name in PATHS}\n"
         "apply_activation_checkpointing(\n"
         "    model,\n"
@@ -68,3 +72,18 @@ def plan_snippet(plan: CheckpointPlan) -> str:
         "    check_fn=lambda module: id(module) in wrapped,\n"
         ")"
     )
+
+
+def _paths_literal(paths: tuple[str, ...]) -> str:
+    """The paths as a Python set: ``{f"model.layers.{i}" for i in range(28)}`` for
+    a run of numbered siblings, else one string per line."""
+    found = [re.fullmatch(r"(.*\.)(\d+)", path) for path in paths]
+    prefixes = {match.group(1) for match in found if match}
+    if len(paths) > 3 and len(prefixes) == 1 and all(found) and re.fullmatch(r"[\w.]*", *prefixes):
+        prefix = prefixes.pop()
+        numbers = [int(match.group(2)) for match in found if match]
+        if numbers == list(range(numbers[0], numbers[-1] + 1)):
+            start = f"{numbers[0]}, " if numbers[0] else ""
+            return f'{{f"{prefix}{{i}}" for i in range({start}{numbers[-1] + 1})}}'
+    lines = ",\n".join(f"    {path!r}" for path in paths)
+    return f"{{\n{lines},\n}}"
