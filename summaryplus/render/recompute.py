@@ -79,8 +79,8 @@ def _paths_literal(paths: tuple[str, ...]) -> str:
     a run of numbered siblings, else one string per line."""
     found = [re.fullmatch(r"(.*\.)(\d+)", path) for path in paths]
     prefixes = {match.group(1) for match in found if match}
-    if len(paths) > 3 and len(prefixes) == 1 and all(found) and re.fullmatch(r"[\w.]*", *prefixes):
-        prefix = prefixes.pop()
+    prefix = prefixes.pop() if len(prefixes) == 1 else None
+    if len(paths) > 3 and prefix is not None and all(found) and re.fullmatch(r"[\w.]*", prefix):
         numbers = [int(match.group(2)) for match in found if match]
         if numbers == list(range(numbers[0], numbers[-1] + 1)):
             start = f"{numbers[0]}, " if numbers[0] else ""
