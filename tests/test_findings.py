@@ -450,3 +450,13 @@ def test_cli_shows_findings_under_the_table(tmp_path: Any) -> None:
     data = json.loads(cli("heads.py:make", "--input-size", "2,8", "--format", "json",
                           cwd=tmp_path).out)
     assert [f["rule"] for f in data["findings"]] == ["unused-parameters"]
+
+
+def test_compare_says_which_model_has_which_finding() -> None:
+    from summaryplus import compare
+
+    table = compare({"plain": nn.Linear(8, 2), "two-heads": TwoHeads()}, input_size=(2, 8))
+    assert table["plain"].findings == ()
+    assert table["two-heads"].findings == (("unused-parameters", "error"),)
+    assert "Findings: unused-parameters (error): 'two-heads'" in str(table)
+    assert json.loads(table.to_json())["rows"][1]["findings"] == [["unused-parameters", "error"]]

@@ -145,3 +145,26 @@ def test_budget_sizes() -> None:
     for bad in ("80 apples", "-1GB", 0, True):
         with pytest.raises(ValueError, match="budget"):
             parse_bytes(bad)  # type: ignore[arg-type]
+
+
+def test_plan_command_with_checkpoint(tmp_path: Any) -> None:
+    import json
+
+    from tests.test_cli import cli
+
+    (tmp_path / "gpt.py").write_text(
+        "from summaryplus.examples import TinyGPT\n"
+        "def make():\n"
+        "    return TinyGPT(depth=4)\n"
+    )
+    text = cli("plan", "gpt.py:make", "--context", "64", "--batch", "2", "--checkpoint",
+               "14MB", cwd=tmp_path)
+    assert text.code == 0, text.err
+    assert "Activation checkpointing for a budget of 14.00 MB" in text.out
+    data = json.loads(cli("plan", "gpt.py:make", "--context", "64", "--batch", "2",
+                          "--checkpoint", "14MB", "--format", "json", cwd=tmp_path).out)
+    plan = data["checkpointing"]
+    assert plan["budget"] == 14_000_000 and plan["paths"]
+    assert plan["saved_bytes"] < plan["saved_bytes_before"]
+    bad = cli("plan", "gpt.py:make", "--context", "64", "--checkpoint", "lots", cwd=tmp_path)
+    assert bad.code == 2 and "budget='lots' is not a size" in bad.err
