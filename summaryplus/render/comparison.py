@@ -103,7 +103,9 @@ def findings_notes(comparison: Comparison) -> list[str]:
             having.setdefault(rule, []).append(repr(row.name))
     if not having:
         return []
-    parts = [f"{rule} ({severity}): {', '.join(names)}" for (rule, severity), names in having.items()]
+    parts = [
+        f"{rule} ({severity}): {', '.join(names)}" for (rule, severity), names in having.items()
+    ]
     return [f"Findings: {'; '.join(parts)} (stats.findings() says what to do)."]
 
 
