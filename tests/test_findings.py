@@ -460,3 +460,15 @@ def test_compare_says_which_model_has_which_finding() -> None:
     assert table["two-heads"].findings == (("unused-parameters", "error"),)
     assert "Findings: unused-parameters (error): 'two-heads'" in str(table)
     assert json.loads(table.to_json())["rows"][1]["findings"] == [["unused-parameters", "error"]]
+
+
+def test_the_report_lists_findings_linked_to_their_rows() -> None:
+    import re
+
+    page = summary(TwoHeads(use_b=True), input_size=(2, 8), mode="train", verbose=0).to_html()
+    anchor = re.search(r'<tr id="(sp[0-9a-f]+-\d+)"', page)
+    assert anchor is not None  # the row of head_b
+    assert f'<a href="#{anchor.group(1)}">head_b</a>' in page
+    assert 'class="sp-findings"' in page and "<code>no-gradient</code>" in page
+    clean = summary(TinyGPT(), input_size=(1, 8), dtypes=[torch.long], verbose=0).to_html()
+    assert "sp-findings" not in clean.split("</style>")[-1]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from .._tensors import direct_parameters
 from ..capture.tree import ModuleTree
@@ -83,6 +84,8 @@ class Context:
         found: dict[int, tuple[str, torch.Tensor, list[nn.Module]]] = {}
         for prefix, module in self.tree.named_paths():
             for name, tensor in direct(module):
+                if is_lazy(tensor):
+                    continue  # no shape or size yet (a lazy module before its first call)
                 entry = found.get(id(tensor))
                 if entry is None:
                     entry = found[id(tensor)] = (

@@ -3,7 +3,8 @@ with the count of the rest), and the full list with what to do."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -53,3 +54,26 @@ def findings_text(findings: Sequence[Finding], limit: int | None = SHORT) -> str
             f"  ... and {rest} more (summaryplus --findings, or stats.findings() in Python)"
         )
     return "\n".join(lines)
+
+
+def findings_html(findings: Sequence[Finding], anchors: Mapping[str, str]) -> str:
+    """The findings as an HTML list for the report: each with its severity, rule,
+    message and action, its rows linked to their table rows (``anchors``:
+    module path -> element id); "" when there are none."""
+    if not findings:
+        return ""
+    items = []
+    for finding in findings:
+        rows = [
+            f'<a href="#{anchors[path]}">{html.escape(path or "(model)")}</a>'
+            for path in finding.rows
+            if path in anchors
+        ]
+        where = f' <span class="sp-fr">{", ".join(rows)}</span>' if rows else ""
+        items.append(
+            f'<li class="sp-{finding.severity}"><b>{finding.severity}</b> '
+            f"<code>{html.escape(finding.rule)}</code> {html.escape(finding.message)}{where}"
+            f"<br><span class=\"sp-fa\">{html.escape(finding.action)}</span></li>"
+        )
+    return f'<details class="sp-findings" open><summary>Findings ({len(findings)})</summary>' \
+        f"<ul>{''.join(items)}</ul></details>"

@@ -12,6 +12,7 @@ needs no network.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import math
@@ -22,7 +23,9 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings
+from ..findings import find
 from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
+from .findings import findings_html
 from .html import totals_table
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
@@ -132,16 +135,32 @@ def report_panel(
         if parent >= 0:
             has_children[parent] = True
     folded = [False] * len(layers)
+    found = find(stats)
+    # The rows findings name get an id (their links jump there) and a badge.
+    named: dict[str, list[str]] = {}
+    for finding in found:
+        for path in finding.rows:
+            named.setdefault(path, []).append(finding.rule)
+    prefix = "sp" + hashlib.sha1(
+        f"{title}|{_model_name(stats)}|{len(layers)}".encode()
+    ).hexdigest()[:8]
+    anchors: dict[str, str] = {}
     for position, layer in enumerate(layers):
         values = row_values(options, layer, True, stats.total_params, chosen)
         parent = parents[position]
         if parent >= 0:
             folded[position] = folded[parent] or layers[parent].depth >= depth
         mark = (marks or {}).get(position)
-        lines.append(
-            _row_html(layer, values, chosen, shares, has_children[position], folded[position],
-                      layer.depth < depth, mark, options.show_var_name, options.show_depth)
-        )
+        line = _row_html(layer, values, chosen, shares, has_children[position], folded[position],
+                         layer.depth < depth, mark, options.show_var_name, options.show_depth)
+        rules = named.get(layer.module_path)
+        if rules and layer.module_path not in anchors:
+            anchors[layer.module_path] = f"{prefix}-{position}"
+            badge = f'<b class="bd fd" title="{html.escape(", ".join(rules))}">finding</b>'
+            line = line.replace("<tr", f'<tr id="{prefix}-{position}"', 1).replace(
+                "</td>", f"{badge}</td>", 1
+            )
+        lines.append(line)
         data_rows.append(
             [parent, layer.depth, layer.module_path, layer.class_name,
              *(_sort_key(layer, column, values[column]) for column in chosen)]
@@ -170,7 +189,7 @@ def report_panel(
         '<span class="sp-n"></span></div>\n'
         '<div class="sp-scroll"><table class="summaryplus-layers">\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(lines)}</tbody>\n</table></div>\n"
-        f"{totals_table(stats)}\n"
+        f"{totals_table(stats)}\n{findings_html(found, anchors)}\n"
         f'<script type="application/json" class="sp-data">{_json(data)}</script>\n'
         "</div>"
     )
