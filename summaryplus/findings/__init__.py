@@ -9,6 +9,7 @@ and its thresholds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,8 @@ from .registry import RULES, SEVERITIES, Finding, Rule, rule
 if TYPE_CHECKING:
     from ..records import SummaryLike
 
+logger = logging.getLogger("summaryplus")
+
 __all__ = ["RULES", "SEVERITIES", "Finding", "Findings", "Rule", "find", "rule"]
 
 
@@ -37,7 +40,7 @@ class Findings(list[Finding]):
     """The findings of a summary: a list, printed one per line with what to do."""
 
     def __str__(self) -> str:
-        return findings_text(self, limit=None)
+        return findings_text(self, limit=None) or "Findings: none"
 
 
 def find(summary: SummaryLike, rules: Iterable[str] | None = None) -> Findings:
@@ -78,10 +81,12 @@ def find(summary: SummaryLike, rules: Iterable[str] | None = None) -> Findings:
     rows = summary.summary_list
     model = module_of(rows[0]) if rows else None
     context = Context(summary, model)
-    found = [
-        finding
-        for name in chosen
-        if model is not None or not RULES[name].needs_model
-        for finding in RULES[name].check(context)
-    ]
+    found: list[Finding] = []
+    for name in chosen:
+        if model is None and RULES[name].needs_model:
+            continue
+        try:
+            found.extend(RULES[name].check(context))
+        except Exception:  # a rule's bug must not break the summary's exports
+            logger.warning("summaryplus: finding rule %r failed; skipped", name, exc_info=True)
     return Findings(sorted(found, key=lambda finding: SEVERITIES.index(finding.severity)))
