@@ -5,19 +5,24 @@ PY := $(VENV)/bin/python
 # torch is pinned for the dev environment: the CPU wheel lies on disk, and an
 # unpinned torch would make pip fetch a multi-GB CUDA build.
 TORCH_PIN := torch==2.13.0
+# Exact versions of every other package the dev and test installs take, so a
+# fresh clone tests what the last green run tested, whatever was released since.
+# `make test-latest` tries the newest allowed versions; `make lock` moves this
+# file to them once that run passes.
+LOCK := requirements/test-lock.txt
 
-.PHONY: demo test test-oldest lint typecheck bench clean
+.PHONY: demo test test-latest lock test-torch test-oldest lint typecheck bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(PY) setup.cfg setup.py
-	$(PY) -m pip install --quiet "$(TORCH_PIN)" -e .
+$(VENV)/.installed: $(PY) setup.cfg setup.py $(LOCK)
+	$(PY) -m pip install --quiet -c $(LOCK) "$(TORCH_PIN)" -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed setup.cfg
-	$(PY) -m pip install --quiet "$(TORCH_PIN)" -e ".[test]"
+$(VENV)/.installed-test: $(VENV)/.installed setup.cfg $(LOCK)
+	$(PY) -m pip install --quiet -c $(LOCK) "$(TORCH_PIN)" -e ".[test]"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -32,6 +37,50 @@ typecheck: $(VENV)/.installed-test
 test: $(VENV)/.installed-test lint typecheck
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules summaryplus
+
+# The newest versions setup.cfg allows (torch stays pinned: other torches are
+# test-torch's job), in a venv of their own made anew each run. It prints what
+# moved against the lock, then runs what `make test` runs. Not part of .ci/run.
+LATEST_VENV := .venv-latest
+LATEST_PY := $(LATEST_VENV)/bin/python
+
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_PY) -m pip install --quiet --upgrade pip
+	$(LATEST_PY) -m pip install --quiet --upgrade "$(TORCH_PIN)" -e ".[test]"
+	$(LATEST_PY) -m pip freeze --exclude-editable | grep -vE '^(torch==|-e |#)' | LC_ALL=C sort -f > $(LATEST_VENV)/freeze.txt
+	@echo "--- what moved against $(LOCK) (< locked, > newest) ---"
+	@grep -v '^#' $(LOCK) | diff - $(LATEST_VENV)/freeze.txt | grep '^[<>]' || echo "nothing: the lock is current"
+	$(LATEST_PY) -m ruff check summaryplus tests benchmarks
+	$(LATEST_PY) -m mypy --strict summaryplus
+	$(LATEST_PY) -m pytest -q
+	$(LATEST_PY) -m pytest -q -p no:cacheprovider --doctest-modules summaryplus
+
+# Move the lock to what the last passing `make test-latest` installed.
+lock:
+	test -f $(LATEST_VENV)/freeze.txt || { echo "run 'make test-latest' first"; exit 1; }
+	{ sed -n '1,2p' $(LOCK); cat $(LATEST_VENV)/freeze.txt; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+
+# The suite on another torch: `make test-torch TORCH=2.14.1`. Each version gets
+# its own venv with that torch pinned and everything else from the lock. The
+# registry's torch builds are CUDA builds (several GB; they run on CPU).
+# Not part of .ci/run (CI keeps the pinned torch, for its time).
+TORCH ?= 2.14.1
+TORCH_VENV := .venv-torch-$(TORCH)
+TORCH_PY := $(TORCH_VENV)/bin/python
+
+$(TORCH_VENV)/.installed: setup.cfg setup.py $(LOCK)
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_PY) -m pip install --quiet --upgrade pip
+	grep -vE '^(sympy|networkx|filelock|fsspec|jinja2|MarkupSafe|mpmath|typing_extensions)==' $(LOCK) > $(TORCH_VENV)/lock.txt
+	$(TORCH_PY) -m pip install --quiet -c $(TORCH_VENV)/lock.txt "torch==$(TORCH)" -e ".[test]"
+	touch $@
+
+test-torch: $(TORCH_VENV)/.installed
+	$(TORCH_PY) -c "import torch; print('torch', torch.__version__)"
+	$(TORCH_PY) -m pytest -q -p no:cacheprovider
 
 # The core suite (no optional extras: their tests skip) on the oldest torch
 # setup.cfg declares. Not part of .ci/run. Only torch 2.13.0 is installable

@@ -25,6 +25,7 @@ from .capture import (
     ForwardFailed,
     ModuleTree,
     capture_forward,
+    interpreter,
     static_rows,
 )
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
@@ -33,6 +34,7 @@ from .capture.routing import is_data_dependent
 from .enums import Mode
 from .errors import SummaryError
 from .formatting import FormattingOptions
+from .formulas import registry_version
 from .inputs import ForwardInputs, build_inputs
 from .model_statistics import ModelStatistics
 
@@ -177,7 +179,9 @@ def statistics(
         without_data=without_data,
         assumptions=result.assumptions,
         saved_storages=result.saved_storages,
-        graph_params=result.graph_params,
+        reached_params=result.reached_params,
+        output_held_bytes=result.output_held_bytes,
+        output_grad_bytes=result.output_grad_bytes,
     )
 
 
@@ -199,7 +203,16 @@ def summary_error(
         path, where, received = "", f"the model ({type(model).__name__})", "?"
     ran = sum(1 for row in partial.summary_list if row.executed)
     origin = _origin(error)
-    if origin == "summaryplus":
+    if isinstance(error, RecursionError):
+        depth = tree.depth()
+        opening = (
+            f"Failed to run the forward pass of {type(model).__name__}: it nests modules "
+            f"{depth:,} levels deep and raised RecursionError; summaryplus records "
+            f"at most about {interpreter.max_depth():,} levels in this thread (the recursion "
+            "limit is raised only as far as the C stack holds), and the bare forward "
+            "stops at Python's default limit too"
+        )
+    elif origin == "summaryplus":
         opening = (
             f"summaryplus failed while {where} was running (its own code, not the "
             f"model's: please report it): {type(error).__name__}: {error}"
@@ -270,7 +283,11 @@ def _cache_key(
     an input cannot be described (then the summary is not cached)."""
     try:
         return fingerprint(
-            tree, (inputs.args, inputs.kwargs), (mode, str(inputs.device), inputs.fake)
+            tree,
+            (inputs.args, inputs.kwargs),
+            # The registry's version: a formula registered or replaced since
+            # the capture makes it stale (its MACs came from the old formulas).
+            (mode, str(inputs.device), inputs.fake, registry_version()),
         )
     except Unkeyable as unkeyable:
         logger.info("cache_forward_pass: not caching, an input is a %s", unkeyable)

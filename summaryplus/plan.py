@@ -1,5 +1,5 @@
 """Will it fit? Params, FLOPs per token, inference and training memory of one
-model, and the common GPU sizes (``gpus.GPUS``) each setup fits on.
+model, and the GPUs (``gpus.PLAN_GPUS``) each setup fits on.
 
 ``plan()`` runs the model twice, on fake/meta tensors (nothing is computed or
 allocated; a 70B model costs seconds): a training step (forward and a real
@@ -15,7 +15,7 @@ Across N GPUs:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,11 @@ from .recompute import CheckpointPlan
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
+    from .speed import SpeedPlan
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
+#: What ``plan()`` runs, in order (the names its ``progress`` callback gets).
+PLAN_STAGES = ("training step (forward and backward)", "inference prefill with the cache")
 _ATTENTION = (
     "training activations: what autograd saves for backward, attention run as "
     "PyTorch's fused CPU kernel runs scaled_dot_product_attention (a model with "
@@ -58,6 +61,11 @@ class Plan:
     assumptions: tuple[str, ...] = ()
     # What to checkpoint to fit the training step in a budget (``checkpoint=``).
     checkpointing: CheckpointPlan | None = None
+    # The forward as it ran (for speed.py): its fused bytes moved, and the
+    # parameters and their bytes in the dtype it ran in.
+    forward_fused_bytes: int = 0
+    run_params: int = 0
+    run_param_bytes: int = 0
 
     def inference_per_gpu(self, memory: InferenceMemory, gpus: int) -> int:
         """Bytes on each of ``gpus`` GPUs serving with tensor parallelism."""
@@ -79,10 +87,11 @@ class Plan:
         return rows
 
     def fits(self) -> dict[str, dict[str, int | None]]:
-        """setup -> GPU name -> GPUs needed: 1, ``shards``, or None (fits on neither)."""
+        """setup -> GPU key -> GPUs needed: 1, ``shards``, or None (fits on neither),
+        against each GPU's usable memory."""
         return {
             name: {
-                gpu.name: 1 if one <= gpu.bytes else (
+                gpu.key: 1 if one <= gpu.bytes else (
                     self.shards if self.shards > 1 and per_gpu <= gpu.bytes else None
                 )
                 for gpu in self.gpus
@@ -118,7 +127,7 @@ class Plan:
                 "local_total": self.training.local_total,
                 "per_gpu": self.training_per_gpu,
             },
-            "gpus": [{"name": g.name, "cards": g.cards, "bytes": g.bytes} for g in self.gpus],
+            "gpus": [{**g.to_dict(), "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
             **(
@@ -128,10 +137,26 @@ class Plan:
             ),
         }
 
+    def speed(
+        self, gpus: Sequence[str | GPU] | None = None, utilization: float = 0.9
+    ) -> SpeedPlan:
+        """Prefill and decode bounds and the largest context and batch per GPU
+        (``summaryplus.speed.speed_plan``)."""
+        from .speed import speed_plan
+
+        return speed_plan(self, gpus, utilization)
+
     def __str__(self) -> str:
         from .render.plan import plan_text
 
         return plan_text(self)
+
+    def render(self, fmt: str = "text") -> str:
+        """The plan in any format: ``text``, ``json``, ``csv``, ``html``, ``rich``,
+        ``markdown``/``md`` or a tabulate format (``render.plan.render_plan``)."""
+        from .render.plan import render_plan
+
+        return render_plan(self, fmt)
 
 
 def plan(
@@ -144,6 +169,7 @@ def plan(
     batch: int = 1,
     shards: int = 1,
     checkpoint: int | float | str | None = None,
+    progress: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> Plan:
     """Params, FLOPs per token, inference memory in bf16/int8/int4 at ``context``
@@ -161,6 +187,8 @@ def plan(
         checkpoint: a training peak per GPU to fit (bytes, or ``"80GiB"``): adds
             the activation-checkpointing plan for it (``checkpointing``; see
             ``summaryplus.recompute``), in the training setup above.
+        progress: called with the name of each of its ``PLAN_STAGES`` as it
+            starts (the command line's progress bar); None: nothing is called.
 
     Raises:
         ValueError: a bad ``context``, ``batch``, ``shards`` or ``checkpoint``.
@@ -183,10 +211,13 @@ def plan(
             raise ValueError(f"{argument}=0 is not valid; accepted values: an int >= 1")
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, context)], [torch.long]
+    announce = progress or (lambda name: None)
+    announce(PLAN_STAGES[0])
     step = training_flops(
         model, input_size=input_size, input_data=input_data, dtypes=dtypes, **kwargs
     )
     stats = step.statistics
+    announce(PLAN_STAGES[1])
     memories = inference_memories(
         model, input_size, input_data, dtypes, INFERENCE_DTYPES,
         context=context, batch=batch, **kwargs,
@@ -216,4 +247,7 @@ def plan(
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
         checkpointing=checkpointing,
+        forward_fused_bytes=stats.total_fused_bytes_moved,
+        run_params=stats.total_params,
+        run_param_bytes=stats.total_param_bytes,
     )

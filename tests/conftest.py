@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import global_state  # from this folder, put on the path above
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,3 +23,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def overwrite(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--overwrite"))
+
+
+@pytest.fixture(autouse=True)
+def _leaves_global_state_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test that leaves process-wide state changed (the formula
+    registry, torch's defaults and modes, distributions' validation, logging,
+    warnings filters, the environment: ``global_state``), after putting it
+    back, so that no later test depends on it; torch's RNG starts from one
+    seed in every test and is put back after it. (An autouse fixture is set
+    up before the test's other fixtures and torn down after them: their own
+    restoring, monkeypatch's and caplog's, has run by then.)"""
+    before = global_state.snapshot()
+    dynamo_patched = global_state.dynamo_patched()
+    global_state.start()
+    yield
+    leaked = global_state.restore(before, dynamo_patched_before=dynamo_patched)
+    if leaked:
+        pytest.fail(
+            f"{request.node.nodeid} left global state changed (now put back):\n  "
+            + "\n  ".join(leaked),
+            pytrace=False,
+        )

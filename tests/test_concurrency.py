@@ -95,3 +95,20 @@ def test_two_threads_one_model_leave_every_flag_and_tensor_as_before() -> None:
     assert_same(before, fingerprint(model))
     assert model.training and not model.stem.training
     assert all(isinstance(m, nn.Module) for m in model.modules())
+
+
+def test_overlapping_summaries_without_data_put_validation_back_once_both_end() -> None:
+    # Two summaries on meta in two threads: the first to end must not switch
+    # torch.distributions' validation back on under the second, and the last
+    # to end restores the setting found by the first (interleaved, not nested).
+    from summaryplus.capture import interpreter
+
+    validation = torch.distributions.Distribution
+    before = validation._validate_args
+    first, second = interpreter.distributions_unvalidated(), interpreter.distributions_unvalidated()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert validation._validate_args is False  # the second is still running
+    second.__exit__(None, None, None)
+    assert validation._validate_args is before

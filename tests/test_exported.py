@@ -414,6 +414,30 @@ def test_composite_ops_count_as_a_formula_in_the_dynamic_sizes(example_batch: in
         assert at_size.total_mult_adds == eager.total_mult_adds
 
 
+def test_composite_counts_follow_a_formula_replaced_and_put_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A composite's symbolic count is kept per (op, arguments, ranges): a
+    # formula changed since must not be answered from it.
+    from summaryplus.formulas import registry
+
+    batch = torch.export.Dim("batch", max=64)
+    program = torch.export.export(
+        Composites().eval(), (torch.randn(2, 3, 8, 8),), dynamic_shapes=({0: batch},)
+    )
+
+    def per_item() -> Any:
+        stats = summary(program, verbose=0)
+        (name,) = stats.sizes
+        return sympy.simplify(parse_expr(stats.mult_adds_formula) / parse_expr(name))
+
+    assert per_item() == 11520  # conv 7,776 + transposed 2,304 + einsum 1,440
+    with monkeypatch.context() as patch:
+        patch.setitem(registry._REGISTRY, torch.ops.aten.convolution, lambda *a, **k: 0)
+        assert per_item() == 1440  # the einsum's only
+    assert per_item() == 11520
+
+
 def test_composite_formulas_with_equal_sizes_ranges_and_strides() -> None:
     """Three dynamic sizes, equal at the export (no duck sizing: three symbols);
     a height and width whose exported minimum is 8, so no region sets them to 1;

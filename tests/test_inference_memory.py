@@ -106,8 +106,10 @@ def test_ssm_state_does_not_grow_with_the_context() -> None:
                                       state_size=8, conv_kernel=4, expand=2)
     model = _meta(transformers.MambaForCausalLM, config)
     short, long = (inference_memory(model, context=t, batch=2) for t in (16, 64))
-    # layers x batch x (expand x hidden) x (conv kernel + state size) x 2 bytes
-    assert short.kv_cache == long.kv_cache == 2 * 2 * 128 * (4 + 8) * 2
+    # layers x batch x (expand x hidden) x (conv kernel + state size) x 2 bytes,
+    # + each layer's int64 length counter (transformers 5.x caches keep one):
+    # the server holds those bytes too, so they count.
+    assert short.kv_cache == long.kv_cache == 2 * 2 * 128 * (4 + 8) * 2 + 2 * 8
 
 
 def test_hybrid_cache_matches_the_returned_cache() -> None:
@@ -119,9 +121,11 @@ def test_hybrid_cache_matches_the_returned_cache() -> None:
     )
     model = _meta(transformers.JambaForCausalLM, config)
     memory = inference_memory(model, context=64, batch=2)
-    assert memory.kv_cache == 2 * _returned_cache_elements(model, 64, 2)
+    # the returned cache's float elements in bf16, + one int64 length counter
+    assert memory.kv_cache == 2 * _returned_cache_elements(model, 64, 2) + 8
     # one attention layer (2 x 2 heads x 16 x 64 x 2) and one Mamba layer (2 x 128 x (4 + 8))
-    assert memory.kv_cache == 2 * (2 * 2 * 16 * 64 * 2 + 2 * 128 * (4 + 8))
+    # in bf16, + the Mamba layer's int64 length counter (8 B)
+    assert memory.kv_cache == 2 * (2 * 2 * 16 * 64 * 2 + 2 * 128 * (4 + 8)) + 8
 
 
 def test_an_encoder_has_no_cache_and_says_so() -> None:

@@ -318,9 +318,73 @@ def test_an_error_in_summaryplus_own_code_names_summaryplus_and_the_op(
     def broken(*args: Any, **kwargs: Any) -> int:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setitem(registry._REGISTRY, torch.ops.aten.mm, broken)
-    with pytest.raises(SummaryError, match=r"summaryplus failed .*could not count the MACs of mm"):
-        summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0)
+    with monkeypatch.context() as patch:
+        patch.setitem(registry._REGISTRY, torch.ops.aten.mm, broken)
+        with pytest.raises(SummaryError, match=r"summaryplus failed .*could not count the MACs"):
+            summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0)
+    # The broken formula put back, the next summary counts with the real one
+    # (it once outlived the test through a per-op cache): 3 * 4 * 2 = 24.
+    assert summary(nn.Linear(4, 2, bias=False), input_size=(3, 4), verbose=0).total_mult_adds == 24
+
+
+@pytest.mark.parametrize("cache_forward_pass", [False, True])
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_a_formula_replaced_and_put_back_counts_at_once(
+    monkeypatch: pytest.MonkeyPatch, cache_forward_pass: bool, device: str
+) -> None:
+    from summaryplus.formulas import registry, registry_version
+
+    model = nn.Linear(4, 2, bias=False)
+
+    def macs() -> int:
+        return summary(
+            model, input_size=(3, 4), device=device, cache_forward_pass=cache_forward_pass,
+            verbose=0,
+        ).total_mult_adds
+
+    assert macs() == 24  # 3 * 4 * 2
+    version = registry_version()
+    with monkeypatch.context() as patch:
+        patch.setitem(registry._REGISTRY, torch.ops.aten.mm, lambda *args, **kwargs: 1000)
+        assert registry_version() != version
+        assert macs() == 1000  # the replacement, not a kept count
+    assert macs() == 24  # the original again, the moment it is back
+    # A formula added where there was none, then removed: counted, then not.
+    with monkeypatch.context() as patch:
+        patch.delitem(registry._REGISTRY, torch.ops.aten.mm)
+        assert macs() == 0
+    assert macs() == 24
+
+
+def test_every_change_of_the_registry_changes_its_version() -> None:
+    from summaryplus.formulas import registry, registry_version
+
+    table = registry._REGISTRY
+    mm = torch.ops.aten.mm
+    original, every = table[mm], dict(table)
+    seen = [registry_version()]
+
+    def changed() -> bool:
+        seen.append(registry_version())
+        return seen[-1] != seen[-2]
+
+    try:
+        table[mm] = lambda *args, **kwargs: 1
+        assert changed()
+        del table[mm]
+        assert changed()
+        table.update({mm: original})
+        assert changed()
+        table.pop(mm)
+        assert changed()
+        table.setdefault(mm, original)
+        assert changed()
+        table.clear()
+        assert changed()
+    finally:
+        table.update(every)
+    assert dict(table) == every
+    assert registry.formula_for(torch.ops.aten.mm.default) is original
 
 
 @pytest.mark.parametrize(

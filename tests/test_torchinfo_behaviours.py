@@ -3,11 +3,13 @@ in any output container, and torchinfo's ``LayerInfo`` methods."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 from torch import nn
 
-from summaryplus import summary
+from summaryplus import SummaryError, summary
 
 
 class Holder:
@@ -59,6 +61,62 @@ def test_distributions_show_batch_and_event_shape() -> None:
     assert normal.summary_list[0].output_size == [1, 5]
     assert normal.summary_list[0].output_bytes == 2 * 5 * 4  # loc and scale
     assert "[1, 5]" in str(normal).splitlines()[3]
+
+
+@pytest.fixture(params=[True, False], ids=["validation_on", "validation_off"])
+def validation(request: pytest.FixtureRequest) -> Iterator[bool]:
+    """torch.distributions' default argument validation set to the parameter
+    for the test, and put back after it."""
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(request.param)
+    try:
+        yield bool(request.param)
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(before)
+
+
+@pytest.mark.parametrize("head", [NormalHead, CategoricalHead])
+def test_distributions_summarize_without_data_at_any_validation_setting(
+    head: type[nn.Module], validation: bool
+) -> None:
+    # Validating Normal's scale > 0 (Categorical's logits) reads values: on meta
+    # and fake tensors the summary's own forward runs without it, and the
+    # setting is back as found after each summary.
+    real = summary(head(), input_size=(1, 4), verbose=0)
+    assert torch.distributions.Distribution._validate_args is validation
+    on_fake = summary(head(), input_size=(1, 4), device="meta", verbose=0)
+    assert torch.distributions.Distribution._validate_args is validation
+    with torch.device("meta"):
+        built_on_meta = head()
+    on_meta = summary(built_on_meta, input_data=[torch.empty(1, 4, device="meta")], verbose=0)
+    assert torch.distributions.Distribution._validate_args is validation
+    for stats in (on_fake, on_meta):
+        assert stats.summary_list[0].output_size == real.summary_list[0].output_size
+        assert stats.total_mult_adds == real.total_mult_adds == 4 * 5  # Linear(4, 5), 1 row
+
+
+def test_distributions_still_validate_on_real_tensors() -> None:
+    # Only forwards without data skip validation: a negative scale on real
+    # tensors is the model's own error, as it would be outside the summary.
+    class NegativeScale(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.distributions.Normal:
+            return torch.distributions.Normal(x, -torch.ones_like(x))
+
+    with pytest.raises(SummaryError, match="ValueError"):
+        summary(NegativeScale(), input_size=(1, 4), verbose=0)
+    assert summary(NegativeScale(), input_size=(1, 4), device="meta", verbose=0)
+
+
+def test_distributions_validation_is_put_back_when_the_forward_fails() -> None:
+    class Fails(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            assert not torch.distributions.Distribution._validate_args  # off inside
+            raise RuntimeError("boom")
+
+    before = torch.distributions.Distribution._validate_args
+    with pytest.raises(SummaryError, match="boom"):
+        summary(Fails(), input_size=(1, 4), device="meta", verbose=0)
+    assert torch.distributions.Distribution._validate_args is before
 
 
 def test_objects_referring_to_each_other_are_walked_once() -> None:

@@ -7,7 +7,9 @@ depends on is unchanged: every module's identity, class, ``training`` flag and
 plain attributes (flags such as ``use_cache``), every parameter's and buffer's
 identity, version counter (any in-place write bumps it), shape, dtype, device
 and ``requires_grad``, and the inputs' structure, shapes, dtypes, devices and
-plain values, with the mode and device of the summary. Computing it walks the
+plain values, with the mode and device of the summary and the formula
+registry's version (a formula registered or replaced since makes an entry
+stale: its MACs came from the old formulas). Computing it walks the
 model once: far cheaper than a forward pass.
 
 Rows are never shared: the cache keeps its own copy of the rows (holding their

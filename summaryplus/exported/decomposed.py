@@ -29,7 +29,7 @@ from torch._ops import OpOverload
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..capture.recorder import _DECOMPOSE, _UNCOUNTED, _ZERO_MACS, Recorder, op_name
-from ..formulas import formula_on_call
+from ..formulas import formula_on_call, registry_version
 from .graph import GraphNode, TensorValue
 from .symbolic import evaluate, parse_expr
 
@@ -72,6 +72,10 @@ def count_composite(
     """
     symbols = sorted(symbols_of((node.args, node.kwargs)), key=str)
     if symbols:
+        global _CACHE_VERSION
+        if registry_version() != _CACHE_VERSION:  # counts by formulas since replaced
+            _CACHE.clear()
+            _CACHE_VERSION = registry_version()
         key = (op, _frozen(node.args), _frozen(node.kwargs),
                tuple((name, ranges.get(name)) for name in symbols))  # fmt: skip
         if key in _CACHE:
@@ -86,8 +90,10 @@ def count_composite(
     return _at_binding(op, node, binding, exact=not symbols)
 
 
-# (op, arguments, sizes' ranges) -> its symbolic count, or None: none to be had.
+# (op, arguments, sizes' ranges) -> its symbolic count, or None: none to be had;
+# valid for the formula registry at _CACHE_VERSION (cleared when it changes).
 _CACHE: dict[Any, Counted | None] = {}
+_CACHE_VERSION = -1
 
 
 def _symbolic(

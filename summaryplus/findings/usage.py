@@ -5,6 +5,7 @@ both unless ``find_unused_parameters=True``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .context import Context, listed
 from .registry import Finding, rule
@@ -14,6 +15,15 @@ _DDP = (
     "the prior iteration\"): pass find_unused_parameters=True (slower), or remove "
     "them or freeze them (requires_grad_(False))"
 )
+
+
+def _without_gradient(summary: Any) -> tuple[str, ...] | None:
+    """Names of the trainable parameters no gradient reaches (train mode,
+    ``unused_trainable_params``); None where that was not measured."""
+    if getattr(summary, "gradient_params", None) is None:
+        return None
+    names: tuple[str, ...] = getattr(summary, "unused_trainable_params", ())
+    return names
 
 
 @rule(
@@ -27,7 +37,7 @@ def unused_parameters(context: Context) -> Iterator[Finding]:
         return
     # Train mode knows exactly which parameters get a gradient: a parameter
     # of a module that never ran but used by another's code is not unused.
-    without: tuple[str, ...] | None = getattr(summary, "params_without_gradient", None)
+    without = _without_gradient(summary)
     missing = None if without is None else set(without)
     executed = context.executed_modules
     names, numel, rows = [], 0, []
@@ -60,7 +70,7 @@ def unused_parameters(context: Context) -> Iterator[Finding]:
     needs_model=True,
 )
 def no_gradient(context: Context) -> Iterator[Finding]:
-    without: tuple[str, ...] | None = getattr(context.summary, "params_without_gradient", None)
+    without = _without_gradient(context.summary)
     if not without:
         return
     missing = set(without)

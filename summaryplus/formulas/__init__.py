@@ -22,6 +22,7 @@ from .registry import (
     formula_on_call,
     register_macs,
     registered_ops,
+    registry_version,
 )
 from .zero import is_zero_mac
 
@@ -35,4 +36,5 @@ __all__ = [
     "is_zero_mac",
     "register_macs",
     "registered_ops",
+    "registry_version",
 ]

@@ -6,7 +6,7 @@ without a cycle; ``summaryplus.formulas`` imports every family, which fills it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 import torch
@@ -15,7 +15,52 @@ from torch._ops import OpOverload, OpOverloadPacket
 
 MacsFormula = Callable[..., int]
 
-_REGISTRY: dict[OpOverloadPacket, MacsFormula] = {}
+
+class _Registry(MutableMapping[OpOverloadPacket, MacsFormula]):
+    """op packet -> formula, with a ``version`` that every change bumps (a
+    formula registered, replaced or removed, by this module's functions or by
+    writing the mapping itself, as ``monkeypatch.setitem`` does: every write
+    goes through ``__setitem__`` or ``__delitem__``), so that what is kept from
+    it (a forward cache, counts of exported composites) is keyed on it and a
+    change takes effect at once."""
+
+    def __init__(self) -> None:
+        self._formulas: dict[OpOverloadPacket, MacsFormula] = {}
+        self.version = 0
+
+    def __getitem__(self, key: OpOverloadPacket) -> MacsFormula:
+        return self._formulas[key]
+
+    def get(  # type: ignore[override]
+        self, key: OpOverloadPacket, default: MacsFormula | None = None
+    ) -> MacsFormula | None:
+        return self._formulas.get(key, default)  # the dict's own, one frame
+
+    def __setitem__(self, key: OpOverloadPacket, value: MacsFormula) -> None:
+        self._formulas[key] = value
+        self.version += 1
+
+    def __delitem__(self, key: OpOverloadPacket) -> None:
+        del self._formulas[key]
+        self.version += 1
+
+    def __iter__(self) -> Iterator[OpOverloadPacket]:
+        return iter(self._formulas)
+
+    def __len__(self) -> int:
+        return len(self._formulas)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._formulas
+
+
+_REGISTRY = _Registry()
+
+
+def registry_version() -> int:
+    """A number that changes whenever a formula is registered, replaced or
+    removed: what is computed from the registry is valid while it is unchanged."""
+    return _REGISTRY.version
 
 
 def aten_op(name: str) -> OpOverloadPacket | None:
@@ -43,14 +88,20 @@ def register_macs(
     maybe_missing = frozenset(optional)
 
     def decorate(formula: MacsFormula) -> MacsFormula:
+        # Every name is checked before any is registered: a refused decorator
+        # leaves the registry as it was (a half-filled one would refuse the
+        # next import of the module with "already has a MACs formula").
+        packets = []
         for name in (*op_names, *maybe_missing):
             packet = aten_op(name)
             if packet is None:
                 if name in maybe_missing:
                     continue
                 raise ValueError(f"{name} is not an op of this torch: mark it optional")
-            if packet in _REGISTRY:
+            if packet in _REGISTRY or packet in packets:
                 raise ValueError(f"{name} already has a MACs formula")
+            packets.append(packet)
+        for packet in packets:
             _REGISTRY[packet] = formula
         return formula
 

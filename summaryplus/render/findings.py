@@ -3,15 +3,13 @@ with the count of the rest), and the full list with what to do."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from .escape import html_text, terminal_block
+
 if TYPE_CHECKING:
     from ..findings import Finding
-
-# Control characters from module names shown as "?" (outputs are safe to paste).
-_CONTROL = {code: "?" for code in (*range(32), 127) if code != 10}
 
 #: Findings shown under the table by default (the CLI's short list).
 SHORT = 5
@@ -47,7 +45,7 @@ def findings_text(findings: Sequence[Finding], limit: int | None = SHORT) -> str
         line = f"  [{finding.severity}] {finding.rule}: {finding.message}"
         if limit is None:
             line += f"\n      -> {finding.action}"
-        lines.append(line.translate(_CONTROL))
+        lines.append(terminal_block(line))
     rest = len(findings) - len(shown)
     if rest:
         lines.append(
@@ -65,15 +63,15 @@ def findings_html(findings: Sequence[Finding], anchors: Mapping[str, str]) -> st
     items = []
     for finding in findings:
         rows = [
-            f'<a href="#{anchors[path]}">{html.escape(path or "(model)")}</a>'
+            f'<a href="#{anchors[path]}">{html_text(path or "(model)")}</a>'
             for path in finding.rows
             if path in anchors
         ]
         where = f' <span class="sp-fr">{", ".join(rows)}</span>' if rows else ""
         items.append(
             f'<li class="sp-{finding.severity}"><b>{finding.severity}</b> '
-            f"<code>{html.escape(finding.rule)}</code> {html.escape(finding.message)}{where}"
-            f"<br><span class=\"sp-fa\">{html.escape(finding.action)}</span></li>"
+            f"<code>{html_text(finding.rule)}</code> {html_text(finding.message)}{where}"
+            f"<br><span class=\"sp-fa\">{html_text(finding.action)}</span></li>"
         )
     return f'<details class="sp-findings" open><summary>Findings ({len(findings)})</summary>' \
         f"<ul>{''.join(items)}</ul></details>"

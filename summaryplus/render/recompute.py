@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from .output import Table
 from .units import readable_bytes
 
 if TYPE_CHECKING:
@@ -46,6 +47,24 @@ def plan_text(plan: CheckpointPlan) -> str:
     if paths:
         lines += ["", plan_snippet(plan)]
     return "\n".join(lines)
+
+
+def plan_table(plan: CheckpointPlan) -> Table:
+    """The plan as a table of the output model (``summaryplus plan --checkpoint``)."""
+    share = plan.recompute_flops / plan.forward_flops if plan.forward_flops else 0.0
+    paths = list(plan.paths)
+    shown = ", ".join(paths[:_SHOWN_PATHS]) + (
+        f" and {len(paths) - _SHOWN_PATHS} more" if len(paths) > _SHOWN_PATHS else ""
+    )
+    rows = (
+        ("Budget per GPU", _size(plan.budget)),
+        ("Fits", "yes" if plan.fits else "no (even with every candidate wrapped)"),
+        (f"Wrap ({len(paths)} of {len(plan.candidates)})", shown or "nothing"),
+        ("Saved for backward", f"{_size(plan.saved_bytes_before)} -> {_size(plan.saved_bytes)}"),
+        ("Training peak per GPU", f"{_size(plan.peak_before)} -> {_size(plan.peak)}"),
+        ("Recompute", f"{plan.recompute_flops / 1e9:,.1f} GFLOPs ({share:.0%} of the forward)"),
+    )
+    return Table(("Quantity", "Value"), rows, ("left", "left"), "Activation checkpointing")
 
 
 def plan_snippet(plan: CheckpointPlan) -> str:

@@ -1,0 +1,253 @@
+"""The process-wide state a test could leave changed, taken before and after
+each test by ``conftest.py`` so that the suite passes in any order and every
+module passes alone: a test that leaks fails, naming what it changed, and the
+state is put back for the next test.
+
+Checked (a change fails the test): the formula registry, torch's default dtype
+and device, grad and inference mode, anomaly detection, deterministic
+algorithms, intra-op threads, torch.distributions' argument validation, the
+dispatch and function mode stacks, torch's print options, the recursion limit,
+the garbage collector, logging (every logger that existed before the test:
+level, handlers, propagate, disabled; and ``logging.disable``), the warnings
+filters, the environment and the working directory.
+
+Changes that come with a module imported for the first time during the test
+(an environment variable or warnings filter added, a new logger) are kept and
+do not fail it: they happen once per process, in whichever test comes first.
+The RNG states (torch's CPU generator and Python's ``random``), which any
+test that draws numbers moves, are put back without failing, and each test
+starts from torch seeded with ``SEED`` (``start``), so no test depends on what
+ran or was collected before it.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import logging
+import os
+import random
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.distributions import Distribution
+
+from summaryplus.formulas import registry
+
+
+def _is_pytests(handler: logging.Handler) -> bool:
+    # pytest's capture handlers are new objects in every phase of a test.
+    return type(handler).__module__.startswith("_pytest")
+
+
+def _loggers() -> dict[str, tuple[Any, ...]]:
+    loggers: dict[str, logging.Logger] = {"": logging.getLogger()}
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            loggers[name] = logger
+    return {
+        name: (
+            logger.level,
+            tuple(h for h in logger.handlers if not _is_pytests(h)),
+            logger.propagate,
+            logger.disabled,
+        )
+        for name, logger in loggers.items()
+    }
+
+
+def _set_loggers(found: dict[str, tuple[Any, ...]]) -> None:
+    for name, (level, handlers, propagate, disabled) in found.items():
+        logger = logging.getLogger(name or None)
+        pytests = [h for h in logger.handlers if _is_pytests(h)]
+        logger.setLevel(level)
+        logger.handlers = [*handlers, *pytests]
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+def _logging_disabled() -> int:
+    return logging.root.manager.disable
+
+
+def _print_options() -> dict[str, Any]:
+    return dict(vars(torch._tensor_str.PRINT_OPTS))
+
+
+def _set_print_options(found: dict[str, Any]) -> None:
+    vars(torch._tensor_str.PRINT_OPTS).update(found)
+
+
+def _environment() -> dict[str, str]:
+    found = dict(os.environ)
+    found.pop("PYTEST_CURRENT_TEST", None)  # pytest's own, set in every phase
+    return found
+
+
+def _set_environment(found: dict[str, str]) -> None:
+    for name in set(_environment()) - set(found):
+        del os.environ[name]
+    os.environ.update(found)
+
+
+def _set_inference_mode(found: bool) -> None:
+    del found  # only a context left entered changes it: reported, not undone
+
+
+def _pop_dispatch_modes(found: int) -> None:
+    from torch.utils._python_dispatch import _pop_mode
+
+    while torch._C._len_torch_dispatch_stack() > found:
+        _pop_mode()
+
+
+def _pop_function_modes(found: int) -> None:
+    while torch._C._len_torch_function_stack() > found:
+        torch._C._pop_torch_function_stack()
+
+
+def _set_warning_filters(found: list[Any]) -> None:
+    warnings.filters[:] = found
+    warnings._filters_mutated()  # type: ignore[attr-defined]
+
+
+# name -> (read, write back). Writers are called only for what changed.
+_CHECKED: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]] = {
+    "the formula registry": (
+        lambda: dict(registry._REGISTRY),
+        lambda found: (registry._REGISTRY.clear(), registry._REGISTRY.update(found)),
+    ),
+    "torch's default dtype": (torch.get_default_dtype, torch.set_default_dtype),
+    "torch's default device": (torch.get_default_device, torch.set_default_device),
+    "grad mode": (torch.is_grad_enabled, torch.set_grad_enabled),
+    "inference mode": (torch.is_inference_mode_enabled, _set_inference_mode),
+    "anomaly detection": (torch.is_anomaly_enabled, torch.set_anomaly_enabled),
+    "deterministic algorithms": (
+        torch.are_deterministic_algorithms_enabled, torch.use_deterministic_algorithms,
+    ),
+    "torch's intra-op threads": (torch.get_num_threads, torch.set_num_threads),
+    "torch.distributions' default validate_args": (
+        lambda: Distribution._validate_args, Distribution.set_default_validate_args,
+    ),
+    "the dispatch mode stack": (torch._C._len_torch_dispatch_stack, _pop_dispatch_modes),
+    "the function mode stack": (torch._C._len_torch_function_stack, _pop_function_modes),
+    "torch's print options": (_print_options, _set_print_options),
+    "the recursion limit": (sys.getrecursionlimit, sys.setrecursionlimit),
+    "the garbage collector": (gc.isenabled, lambda on: gc.enable() if on else gc.disable()),
+    "logging's loggers": (_loggers, _set_loggers),
+    "logging.disable": (_logging_disabled, logging.disable),
+    "the warnings filters": (lambda: list(warnings.filters), _set_warning_filters),
+    "the environment": (_environment, _set_environment),
+    "the working directory": (os.getcwd, os.chdir),
+}
+
+
+SEED = 0
+
+
+def start() -> None:
+    """Every test's torch RNG starts from one fixed seed, whatever ran before."""
+    torch.manual_seed(SEED)
+
+
+def snapshot() -> dict[str, Any]:
+    """Everything checked, as found now, with the RNG states and the modules
+    imported so far."""
+    found = {name: read() for name, (read, _) in _CHECKED.items()}
+    found["rng"] = (torch.get_rng_state(), random.getstate())
+    found["modules"] = len(sys.modules)
+    return found
+
+
+def _only_added(before: Any, after: Any) -> bool:
+    """``after`` is ``before`` with entries added and none changed or removed."""
+    if isinstance(before, dict):
+        return all(key in after and after[key] == value for key, value in before.items())
+    return isinstance(before, list) and all(item in after for item in before)
+
+
+# What a module's import may add, once per process, whichever test imports it
+# first: torch._dynamo sets TORCHINDUCTOR_CACHE_DIR, sympy adds a "once" filter
+# for its deprecation warnings. (pytest puts the warnings filters back after
+# every test anyway: it runs each test inside one warnings.catch_warnings.)
+_IMPORTS_MAY_ADD = frozenset({"the environment", "the warnings filters"})
+
+
+def _torch_trace_initialized(before: Any, after: Any) -> bool:
+    """torch's structured-trace logger drops its ``LazyTraceHandler`` the first
+    time the process traces (``torch.export``, ``torch.compile``): torch's
+    one-time set-up, not the test's."""
+    if before is None or after is None:
+        return False
+    lazy = [h for h in before[1] if type(h).__name__ == "LazyTraceHandler"]
+    kept = tuple(h for h in before[1] if h not in lazy)
+    return bool(lazy) and after == (before[0], kept, *before[2:])
+
+
+def _loggers_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    # Loggers made during the test (a library imported for the first time)
+    # are new, not changed.
+    return sorted(
+        name or "root"
+        for name, state in before.items()
+        if after.get(name) != state
+        and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
+    )
+
+
+def dynamo_patched() -> bool:
+    """True once torch's dynamo has run its one-time patch (the first
+    ``torch.compile`` or ``torch.export`` of the process), which turns
+    torch.distributions' validation off for good: torch's side effect, not
+    the test's."""
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")
+    patch = getattr(getattr(eval_frame, "TorchPatcher", None), "patch", None)
+    info = getattr(patch, "cache_info", None)
+    return info is not None and info().currsize > 0
+
+
+def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]:
+    """Puts back everything that differs from ``before``; returns a line for
+    each checked setting that had changed (the RNG states are put back always
+    and never reported)."""
+    torch.set_rng_state(before["rng"][0])
+    random.setstate(before["rng"][1])
+    imported = len(sys.modules) > before["modules"]
+    leaked = []
+    for name, (read, write) in _CHECKED.items():
+        now = read()
+        if now == before[name]:
+            continue
+        if name in _IMPORTS_MAY_ADD and imported and _only_added(before[name], now):
+            continue  # a library's import, not the test: kept, as the module expects
+        elif name == "logging's loggers":
+            changed = _loggers_changed(before[name], now)
+            if not changed:
+                continue
+            leaked.append(f"{name}: {', '.join(changed)}")
+        elif name == "torch.distributions' default validate_args" and (
+            not dynamo_patched_before and dynamo_patched()
+        ):
+            pass  # torch's own one-time patch: put back, not the test's leak
+        else:
+            leaked.append(f"{name}: {_describe_change(before[name], now)}")
+        write(copy.copy(before[name]))
+    return leaked
+
+
+def _describe_change(before: Any, after: Any) -> str:
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(
+            str(key) for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+        )
+        return f"{', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''} changed"
+    return f"{_short(before)} before, {_short(after)} after"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} items"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
