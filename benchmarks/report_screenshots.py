@@ -51,7 +51,7 @@ def main() -> None:
                 cell = driver.find_element(
                     "xpath", f"//td[contains(normalize-space(.), '{unfold}')]"
                 )
-                cell.click()
+                cell.find_element("css selector", "i.tg").click()  # not its "x 12" badge
                 driver.find_elements("css selector", "thead th")[3].click()
             out = images / f"report_{name}.png"
             driver.save_screenshot(str(out))

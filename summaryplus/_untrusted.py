@@ -76,9 +76,10 @@ def contained(
 
     Example:
         >>> from pathlib import Path
-        >>> contained(Path("/data/ckpt"), "model-00001.safetensors", ValueError, "index")
+        >>> root = Path("/data/ckpt")
+        >>> contained(root, "model-00001.safetensors", ValueError, "index")
         PosixPath('/data/ckpt/model-00001.safetensors')
-        >>> contained(Path("/data/ckpt"), "../x.safetensors", ValueError, "index")
+        >>> contained(root, "../x.safetensors", ValueError, "index")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         ValueError: index: refusing '../x.safetensors': it is outside /data/ckpt (...)

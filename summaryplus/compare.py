@@ -170,8 +170,11 @@ class Comparison:
 
     def render(self, fmt: str = "text") -> str:
         """The comparison in any format, notes included: ``text``, ``json``,
-        ``csv``, ``html``, ``rich``, ``markdown``/``md`` or a tabulate format
+        ``csv``, ``html`` (the interactive report, a whole page: ``to_html``),
+        ``rich``, ``markdown``/``md`` or a tabulate format
         (``render.comparison.render_comparison_as``)."""
+        if fmt == "html":
+            return self.to_html(standalone=True)
         return render_comparison_as(self, fmt)
 
     def to_html(

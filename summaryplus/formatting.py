@@ -438,11 +438,12 @@ def footer_sections(
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
     counts += _dynamic_size_lines(stats)
     if {ColumnSettings.BYTES, ColumnSettings.INTENSITY} & set(options.col_names):
+        # Our own line (torchinfo has none): a unit per value, never 0.00 MB.
         counts.append(
             (
-                "Bytes moved (MB)",
-                f"{megabytes(stats.total_bytes_moved):0.2f} eager, "
-                f"{megabytes(stats.total_fused_bytes_moved):0.2f} fused "
+                "Bytes moved",
+                f"{readable_bytes(stats.total_bytes_moved)} eager, "
+                f"{readable_bytes(stats.total_fused_bytes_moved)} fused "
                 f"({intensity_text(stats.total_intensity)} FLOP/byte)",
             )
         )

@@ -33,6 +33,7 @@ from torch import nn
 from . import _tensors
 from ._logging import LoggerLike, resolve_logger
 from .capture.tree import ModuleTree
+from .render.escape import terminal
 
 __all__ = ["Change", "ParameterMonitor", "format_change"]
 
@@ -432,6 +433,7 @@ def format_change(change: Change) -> str:
 
 
 def _names(names: tuple[str, ...]) -> str:
-    shown = ", ".join(names[:_NAMES_IN_LOG])
+    # Parameter names are ModuleDict keys too: shown, never sent to a terminal raw.
+    shown = terminal(", ".join(names[:_NAMES_IN_LOG]))
     hidden = len(names) - _NAMES_IN_LOG
     return shown if hidden <= 0 else f"{shown} and {hidden} more"

@@ -31,13 +31,15 @@ def headers(stats: Any, columns: list[ColumnSettings]) -> list[str]:
 
 
 class ReportRows(HTMLParser):
-    """Rows of every ``summaryplus-layers`` table: (classes, cells, badges)."""
+    """Rows of every ``summaryplus-layers`` table: (classes, cells, badges); the
+    module path each row shows (``<span class="pa">``) in ``paths``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[tuple[set[str], list[str], list[str]]] = []
         self.headers: list[list[str]] = []
-        self._in_layers = self._in_badge = False
+        self.paths: list[str] = []
+        self._in_layers = self._in_badge = self._in_path = False
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -50,6 +52,9 @@ class ReportRows(HTMLParser):
             return
         elif tag == "tr" and self.headers[-1]:
             self.rows.append((set((found.get("class") or "").split()), [], []))
+            self.paths.append("")
+        elif tag == "span" and found.get("class") == "pa":
+            self._in_path = True
         elif tag in ("td", "th"):
             self._cell = []
         elif tag == "b":
@@ -63,13 +68,17 @@ class ReportRows(HTMLParser):
             self._in_layers = False
         elif tag == "b":
             self._in_badge = False
+        elif tag == "span":
+            self._in_path = False
         elif tag in ("td", "th") and self._cell is not None:
             text = "".join(self._cell).replace("\u00a0", " ").strip()
             (self.rows[-1][1] if tag == "td" else self.headers[-1]).append(text)
             self._cell = None
 
     def handle_data(self, data: str) -> None:
-        if self._in_badge:
+        if self._in_path:
+            self.paths[-1] += data
+        elif self._in_badge:
             self.rows[-1][2][-1] += data
         elif self._cell is not None:
             self._cell.append(data)

@@ -197,7 +197,8 @@ def test_subtree_sums_and_columns() -> None:
     assert root.fused_bytes_moved == stats.total_fused_bytes_moved == 288 + 112
     text = str(stats)
     assert "496 B" in text and "FLOP/byte" in text
-    assert "Bytes moved (MB): 0.00 eager, 0.00 fused (0.6 FLOP/byte)" in text
+    # 288 + 96 + 112 = 496 B eager, 288 + 112 = 400 B fused: a unit per value
+    assert "Bytes moved: 496 B eager, 400 B fused (0.6 FLOP/byte)" in text
     loaded = load_summary(json.loads(stats.to_json()))
     assert str(loaded) == text
     assert loaded.summary_list[1].own_op_points == (("float32", 96, 288, 1),)

@@ -561,7 +561,10 @@ def test_a_factorys_own_logging_and_prints_show(configs: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     # Before: both were dropped with the libraries' output.
-    assert run.stderr.splitlines() == ["my_factory: factory says hello", "factory print"]
+    # (then, without an input, the hint on how to get MACs and shapes)
+    lines = run.stderr.splitlines()
+    assert lines[:2] == ["my_factory: factory says hello", "factory print"]
+    assert len(lines) == 3 and lines[2].startswith("summaryplus: no input given")
 
 
 def test_warnings_from_libraries_are_hidden_and_the_users_own_shown(configs: Path) -> None:

@@ -23,9 +23,8 @@ from summaryplus.cli import main
 from summaryplus.exported import summarize_exported
 from summaryplus.formatting import FormattingOptions
 from summaryplus.plan import plan
-from summaryplus.render.checkpoint import render_checkpoint
 from summaryplus.render.comparison import render_comparison_as
-from summaryplus.render.formats import render_summary
+from summaryplus.render.formats import render_checkpoint, render_summary
 from summaryplus.render.output import ALIASES, SPECIAL_FORMATS, check_format
 from summaryplus.render.plan import render_plan
 
@@ -147,10 +146,22 @@ def test_csv_has_the_rows_then_the_totals(results: dict[str, Any]) -> None:
     assert ["Total params", "58"] in list(csv.reader(io.StringIO(totals)))
 
 
-def test_html_of_a_checkpoint_is_a_styled_page(results: dict[str, Any]) -> None:
+def test_html_of_a_checkpoint_is_the_interactive_report(results: dict[str, Any]) -> None:
+    import re
+
     page = render_checkpoint(results["checkpoint"], 2, "html")
     assert page.startswith("<!DOCTYPE html>")
-    assert "<style>" in page and "Total params" in page and "0.weight" in page
+    assert "<style>" in page and "<script>" in page and "Total params" in page
+    data = json.loads(re.search(r'class="sp-data">(.*?)</script>', page).group(1))
+    # groups "0", "0.weight", "0.bias", "2", ...: each tensor under its prefix
+    assert [row[:3] for row in data["rows"][:3]] == [[-1, 1, "0"], [0, 2, "0.weight"],
+                                                      [0, 2, "0.bias"]]
+    # 8 * 4 = 32 of 58 params: a bar of 55.2% on 0.weight's Param # cell
+    assert 'style="--w:55.2%">32</td>' in page
+    from summaryplus.render.checkpoint import render_checkpoint as tables
+
+    static = tables(results["checkpoint"], 2, "html")  # the library's static page
+    assert "<script>" not in static and "0.weight" in static
 
 
 def test_rich_has_no_trailing_spaces(results: dict[str, Any]) -> None:
@@ -206,3 +217,28 @@ def test_a_model_without_inputs_says_how_to_get_macs(tmp_path: Path, capsys: Any
     assert main([f"{factory}:make", "--input-size", "1,4"]) == 0
     captured = capsys.readouterr()
     assert "no input given" not in captured.err and "Mult-Adds" in captured.out
+
+
+def test_plan_command_takes_any_format_and_draws_no_bar_in_a_pipe(
+    tmp_path: Path, capsys: Any
+) -> None:
+    factory = tmp_path / "factories.py"
+    factory.write_text(
+        "from torch import nn\n\ndef make():\n"
+        "    return nn.Sequential(nn.Embedding(100, 16), nn.Linear(16, 100))\n"
+    )
+    assert main(["plan", f"{factory}:make", "--context", "8", "--format", "md"]) == 0
+    captured = capsys.readouterr()
+    # 100 * 16 + 16 * 100 + 100 = 3,300 params, in a GitHub table under its section's header
+    assert "| Params" in captured.out and "3,300" in captured.out
+    assert captured.out.count("Inference memory") == 1
+    assert "GPUs needed per GPU model" in captured.out
+    assert "\r" not in captured.err and "[" not in captured.err  # not a terminal: no bar
+    assert main(["plan", f"{factory}:make", "--format", "markdwn"]) == 2
+    assert "did you mean 'markdown'" in capsys.readouterr().err
+
+
+def test_a_comparisons_html_is_its_interactive_report(results: dict[str, Any]) -> None:
+    page = results["comparison"].render("html")
+    assert page.startswith("<!DOCTYPE html>") and "<script>" in page
+    assert "small" in page and "wide" in page and "Ratios are against" in page

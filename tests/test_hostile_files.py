@@ -334,7 +334,8 @@ def test_a_config_too_large_to_build_is_refused_first(
     tmp_path: Path, config: dict[str, object], words: tuple[str, ...]
 ) -> None:
     from summaryplus._config_size import oversized
-    from summaryplus._factories import USAGE, CommandError, build_from_config
+    from summaryplus._configs import build_from_config
+    from summaryplus._factories import USAGE, CommandError
 
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
@@ -347,12 +348,12 @@ def test_a_config_too_large_to_build_is_refused_first(
 
 
 def test_the_max_layers_flag_overrides(tmp_path: Path) -> None:
-    from summaryplus.cli import main
+    from summaryplus.cli import build_parser, main
+    from summaryplus.cli.plan import build_plan_parser
 
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"model_type": "gpt2", "n_layer": 2000}))
-    assert main([str(path)]) == 2
-    pytest.importorskip("transformers")
-    path.write_text(json.dumps({"model_type": "gpt2", "n_layer": 1, "n_embd": 8, "n_head": 2,
-                                "vocab_size": 16, "n_positions": 8}))
-    assert main([str(path), "--max-layers", "1", "--depth", "0"]) == 0
+    assert main([str(path)]) == 2  # refused before transformers is even imported
+    assert build_parser().parse_args([str(path), "--max-layers", "5000"]).max_layers == 5000
+    assert build_plan_parser().parse_args([str(path), "--max-layers", "9"]).max_layers == 9
+    assert build_parser().parse_args([str(path)]).max_layers == 1024

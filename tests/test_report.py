@@ -223,3 +223,39 @@ def test_cli_writes_the_report(tmp_path: Path) -> None:
     stats = summary(SmallCNN(), input_size=(1, 3, 32, 32), verbose=0)
     assert page == stats.to_html(standalone=True) + "\n"
     assert summary_report(stats, standalone=True) + "\n" == page
+
+
+def test_rows_show_their_paths_and_runs_fold(tmp_path: object) -> None:
+    import json as json_module
+    import re
+
+    from torch import nn
+
+    from summaryplus import summary
+    from summaryplus.render.report_repeats import repeated_runs
+
+    blocks = [nn.Sequential(nn.Linear(8, 8), nn.ReLU()) for _ in range(12)]
+    model = nn.Sequential(nn.Linear(4, 8), nn.Sequential(*blocks), nn.Linear(8, 2))
+    stats = summary(model, input_size=(1, 4), depth=2, verbose=0)
+    page = stats.to_html()
+    parsed = parse_report(page)
+    assert parsed.paths[:4] == ["", "0", "1", "1.0"]  # the root shows none
+    assert '<td title="1.0">' in page
+    data = json_module.loads(re.search(r'class="sp-data">(.*?)</script>', page).group(1))
+    rows = stats.summary_list
+    firsts = [i for i, row in enumerate(rows) if row.depth == 2 and row.class_name == "Sequential"]
+    # one run: the first block, then the other 11
+    assert data["repeats"] == [[firsts[0], firsts[1:]]]
+    assert "Sequential \u00d7 12" in page
+    # the other blocks start folded (class "f"); their Linear rows too
+    classes = [row_classes for row_classes, _, _ in parsed.rows]
+    assert all("f" in classes[i] for i in firsts[1:])
+    assert "f" not in classes[firsts[0]]
+    parents = [-1] + [rows.index(row.parent_info) for row in rows[1:]]
+    # a different block breaks the run: 1 + 10 identical, then one that differs
+    assert repeated_runs(rows, parents) == {firsts[0]: firsts[1:]}
+    odd = [nn.Sequential(nn.Linear(8, 8), nn.ReLU()) for _ in range(3)]
+    odd.insert(1, nn.Sequential(nn.Linear(8, 8), nn.Tanh()))
+    mixed = summary(nn.Sequential(*odd), input_size=(1, 8), verbose=0).summary_list
+    mixed_parents = [-1] + [mixed.index(row.parent_info) for row in mixed[1:]]
+    assert repeated_runs(mixed, mixed_parents) == {}  # runs of 1 and 2 stay as they are

@@ -164,8 +164,9 @@ def test_numbers_shown_equal_the_summarys(driver: Any, gpt2: Any, tmp_path: Path
     shown = [row[1:] for row in driver.execute_script(VISIBLE)]
     assert shown == expected_rows(gpt2, COLUMNS)
     cards = driver.find_element("css selector", ".sp-cards").text
-    assert "Total params\n168,192" in cards and "Total mult-adds (M)\n2.66" in cards
-    assert "MACs coverage\ncomplete" in cards and "FLOPs (M)\n5.32" in cards
+    # a unit per value (2,660,864 MACs; 2 x that FLOPs)
+    assert "Total params\n168,192" in cards and "Total mult-adds\n2.66M" in cards
+    assert "MACs coverage\ncomplete" in cards and "FLOPs\n5.32M" in cards
 
 
 def test_bars_and_badges_are_drawn(driver: Any, gpt2: Any, tmp_path: Path) -> None:
@@ -303,3 +304,142 @@ def test_a_10000_row_report_becomes_interactive(driver: Any, tmp_path: Path) -> 
     sort_seconds = time.perf_counter() - started
     print(f"sorting 10,000 rows by Mult-Adds: {sort_seconds:.2f} s")
     assert sort_seconds < 20, sort_seconds
+
+
+# ------------------------------------------------ paths, runs, keyboard, bars
+def _blocks(count: int) -> nn.Module:
+    torch.manual_seed(0)
+    blocks = [nn.Sequential(nn.Linear(8, 8), nn.ReLU()) for _ in range(count)]
+    return nn.Sequential(nn.Linear(4, 8), nn.Sequential(*blocks), nn.Linear(8, 2))
+
+
+@pytest.fixture(scope="module")
+def blocks() -> Any:
+    return summary(_blocks(12), input_size=(1, 4), depth=2, verbose=0)
+
+
+def test_module_paths_are_shown_and_found(driver: Any, gpt2: Any, tmp_path: Path) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    paths = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.summaryplus-layers tbody tr:not(.f)'),"
+        " tr => [tr.spIndex, (tr.querySelector('.pa') || {}).innerText || '',"
+        " tr.cells[0].title])"
+    )
+    layers = gpt2.summary_list
+    for index, shown, tooltip in paths:
+        assert shown == layers[index].module_path  # the root shows none
+        assert tooltip == (layers[index].module_path or "(model)")
+    box = driver.find_element("css selector", ".sp-tools input")
+    box.send_keys("wte")
+    hit = driver.execute_script(
+        "return Array.from(document.querySelectorAll('tbody tr.hit'), tr => "
+        "tr.querySelector('.pa').innerText)"
+    )
+    assert hit == ["transformer.wte"]  # what matched is on the row
+
+
+def test_identical_blocks_fold_under_the_first(driver: Any, blocks: Any, tmp_path: Path) -> None:
+    load(driver, blocks.to_html(standalone=True), tmp_path / "blocks.html")
+    layers = blocks.summary_list
+    firsts = [i for i, row in enumerate(layers)
+              if row.class_name == "Sequential" and row.depth == 2]
+    assert len(firsts) == 12
+    shown = [row[0] for row in driver.execute_script(VISIBLE)]
+    # the first block stands for the 12: the other 11 (and their rows) are folded
+    assert firsts[0] in shown and not set(firsts[1:]) & set(shown)
+    badge = driver.find_element("css selector", "tbody .bd.rp")
+    assert badge.text.startswith("Sequential \u00d7 12")
+    badge.click()
+    shown = [row[0] for row in driver.execute_script(VISIBLE)]
+    assert set(firsts) <= set(shown)
+    badge.click()
+    assert not set(firsts[1:]) & {row[0] for row in driver.execute_script(VISIBLE)}
+    click(driver, "[data-act=expand]")
+    assert len(driver.execute_script(VISIBLE)) == len(layers)
+
+
+def test_two_identical_blocks_are_not_folded(driver: Any, tmp_path: Path) -> None:
+    stats = summary(_blocks(2), input_size=(1, 4), depth=2, verbose=0)
+    load(driver, stats.to_html(standalone=True), tmp_path / "two.html")
+    assert not driver.find_elements("css selector", "tbody .bd.rp")
+
+
+def test_keyboard_navigation(driver: Any, blocks: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    load(driver, blocks.to_html(standalone=True), tmp_path / "blocks.html")
+    layers = blocks.summary_list
+
+    def focused() -> int:
+        return int(driver.execute_script("return document.activeElement.spIndex"))
+
+    def press(key: str) -> None:
+        driver.switch_to.active_element.send_keys(key)
+
+    driver.execute_script("document.querySelector('tbody tr').focus()")
+    assert focused() == 0
+    press(Keys.ARROW_DOWN)
+    assert layers[focused()].module_path == "0"
+    press(Keys.ARROW_DOWN)
+    container = focused()
+    assert layers[container].module_path == "1"
+    press(Keys.ARROW_LEFT)  # open: folds it
+    assert [row[0] for row in driver.execute_script(VISIBLE)] == [0, 1, container, len(layers) - 1]
+    press(Keys.ARROW_RIGHT)  # unfolds
+    press(Keys.ARROW_RIGHT)  # then goes to its first child
+    assert layers[focused()].module_path == "1.0"
+    press("+")  # the run's other blocks
+    assert len(driver.execute_script(VISIBLE)) > 6
+    press(Keys.ARROW_LEFT)  # a folded block: to its parent
+    press(Keys.ARROW_LEFT)
+    assert focused() == container
+    press(Keys.END)
+    assert focused() == len(layers) - 1
+    press("/")
+    assert driver.execute_script("return document.activeElement.type") == "search"
+    rows = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.summaryplus-layers tbody tr'),"
+        " tr => tr.getAttribute('aria-expanded'))"
+    )
+    assert rows[0] == "true" and rows[-1] is None
+
+
+def test_bars_never_cross_the_digits(driver: Any, gpt2: Any, tmp_path: Path) -> None:
+    load(driver, gpt2.to_html(standalone=True), tmp_path / "gpt2.html")
+    cells = driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll('tbody tr:not(.f) td.b'), td => {
+          const range = document.createRange();
+          range.selectNodeContents(td);
+          const text = range.getBoundingClientRect(), box = td.getBoundingClientRect();
+          const style = getComputedStyle(td);
+          const bar = parseFloat(style.backgroundSize.split(' ')[1]);
+          const offset = parseFloat(style.backgroundPositionY.split(' ').pop());
+          return [text.bottom, box.bottom - offset - bar, style.backgroundRepeat];
+        });
+        """
+    )
+    assert cells
+    for text_bottom, bar_top, repeat in cells:
+        assert repeat == "no-repeat"
+        assert bar_top >= text_bottom - 0.5, (text_bottom, bar_top)  # the bar is under the text
+
+
+
+def test_a_checkpoint_report_folds_and_filters(driver: Any, tmp_path: Path) -> None:
+    from summaryplus.checkpoints import summarize_checkpoint
+    from summaryplus.render.formats import render_checkpoint
+
+    path = tmp_path / "model.pt"
+    torch.save(_blocks(3).state_dict(), path)
+    summary_ = summarize_checkpoint(path)
+    load(driver, render_checkpoint(summary_, 4, "html"), tmp_path / "checkpoint.html")
+    groups = summary_.groups(4)
+    assert len(driver.execute_script(VISIBLE)) == len(groups)  # open to its depth
+    click(driver, "[data-act=collapse]")
+    tops = [group.prefix for group in groups if group.depth == 1]
+    assert [groups[row[0]].prefix for row in driver.execute_script(VISIBLE)] == tops
+    box = driver.find_element("css selector", ".sp-tools input")
+    box.send_keys("1.2.0.weight")
+    shown = [groups[row[0]].prefix for row in driver.execute_script(VISIBLE)]
+    assert shown == ["1", "1.2", "1.2.0", "1.2.0.weight"]  # the hit and its parents

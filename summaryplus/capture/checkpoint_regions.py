@@ -28,7 +28,9 @@ import torch
 from .._tensors import storage_key
 from .values import iter_tensors
 
-_top_hooks = torch._C._autograd._top_saved_tensors_default_hooks
+# torch >= 2.8 (older ones cannot say which hooks are on top: there the tensors
+# a checkpoint keeps in its closure are not counted).
+_top_hooks = getattr(torch._C._autograd, "_top_saved_tensors_default_hooks", None)
 
 
 def _is_checkpoint_hook(pack: Any) -> bool:
@@ -48,7 +50,7 @@ class CheckpointRegions:
     def entered(self, parent: Any, parent_call: Any, call: Any) -> None:
         """A module call starts (``parent``: the running row, None for the
         root; ``parent_call``: its (args, kwargs); ``call``: this call's)."""
-        top = _top_hooks(False)
+        top = _top_hooks(False) if _top_hooks is not None else None
         if top is None or not _is_checkpoint_hook(top[0]):
             return
         if top[0] is not self._pack:

@@ -35,21 +35,25 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import torch
 from torch.distributions import Distribution
 
-# Python frames per level of nesting in a recorded module call (_wrapped_call_impl,
-# _call_impl, the wrapper or hook plumbing, forward), with room for the model's
-# helpers.
-FRAMES_PER_LEVEL = 12
+# Python frames per level of nesting in a recorded module call: 4 measured on
+# CPython 3.11 (_wrapped_call_impl, _call_impl, the recording wrapper, forward;
+# a bare call takes 3), with room for the model's helpers.
+FRAMES_PER_LEVEL = 6
 _BASE_FRAMES = 1000
 # C stack one Python frame of a recorded module call may take, with a margin of
-# about three: on CPython 3.11 (x86-64 Linux, 8 MB stack) a recorded chain of
-# 4,000 modules (limit 49,000) overflowed the stack, 3,000 did not, so a frame
-# takes about 170 bytes there.
-_BYTES_PER_FRAME = 512
+# two: on CPython 3.11 (x86-64 Linux) one level of a recorded chain takes about
+# 2 kB of C stack (an 8 MB stack overflowed at 4,000 levels, 16,000 frames,
+# held 3,000), about 520 bytes per frame. The innermost op also needs stack of
+# its own (torch's dispatcher, the op counter's mode, raising the error): a
+# 1 MB thread overflowed with the limit at 1,024 frames and held at 1,000.
+_BYTES_PER_FRAME = 1024
+_RESERVED_BYTES = 512 << 10
 _DEFAULT_STACK_BYTES = 8 << 20
 
 _lock = threading.Lock()
@@ -60,12 +64,25 @@ _unvalidated = 0
 _previous_validation = True
 
 
+def _running_frames() -> int:
+    frame: FrameType | None = sys._getframe()
+    count = 0
+    while frame is not None:
+        frame, count = frame.f_back, count + 1
+    return count
+
+
 def stack_bytes() -> int:
     """The C stack of the calling thread, in bytes (a conservative guess where
     the platform does not say)."""
     if sys.platform == "win32":
         return 1 << 20  # python.exe reserves 2 MB for its main thread, threads 1 MB
-    size = threading.stack_size()
+    # The size new threads get (the best guess for this one): stack_size()
+    # answers by setting it to 0, so it is put back at once.
+    with _lock:
+        size = threading.stack_size()
+        if size:
+            threading.stack_size(size)
     if threading.current_thread() is not threading.main_thread() and size:
         return size
     try:
@@ -81,7 +98,7 @@ def stack_bytes() -> int:
 
 def frame_budget() -> int:
     """The highest recursion limit this thread's C stack can take."""
-    return stack_bytes() // _BYTES_PER_FRAME
+    return max(0, stack_bytes() - _RESERVED_BYTES) // _BYTES_PER_FRAME
 
 
 def max_depth() -> int:
@@ -92,17 +109,23 @@ def max_depth() -> int:
 @contextmanager
 def adjusted(nesting_depth: int = 0) -> Iterator[None]:
     """Pauses the collector and makes room for ``nesting_depth`` levels of
-    modules, as far as the C stack allows (:func:`frame_budget`)."""
+    modules, as far as the C stack allows (:func:`frame_budget`). A limit
+    already above the budget (a thread with a small stack, or a caller who
+    raised it) is lowered to the budget while the summary runs: a summary's
+    wrappers and op counter need more C stack per frame than a bare forward."""
     global _active, _collector_was_enabled, _previous_limit
-    needed = min(_BASE_FRAMES + FRAMES_PER_LEVEL * nesting_depth, frame_budget())
+    budget = frame_budget()
+    needed = min(_BASE_FRAMES + FRAMES_PER_LEVEL * nesting_depth, budget)
     with _lock:
         if _active == 0:
             _collector_was_enabled = gc.isenabled()
             _previous_limit = sys.getrecursionlimit()
             gc.disable()
         _active += 1
-        if needed > sys.getrecursionlimit():
-            sys.setrecursionlimit(needed)
+        current = sys.getrecursionlimit()
+        if needed > current or current > budget:
+            # Never below the frames already running (that would raise here).
+            sys.setrecursionlimit(max(needed, _running_frames() + 100))
     try:
         yield
     finally:

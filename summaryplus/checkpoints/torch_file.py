@@ -135,7 +135,7 @@ def _check_archive(file: Path) -> None:
         if isinstance(error, CheckpointError):
             raise
         raise CheckpointError(
-            f"{file}: not a valid torch checkpoint (a corrupt zip: {error})"
+            f"{file}: not a valid torch checkpoint (truncated or corrupt): {error}"
         ) from None
 
 

@@ -50,7 +50,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
     from ..checkpoints import CheckpointError, summarize_checkpoint
-    from ..render.checkpoint import render_checkpoint
+    from ..render.formats import render_checkpoint
 
     try:
         summary = summarize_checkpoint(path)

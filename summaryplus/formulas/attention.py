@@ -66,7 +66,7 @@ def sdpa_macs(query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any)
     "_scaled_dot_product_efficient_attention_backward",
     "_scaled_dot_product_cudnn_attention_backward",
     "_scaled_dot_product_fused_attention_overrideable_backward",
-    "_cudnn_attention_backward",
+    optional=("_cudnn_attention_backward",),  # torch >= 2.8
 )
 def sdpa_backward_macs(
     grad_out: Shape, query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any
@@ -92,7 +92,7 @@ def fused_attention_forward_macs(
     return _heads_first_macs(_sequence_first(query), _sequence_first(key), _sequence_first(value))
 
 
-@register_macs("_flash_attention_forward_no_dropout_inplace")
+@register_macs(optional=("_flash_attention_forward_no_dropout_inplace",))  # torch >= 2.8
 def fused_attention_forward_inplace_macs(
     out: Shape, query: Shape, key: Shape, value: Shape, *args: Any, **kwargs: Any
 ) -> int:

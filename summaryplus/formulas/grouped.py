@@ -34,6 +34,8 @@ def grouped_mm_shape_macs(a: Shape, b: Shape, out: Shape) -> int:
     return prod(out) * a[-1]
 
 
-@register_macs("_grouped_mm", "_scaled_grouped_mm", "_scaled_grouped_mm_v2")
+@register_macs(
+    "_scaled_grouped_mm", optional=("_grouped_mm", "_scaled_grouped_mm_v2")  # torch >= 2.8
+)
 def grouped_mm_macs(a: Shape, b: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
     return grouped_mm_shape_macs(a, b, out_shape)

@@ -10,7 +10,10 @@ from .registry import register_macs
 Shape = tuple[int, ...]
 
 
-@register_macs("mm", "_scaled_mm", "_scaled_mm_v2", "_int_mm", "smm", "_sparse_mm", "hspmm")
+@register_macs(
+    "mm", "_scaled_mm", "_int_mm", "smm", "_sparse_mm", "hspmm",
+    optional=("_scaled_mm_v2",),  # torch >= 2.9
+)
 def mm_macs(a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     m, k = a
     _, n = b

@@ -47,7 +47,6 @@ Shape = tuple[int, ...]
     "_weight_int8pack_mm",
     "_weight_int4pack_mm",
     "_weight_int4pack_mm_for_cpu",
-    "_weight_int4pack_mm_with_scales_and_zeros",
     "quantized::int4mm_packed_weight_cpu",
     "_dyn_quant_matmul_4bit",
     "_mixed_dtypes_linear",
@@ -56,6 +55,7 @@ Shape = tuple[int, ...]
     "fbgemm_linear_int8_weight_fp32_activation",
     "fbgemm_linear_fp16_weight",
     "fbgemm_linear_fp16_weight_fp32_activation",
+    optional=("_weight_int4pack_mm_with_scales_and_zeros",),  # torch >= 2.8
 )
 def quantized_linear_macs(x: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -> int:
     return prod(out_shape) * x[-1]
@@ -101,7 +101,7 @@ def quantized_conv_macs(x: Shape, *args: Any, out_shape: Shape, **kwargs: Any) -
     return conv_macs(x, weight, out_shape, transposed)
 
 
-@register_macs("onednn::qconv_pointwise", "onednn::qconv2d_pointwise")
+@register_macs("onednn::qconv2d_pointwise", optional=("onednn::qconv_pointwise",))  # torch >= 2.8
 def onednn_qconv_macs(
     qx: Shape, x_scale: Any, x_zero_point: Any, qw: Shape, *args: Any, out_shape: Shape,
     **kwargs: Any,

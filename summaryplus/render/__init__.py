@@ -6,6 +6,8 @@ Each view lives in its own module and is imported only when used, so that
 CSV), ``rich`` and ``log`` for a ``ModelStatistics``; ``plots/`` for the charts
 (matplotlib imported inside the drawing functions); ``comparison`` and ``diff``
 for ``compare()`` and ``diff()``; ``checkpoint`` for a ``CheckpointSummary``.
-``units`` is the one unit scaler they share. The torchinfo text layout is
+``units`` is the one unit scaler they share; ``output`` the one output model
+every format is written from (``formats`` dispatches a summary's or a
+checkpoint's ``--format``). The torchinfo text layout is
 ``summaryplus.formatting``. Every table here goes through tabulate.
 """

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .checkpoint import render_checkpoint as _checkpoint_tables
+from .checkpoint_report import checkpoint_report
 from .output import check_format, csv_tables, render_output
 from .report import summary_report
 from .serialize import to_csv
 from .table import summary_output
 
 if TYPE_CHECKING:
+    from ..checkpoints import CheckpointSummary
     from ..records import SummaryLike
 
-__all__ = ["render_summary"]
+__all__ = ["render_checkpoint", "render_summary"]
 
 
 def render_summary(stats: SummaryLike, fmt: str = "text") -> str:
@@ -46,3 +49,18 @@ def render_summary(stats: SummaryLike, fmt: str = "text") -> str:
     if fmt == "csv":
         return to_csv(stats).rstrip("\n") + "\n\n" + csv_tables(output.tables[1:])
     return render_output(output, fmt)
+
+
+def render_checkpoint(summary: CheckpointSummary, depth: int, fmt: str = "text") -> str:
+    """A checkpoint in any format, groups and totals included: ``html`` is the
+    interactive report of its name tree (``checkpoint_report``), every other
+    format ``render.checkpoint.render_checkpoint``'s. What ``summaryplus
+    CHECKPOINT --format`` writes.
+
+    Raises:
+        ValueError: ``fmt`` is unknown (the message suggests the closest name).
+    """
+    if check_format(fmt) == "html":
+        return checkpoint_report(summary, depth)
+    return _checkpoint_tables(summary, depth, fmt)
+

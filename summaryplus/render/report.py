@@ -27,6 +27,7 @@ from .findings import findings_html
 from .html import totals_table
 from .output import asset as _asset
 from .output import report_page
+from .report_repeats import repeated_runs
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
 from .units import footer_number, readable_count
@@ -134,6 +135,9 @@ def report_panel(
     for parent in parents:
         if parent >= 0:
             has_children[parent] = True
+    # Runs of identical sibling blocks fold under their first (GPT2Block x 12).
+    runs = repeated_runs(layers, parents)
+    repeat_of = {member: first for first, members in runs.items() for member in members}
     folded = [False] * len(layers)
     found = find(stats)
     # The rows findings name get an id (their links jump there) and a badge.
@@ -150,9 +154,12 @@ def report_panel(
         parent = parents[position]
         if parent >= 0:
             folded[position] = folded[parent] or layers[parent].depth >= depth
+        folded[position] = folded[position] or position in repeat_of
         mark = (marks or {}).get(position)
+        repeats = len(runs[position]) + 1 if position in runs else 0
         line = _row_html(layer, values, chosen, shares, has_children[position], folded[position],
-                         layer.depth < depth, mark, options.show_var_name, options.show_depth)
+                         layer.depth < depth, mark, options.show_var_name, options.show_depth,
+                         repeats)
         rules = named.get(layer.module_path)
         if rules and layer.module_path not in anchors:
             anchors[layer.module_path] = f"{prefix}-{position}"
@@ -174,6 +181,7 @@ def report_panel(
         "depth": depth,
         "numeric": [False, *(column in _SORTS_BY_NUMBER for column in chosen)],
         "rows": data_rows,
+        "repeats": [[first, members] for first, members in runs.items()],
     }
     heading = html_text(title if title is not None else _model_name(stats))
     # Rows below the fold start hidden by CSS (class "f"), so the first layout
@@ -182,8 +190,9 @@ def report_panel(
     return (
         f'<div class="sp-r{" sp-compact" if compact else ""}">{unfold}\n'
         f'<div class="sp-head"><p><strong>{heading}</strong> summary</p>\n{_cards(stats)}</div>\n'
-        '<div class="sp-tools"><input type="search" placeholder="Filter module paths" '
-        'aria-label="Filter module paths"> <button type="button" data-act="expand">'
+        '<div class="sp-tools"><input type="search" placeholder="Filter module paths '
+        '(press /)" aria-label="Filter module paths and classes"> '
+        '<button type="button" data-act="expand">'
         f'Expand all</button> <button type="button" data-act="fold">Fold to depth {depth}'
         '</button> <button type="button" data-act="collapse">Collapse all</button> '
         '<span class="sp-n"></span></div>\n'
@@ -221,10 +230,18 @@ def _row_html(
     mark: str | None,
     show_var_name: bool,
     show_depth: bool,
+    repeats: int = 0,
 ) -> str:
     name = html_text(layer_name(layer, show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
+    if repeats:
+        # The run's first block stands for all: a button shows the others.
+        badges += (
+            f'<b class="bd rp" role="button" title="{repeats} identical '
+            f'{html_text(layer.class_name)} blocks: show or hide the other {repeats - 1}">'
+            f"{html_text(layer.class_name)} \u00d7 {repeats}</b>"
+        )
     classes = []
     if mark is not None:
         css, text = MARKS[mark]
@@ -235,7 +252,14 @@ def _row_html(
     if opened and has_children:
         classes.append("op")
     attributes = f' class="{" ".join(classes)}"' if classes else ""
-    cells = [f"<td>{_INDENT * layer.depth}{toggle}{name}{badges}</td>"]
+    # The module path: visible (muted, after the name) and in the tooltip, so
+    # what the filter matches is what the row shows.
+    path = html_text(layer.module_path)
+    shown_path = f'<span class="pa">{path}</span>' if path else ""
+    cells = [
+        f'<td title="{path or "(model)"}">{_INDENT * layer.depth}{toggle}{name}{badges}'
+        f"{shown_path}</td>"
+    ]
     for column in columns:
         text = html_text(values[column].strip())
         share = _share(layer, column, shares)

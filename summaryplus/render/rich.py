@@ -50,7 +50,9 @@ def rich_renderables(
 
     data = table_data(stats)
     model = data.layers[0].class_name if data.layers else "Model"
-    layers = Table(title=f"{model} summary", box=box.SIMPLE_HEAD, title_justify="left")
+    # A Text title: a class name is never read as rich markup.
+    title = Text(f"{terminal(model)} summary")
+    layers = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     for header, align in zip(data.headers, data.colalign, strict=True):
         layers.add_column(header, justify="right" if align == "right" else "left", no_wrap=True)
     for row in data.rows:

@@ -1,5 +1,7 @@
-/* summaryplus report: folding, sorting within a level and a path filter over
-   the static table the page already holds (it works without this script). */
+/* summaryplus report: folding, sorting within a level, a path filter, runs of
+   identical blocks folded under their first, and keyboard navigation (arrows,
+   Enter, Home/End, "/" to filter) over the static table the page already holds
+   (it works without this script). */
 (function (script) {
   "use strict";
   var scope = (script && script.parentNode) || document;
@@ -18,6 +20,11 @@
     // (1: "op", 2: "hit"), so a refresh touches only the rows that change.
     var kids = [], tops = [], open = new Uint8Array(n), vis = new Uint8Array(n);
     var marks = new Uint8Array(n), text = [], i;
+    // Runs of identical blocks: each member's first block, and whether it is unfolded.
+    var repOf = new Int32Array(n).fill(-1), repOpen = new Uint8Array(n);
+    (data.repeats || []).forEach(function (run) {
+      run[1].forEach(function (member) { repOf[member] = run[0]; });
+    });
     for (i = 0; i < n; i++) kids.push([]);
     for (i = 0; i < n; i++) {
       (rows[i][0] < 0 ? tops : kids[rows[i][0]]).push(i);
@@ -46,6 +53,7 @@
       for (j = 0; j < n; j++) {
         p = rows[j][0];
         v = hit ? (hit[j] ? 1 : 0) : (p < 0 || (vis[p] && open[p]) ? 1 : 0);
+        if (!hit && repOf[j] >= 0 && !repOpen[repOf[j]]) v = 0;
         if (v !== vis[j]) { vis[j] = v; trs[j].classList.toggle("f", !v); }
         var opened = kids[j].length && (hit ? (hit[j] & 1) > 0 : open[j] > 0) ? 1 : 0;
         var m = opened | (hit && hit[j] & 2 ? 2 : 0);
@@ -57,6 +65,9 @@
         shown += v;
       }
       if (counter) counter.textContent = shown + " of " + n + " rows shown";
+      for (j = 0; j < n; j++) {
+        if (kids[j].length) trs[j].setAttribute("aria-expanded", marks[j] & 1 ? "true" : "false");
+      }
     }
 
     function order() {
@@ -100,17 +111,67 @@
       order();
     }
 
+    function toggleRun(j) {
+      repOpen[j] = repOpen[j] ? 0 : 1;
+      trs[j].classList.toggle("ro", !!repOpen[j]);
+      refresh();
+    }
+    function toggle(j) {
+      if (j === undefined || !kids[j].length || query) return;
+      open[j] = open[j] ? 0 : 1;
+      refresh();
+    }
     tbody.addEventListener("click", function (event) {
       var cell = event.target.closest("td");
       if (!cell || cell.cellIndex !== 0) return;
       var j = cell.parentNode.spIndex;
-      if (j === undefined || !kids[j].length || query) return;
-      open[j] = open[j] ? 0 : 1;
-      refresh();
+      if (event.target.closest(".rp")) { toggleRun(j); return; }
+      toggle(j);
     });
-    tbody.addEventListener("mouseover", function (event) {
-      var row = event.target.closest("tr");
-      if (row && !row.title && row.spIndex !== undefined) row.title = rows[row.spIndex][2] || "(model)";
+
+    // Keyboard: rows take focus (one at a time in the tab order); Up/Down move
+    // between shown rows, Right unfolds or goes to the first child, Left folds
+    // or goes to the parent, Enter/Space fold, "+" shows a run's other blocks.
+    for (i = 0; i < n; i++) trs[i].tabIndex = -1;
+    trs[0] && (trs[0].tabIndex = 0);
+    function focusRow(j) {
+      if (j === undefined || j < 0) return;
+      for (var q = 0; q < n; q++) if (trs[q].tabIndex === 0) trs[q].tabIndex = -1;
+      trs[j].tabIndex = 0;
+      trs[j].focus();
+    }
+    function shownRows() {
+      return Array.prototype.filter.call(tbody.rows, function (tr) {
+        return !tr.classList.contains("f");
+      });
+    }
+    tbody.addEventListener("keydown", function (event) {
+      var tr = event.target.closest("tr");
+      if (!tr || tr.spIndex === undefined) return;
+      var j = tr.spIndex, list = shownRows(), at = list.indexOf(tr), key = event.key;
+      if (key === "ArrowDown" && at + 1 < list.length) focusRow(list[at + 1].spIndex);
+      else if (key === "ArrowUp" && at > 0) focusRow(list[at - 1].spIndex);
+      else if (key === "Home") focusRow(list[0].spIndex);
+      else if (key === "End") focusRow(list[list.length - 1].spIndex);
+      else if (key === "ArrowRight") {
+        if (kids[j].length && !open[j]) toggle(j);
+        else if (kids[j].length && at + 1 < list.length) focusRow(list[at + 1].spIndex);
+      } else if (key === "ArrowLeft") {
+        if (kids[j].length && open[j] && !query) toggle(j);
+        else focusRow(rows[j][0]);
+      } else if (key === "Enter" || key === " ") toggle(j);
+      else if (key === "+" && (data.repeats || []).some(function (r) { return r[0] === j; })) {
+        toggleRun(j);
+      } else return;
+      event.preventDefault();
+    });
+    root.addEventListener("keydown", function (event) {
+      if (event.key === "/" && input && document.activeElement !== input) {
+        event.preventDefault();
+        input.focus();
+      } else if (event.key === "Escape" && document.activeElement === input) {
+        input.value = ""; query = ""; refresh(); focusRow(0);
+      }
     });
     for (var h = 0; h < heads.length; h++) {
       (function (col) {
@@ -126,6 +187,11 @@
       if (!act) return;
       for (var j = 0; j < n; j++) open[j] = act === "expand" || rows[j][1] < data.depth ? 1 : 0;
       if (act === "collapse") open.fill(0);
+      // "Expand all" shows every block of a run too; the other two fold runs again.
+      for (j = 0; j < n; j++) {
+        repOpen[j] = act === "expand" ? 1 : 0;
+        trs[j].classList.toggle("ro", !!repOpen[j]);
+      }
       refresh();
     });
     refresh();
