@@ -148,7 +148,7 @@ def test_budget_sizes() -> None:
 def test_plan_command_with_checkpoint(tmp_path: Any) -> None:
     import json
 
-    from tests.test_cli import cli
+    from tests.test_cli import run_cli as cli  # a process of its own: plan sets env vars
 
     (tmp_path / "gpt.py").write_text(
         "from summaryplus.examples import TinyGPT\n"
