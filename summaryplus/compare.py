@@ -70,6 +70,8 @@ class ComparisonRow:
         params_ratio: ``params`` over the baseline's (None when undefined).
         macs_ratio: ``macs`` over the baseline's.
         memory_ratio: ``training_memory_bytes`` over the baseline's.
+        findings: ``(rule id, severity)`` of each rule that fired on the model
+            (``stats.findings()``), most severe first.
     """
 
     name: str
@@ -85,6 +87,7 @@ class ComparisonRow:
     macs_ratio: float | None
     memory_ratio: float | None
     active_params: int | None = None
+    findings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def compare(
             macs_ratio=_ratio(values["macs"], base["macs"]),
             memory_ratio=_ratio(values["memory"], base["memory"]),
             active_params=values["active_params"],
+            findings=values["findings"],
         )
         for name, values in raw.items()
     )
@@ -340,6 +344,7 @@ def _measure(stats: Summary, optimizer: str) -> dict[str, Any]:
         "param_bytes": int(stats.total_param_bytes),
         "memory": memory,
         "active_params": _active_params(stats) if executed else None,
+        "findings": tuple(dict.fromkeys((f.rule, f.severity) for f in stats.findings())),
     }
 
 

@@ -29,6 +29,7 @@ from .render.units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
 
 if TYPE_CHECKING:
+    from .capture.saved_storages import SavedStorages
     from .formatting import FormattingOptions
     from .records import SummaryLike
     from .render.serialize import SummaryRecord
@@ -74,6 +75,7 @@ class ModelStatistics(SummaryViews):
         without_data: bool = False,
         assumptions: tuple[str, ...] = (),
         notes: tuple[str, ...] = (),
+        saved_storages: SavedStorages | None = None,
         reached_params: frozenset[int] | None = None,
         output_held_bytes: int | None = None,
         output_grad_bytes: int | None = None,
@@ -90,6 +92,8 @@ class ModelStatistics(SummaryViews):
         self.assumptions = assumptions
         # How to read the numbers (complex ops' MACs in real multiply-adds).
         self.notes = notes
+        # Train mode: which rows saved which storages (``checkpoint_plan``).
+        self.saved_storages = saved_storages
         if model is None and summary_list:
             model = summary_list[0].module
         if tree is None and model is not None:

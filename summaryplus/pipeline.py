@@ -189,6 +189,7 @@ def statistics(
         without_data=without_data,
         assumptions=result.assumptions,
         notes=result.notes,
+        saved_storages=result.saved_storages,
         reached_params=result.reached_params,
         output_held_bytes=result.output_held_bytes,
         output_grad_bytes=result.output_grad_bytes,

@@ -25,6 +25,7 @@ from torch import nn
 from .gpus import GPU, GPUS
 from .inference import InferenceMemory, inference_memories
 from .memory import TrainingMemory
+from .recompute import CheckpointPlan
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -58,6 +59,8 @@ class Plan:
     training: TrainingMemory
     gpus: tuple[GPU, ...] = GPUS
     assumptions: tuple[str, ...] = ()
+    # What to checkpoint to fit the training step in a budget (``checkpoint=``).
+    checkpointing: CheckpointPlan | None = None
     # The forward as it ran (for speed.py): its fused bytes moved, and the
     # parameters and their bytes in the dtype it ran in.
     forward_fused_bytes: int = 0
@@ -127,6 +130,11 @@ class Plan:
             "gpus": [{**g.to_dict(), "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
+            **(
+                {}
+                if self.checkpointing is None
+                else {"checkpointing": self.checkpointing.to_dict()}
+            ),
         }
 
     def speed(
@@ -160,6 +168,7 @@ def plan(
     context: int,
     batch: int = 1,
     shards: int = 1,
+    checkpoint: int | float | str | None = None,
     progress: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> Plan:
@@ -175,11 +184,14 @@ def plan(
         context: tokens per sequence (FLOPs per token divide by batch x context).
         batch: sequences.
         shards: GPUs to split training (FSDP) and inference (tensor parallel) over.
+        checkpoint: a training peak per GPU to fit (bytes, or ``"80GiB"``): adds
+            the activation-checkpointing plan for it (``checkpointing``; see
+            ``summaryplus.recompute``), in the training setup above.
         progress: called with the name of each of its ``PLAN_STAGES`` as it
             starts (the command line's progress bar); None: nothing is called.
 
     Raises:
-        ValueError: a bad ``context``, ``batch`` or ``shards``.
+        ValueError: a bad ``context``, ``batch``, ``shards`` or ``checkpoint``.
         SummaryError: a forward failed.
 
     Example:
@@ -213,6 +225,12 @@ def plan(
     training = stats.training_memory(
         "adam", mixed_precision=True, dtype="bfloat16", shards=shards if shards > 1 else None
     )
+    checkpointing = None
+    if checkpoint is not None:
+        checkpointing = stats.checkpoint_plan(
+            checkpoint, "adam", mixed_precision=True, dtype="bfloat16",
+            shards=shards if shards > 1 else None,
+        )
     tokens = batch * context
     return Plan(
         model=type(model).__name__,
@@ -228,6 +246,7 @@ def plan(
         inference=tuple(memories),
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
+        checkpointing=checkpointing,
         forward_fused_bytes=stats.total_fused_bytes_moved,
         run_params=stats.total_params,
         run_param_bytes=stats.total_param_bytes,

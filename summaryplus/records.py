@@ -15,6 +15,7 @@ from .layer_info import intensity
 from .views import SummaryViews
 
 if TYPE_CHECKING:
+    from .findings import Finding
     from .formatting import FormattingOptions
 
 __all__ = [
@@ -339,6 +340,8 @@ class SummaryRecord(SummaryViews):
         input_size: the input shapes the summary ran with.
         layers: the rows.
         totals: the totals.
+        saved_findings: the findings made with the model when it was saved
+            (None: an older file; ``findings()`` then runs the model-free rules).
         table: how the summary was shown (``depth``, ``col_names``,
             ``col_width``, ``row_settings``); None in files written before it
             was saved, which show torchinfo's defaults.
@@ -355,6 +358,7 @@ class SummaryRecord(SummaryViews):
     # How the summary was shown (depth, columns, column width, row settings);
     # added within schema 1: None for older files, which show torchinfo's defaults.
     table: Mapping[str, Any] | None = None
+    saved_findings: tuple[Finding, ...] | None = None
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names the record lacks: the totals read like attributes.
@@ -415,6 +419,8 @@ class SummaryRecord(SummaryViews):
             "layers": [_layer_json(layer) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
             **({} if self.table is None else {"table": _plain(dict(self.table))}),
+            **({} if self.saved_findings is None else
+               {"findings": [finding.to_dict() for finding in self.saved_findings]}),
         }
 
 

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     import torch
 
+    from .findings import Findings
     from .gpus import GPU
     from .inference import InferenceMemory
     from .memory import TrainingMemory
+    from .recompute import CheckpointPlan
     from .records import SummaryLike
     from .roofline import Roofline
 
@@ -29,6 +31,7 @@ class SummaryViews:
 
     if TYPE_CHECKING:
         from collections.abc import Iterable as _Iterable
+        from collections.abc import Sequence as _Sequence
 
         from rich.console import Console, ConsoleOptions, RenderableType
 
@@ -87,6 +90,53 @@ class SummaryViews:
             dtype=dtype,
         )
 
+    def checkpoint_plan(
+        self,
+        budget: int | float | str,
+        optimizer: str = "adam",
+        *,
+        candidates: str | _Sequence[str] = "blocks",
+        mixed_precision: bool = False,
+        shards: int | None = None,
+        dtype: str | torch.dtype | None = None,
+    ) -> CheckpointPlan:
+        """Which modules to wrap in activation checkpointing so one training step
+        fits ``budget``, at the least recompute; the predicted saved bytes (what
+        a summary of the wrapped model measures, to the byte), the training peak,
+        the recompute FLOPs and a snippet that applies it (``print(plan)``).
+
+        See ``summaryplus.recompute`` for the prediction and the choice.
+
+        Args:
+            budget: the training peak to fit, per GPU: bytes, or ``"80GB"``
+                (10**9) / ``"80GiB"`` (2**30).
+            optimizer, mixed_precision, shards, dtype: the training setup, as
+                for ``training_memory``.
+            candidates: ``"blocks"`` (modules repeated in a ModuleList or
+                Sequential: transformer layers, ResNet blocks), ``"all"``
+                (every module), or module paths.
+
+        Raises:
+            ValueError: the summary did not run in train mode on a live model
+                (loaded from JSON, or eval), or a bad argument.
+
+        Example:
+            >>> import torch
+            >>> from summaryplus import summary
+            >>> from summaryplus.examples import TinyGPT
+            >>> stats = summary(TinyGPT(depth=4), input_size=(2, 64), dtypes=[torch.long],
+            ...                 mode="train", verbose=0)
+            >>> plan = stats.checkpoint_plan(budget="17MB")
+            >>> plan.paths, plan.saved_bytes < stats.activation_bytes
+            (('blocks.0', 'blocks.1'), True)
+        """
+        from .recompute import checkpoint_plan
+
+        return checkpoint_plan(
+            self._viewed(), budget, optimizer, candidates=candidates,
+            mixed_precision=mixed_precision, shards=shards, dtype=dtype,
+        )
+
     def inference_memory(
         self,
         context: int,
@@ -125,6 +175,32 @@ class SummaryViews:
         from .inference import summary_inference_memory
 
         return summary_inference_memory(self, context, batch, dtype, kv_dtype, group_size)
+
+    def findings(self, rules: _Iterable[str] | None = None) -> Findings:
+        """Conclusions you can act on: each with a stable rule id, a severity
+        (``error``: will break; ``warning``: costs memory or time; ``note``), the
+        rows or parameters it is about, the numbers behind it and what to do.
+
+        See ``summaryplus.findings`` and docs/findings.md. A summary loaded from
+        JSON returns the findings saved with it.
+
+        Args:
+            rules: rule ids to run (default: every rule in
+                ``summaryplus.findings.RULES``).
+
+        Raises:
+            ValueError: an unknown rule id.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
+            >>> stats.findings()
+            []
+        """
+        from .findings import find
+
+        return find(self._viewed(), rules)
 
     def largest(
         self, k: int = 10, by: str = "params", depth: int | None = None

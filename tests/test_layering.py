@@ -48,7 +48,8 @@ def _files(*patterns: str) -> list[Path]:
 
 
 # The views: whatever reads a summary and shows or queries it.
-VIEWS = _files("render/**/*.py", "queries.py", "memory.py", "formatting.py", "views.py")
+VIEWS = _files("render/**/*.py", "queries.py", "memory.py", "formatting.py", "views.py",
+               "findings/*.py", "recompute.py")
 # What runs the model and records rows: upstream of the statistics and the views.
 CAPTURE = _files("capture/*.py", "formulas/*.py", "inputs.py", "layer_info.py")
 

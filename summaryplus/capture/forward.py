@@ -21,6 +21,7 @@ from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
 from .recorder import Failure, Recorder
+from .saved_storages import SavedStorages, StorageTracker
 from .static import scripted_rows
 from .tree import ModuleTree
 from .values import iter_tensors
@@ -36,6 +37,8 @@ class CaptureResult:
     grad_enabled: bool = False
     assumptions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # Train mode: which rows saved which storages (activation-checkpointing plans).
+    saved_storages: SavedStorages | None = None
     # Train mode only (None otherwise): ids of the parameters a backward from
     # the outputs reaches (``reach``), and the bytes the outputs add at
     # backward start (themselves beyond the saved activations; their gradients).
@@ -129,6 +132,8 @@ def capture_forward(
         if grad_enabled:
             saved = recorder.saved
             saved.exclude(excluded + list(iter_tensors((args, kwargs))))
+            # Which rows saved which storages (activation-checkpointing plans).
+            saved.storages = StorageTracker(excluded=set(saved.keys))
             saved.watch_checkpoints()
             stack.enter_context(torch.autograd.graph.saved_tensors_hooks(saved.pack, saved.unpack))
         stack.enter_context(dynamo_skips_undone())
@@ -185,6 +190,8 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
         recorder.loose_points = {}
     result.assumptions = tuple(sorted(recorder.assumptions))
     result.notes = tuple(sorted(recorder.notes))
+    if recorder.saved.storages is not None:
+        result.saved_storages = recorder.saved.storages.finished(result.rows)
 
 
 def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> None:

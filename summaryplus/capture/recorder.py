@@ -30,7 +30,7 @@ from .fallbacks import group_sizes, has_composite_kernel
 from .saved import SavedTensors
 from .traffic import OpTraffic, add_point, op_bytes
 from .tree import ModuleTree
-from .values import all_shapes, describe, dtypes_of, first_shape, total_bytes
+from .values import all_shapes, describe, dtypes_of, first_shape, iter_tensors, total_bytes
 from .wrapping import Wrapped, called_as_module
 
 # Classes whose forward looks for forward hooks and, finding none, takes a fused
@@ -205,6 +205,8 @@ class Recorder:
         self.saved.entered(
             stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
         )
+        if self.saved.storages is not None and not self.in_backward:
+            self.saved.storages.entered(row, iter_tensors((args, kwargs)))
         stack.append(row)
         self._calls.append((args, kwargs))
         return row

@@ -16,6 +16,7 @@ import torch
 from .._tensors import storage_key, storage_nbytes
 from ..layer_info import LayerInfo
 from .checkpoint_regions import CheckpointRegions
+from .saved_storages import StorageTracker
 
 
 class _Running(Protocol):
@@ -36,6 +37,8 @@ class SavedTensors:
         # Bytes saved while no row ran.
         self.loose_bytes = 0
         self._regions: CheckpointRegions | None = None
+        # Train mode: which rows saved which storages (activation-checkpointing plans).
+        self.storages: StorageTracker | None = None
 
     def exclude(self, tensors: list[torch.Tensor]) -> None:
         """Parameters, buffers and inputs are accounted elsewhere, never as activations."""
@@ -71,6 +74,8 @@ class SavedTensors:
         """Adds the storage of a tensor kept for backward to ``row`` (None:
         outside every row), each storage once."""
         key = storage_key(tensor)
+        if self.storages is not None:
+            self.storages.saved(key, tensor, row)
         if key not in self.keys:
             self.keys.add(key)
             self._keep_alive.append(tensor.untyped_storage())

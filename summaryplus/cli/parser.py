@@ -263,6 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
         "(github, grid, rst, latex, tsv, ...)",
     )
     table.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    shown = table.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--findings",
+        action="store_const",
+        const="all",
+        dest="findings",
+        help="show every finding under the table, each with what to do (default: the "
+        "first 5, one line each); json output always holds them all",
+    )
+    shown.add_argument(
+        "--no-findings",
+        action="store_const",
+        const="none",
+        dest="findings",
+        help="show no findings under the table",
+    )
     table.add_argument(
         "--plot",
         metavar="FILE",

@@ -38,7 +38,8 @@ examples:
   summaryplus plan ./Llama-3-8B/config.json --context 8192
   summaryplus plan ./Llama-3-70B/ --context 4096 --batch 4 --shards 8 --format json
   summaryplus plan meta-llama/Llama-3.1-8B --context 8192
-  summaryplus plan ./models.py:make_gpt --context 1024"""
+  summaryplus plan ./models.py:make_gpt --context 1024
+  summaryplus plan ./Llama-3-8B/ --context 4096 --batch 8 --shards 8 --checkpoint 80GiB"""
 
 
 def build_plan_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,12 @@ def build_plan_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--shards", type=_positive, default=1, metavar="N",
         help="GPUs to split training (FSDP) and inference (tensor parallel) over (default 1)",
+    )
+    parser.add_argument(
+        "--checkpoint", nargs="?", const="80GiB", metavar="BUDGET",
+        help="also plan activation checkpointing: which modules to wrap so the training "
+        "step fits BUDGET per GPU (default 80GiB; bytes, or e.g. 40GB, 80GiB), at the "
+        "least recompute, with the snippet that applies it",
     )
     parser.add_argument(
         "--gpu", action="append", metavar="NAME",
@@ -149,7 +156,7 @@ def _planned(
     try:
         return plan(
             model, input_data=inputs, context=context, batch=args.batch, shards=args.shards,
-            progress=stage,
+            progress=stage, checkpoint=args.checkpoint,
         )
     except SummaryError as error:
         line = str(error).splitlines()[0].rstrip(".")

@@ -311,12 +311,22 @@ def _output_model(
     """Prints the summary; ``notes`` (the class built, the inputs) go under a text
     table, never into a machine-read format."""
     text = _render_model(stats, args.format or "text")
+    if (args.format or "text") == "text" and args.findings != "none":
+        text = _with_findings(text, stats, args.findings)
     if notes and (args.format or "text") == "text":
         text = "\n".join([text, *notes])
     _emit(args, text)
     if args.plot is not None:
         _plot(stats, args)
     return 0
+
+
+def _with_findings(text: str, stats: ModelStatistics, shown: str | None) -> str:
+    """The findings under the table: the first few, or all with ``--findings``."""
+    from ..render.findings import SHORT, findings_text
+
+    found = findings_text(stats.findings(), limit=None if shown == "all" else SHORT)
+    return f"{text}\n{found}" if found else text
 
 
 def _render_model(stats: SummaryLike, fmt: str) -> str:

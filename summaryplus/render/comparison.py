@@ -113,7 +113,21 @@ def comparison_notes(comparison: Comparison) -> list[str]:
     if partial:
         names = ", ".join(repr(name) for name in partial)
         notes.append(f"* MACs are partial (ops without a formula ran) for {names}.")
-    return notes
+    return notes + findings_notes(comparison)
+
+
+def findings_notes(comparison: Comparison) -> list[str]:
+    """Which model has which finding: ``Findings: tied-weights (note): 'b'``."""
+    having: dict[tuple[str, str], list[str]] = {}
+    for row in comparison.rows:
+        for rule in row.findings:
+            having.setdefault(rule, []).append(repr(row.name))
+    if not having:
+        return []
+    parts = [
+        f"{rule} ({severity}): {', '.join(names)}" for (rule, severity), names in having.items()
+    ]
+    return [f"Findings: {'; '.join(parts)} (stats.findings() says what to do)."]
 
 
 def _bytes(value: int | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .output import Output, Table, check_format, render_output
+from .recompute import plan_table
 from .speed import speed_notes, speed_section
 from .units import readable_bytes, readable_count
 
@@ -165,10 +166,14 @@ def plan_output(plan: Plan, speed: SpeedPlan | None = None) -> Output:
     models = "; ".join(f"{gpu.key} = {gpu.name}" for gpu in plan.gpus)
     tables = tuple(section(plan) for section in PLAN_SECTIONS)
     extra: tuple[str, ...] = ()
+    if plan.checkpointing is not None:
+        tables += (plan_table(plan.checkpointing),)
+        if plan.checkpointing.paths:
+            extra = (f"Checkpointing, applied:\n{plan.checkpointing.snippet()}",)
     data = plan.to_dict()
     if speed is not None:
         tables += (speed_section(speed),)
-        extra = tuple(speed_notes(speed))
+        extra += tuple(speed_notes(speed))
         data = {**data, "speed": speed.to_dict()}
     return Output(
         title,

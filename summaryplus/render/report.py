@@ -12,6 +12,7 @@ needs no network.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings, Units
+from ..findings import find
 from ..formatting import layer_name, memory_bytes, row_values
 from .escape import html_text
+from .findings import findings_html
 from .html import totals_table
 from .output import asset as _asset
 from .output import report_page
@@ -136,6 +139,16 @@ def report_panel(
     runs = repeated_runs(layers, parents)
     repeat_of = {member: first for first, members in runs.items() for member in members}
     folded = [False] * len(layers)
+    found = find(stats)
+    # The rows findings name get an id (their links jump there) and a badge.
+    named: dict[str, list[str]] = {}
+    for finding in found:
+        for path in finding.rows:
+            named.setdefault(path, []).append(finding.rule)
+    prefix = "sp" + hashlib.sha1(
+        f"{title}|{_model_name(stats)}|{len(layers)}".encode()
+    ).hexdigest()[:8]
+    anchors: dict[str, str] = {}
     for position, layer in enumerate(layers):
         values = row_values(options, layer, True, stats.total_params, chosen)
         parent = parents[position]
@@ -144,11 +157,17 @@ def report_panel(
         folded[position] = folded[position] or position in repeat_of
         mark = (marks or {}).get(position)
         repeats = len(runs[position]) + 1 if position in runs else 0
-        lines.append(
-            _row_html(layer, values, chosen, shares, has_children[position], folded[position],
-                      layer.depth < depth, mark, options.show_var_name, options.show_depth,
-                      repeats)
-        )
+        line = _row_html(layer, values, chosen, shares, has_children[position], folded[position],
+                         layer.depth < depth, mark, options.show_var_name, options.show_depth,
+                         repeats)
+        rules = named.get(layer.module_path)
+        if rules and layer.module_path not in anchors:
+            anchors[layer.module_path] = f"{prefix}-{position}"
+            badge = f'<b class="bd fd" title="{html_text(", ".join(rules))}">finding</b>'
+            line = line.replace("<tr", f'<tr id="{prefix}-{position}"', 1).replace(
+                "</td>", f"{badge}</td>", 1
+            )
+        lines.append(line)
         data_rows.append(
             [parent, layer.depth, layer.module_path, layer.class_name,
              *(_sort_key(layer, column, values[column]) for column in chosen)]
@@ -179,7 +198,7 @@ def report_panel(
         '<span class="sp-n"></span></div>\n'
         '<div class="sp-scroll"><table class="summaryplus-layers">\n'
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(lines)}</tbody>\n</table></div>\n"
-        f"{totals_table(stats)}\n"
+        f"{totals_table(stats)}\n{findings_html(found, anchors)}\n"
         f'<script type="application/json" class="sp-data">{_json(data)}</script>\n'
         "</div>"
     )

@@ -13,7 +13,8 @@ The dict/JSON schema, ``"summaryplus.summary/1"``::
       "model": "GPT2LMHeadModel",
       "input_size": [[1, 16]],
       "layers": [{"index": 0, "parent": null, "module_path": "", ...}, ...],
-      "totals": {"total_params": 168192, ...}
+      "totals": {"total_params": 168192, ...},
+      "findings": [{"rule": "unused-parameters", "severity": "error", ...}]
     }
 
 ``layers`` holds one object per row of ``summary_list`` with every field of
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._untrusted import load_json_file
+from ..findings import Finding, find
 from ..records import (
     SCHEMA,
     LayerRecord,
@@ -138,7 +140,13 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         "row_settings": sorted(setting.value for setting in options.row_settings),
     }
     return SummaryRecord(
-        model, _frozen(stats.input_size), linked(layers), totals, __version__, table=table
+        model,
+        _frozen(stats.input_size),
+        linked(layers),
+        totals,
+        __version__,
+        table=table,
+        saved_findings=tuple(find(stats)),
     )
 
 
@@ -321,7 +329,17 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         summaryplus_version=str(data["summaryplus_version"]),
         schema=str(schema),
         table=_table_settings(data.get("table")),
+        saved_findings=_findings(data.get("findings")),
     )
+
+
+def _findings(data: Any) -> tuple[Finding, ...] | None:
+    """The saved findings, checked (None when the file has none)."""
+    if data is None:
+        return None
+    if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+        raise ValueError("findings: not a list of findings")
+    return tuple(Finding.from_dict(item) for item in data)
 
 
 def _loaded_fields(layer: Any, where: str) -> dict[str, Any]:
