@@ -12,8 +12,9 @@ level, handlers, propagate, disabled; and ``logging.disable``), the warnings
 filters, the environment and the working directory.
 
 Changes that come with a module imported for the first time during the test
-(an environment variable or warnings filter added, a new logger) are kept and
-do not fail it: they happen once per process, in whichever test comes first.
+(an environment variable or warnings filter added, a new logger, the loggers
+of the imported package set up) are kept and do not fail it: they happen once
+per process, in whichever test comes first.
 The RNG states (torch's CPU generator and Python's ``random``), which any
 test that draws numbers moves, are put back without failing, and each test
 starts from torch seeded with ``SEED`` (``start``), so no test depends on what
@@ -157,7 +158,7 @@ def snapshot() -> dict[str, Any]:
     imported so far."""
     found = {name: read() for name, (read, _) in _CHECKED.items()}
     found["rng"] = (torch.get_rng_state(), random.getstate())
-    found["modules"] = len(sys.modules)
+    found["modules"] = set(sys.modules)
     return found
 
 
@@ -175,10 +176,17 @@ def _only_added(before: Any, after: Any) -> bool:
 _IMPORTS_MAY_ADD = frozenset({"the environment", "the warnings filters"})
 
 
-def _loggers_changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    # Loggers made during the test (a library imported for the first time)
-    # are new, not changed.
-    return sorted(name or "root" for name, state in before.items() if after.get(name) != state)
+def _loggers_changed(
+    before: dict[str, Any], after: dict[str, Any], imported: set[str]
+) -> list[str]:
+    """Loggers whose state changed, but for those of a package with modules
+    imported during the test (torch's first export sets up its own loggers),
+    which are kept. Loggers made during the test are new, not changed."""
+    return [
+        name
+        for name, state in before.items()
+        if after.get(name) != state and (not name or name.split(".")[0] not in imported)
+    ]
 
 
 def dynamo_patched() -> bool:
@@ -198,7 +206,9 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
     and never reported)."""
     torch.set_rng_state(before["rng"][0])
     random.setstate(before["rng"][1])
-    imported = len(sys.modules) > before["modules"]
+    new_modules = set(sys.modules) - before["modules"]
+    imported = bool(new_modules)
+    packages = {module.split(".")[0] for module in new_modules}
     leaked = []
     for name, (read, write) in _CHECKED.items():
         now = read()
@@ -207,10 +217,11 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
         if name in _IMPORTS_MAY_ADD and imported and _only_added(before[name], now):
             continue  # a library's import, not the test: kept, as the module expects
         elif name == "logging's loggers":
-            changed = _loggers_changed(before[name], now)
-            if not changed:
-                continue
-            leaked.append(f"{name}: {', '.join(changed)}")
+            changed = _loggers_changed(before[name], now, packages)
+            if changed:
+                leaked.append(f"{name}: {', '.join(sorted(n or 'root' for n in changed))}")
+                write({logger: before[name][logger] for logger in changed})
+            continue
         elif name == "torch.distributions' default validate_args" and (
             not dynamo_patched_before and dynamo_patched()
         ):
