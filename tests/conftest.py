@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import global_state  # from this folder, put on the path above
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing in the suite may reach the network; the CLI's config factory sets
+    # both for its own process as well, so with them set here it changes nothing.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -219,7 +219,10 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
         elif name == "logging's loggers":
             changed = _loggers_changed(before[name], now, packages)
             if changed:
-                leaked.append(f"{name}: {', '.join(sorted(n or 'root' for n in changed))}")
+                leaked.append(f"{name}: " + ", ".join(
+                    f"{logger or 'root'} {_logger_change(before[name][logger], now[logger])}"
+                    for logger in sorted(changed)
+                ))
                 write({logger: before[name][logger] for logger in changed})
             continue
         elif name == "torch.distributions' default validate_args" and (
@@ -232,6 +235,15 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
     return leaked
 
 
+def _logger_change(before: tuple[Any, ...], after: tuple[Any, ...]) -> str:
+    fields = ("level", "handlers", "propagate", "disabled")
+    return "(" + "; ".join(
+        f"{field} {_short(old)} -> {_short(new)}"
+        for field, old, new in zip(fields, before, after, strict=True)
+        if old != new
+    ) + ")"
+
+
 def _describe_change(before: Any, after: Any) -> str:
     if isinstance(before, dict) and isinstance(after, dict):
         keys = sorted(
@@ -242,7 +254,7 @@ def _describe_change(before: Any, after: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return f"{len(value)} items"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
