@@ -10,6 +10,7 @@ from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .inference import InferenceMemory, inference_memory
+from .latency import Latency, measure_latency
 from .layer_info import LayerInfo
 from .memory import TrainingMemory
 from .model_statistics import ModelStatistics
@@ -30,11 +31,13 @@ from .render.plots import (  # matplotlib loads on first call
     plot_summary,
 )
 from .render.serialize import SummaryRecord, load_summary
+from .roofline import Bound, Roofline, roofline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",
+    "Bound",
     "BufferRow",
     "Change",
     "ColumnSettings",
@@ -42,6 +45,7 @@ __all__ = [
     "FormattingOptions",
     "InferenceMemory",
     "InputConflictError",
+    "Latency",
     "LayerGroup",
     "LayerInfo",
     "LayerScore",
@@ -50,6 +54,7 @@ __all__ = [
     "ParamGroup",
     "ParameterMonitor",
     "ParameterRow",
+    "Roofline",
     "RowSettings",
     "SummaryDiff",
     "SummaryError",
@@ -67,10 +72,12 @@ __all__ = [
     "group_params",
     "inference_memory",
     "load_summary",
+    "measure_latency",
     "parameter_table",
     "plot_comparison",
     "plot_memory",
     "plot_summary",
+    "roofline",
     "summary",
     "training_flops",
 ]

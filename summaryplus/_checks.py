@@ -22,6 +22,8 @@ REQUIRES_INPUT = frozenset(
         ColumnSettings.MULT_ADDS,
         ColumnSettings.FLOPS,
         ColumnSettings.MEMORY,
+        ColumnSettings.BYTES,
+        ColumnSettings.INTENSITY,
     }
 )
 

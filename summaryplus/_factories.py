@@ -1,5 +1,5 @@
-"""Where the command's models come from: a factory named on the command line, or a
-transformers config. Also the parsing of ``--input-size`` and ``--dtypes``.
+"""Where the command's models come from: a factory named on the command line (a
+transformers config: ``_configs``). Also the parsing of ``--input-size`` and ``--dtypes``.
 
 Everything that can go wrong raises :class:`CommandError` with one line the user
 can act on and the exit status to use (2 for what was typed, 1 for what happened).
@@ -7,24 +7,19 @@ can act on and the exit status to use (2 for what was typed, 1 for what happened
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import re
 import sys
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
-
-    from .hf_inputs import InputSpec
 
 USAGE = 2
 FAILURE = 1
@@ -265,198 +260,6 @@ def _device_context(device: str | None) -> AbstractContextManager[Any]:
     return torch.device(device) if device is not None else nullcontext()
 
 
-# ------------------------------------------------------------------ transformers
-@dataclass
-class ConfigModel:
-    """A transformers model built from a config, and how to call it.
-
-    ``inputs`` are the keyword arguments of its forward (``model(**inputs)``),
-    built from the model itself (:mod:`summaryplus.hf_inputs`): token ids,
-    decoder ids, pixel values, audio features, on the model's device (meta
-    tensors for a meta model), and flags such as ``interpolate_pos_encoding``
-    at another image size. ``input_specs`` are the tensors' shapes and dtypes.
-    ``input_size``/``dtypes`` describe the main input alone (kept for callers
-    that pass one positional input); ``encoder_decoder`` is the config's flag.
-    """
-
-    model: nn.Module
-    model_type: str
-    class_name: str
-    input_size: list[tuple[int, ...]]
-    dtypes: list[torch.dtype]
-    encoder_decoder: bool = False
-    inputs: dict[str, Any] = field(default_factory=dict)
-    input_specs: dict[str, InputSpec] = field(default_factory=dict)
-    # Tokens per sequence the inputs were made for.
-    seq_len: int = 0
-    # ``config_class_hint`` of the class built: said if its forward fails.
-    class_hint: str = ""
-
-
-def build_from_config(
-    path: Path,
-    model_class: str | None,
-    device: str | None,
-    seq_len: int | None,
-    batch: int,
-    *,
-    image_size: tuple[int, int] | None = None,
-    default_seq_len: int = DEFAULT_SEQ_LEN,
-) -> ConfigModel:
-    """Builds the model a ``config.json`` describes, on the meta device by default,
-    with the keyword inputs its forward needs at ``seq_len``/``batch``/``image_size``
-    (``seq_len`` None: ``default_seq_len`` tokens, or fewer when the model's
-    position table is shorter, as CLIP's 77).
-
-    Only local files are read: the Hugging Face hub is switched off before
-    transformers is imported, and configs that need custom code are refused.
-
-    Raises:
-        CommandError: not a config, an unknown ``model_type`` (the message names
-            the closest known ones), a class that cannot be built, or inputs that
-            cannot be worked out (see :func:`summaryplus.hf_inputs.forward_input_specs`).
-    """
-    # Set before transformers (and huggingface_hub) is imported: they read it once.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CommandError(f"{path}: not valid JSON ({error})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
-        raise CommandError(
-            f"{path}: not a transformers config (no \"model_type\"); for a sharded "
-            "checkpoint give its *.index.json"
-        )
-    try:
-        import transformers
-    except ImportError:
-        raise CommandError(
-            "summarizing a config needs transformers: pip install 'summaryplus[hf]'"
-        ) from None
-    import torch
-
-    from .hf_inputs import (
-        InputsError,
-        default_text_length,
-        forward_flags,
-        forward_input_specs,
-        make_inputs,
-    )
-
-    model_type = data["model_type"]
-    config = _config(transformers, data, path)
-    if hasattr(config, "use_cache"):
-        # No key/value cache: a summary is one plain forward pass.
-        config.use_cache = False
-    cls, name = _model_class(transformers, data, model_class)
-    with torch.device(device or "meta"):
-        try:
-            if hasattr(cls, "from_config"):
-                model = cls.from_config(config)
-            else:
-                model = cls._from_config(config)
-        except Exception as error:
-            raise CommandError(
-                f"building {name} from {path} failed: {_one_line(error)}"
-                + config_class_hint(cls, name, config, data)
-            ) from error
-    if not isinstance(model, torch.nn.Module):  # pragma: no cover - transformers contract
-        raise CommandError(f"{name} did not build a torch.nn.Module")
-    if seq_len is None:
-        seq_len = default_text_length(model, default_seq_len)
-    try:
-        specs = forward_input_specs(model, seq_len=seq_len, batch=batch, image_size=image_size)
-    except InputsError as error:
-        raise CommandError(f"{path}: {error}", USAGE) from None
-    main = next(iter(specs.values()))
-    return ConfigModel(
-        model=model,
-        model_type=model_type,
-        class_name=name,
-        input_size=[main.shape],
-        dtypes=[main.dtype],
-        encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
-        inputs={**make_inputs(model, specs), **forward_flags(model, image_size)},
-        input_specs=specs,
-        seq_len=seq_len,
-        class_hint=config_class_hint(cls, name, config, data),
-    )
-
-
-def _config(transformers: Any, data: dict[str, Any], path: Path) -> Any:
-    model_type = data["model_type"]
-    known = list(getattr(transformers, "CONFIG_MAPPING", {}).keys())
-    if known and model_type not in known:
-        if "auto_map" in data:
-            raise CommandError(
-                f"{path}: model_type {model_type!r} needs custom code (auto_map), "
-                "which summaryplus never runs"
-            )
-        close = difflib.get_close_matches(model_type, known, n=5, cutoff=0.6)
-        hint = f"; closest: {', '.join(close)}" if close else ""
-        raise CommandError(
-            f"{path}: model_type {model_type!r} is not one transformers "
-            f"{transformers.__version__} knows{hint}"
-        )
-    try:
-        return transformers.AutoConfig.for_model(**data)
-    except (ValueError, KeyError, TypeError) as error:
-        raise CommandError(
-            f"{path}: model_type {model_type!r}: cannot build its config ({_one_line(error)})"
-        ) from None
-
-
-def _model_class(transformers: Any, data: dict[str, Any], requested: str | None) -> tuple[Any, str]:
-    if requested is not None:
-        cls = getattr(transformers, requested, None)
-        if not inspect.isclass(cls) or not (
-            hasattr(cls, "from_config") or hasattr(cls, "_from_config")
-        ):
-            raise CommandError(
-                f"--model-class {requested!r} is not a transformers model class "
-                "(e.g. AutoModel, AutoModelForCausalLM, LlamaForCausalLM)",
-                USAGE,
-            )
-        return cls, requested
-    architectures = data.get("architectures") or []
-    names = [str(name) for name in architectures] if isinstance(architectures, list) else []
-    for name in names:
-        cls = getattr(transformers, name, None)
-        if inspect.isclass(cls) and hasattr(cls, "_from_config"):
-            return cls, name
-    if names:
-        # Never a silent fallback to the base model (no head: other numbers).
-        why = "custom code (auto_map), which summaryplus never runs" if "auto_map" in data else (
-            f"no class of transformers {transformers.__version__}"
-        )
-        raise CommandError(
-            f"architectures {names} name {why}: pass --model-class (e.g. AutoModelForCausalLM "
-            "or AutoModel) to summarize the config as a transformers class",
-            USAGE,
-        )
-    return transformers.AutoModel, "AutoModel"
-
-
-def config_class_hint(cls: Any, name: str, config: Any, data: dict[str, Any]) -> str:
-    """Why a class may not run on this config: it is made for another kind
-    (said after a failure only: some classes take a composite config's part).
-    Empty when the kinds match, or for the Auto classes."""
-    expected = getattr(cls, "config_class", None)  # None on the Auto classes
-    if not inspect.isclass(expected) or isinstance(config, expected):
-        return ""
-    architectures = data.get("architectures")
-    own = (
-        f"its own classes (such as {architectures[0]})"
-        if isinstance(architectures, list) and architectures
-        else "one of its own classes"
-    )
-    return (
-        f" ({name} is made for a {expected.__name__}, this is a {data['model_type']} "
-        f"config: pass {own} or AutoModel)"
-    )
-
-
 # ------------------------------------------------------------------ helpers
 def is_meta_model(model: nn.Module) -> bool:
     tensors = [*model.parameters(), *model.buffers()]
@@ -477,9 +280,7 @@ __all__ = [
     "FAILURE",
     "USAGE",
     "CommandError",
-    "ConfigModel",
     "KeywordInput",
-    "build_from_config",
     "build_from_factory",
     "check_device",
     "is_meta_model",

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ._factories import FAILURE, USAGE, CommandError, one_line
+from ._untrusted import contained
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _HUB_NAME = re.compile(rf"{_PART}/{_PART}")
@@ -58,7 +59,7 @@ def fetch_config(name: str) -> Path:
         ) from None
     page = f"https://huggingface.co/{name}"
     try:
-        return Path(hf_hub_download(repo_id=name, filename="config.json"))
+        path = Path(hf_hub_download(repo_id=name, filename="config.json"))
     except errors.GatedRepoError:
         raise CommandError(
             f"{name} is gated: accept its terms at {page} and log in "
@@ -83,6 +84,9 @@ def fetch_config(name: str) -> Path:
             f"{name}: fetching config.json from the Hugging Face hub failed: {one_line(error)}",
             FAILURE,
         ) from None
+    # The cache's own layout (snapshots/<rev>/config.json -> ../../blobs/<hash>)
+    # and nothing else: a snapshot entry linked out of the cache is refused.
+    return contained(path.parent, path.name, CommandError, f"{name} (Hugging Face cache)")
 
 
 def _why_not_cached() -> str:

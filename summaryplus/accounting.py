@@ -158,6 +158,10 @@ class ParamIndex:
         full = _tensors.tensor_key(tensor)
         return pointer if full == _tensors.tensor_key(first) else full
 
+    def key_of(self, tensor: torch.Tensor) -> object:
+        """The key ``sizes`` holds ``tensor`` under (tied tensors share one)."""
+        return self._key(tensor)
+
     def keys_of(self, module: nn.Module) -> list[object]:
         return self.direct.get(id(module), [])
 
@@ -310,6 +314,8 @@ def start_subtree(row: LayerInfo) -> None:
     """A row's subtree sums, before its children's: its own share."""
     row.macs = row.own_macs
     row.activation_bytes = row.own_activation_bytes
+    row.bytes_moved = row.own_bytes_moved
+    row.fused_bytes_moved = row.own_fused_bytes_moved
     row.subtree_params = row.counted_params
     row.subtree_trainable_params = row.counted_trainable_params
     row.subtree_param_bytes = row.counted_param_bytes
@@ -326,6 +332,8 @@ def sum_subtrees(rows: list[LayerInfo]) -> None:
             if row.macs_partial:
                 parent.macs_partial = True
             parent.activation_bytes += row.activation_bytes
+            parent.bytes_moved += row.bytes_moved
+            parent.fused_bytes_moved += row.fused_bytes_moved
             parent.subtree_params += row.subtree_params
             parent.subtree_trainable_params += row.subtree_trainable_params
             parent.subtree_param_bytes += row.subtree_param_bytes

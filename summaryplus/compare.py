@@ -24,7 +24,12 @@ from torch import nn
 from ._sources import ACCEPTED, Summary, SummarySource, summarize_source
 from .diff import FieldChange, LayerChange, LayerEntry, SummaryDiff, TotalChange, diff
 from .model_statistics import ModelStatistics
-from .render.comparison import comparison_html, comparison_text, render_comparison
+from .render.comparison import (
+    comparison_html,
+    comparison_text,
+    render_comparison,
+    render_comparison_as,
+)
 from .render.serialize import SummaryRecord
 
 if TYPE_CHECKING:
@@ -141,24 +146,30 @@ class Comparison:
     def to_table(self, tablefmt: str = "github") -> str:
         """The comparison in any ``tabulate.tabulate_formats`` format.
 
-        Counts are exact; MACs and FLOPs share one unit per column (chosen by the
-        largest value); ratios read ``1.50x``; ``--`` marks a number that was not
-        measured.
+        Counts are exact; MACs, FLOPs and bytes take a unit per value
+        (``2.66M``, ``232 B``, ``1.12 MB``: never ``0.00`` for a non-zero
+        figure); ratios read ``1.50x``; ``--`` marks a number that was not measured.
 
         Example:
             >>> from torch import nn
             >>> from summaryplus import compare
             >>> table = compare({"a": nn.Linear(4, 2), "b": nn.Linear(4, 8)})
             >>> print(table.to_table("simple"))
-            Model      Params    Trainable    Params (MB)    Params ratio
+            Model      Params    Trainable    Params size    Params ratio
             -------  --------  -----------  -------------  --------------
-            a              10           10           0.00           1.00x
-            b              40           40           0.00           4.00x
+            a              10           10           40 B           1.00x
+            b              40           40          160 B           4.00x
         """
         return render_comparison(self, tablefmt)
 
     def __str__(self) -> str:
         return comparison_text(self)
+
+    def render(self, fmt: str = "text") -> str:
+        """The comparison in any format, notes included: ``text``, ``json``,
+        ``csv``, ``html``, ``rich``, ``markdown``/``md`` or a tabulate format
+        (``render.comparison.render_comparison_as``)."""
+        return render_comparison_as(self, fmt)
 
     def to_html(
         self,

@@ -71,6 +71,9 @@ class ColumnSettings(_StrEnum):
     FLOPS = "flops"
     MEMORY = "memory"
     TRAINABLE = "trainable"
+    # Bytes the ops read and wrote (eager); FLOPs per fused byte (docs/numbers.md).
+    BYTES = "bytes"
+    INTENSITY = "intensity"
 
 
 @unique

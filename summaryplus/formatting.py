@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from .enums import ColumnSettings, RowSettings, Units, Verbosity
 from .layer_info import LayerInfo
+from .memory import estimate_training_memory, unused_names
 from .queries import layer_value
-from .render.units import footer_number, megabytes, readable_bytes
+from .render.escape import terminal_block
+from .render.units import footer_number, megabytes, readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from .records import LayerLike, SummaryLike
@@ -27,9 +29,14 @@ HEADER_TITLES = {
     ColumnSettings.PARAMS_PERCENT: "Param %",
     ColumnSettings.MULT_ADDS: "Mult-Adds",
     ColumnSettings.FLOPS: "FLOPs",
-    ColumnSettings.MEMORY: "Memory",
+    ColumnSettings.MEMORY: "Memory",  # eval mode: PARAMS_MEMORY_TITLE
     ColumnSettings.TRAINABLE: "Trainable",
+    ColumnSettings.BYTES: "Bytes",
+    ColumnSettings.INTENSITY: "FLOP/byte",
 }
+# The Memory header when the column holds parameter bytes only: a summary in
+# eval mode (or without a forward) saves no activations; mode="train" measures them.
+PARAMS_MEMORY_TITLE = "Memory (params)"
 
 _NAME_ALIGN = 5
 _MIN_NAME_WIDTH = 40
@@ -60,6 +67,10 @@ class FormattingOptions:
         self.show_var_name = RowSettings.VAR_NAMES in row_settings
         self.show_depth = RowSettings.DEPTH in row_settings
         self.hide_recursive_layers = RowSettings.HIDE_RECURSIVE_LAYERS in row_settings
+        # What the Memory column holds: activations saved for backward and
+        # parameters (a training-mode forward), else parameters only; the
+        # summary sets it, and its header says so (``column_title``).
+        self.memory_holds_activations = True
 
     @staticmethod
     def str_(value: object) -> str:
@@ -121,8 +132,17 @@ class FormattingOptions:
             suffix += ":depth-idx"
         return f"Layer (type{suffix})"
 
+    def column_title(self, column: ColumnSettings) -> str:
+        """The header of ``column``: ``HEADER_TITLES``, except Memory without
+        activations (eval mode, no forward), which reads ``Memory (params)``."""
+        if column is ColumnSettings.MEMORY and not self.memory_holds_activations:
+            return PARAMS_MEMORY_TITLE
+        return HEADER_TITLES[column]
+
     def header_row(self) -> str:
-        return self.format_row(self.layer_title(), dict(HEADER_TITLES))
+        return self.format_row(
+            self.layer_title(), {column: self.column_title(column) for column in self.col_names}
+        )
 
 
 def params_shown(row: LayerLike, reached_max_depth: bool) -> tuple[int, int]:
@@ -246,6 +266,21 @@ def _trainable_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: 
     return row.trainable or "--"
 
 
+def _bytes_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return bytes_cell(row.bytes_moved)
+
+
+def _intensity_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: int) -> str:
+    return intensity_text(row.intensity)
+
+
+def intensity_text(value: float) -> str:
+    """FLOPs per byte with three significant figures (``"--"`` for none)."""
+    if value <= 0:
+        return "--"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
 _CELLS: dict[ColumnSettings, _Cell] = {
@@ -259,6 +294,8 @@ _CELLS: dict[ColumnSettings, _Cell] = {
     ColumnSettings.FLOPS: _flops_cell,
     ColumnSettings.MEMORY: _memory_cell,
     ColumnSettings.TRAINABLE: _trainable_cell,
+    ColumnSettings.BYTES: _bytes_cell,
+    ColumnSettings.INTENSITY: _intensity_cell,
 }
 
 
@@ -347,15 +384,29 @@ def _parameter_lines(
     return lines
 
 
-def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
+def footer_sections(
+    stats: SummaryLike, torchinfo_units: bool = True
+) -> list[list[tuple[str, str]]]:
     """The totals under the table as sections of (label, value) pairs.
 
     ``render_text`` prints each pair as ``label: value`` with a divider between
     sections; the other renderers list the same pairs.
+
+    Args:
+        stats: the summary.
+        torchinfo_units: torchinfo's fixed units for its own lines (``Total
+            mult-adds (M): 0.00``, ``Params size (MB): 0.00``), as the text
+            table prints them; False gives every figure a unit chosen for its
+            value (``Total mult-adds: 48``, ``Params size: 232 B``), as every
+            other format shows them. Lines torchinfo does not have adapt always
+            (``Training step estimate, Adam: 1.23 kB``). A unit the caller chose
+            (``macs_units``, ``params_units``) is kept either way.
     """
     options = stats.formatting
 
     def scaled(label: str, num: int, units: Units) -> tuple[str, str]:
+        if not torchinfo_units and units in (Units.AUTO, Units.NONE):
+            return label, readable_count(num) if units is Units.AUTO else f"{num:,}"
         suffix, _, value = footer_number(num, units).partition(": ")
         return f"{label}{suffix}", value
 
@@ -364,6 +415,14 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         scaled("Trainable params", stats.trainable_params, options.params_units),
         scaled("Non-trainable params", stats.non_trainable_params, options.params_units),
     ]
+    if stats.unused_trainable_params and stats.gradient_params is not None:
+        counts.append(
+            (
+                "Trainable params with no gradient",
+                f"{stats.trainable_params - stats.gradient_params:,} "
+                f"(not reached by the outputs: {unused_names(stats.unused_trainable_params)})",
+            )
+        )
     if stats.pruned_params:
         counts.append(("Pruned weights", f"{stats.pruned_params:,} (masked out)"))
     if stats.uninitialized_layers:
@@ -378,6 +437,15 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
         ops = ", ".join(f"{name} x{count}" for name, count in stats.uncounted_ops.items())
         counts.append(("Mult-adds are partial (rows marked *)", f"no formula for {ops}"))
     counts += _dynamic_size_lines(stats)
+    if {ColumnSettings.BYTES, ColumnSettings.INTENSITY} & set(options.col_names):
+        counts.append(
+            (
+                "Bytes moved (MB)",
+                f"{megabytes(stats.total_bytes_moved):0.2f} eager, "
+                f"{megabytes(stats.total_fused_bytes_moved):0.2f} fused "
+                f"({intensity_text(stats.total_intensity)} FLOP/byte)",
+            )
+        )
     counts.extend(("Assumed", assumption) for assumption in getattr(stats, "assumptions", ()))
     moe = getattr(stats, "moe", None)
     if moe is not None:
@@ -401,6 +469,8 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
             )
 
     def size_line(label: str, num_bytes: int) -> tuple[str, str]:
+        if not torchinfo_units:
+            return label, readable_bytes(num_bytes)
         return f"{label} (MB)", f"{megabytes(num_bytes):0.2f}"
 
     sizes = [
@@ -418,10 +488,9 @@ def footer_sections(stats: SummaryLike) -> list[list[tuple[str, str]]]:
     )
     sizes.append(size_line("Estimated Total Size", estimated))
     if stats.grad_enabled:
-        from .memory import estimate_training_memory
-
         step = estimate_training_memory(stats, "adam")
-        sizes.append(size_line("Training step estimate, Adam", step.total))
+        # Our own line (torchinfo has none): its unit adapts in every format.
+        sizes.append(("Training step estimate, Adam", readable_bytes(step.total)))
     return [counts, sizes]
 
 
@@ -453,4 +522,5 @@ def render_text(stats: SummaryLike) -> str:
     text = f"{divider}\n{options.header_row()}{divider}\n{_layer_lines(stats)}"
     for section in footer_sections(stats):
         text += f"{divider}\n" + "".join(f"{label}: {value}\n" for label, value in section)
-    return text + divider
+    # Names come from the model: no control character reaches the terminal.
+    return terminal_block(text + divider)

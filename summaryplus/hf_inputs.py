@@ -24,14 +24,24 @@ from torch import nn
 from .inputs import index_bound, random_tensor
 
 #: What fills a tensor: token ids (valid for every embedding), all ones (masks),
-#: or random values in [0, 1) in the model's floating dtype.
-Fill = Literal["ids", "mask", "values"]
+#: random values in [0, 1) in the model's floating dtype, or ``InputSpec.row``
+#: repeated over the leading dimensions (NaFlex ``spatial_shapes``).
+Fill = Literal["ids", "mask", "values", "row"]
+#: Inputs the user gave: name -> (shape, dtype; None: the dtype the model's input takes).
+GivenInputs = Mapping[str, tuple[tuple[int, ...], torch.dtype | None]]
 
 _TOKEN_NAMES = ("input_ids", "token_type_ids", "langs")
+# NaFlex vision inputs (SigLIP2) besides pixel_values: built with them.
+_NAFLEX = ("pixel_attention_mask", "spatial_shapes")
+# A time series: (steps, channels) of ``past_values`` (PatchTST, PatchTSMixer).
+_SERIES_KEYS = ("context_length", "num_input_channels")
 _MASK_NAMES = ("attention_mask",)
 # The token ids of each stream (the encoder's, the decoder's): the built ids
 # and masks of that stream share their [batch, seq_len].
 _STREAM_IDS = ("input_ids", "decoder_input_ids")
+# Keys of a config naming the length of a learned position table (an embedding
+# with one row per position: a longer sequence indexes past its end).
+_POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length")
 # Configs of multimodal models that splice image features into the text at
 # placeholder tokens: their token ids must hold those tokens, which random ids
 # do not, so such models run on text alone unless the user gives the inputs.
@@ -45,6 +55,8 @@ class InputSpec:
     shape: tuple[int, ...]
     dtype: torch.dtype
     fill: Fill = "values"
+    # The values of each last-dimension row when ``fill`` is "row".
+    row: tuple[int, ...] = ()
 
 
 class InputsError(ValueError):
@@ -58,8 +70,13 @@ def forward_input_specs(
     seq_len: int,
     batch: int = 1,
     image_size: tuple[int, int] | None = None,
+    given: GivenInputs | None = None,
 ) -> dict[str, InputSpec]:
     """The keyword inputs ``model``'s forward needs, main input first.
+
+    An input in ``given`` takes its shape (and its dtype, when one is given)
+    from there before anything is derived: an input this module cannot describe
+    can be given, and the masks and token types of a stream follow its given ids.
 
     Args:
         model: a transformers ``PreTrainedModel`` (any module with ``config`` and
@@ -69,7 +86,9 @@ def forward_input_specs(
             feature extractor's total stride, in samples).
         batch: batch size of every input.
         image_size: ``(height, width)`` of ``pixel_values``; default the config's
-            ``image_size`` (or its ``vision_config``'s).
+            ``image_size`` (or its ``vision_config``'s). A NaFlex model (SigLIP2:
+            its forward takes ``spatial_shapes``) gets that image as patches.
+        given: the user's inputs, name -> (shape, dtype or None).
 
     Shapes:
         ``input_ids``, ``attention_mask``, ``decoder_input_ids``: ``[batch, seq_len]``;
@@ -78,12 +97,17 @@ def forward_input_specs(
         (its encoder only accepts that length: two convolutions, the second of
         stride 2); Speech2Text ``input_features``:
         ``[batch, seq_len, input_feat_per_channel * input_channels]``;
-        ``input_values``: ``[batch, seq_len * prod(conv_stride)]``.
+        ``input_values``: ``[batch, seq_len * prod(conv_stride)]`` (wav2vec2), or
+        ``[batch, audio_channels, seq_len * hop_length]`` (EnCodec, DAC);
+        ``past_values``: ``[batch, context_length, num_input_channels]`` (PatchTST);
+        NaFlex ``pixel_values``: ``[batch, patches, num_channels * patch_size ** 2]``,
+        ``pixel_attention_mask``: ``[batch, patches]``, ``spatial_shapes``: ``[batch, 2]``.
 
     Raises:
         InputsError: an input whose shape the model does not say (an unknown
-            ``main_input_name``, no image size), or a decoder longer than
-            ``max_target_positions``.
+            ``main_input_name``, no image size), or token ids longer than the
+            model's position table (``max_position_embeddings``, ``n_positions``,
+            a decoder's ``max_target_positions``), which the forward would refuse.
 
     Example (a stand-in with what a transformers ViT has: ``config`` and
     ``main_input_name``):
@@ -105,11 +129,34 @@ def forward_input_specs(
         names.append("decoder_input_ids")
     if _takes_image_pair(model, config, names[0], accepted):
         names.append("pixel_values")
-    specs: dict[str, InputSpec] = {}
+    if "pixel_values" in names and accepted is not None and "spatial_shapes" in accepted:
+        names += [n for n in _NAFLEX if n not in names]  # SigLIP2's patches need both
+    wanted = dict(given or {})
+    derived: dict[str, InputSpec] = {}
     for name in names:
         if name != names[0] and accepted is not None and name not in accepted:
             continue  # a dummy input this head does not take (e.g. a base model)
-        specs[name] = _spec(name, model, config, seq_len, batch, image_size)
+        try:
+            derived[name] = _spec(name, model, config, seq_len, batch, image_size)
+        except InputsError:
+            if name not in wanted:
+                raise
+    followers = follow_given_ids(derived, {n: shape for n, (shape, _) in wanted.items()})
+    specs: dict[str, InputSpec] = {}
+    for name in names:
+        if name in wanted:
+            shape, dtype = wanted[name]
+            built = derived.get(name)
+            specs[name] = (
+                InputSpec(tuple(shape), built.dtype, built.fill)
+                if built is not None and dtype is None
+                else default_spec(name, tuple(shape), dtype)
+            )
+        elif name in followers or name in derived:
+            specs[name] = followers.get(name) or derived[name]
+    for name, spec in specs.items():
+        if spec.fill == "ids" and len(spec.shape) >= 1:
+            check_positions(model, name, spec.shape[-1])
     return specs
 
 
@@ -133,7 +180,10 @@ def make_inputs(
     bound = index_bound(model.modules()) if any(s.fill == "ids" for s in specs.values()) else 2
     tensors = {}
     for name, spec in specs.items():
-        if spec.fill == "mask" and where.type != "meta":
+        if spec.fill == "row":
+            row = torch.tensor(spec.row, dtype=spec.dtype)
+            tensors[name] = row.expand(spec.shape).contiguous().to(where)
+        elif spec.fill == "mask" and where.type != "meta":
             tensors[name] = torch.ones(spec.shape, dtype=spec.dtype, device=where)
         else:
             tensors[name] = random_tensor(spec.shape, spec.dtype, where, generator, bound)
@@ -251,6 +301,55 @@ def default_spec(name: str, shape: tuple[int, ...], dtype: torch.dtype | None) -
     return InputSpec(shape, dtype, fill)
 
 
+def position_table(model: nn.Module) -> tuple[int, str, str] | None:
+    """The learned position table of ``model``'s token input, if it has one:
+    (rows, the config key naming them, the embedding's dotted path). A sequence
+    longer than ``rows`` makes the CPU forward index past the table's end
+    (``IndexError``); rotary and relative positions (Llama, T5) have no table
+    and no such limit. Read from the config keys in ``_POSITION_KEYS`` (and its
+    ``text_config``'s) and an ``nn.Embedding`` of that many rows (an offset of up
+    to 2 rows allowed: OPT and BART keep 2 extra)."""
+    config = getattr(model, "config", None)
+    limits: dict[int, str] = {}
+    for where in (config, getattr(config, "text_config", None)):
+        for key in _POSITION_KEYS:
+            value = getattr(where, key, None)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                limits.setdefault(value, key)
+    if not limits:
+        return None
+    for path, module in model.named_modules():
+        rows = getattr(module, "num_embeddings", None)
+        if not isinstance(module, nn.Embedding) or not isinstance(rows, int):
+            continue
+        leaf = path.rsplit(".", 1)[-1]
+        if "position" not in leaf and leaf not in ("wpe", "pos_emb"):
+            continue
+        for limit, key in sorted(limits.items()):
+            if limit <= rows <= limit + 2:
+                return limit, key, path
+    return None
+
+
+def check_positions(model: nn.Module, name: str, length: int) -> None:
+    """Refuses ``length`` tokens of ``name`` where the model's position table
+    (``position_table``) is shorter, as the CPU forward would (on meta no index is
+    checked, so the summary would print numbers for a forward that cannot run).
+
+    Raises:
+        InputsError: naming the limit and the config key that sets it.
+    """
+    found = position_table(model)
+    if found is None or name.startswith("decoder_") or length <= found[0]:
+        return
+    limit, key, path = found
+    raise InputsError(
+        # No flag named: `summaryplus` calls it --seq-len, `plan` --context.
+        f"{length} tokens of {name}: {type(model).__name__} takes at most {limit} tokens "
+        f"({key}={limit}: its position table {path} has no row for position {limit})"
+    )
+
+
 def max_text_length(model: nn.Module) -> int | None:
     """The longest token sequence the model's position tables take (the smallest
     of ``max_position_embeddings``, ``n_positions`` and, for a decoder,
@@ -290,9 +389,15 @@ def _spec(
         fill: Fill = "mask" if name.endswith("mask") else "ids"
         return InputSpec((batch, seq_len), torch.long, fill)
     dtype = _floating_dtype(model)
+    if name in _NAFLEX or (name == "pixel_values" and _is_naflex(model)):
+        return _naflex_spec(name, config, batch, image_size, dtype)
     if name == "pixel_values":
         channels, (height, width) = _image_shape(config, image_size)
         return InputSpec((batch, channels, height, width), dtype)
+    if name == "past_values":
+        steps, series = (getattr(config, key, None) for key in _SERIES_KEYS)
+        if isinstance(steps, int) and isinstance(series, int):
+            return InputSpec((batch, steps, series), dtype)
     if name == "input_features":
         shape = _audio_features_shape(config, seq_len)
         if shape is not None:
@@ -301,10 +406,61 @@ def _spec(
         strides = getattr(config, "conv_stride", None)
         if isinstance(strides, (list, tuple)) and strides:
             return InputSpec((batch, seq_len * math.prod(int(s) for s in strides)), dtype)
+        hop = _hop_length(config)
+        if hop is not None:  # an audio codec: [batch, channels, samples]
+            channels = int(getattr(config, "audio_channels", 1) or 1)
+            return InputSpec((batch, channels, seq_len * hop), dtype)
     raise InputsError(
         f"cannot tell the shape of {name!r} for {config.model_type} "
         f"({type(model).__name__}); give it with --input {name}=SHAPE[:DTYPE]"
     )
+
+
+def _hop_length(config: Any) -> int | None:
+    """Samples per frame of an audio codec: ``hop_length``, else the product of its
+    encoder's ``downsampling_ratios`` (or ``upsampling_ratios``)."""
+    hop = getattr(config, "hop_length", None)
+    if isinstance(hop, int) and hop > 0:
+        return hop
+    for key in ("downsampling_ratios", "upsampling_ratios"):
+        ratios = getattr(config, key, None)
+        if isinstance(ratios, (list, tuple)) and ratios:
+            return math.prod(int(r) for r in ratios)
+    return None
+
+
+def _is_naflex(model: nn.Module) -> bool:
+    accepted = forward_names(model)
+    return accepted is not None and "spatial_shapes" in accepted
+
+
+def _naflex_spec(
+    name: str,
+    config: Any,
+    batch: int,
+    image_size: tuple[int, int] | None,
+    dtype: torch.dtype,
+) -> InputSpec:
+    """NaFlex inputs (SigLIP2): the image as ``(height / patch) x (width / patch)``
+    flattened patches, a mask over them and the patch grid. Default size: the
+    square of the config's ``num_patches`` position table."""
+    vision = getattr(config, "vision_config", None) or config
+    patch = int(getattr(vision, "patch_size", 16))
+    channels = int(getattr(vision, "num_channels", 3))
+    if image_size is None:
+        side = math.isqrt(int(getattr(vision, "num_patches", 256))) * patch
+        image_size = (side, side)
+    rows, cols = image_size[0] // patch, image_size[1] // patch
+    if rows < 1 or cols < 1:
+        raise InputsError(
+            f"an image of {image_size[0]}x{image_size[1]} holds no {patch}x{patch} patch "
+            f"of {config.model_type}: give a larger --image-size"
+        )
+    if name == "spatial_shapes":
+        return InputSpec((batch, 2), torch.long, "row", (rows, cols))
+    if name == "pixel_attention_mask":
+        return InputSpec((batch, rows * cols), torch.long, "mask")
+    return InputSpec((batch, rows * cols, channels * patch * patch), dtype)
 
 
 def _audio_features_shape(config: Any, seq_len: int) -> tuple[int, ...] | None:
@@ -377,8 +533,10 @@ def _takes_image_pair(
 
 
 __all__ = [
+    "GivenInputs",
     "InputSpec",
     "InputsError",
+    "check_positions",
     "default_spec",
     "default_text_length",
     "follow_given_ids",
@@ -388,5 +546,6 @@ __all__ = [
     "is_transformers_model",
     "make_inputs",
     "max_text_length",
+    "position_table",
     "takes_any_keyword",
 ]

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from . import _tensors
+from .capture.reach import cache_values
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -319,7 +320,7 @@ def _cache_size(output: Any) -> tuple[int, int, bool]:
     """
     from .capture.values import iter_tensors
 
-    caches = _caches(output)
+    caches = cache_values(output)
     seen: set[object] = set()
     elements = other = 0
     for tensor in iter_tensors(caches):
@@ -332,17 +333,6 @@ def _cache_size(output: Any) -> tuple[int, int, bool]:
         else:
             other += int(tensor.numel()) * int(tensor.element_size())
     return elements, other, bool(caches)
-
-
-def _caches(output: Any) -> list[Any]:
-    if isinstance(output, Mapping):
-        return [
-            value
-            for key, value in output.items()
-            if value is not None and ("cache" in str(key).lower() or "past_key_values" in str(key))
-        ]
-    values = output if isinstance(output, (list, tuple)) else [output]
-    return [value for value in values if type(value).__name__.endswith("Cache")]
 
 
 @dataclass

@@ -64,9 +64,11 @@ class LayerInfo:
         # common case; the list attributes are made from these when read).
         "_input_dtype",
         "_input_shape",
+        "_op_points",
         "_output_dtype",
         "_output_shape",
         "activation_bytes",
+        "bytes_moved",
         "children",
         "class_name",
         "contains_lazy_param",
@@ -77,6 +79,7 @@ class LayerInfo:
         "depth_index",
         "executed",
         "expert_tokens",
+        "fused_bytes_moved",
         "groups",
         "inner_layers",
         "input_dtypes",
@@ -95,6 +98,8 @@ class LayerInfo:
         "output_dtypes",
         "output_size",
         "own_activation_bytes",
+        "own_bytes_moved",
+        "own_fused_bytes_moved",
         "own_macs",
         "param_bytes",
         "parent_info",
@@ -145,6 +150,15 @@ class LayerInfo:
     macs: int
     own_activation_bytes: int
     activation_bytes: int
+    # Bytes the row's ops read and wrote (``capture/traffic.py``): every op
+    # (eager) and the matmul/attention/embedding family only (fused); own code
+    # and the whole subtree. ``_op_points``: its own matmul-family ops as
+    # (compute dtype, MACs, bytes) -> calls, what a roofline needs per op.
+    own_bytes_moved: int
+    own_fused_bytes_moved: int
+    bytes_moved: int
+    fused_bytes_moved: int
+    _op_points: dict[tuple[str, int, int], int]
 
     def __init__(
         self,
@@ -194,7 +208,7 @@ class LayerInfo:
                 value = [] if dtype is None else [dtype_name(dtype)]
         elif name == "children":
             value = []
-        elif name == "inner_layers":
+        elif name in ("inner_layers", "_op_points"):
             value = {}
         elif name == "module_path":
             # Dotted path from the root: the parent's and this row's var_name.
@@ -223,6 +237,18 @@ class LayerInfo:
     def flops(self) -> int:
         """Floating-point operations of the subtree: 2 x MACs."""
         return 2 * self.macs
+
+    @property
+    def own_op_points(self) -> tuple[tuple[str, int, int, int], ...]:
+        """The matmul-family ops of the row's own code as (compute dtype, MACs,
+        bytes moved, calls), identical ops merged: a roofline's per-op input."""
+        return tuple(sorted((*key, calls) for key, calls in self._op_points.items()))
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity of the subtree: FLOPs per fused byte moved (0.0
+        when no matmul/attention/embedding-family op moved any)."""
+        return intensity(self.flops, self.fused_bytes_moved)
 
     @property
     def trainable(self) -> str:
@@ -319,6 +345,11 @@ def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, value
     return str(values(options, row, reached_max_depth, 0, (column,))[column])
 
 
+def intensity(flops: int, fused_bytes: int) -> float:
+    """FLOPs per byte: the one definition of the ``intensity`` column."""
+    return flops / fused_bytes if fused_bytes > 0 else 0.0
+
+
 def trainable_text(params: int, trainable: int) -> str:
     """The Trainable cell: "True", "False", "Partial", or "--" without parameters."""
     if params == 0:
@@ -341,7 +372,8 @@ _ZERO_DEFAULTS: dict[str, Any] = {
             "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
             "counted_trainable_params", "counted_param_bytes", "subtree_params",
             "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
-            "own_activation_bytes", "activation_bytes",
+            "own_activation_bytes", "activation_bytes", "own_bytes_moved",
+            "own_fused_bytes_moved", "bytes_moved", "fused_bytes_moved",
         ),
         0,
     ),

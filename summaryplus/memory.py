@@ -2,13 +2,18 @@
 
 Parts (bytes):
     params          every parameter, in its own dtype
-    gradients       one gradient per trainable parameter, in the parameter's dtype
-    optimizer_state the optimizer's per-parameter state for trainable parameters
+    gradients       one gradient per trainable parameter the forward's outputs
+                    reach in the autograd graph (the others, e.g. of modules
+                    that never ran, get none: ``no_gradient`` names them), in
+                    the parameter's dtype
+    optimizer_state the optimizer's per-parameter state for those same parameters
                     (Adam/AdamW: exp_avg and exp_avg_sq; SGD with momentum: one
                     buffer; fp32 when mixed precision keeps fp32 master weights)
     master_weights  fp32 copies of trainable parameters (mixed precision only)
     activations     bytes autograd saved for backward, measured in the forward
-    outputs         the model's outputs and their gradients, alive as backward starts
+    outputs         the model's outputs not already saved as activations, and the
+                    gradients of those a loss is built from (not of a returned
+                    cache, integer or detached outputs), alive as backward starts
     buffers, inputs as held on the device
 
 A training step peaks in one of two phases, and ``total`` is the larger:
@@ -30,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .render.units import readable_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -70,6 +77,9 @@ class TrainingMemory:
     local_optimizer_state: int = 0
     local_master_weights: int = 0
     dtype: str | None = None
+    # Trainable parameters the forward's outputs do not reach: no gradient,
+    # no optimizer state (names).
+    no_gradient: tuple[str, ...] = ()
 
     @property
     def resident(self) -> int:
@@ -102,8 +112,9 @@ class TrainingMemory:
         backward = resident + self.activations + self.outputs + self.largest_gradient
         return max(backward, resident + self.local_gradients)
 
-    def __str__(self) -> str:
-        parts = [
+    def parts(self) -> list[tuple[str, int]]:
+        """(label, bytes) of every part, then the two peaks and the total."""
+        return [
             (f"Params ({self.dtype})" if self.dtype else "Params", self.params),
             ("Gradients", self.gradients),
             (f"Optimizer state ({self.optimizer})", self.optimizer_state),
@@ -116,8 +127,15 @@ class TrainingMemory:
             ("Peak at optimizer step", self.step_peak),
             ("Total (estimated peak)", self.total),
         ]
+
+    def __str__(self) -> str:
+        parts = self.parts()
         width = max(len(name) for name, _ in parts)
-        return "\n".join(f"{name:<{width}}  {size / 1e6:>12,.2f} MB" for name, size in parts)
+        lines = [f"{name:<{width}}  {readable_bytes(size):>12}" for name, size in parts]
+        if self.no_gradient:
+            names = unused_names(self.no_gradient)
+            lines.append(f"Trainable but no gradient (not reached): {names}")
+        return "\n".join(lines)
 
 
 def estimate_training_memory(
@@ -155,26 +173,35 @@ def estimate_training_memory(
     scale = TRAINING_DTYPES[planned] / own if planned else 1.0
     states = OPTIMIZER_STATES[name] + (1 if name == "sgd" and momentum > 0 else 0)
     trainable = stats.trainable_params
+    taking_part = _gradient_params(stats)
     state_bytes = _FP32_BYTES if mixed_precision else None
     per_state = (
-        trainable * state_bytes if state_bytes else round(stats.trainable_param_bytes * scale)
+        taking_part.params * state_bytes
+        if state_bytes
+        else round(taking_part.param_bytes * scale)
     )
     params = round(stats.total_param_bytes * scale)
-    gradients = round(stats.trainable_param_bytes * scale)
+    gradients = round(taking_part.param_bytes * scale)
     optimizer_state = states * per_state
+    # NB: fp32 master copies are made for every trainable parameter when the
+    # optimizer is built, whether or not a step gives it a gradient.
     master = trainable * _FP32_BYTES if mixed_precision else 0
     if shards is not None:
         share = _share(shards)
         local = (share(params), share(gradients), share(optimizer_state), share(master))
     else:
-        # The real shards: local / global bytes of the trainable parameters.
-        own_gradients = stats.trainable_param_bytes
-        fraction = stats.local_trainable_param_bytes / own_gradients if own_gradients else 1.0
+        # The real shards: local / global bytes of the parameters concerned.
+        own_gradients = taking_part.param_bytes
+        fraction = taking_part.local_param_bytes / own_gradients if own_gradients else 1.0
+        own_trainable = stats.trainable_param_bytes
+        master_fraction = (
+            stats.local_trainable_param_bytes / own_trainable if own_trainable else 1.0
+        )
         local = (
             round(stats.local_param_bytes * scale),
-            round(stats.local_trainable_param_bytes * scale),
+            round(taking_part.local_param_bytes * scale),
             round(optimizer_state * fraction),
-            round(master * fraction),
+            round(master * master_fraction),
         )
     return TrainingMemory(
         optimizer=name if not (name == "sgd" and momentum > 0) else "sgd+momentum",
@@ -183,8 +210,8 @@ def estimate_training_memory(
         optimizer_state=optimizer_state,
         master_weights=master,
         activations=round(stats.activation_bytes * scale),
-        outputs=round(2 * stats.summary_list[0].output_bytes * scale) if stats.summary_list else 0,
-        largest_gradient=round(stats.largest_trainable_param_bytes * scale),
+        outputs=round(_output_bytes(stats) * scale),
+        largest_gradient=round(taking_part.largest_bytes * scale),
         buffers=stats.total_buffer_bytes,
         inputs=stats.total_input,
         local_params=local[0],
@@ -192,7 +219,52 @@ def estimate_training_memory(
         local_optimizer_state=local[2],
         local_master_weights=local[3],
         dtype=planned,
+        no_gradient=tuple(stats.unused_trainable_params),
     )
+
+
+@dataclass(frozen=True)
+class _TakingPart:
+    """The trainable parameters a step gives gradients (all trainable ones for
+    a summary saved before this was measured)."""
+
+    params: int
+    param_bytes: int
+    largest_bytes: int
+    local_param_bytes: int
+
+
+def _gradient_params(stats: SummaryLike) -> _TakingPart:
+    if stats.gradient_params is None or stats.gradient_param_bytes is None:
+        return _TakingPart(
+            stats.trainable_params,
+            stats.trainable_param_bytes,
+            stats.largest_trainable_param_bytes,
+            stats.local_trainable_param_bytes,
+        )
+    return _TakingPart(
+        stats.gradient_params,
+        stats.gradient_param_bytes,
+        stats.largest_gradient_bytes or 0,
+        stats.local_gradient_param_bytes or 0,
+    )
+
+
+def _output_bytes(stats: SummaryLike) -> int:
+    """The outputs beyond the saved activations, plus the gradients of those a
+    loss is built from; a summary saved before these were measured: every
+    output twice."""
+    held, grads = stats.output_held_bytes, stats.output_grad_bytes
+    if held is not None and grads is not None:
+        return held + grads
+    return 2 * stats.summary_list[0].output_bytes if stats.summary_list else 0
+
+
+def unused_names(names: tuple[str, ...], shown: int = 8) -> str:
+    """``a.weight, a.bias`` (the first ``shown`` names, then how many more)."""
+    listed = ", ".join(names[:shown])
+    more = len(names) - shown
+    return f"{listed} and {more} more" if more > 0 else listed
 
 
 def _share(shards: int) -> Callable[[int], int]:

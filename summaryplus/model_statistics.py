@@ -22,7 +22,8 @@ from .accounting import (
 )
 from .capture.tree import ModuleTree
 from .enums import Units
-from .layer_info import LayerInfo, freeze_rows
+from .gradients import gradient_params
+from .layer_info import LayerInfo, freeze_rows, intensity
 from .moe import MixtureOfExperts, find_mixture_of_experts
 from .render.units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
@@ -45,7 +46,12 @@ class ModelStatistics(SummaryViews):
     for backward, ``mode="train"``), ``grad_enabled`` and
     ``total_backward_mult_adds`` (when a backward pass was counted), ``moe``
     (expert parameters and active parameters per token of a mixture-of-experts
-    model; None for a dense one).
+    model; None for a dense one). In train mode: ``gradient_params`` and
+    ``gradient_param_bytes`` (the trainable parameters the outputs reach in the
+    autograd graph, so the ones a step gives gradients and optimizer state),
+    ``unused_trainable_params`` (the names of the others), ``output_held_bytes``
+    and ``output_grad_bytes`` (outputs beyond the saved activations, and their
+    gradients); None (or ``()``) when not measured.
 
     Printing it (``str``/``repr``) gives torchinfo's text table.
     """
@@ -67,6 +73,9 @@ class ModelStatistics(SummaryViews):
         executed: bool = True,
         without_data: bool = False,
         assumptions: tuple[str, ...] = (),
+        reached_params: frozenset[int] | None = None,
+        output_held_bytes: int | None = None,
+        output_grad_bytes: int | None = None,
     ) -> None:
         self.summary_list = summary_list
         self.input_size = input_size
@@ -95,9 +104,20 @@ class ModelStatistics(SummaryViews):
         # Modules whose lazy parameters are not initialized yet: total_params is
         # then a lower bound.
         self.uninitialized_layers = 0
+        # Train mode: what the step's backward reaches (``gradients``) and what
+        # the outputs hold at its start; None where not measured.
+        self.gradient_params: int | None = None
+        self.gradient_param_bytes: int | None = None
+        self.largest_gradient_bytes: int | None = None
+        self.local_gradient_param_bytes: int | None = None
+        self.unused_trainable_params: tuple[str, ...] = ()
+        self.output_held_bytes = output_held_bytes
+        self.output_grad_bytes = output_grad_bytes
         if model is not None and tree is not None:
             index = ParamIndex(tree)
             self._count_model_tensors(index)
+            if reached_params is not None:
+                self._count_gradient_params(tree, index, reached_params)
             fill_param_columns(summary_list, tree, index, module_totals(tree, index))
         else:
             for row in summary_list:
@@ -112,6 +132,10 @@ class ModelStatistics(SummaryViews):
         root = summary_list[0] if summary_list else None
         self.total_mult_adds = root.macs if root else loose_macs
         self.activation_bytes = root.activation_bytes if root else loose_activation_bytes
+        # Bytes the forward's ops moved: every op (eager) and the matmul,
+        # attention and embedding family only (fused).
+        self.total_bytes_moved = root.bytes_moved if root else 0
+        self.total_fused_bytes_moved = root.fused_bytes_moved if root else 0
         if grad_enabled:
             self.total_output_bytes = self.activation_bytes
         else:
@@ -125,6 +149,7 @@ class ModelStatistics(SummaryViews):
                 summary_list, tree, self.total_params, without_data
             )
         self.formatting.set_layer_name_width(summary_list)
+        self.formatting.memory_holds_activations = grad_enabled
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
 
     # ----------------------------------------------------------------- totals
@@ -151,6 +176,17 @@ class ModelStatistics(SummaryViews):
                 self.total_buffers += _tensors.numel(buffer)
                 self.total_buffer_bytes += _tensors.nbytes(buffer)
 
+    def _count_gradient_params(
+        self, tree: ModuleTree, index: ParamIndex, reached: frozenset[int]
+    ) -> None:
+        found = gradient_params(tree, index, reached)
+        if found is not None:
+            self.gradient_params = found.params
+            self.gradient_param_bytes = found.param_bytes
+            self.largest_gradient_bytes = found.largest_bytes
+            self.local_gradient_param_bytes = found.local_param_bytes
+            self.unused_trainable_params = found.unused
+
     @property
     def total_flops(self) -> int:
         """Forward floating-point operations: 2 x ``total_mult_adds``."""
@@ -160,6 +196,11 @@ class ModelStatistics(SummaryViews):
     def total_backward_flops(self) -> int | None:
         macs = self.total_backward_mult_adds
         return None if macs is None else 2 * macs
+
+    @property
+    def total_intensity(self) -> float:
+        """FLOPs per fused byte moved, for the whole forward."""
+        return intensity(self.total_flops, self.total_fused_bytes_moved)
 
     @property
     def expert_params(self) -> int:

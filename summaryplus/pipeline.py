@@ -25,6 +25,7 @@ from .capture import (
     ForwardFailed,
     ModuleTree,
     capture_forward,
+    interpreter,
     static_rows,
 )
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
@@ -177,6 +178,9 @@ def statistics(
         backward_macs=result.backward_macs,
         without_data=without_data,
         assumptions=result.assumptions,
+        reached_params=result.reached_params,
+        output_held_bytes=result.output_held_bytes,
+        output_grad_bytes=result.output_grad_bytes,
     )
 
 
@@ -198,7 +202,16 @@ def summary_error(
         path, where, received = "", f"the model ({type(model).__name__})", "?"
     ran = sum(1 for row in partial.summary_list if row.executed)
     origin = _origin(error)
-    if origin == "summaryplus":
+    if isinstance(error, RecursionError):
+        depth = tree.depth()
+        opening = (
+            f"Failed to run the forward pass of {type(model).__name__}: it nests modules "
+            f"{depth:,} levels deep and raised RecursionError; summaryplus records "
+            f"at most about {interpreter.max_depth():,} levels in this thread (the recursion "
+            "limit is raised only as far as the C stack holds), and the bare forward "
+            "stops at Python's default limit too"
+        )
+    elif origin == "summaryplus":
         opening = (
             f"summaryplus failed while {where} was running (its own code, not the "
             f"model's: please report it): {type(error).__name__}: {error}"

@@ -1,5 +1,5 @@
 """Will it fit? Params, FLOPs per token, inference and training memory of one
-model, and the common GPU sizes (``gpus.GPUS``) each setup fits on.
+model, and the GPUs (``gpus.PLAN_GPUS``) each setup fits on.
 
 ``plan()`` runs the model twice, on fake/meta tensors (nothing is computed or
 allocated; a 70B model costs seconds): a training step (forward and a real
@@ -15,7 +15,7 @@ Across N GPUs:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +28,11 @@ from .memory import TrainingMemory
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
+    from .speed import SpeedPlan
 
 INFERENCE_DTYPES = ("bfloat16", "int8", "int4")
+#: What ``plan()`` runs, in order (the names its ``progress`` callback gets).
+PLAN_STAGES = ("training step (forward and backward)", "inference prefill with the cache")
 _ATTENTION = (
     "training activations: what autograd saves for backward, attention run as "
     "PyTorch's fused CPU kernel runs scaled_dot_product_attention (a model with "
@@ -55,6 +58,11 @@ class Plan:
     training: TrainingMemory
     gpus: tuple[GPU, ...] = GPUS
     assumptions: tuple[str, ...] = ()
+    # The forward as it ran (for speed.py): its fused bytes moved, and the
+    # parameters and their bytes in the dtype it ran in.
+    forward_fused_bytes: int = 0
+    run_params: int = 0
+    run_param_bytes: int = 0
 
     def inference_per_gpu(self, memory: InferenceMemory, gpus: int) -> int:
         """Bytes on each of ``gpus`` GPUs serving with tensor parallelism."""
@@ -76,10 +84,11 @@ class Plan:
         return rows
 
     def fits(self) -> dict[str, dict[str, int | None]]:
-        """setup -> GPU name -> GPUs needed: 1, ``shards``, or None (fits on neither)."""
+        """setup -> GPU key -> GPUs needed: 1, ``shards``, or None (fits on neither),
+        against each GPU's usable memory."""
         return {
             name: {
-                gpu.name: 1 if one <= gpu.bytes else (
+                gpu.key: 1 if one <= gpu.bytes else (
                     self.shards if self.shards > 1 and per_gpu <= gpu.bytes else None
                 )
                 for gpu in self.gpus
@@ -115,15 +124,31 @@ class Plan:
                 "local_total": self.training.local_total,
                 "per_gpu": self.training_per_gpu,
             },
-            "gpus": [{"name": g.name, "cards": g.cards, "bytes": g.bytes} for g in self.gpus],
+            "gpus": [{**g.to_dict(), "bytes": g.bytes} for g in self.gpus],
             "fits": self.fits(),
             "assumptions": list(self.assumptions),
         }
+
+    def speed(
+        self, gpus: Sequence[str | GPU] | None = None, utilization: float = 0.9
+    ) -> SpeedPlan:
+        """Prefill and decode bounds and the largest context and batch per GPU
+        (``summaryplus.speed.speed_plan``)."""
+        from .speed import speed_plan
+
+        return speed_plan(self, gpus, utilization)
 
     def __str__(self) -> str:
         from .render.plan import plan_text
 
         return plan_text(self)
+
+    def render(self, fmt: str = "text") -> str:
+        """The plan in any format: ``text``, ``json``, ``csv``, ``html``, ``rich``,
+        ``markdown``/``md`` or a tabulate format (``render.plan.render_plan``)."""
+        from .render.plan import render_plan
+
+        return render_plan(self, fmt)
 
 
 def plan(
@@ -135,6 +160,7 @@ def plan(
     context: int,
     batch: int = 1,
     shards: int = 1,
+    progress: Callable[[str], None] | None = None,
     **kwargs: Any,
 ) -> Plan:
     """Params, FLOPs per token, inference memory in bf16/int8/int4 at ``context``
@@ -149,6 +175,8 @@ def plan(
         context: tokens per sequence (FLOPs per token divide by batch x context).
         batch: sequences.
         shards: GPUs to split training (FSDP) and inference (tensor parallel) over.
+        progress: called with the name of each of its ``PLAN_STAGES`` as it
+            starts (the command line's progress bar); None: nothing is called.
 
     Raises:
         ValueError: a bad ``context``, ``batch`` or ``shards``.
@@ -171,10 +199,13 @@ def plan(
             raise ValueError(f"{argument}=0 is not valid; accepted values: an int >= 1")
     if input_size is None and input_data is None:
         input_size, dtypes = [(batch, context)], [torch.long]
+    announce = progress or (lambda name: None)
+    announce(PLAN_STAGES[0])
     step = training_flops(
         model, input_size=input_size, input_data=input_data, dtypes=dtypes, **kwargs
     )
     stats = step.statistics
+    announce(PLAN_STAGES[1])
     memories = inference_memories(
         model, input_size, input_data, dtypes, INFERENCE_DTYPES,
         context=context, batch=batch, **kwargs,
@@ -197,4 +228,7 @@ def plan(
         inference=tuple(memories),
         training=training,
         assumptions=(*stats.assumptions, _ATTENTION),
+        forward_fused_bytes=stats.total_fused_bytes_moved,
+        run_params=stats.total_params,
+        run_param_bytes=stats.total_param_bytes,
     )

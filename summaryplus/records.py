@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import read_only_message
+from .layer_info import intensity
 from .views import SummaryViews
 
 if TYPE_CHECKING:
@@ -96,6 +97,18 @@ class LayerLike(Protocol):
     def trainable(self) -> str: ...
     @property
     def contains_lazy_param(self) -> bool: ...
+    @property
+    def own_bytes_moved(self) -> int: ...
+    @property
+    def own_fused_bytes_moved(self) -> int: ...
+    @property
+    def bytes_moved(self) -> int: ...
+    @property
+    def fused_bytes_moved(self) -> int: ...
+    @property
+    def own_op_points(self) -> Sequence[tuple[str, int, int, int]]: ...
+    @property
+    def intensity(self) -> float: ...
 
 
 class SummaryLike(Protocol):
@@ -160,6 +173,26 @@ class SummaryLike(Protocol):
     def pruned_params(self) -> int: ...
     @property
     def uninitialized_layers(self) -> int: ...
+    @property
+    def gradient_params(self) -> int | None: ...
+    @property
+    def gradient_param_bytes(self) -> int | None: ...
+    @property
+    def largest_gradient_bytes(self) -> int | None: ...
+    @property
+    def local_gradient_param_bytes(self) -> int | None: ...
+    @property
+    def unused_trainable_params(self) -> tuple[str, ...]: ...
+    @property
+    def output_held_bytes(self) -> int | None: ...
+    @property
+    def output_grad_bytes(self) -> int | None: ...
+    @property
+    def total_bytes_moved(self) -> int: ...
+    @property
+    def total_fused_bytes_moved(self) -> int: ...
+    @property
+    def total_intensity(self) -> float: ...
 
 @dataclass(frozen=True)
 class LayerRecord:
@@ -209,6 +242,20 @@ class LayerRecord:
     # Backward MACs are counted for the whole model (``training_flops``), not per
     # layer: None. Kept so readers of schema 1 find the key.
     own_backward_macs: int | None = None
+    # Bytes moved (eager: every op; fused: matmul/attention/embedding family),
+    # own and subtree, and the own matmul-family ops as (dtype, MACs, bytes,
+    # calls); added within schema 1 (older files: 0 and none).
+    own_bytes_moved: int = 0
+    own_fused_bytes_moved: int = 0
+    bytes_moved: int = 0
+    fused_bytes_moved: int = 0
+    own_op_points: tuple[tuple[str, int, int, int], ...] = ()
+
+    @property
+    def intensity(self) -> float:
+        """FLOPs per fused byte moved (see ``LayerInfo.intensity``)."""
+        return intensity(self.flops, self.fused_bytes_moved)
+
     @property
     def children(self) -> tuple[LayerRecord, ...]:
         """The child rows (linked when the record is made; not a field: JSON
@@ -256,6 +303,24 @@ class TotalsRecord:
     pruned_params: int = 0
     # Modules with uninitialized lazy parameters: total_params is a lower bound.
     uninitialized_layers: int = 0
+    # Train mode: the trainable parameters that get gradients (the outputs reach
+    # them), the names of those that do not, and the outputs' own bytes beyond
+    # the saved activations and their gradients' (None: not measured).
+    gradient_params: int | None = None
+    gradient_param_bytes: int | None = None
+    largest_gradient_bytes: int | None = None
+    local_gradient_param_bytes: int | None = None
+    unused_trainable_params: tuple[str, ...] = ()
+    output_held_bytes: int | None = None
+    output_grad_bytes: int | None = None
+    # Bytes the forward's ops moved (eager and fused).
+    total_bytes_moved: int = 0
+    total_fused_bytes_moved: int = 0
+
+    @property
+    def total_intensity(self) -> float:
+        """FLOPs per fused byte moved, for the whole forward."""
+        return intensity(self.total_flops, self.total_fused_bytes_moved)
 
 
 @dataclass(frozen=True)
@@ -326,6 +391,7 @@ class SummaryRecord(SummaryViews):
             {RowSettings(name) for name in table["row_settings"]},
         )
         options.set_layer_name_width(self.layers)
+        options.memory_holds_activations = self.totals.grad_enabled
         return options
 
     def __str__(self) -> str:
@@ -346,11 +412,37 @@ class SummaryRecord(SummaryViews):
             "summaryplus_version": self.summaryplus_version,
             "model": self.model,
             "input_size": _plain(self.input_size),
-            "layers": [_plain(dataclasses.asdict(layer)) for layer in self.layers],
+            "layers": [_layer_json(layer) for layer in self.layers],
             "totals": _plain(dataclasses.asdict(self.totals)),
             **({} if self.table is None else {"table": _plain(dict(self.table))}),
         }
 
+
+
+# The Trainable cell as JSON: booleans where it is one (None without parameters).
+TRAINABLE_JSON: dict[str, bool | str | None] = {
+    "True": True, "False": False, "Partial": "partial", "--": None
+}
+
+
+def trainable_from_json(value: object) -> str:
+    """The Trainable text of a saved ``trainable``: ``true``/``false``/``"partial"``/
+    ``null``, or the strings older files hold (``"True"``, ``"--"``).
+
+    Raises:
+        ValueError: anything else.
+    """
+    for text, saved in TRAINABLE_JSON.items():
+        if value is saved or value == text or (isinstance(value, str) and value == saved):
+            return text
+    raise ValueError(f"trainable={value!r} is not valid; accepted values: true, false, "
+                     '"partial", null')
+
+
+def _layer_json(layer: LayerRecord) -> dict[str, Any]:
+    data: dict[str, Any] = _plain(dataclasses.asdict(layer))
+    data["trainable"] = TRAINABLE_JSON.get(layer.trainable, layer.trainable)
+    return data
 
 
 def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     import torch
 
+    from .gpus import GPU
     from .inference import InferenceMemory
     from .memory import TrainingMemory
     from .records import SummaryLike
+    from .roofline import Roofline
 
 
 class SummaryViews:
@@ -178,15 +180,41 @@ class SummaryViews:
 
         return group_by(self._viewed(), depth)
 
+    def roofline(
+        self,
+        gpu: str | GPU = "h100-sxm",
+        dtype: str | None = None,
+        *,
+        fused: bool = True,
+        tf32: bool = False,
+    ) -> Roofline:
+        """Time bound per row and in total on ``gpu``: the sum over ops of
+        max(FLOPs / dense peak, bytes / bandwidth), which side dominates, the
+        ridge point. See ``summaryplus.roofline.roofline``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> stats = summary(nn.Linear(4096, 4096), input_size=(1, 4096), verbose=0)
+            >>> stats.roofline("h100-sxm").total.bound_by
+            'memory'
+        """
+        from .roofline import roofline
+
+        return roofline(self._viewed(), gpu, dtype, fused=fused, tf32=tf32)
+
     def to_table(
         self,
         tablefmt: str = "github",
         depth: int | None = None,
         columns: _Iterable[str] | None = None,
+        totals: bool = False,
     ) -> str:
-        """The layer table in any ``tabulate.tabulate_formats`` format.
+        """The layer table in any ``tabulate.tabulate_formats`` format (or
+        ``markdown``/``md``); ``totals=True`` adds the totals table.
 
-        See ``summaryplus.render.table.to_table``.
+        See ``summaryplus.render.table.to_table``; ``render(fmt)`` gives any
+        format with the totals.
 
         Example:
             >>> import torch.nn as nn
@@ -198,7 +226,24 @@ class SummaryViews:
         """
         from .render.table import to_table
 
-        return to_table(self._viewed(), tablefmt, depth, columns)
+        return to_table(self._viewed(), tablefmt, depth, columns, totals)
+
+    def render(self, fmt: str = "text") -> str:
+        """The summary in any format, totals included: ``text``, ``json``,
+        ``csv``, ``html``, ``rich``, ``markdown``/``md`` or a tabulate format
+        (what ``summaryplus --format`` writes).
+
+        See ``summaryplus.render.formats.render_summary``.
+
+        Example:
+            >>> import torch.nn as nn
+            >>> from summaryplus import summary
+            >>> "| Total params" in summary(nn.Linear(4, 2), verbose=0).render("md")
+            True
+        """
+        from .render.formats import render_summary
+
+        return render_summary(self._viewed(), fmt)
 
     def to_json(self, path: PathLike | None = None, indent: int | None = 2) -> str:
         """``to_dict()`` as JSON text, also written to ``path`` when given.

@@ -13,8 +13,8 @@ import global_state  # from this folder, put on the path above
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Nothing in the suite may reach the network; the CLI's config factory sets
-    # both for its own process as well, so with them set here it changes nothing.
+    # Nothing in the suite may reach the network; the CLI's config reader
+    # (_configs.py) sets both for its process too: set here, it changes nothing.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 

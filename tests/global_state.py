@@ -176,16 +176,30 @@ def _only_added(before: Any, after: Any) -> bool:
 _IMPORTS_MAY_ADD = frozenset({"the environment", "the warnings filters"})
 
 
+def _torch_trace_initialized(before: Any, after: Any) -> bool:
+    """torch's structured-trace logger drops its ``LazyTraceHandler`` the first
+    time the process traces (``torch.export``, ``torch.compile``): torch's
+    one-time set-up, not the test's."""
+    if before is None or after is None:
+        return False
+    lazy = [h for h in before[1] if type(h).__name__ == "LazyTraceHandler"]
+    kept = tuple(h for h in before[1] if h not in lazy)
+    return bool(lazy) and after == (before[0], kept, *before[2:])
+
+
 def _loggers_changed(
     before: dict[str, Any], after: dict[str, Any], imported: set[str]
 ) -> list[str]:
     """Loggers whose state changed, but for those of a package with modules
-    imported during the test (torch's first export sets up its own loggers),
-    which are kept. Loggers made during the test are new, not changed."""
+    imported during the test (a library's first import sets up its own
+    loggers), which are kept, and torch's one-time trace set-up. Loggers made
+    during the test are new, not changed."""
     return [
         name
         for name, state in before.items()
-        if after.get(name) != state and (not name or name.split(".")[0] not in imported)
+        if after.get(name) != state
+        and (not name or name.split(".")[0] not in imported)
+        and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
     ]
 
 

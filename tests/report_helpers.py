@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from summaryplus.enums import ColumnSettings
-from summaryplus.formatting import HEADER_TITLES, row_values
+from summaryplus.formatting import row_values
 
 
 def expected_rows(stats: Any, columns: list[ColumnSettings]) -> list[list[str]]:
@@ -26,7 +26,8 @@ def expected_rows(stats: Any, columns: list[ColumnSettings]) -> list[list[str]]:
 
 
 def headers(stats: Any, columns: list[ColumnSettings]) -> list[str]:
-    return [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in columns)]
+    options = stats.formatting
+    return [options.layer_title(), *(options.column_title(column) for column in columns)]
 
 
 class ReportRows(HTMLParser):

@@ -392,8 +392,11 @@ def test_safetensors_json_and_csv_parse_back(work: Path) -> None:
     assert data["tied"] == []
 
     as_csv = cli("small.safetensors", "--format", "csv", "--depth", "1", cwd=work)
-    rows = list(csv.DictReader(io.StringIO(as_csv.out)))
+    # the groups, a blank line, then the totals (as every format carries them)
+    groups, _, totals = as_csv.out.partition("\n\n")
+    rows = list(csv.DictReader(io.StringIO(groups)))
     assert [(r["prefix"], int(r["params"])) for r in rows] == [("encoder", 56), ("head", 6)]
+    assert ["Total params", "62"] in list(csv.reader(io.StringIO(totals)))
 
     grid = cli("small.safetensors", "--format", "grid", cwd=work)
     assert grid.code == 0 and "+----" in grid.out and "Total params" in grid.out

@@ -26,7 +26,8 @@ import pytest
 import torch
 from test_cli import REPO, cli, one_error_line
 
-from summaryplus._factories import CommandError, build_from_config
+from summaryplus._configs import build_from_config
+from summaryplus._factories import CommandError
 from summaryplus._hub import looks_like_hub_name
 
 transformers = pytest.importorskip("transformers")

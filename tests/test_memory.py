@@ -142,8 +142,9 @@ def test_training_memory_parts_add_up() -> None:
     assert stats.training_memory("sgd").optimizer_state == 0
     assert stats.training_memory("sgd", momentum=0.9).optimizer_state == 510 * 4
     assert stats.training_memory("none").optimizer_state == 0
-    assert "Total" in str(adam) and "MB" in str(adam)
-    assert "Training step estimate, Adam (MB)" in str(stats)
+    # each part in a unit for its value: 510 params x 4 bytes = 2.04 kB
+    assert "Total" in str(adam) and "Gradients" in str(adam) and " 2.04 kB" in str(adam)
+    assert "Training step estimate, Adam: " in str(stats)
 
 
 def test_mixed_precision_keeps_fp32_master_weights_and_state() -> None:

@@ -93,7 +93,7 @@ def test_notebook_displays_the_summary_as_html(
     for name in ("GPT2LMHeadModel", "GPT2Model: 1-1", "GPT2Block: 3-2", "Linear: 1-2"):
         assert name in page
     assert "Total params" in page and "168,192" in page
-    assert "Total mult-adds (M)" in page and "2.66" in page
+    assert "Total mult-adds" in page and "2.66M" in page
     assert result.data["text/markdown"] == expected._repr_markdown_()
     assert "Layer (type:depth-idx)" in result.data["text/plain"]
     # lm_head: 16 x 64 x 1000 MACs

@@ -56,8 +56,10 @@ def _kv(layers: int, kv_heads: int, head_dim: int, context: int, batch: int, siz
 
 
 def test_gpu_sizes_in_one_place() -> None:
-    assert [g.name for g in GPUS] == ["24 GB", "40 GB", "48 GB", "80 GB", "141 GB"]
-    assert [g.bytes for g in GPUS] == [n * 2**30 for n in (24, 40, 48, 80, 141)]
+    keys = ["l4", "a100-40gb", "l40s", "h100-sxm", "h200", "b200", "mi300x"]
+    assert [g.key for g in GPUS] == keys
+    # usable: the driver's total less 512 MiB (an 80 GB H100: 81,559 MiB reported)
+    assert GPUS[3].bytes == (81_559 - 512) * 2**20
 
 
 def test_plan_of_a_factory_model() -> None:
@@ -91,8 +93,8 @@ def test_plan_llama_8b_config(tmp_path: Path, capsys: Any) -> None:
     assert int8["weights"] == 2 * kept + quantized + 32 * 43008 * 2 == 9_083_953_152
     # int4: half a byte a weight and one bf16 scale per 128 weights
     assert int4["weights"] == 2 * kept + quantized // 2 + quantized // 128 * 2 == 5_700_591_616
-    assert data["fits"]["inference bfloat16"]["24 GB"] == 1
-    assert data["fits"]["training Adam, bf16 mixed"]["80 GB"] is None
+    assert data["fits"]["inference bfloat16"]["l4"] == 1
+    assert data["fits"]["training Adam, bf16 mixed"]["h100-sxm"] is None
     assert data["flops_per_token"]["complete"] is True
 
 
@@ -104,9 +106,13 @@ def test_plan_text_and_shards(tmp_path: Path, capsys: Any) -> None:
     # 2 x 128256 x 4096 embeddings + 2 layers x (2 x 4096^2 + 2 x 4096 x 1024 + 3 x 4096 x 14336)
     # + 5 norms of 4096
     for text in ("Params", "1,486,901,248", "Forward FLOPs per token", "KV cache (bfloat16)",
-                 "Weights (int4", "Training memory (bf16 mixed precision, 8 GPUs)",
-                 "Per GPU with 8 shards (FSDP)", "141 GB", "on 1 GPU", "each of 8"):
+                 "weights int4", "Training memory (adam, bf16 mixed precision, 8 GPUs)",
+                 "Per GPU with 8 shards (FSDP)", "h200", "GPUs needed per GPU model",
+                 "Per GPU of 8", "Per GPU on 8 (tensor parallel)", "Speed bounds at context 128"):
         assert text in out
+    # One header per section: the inference section is one table, not one per dtype.
+    assert out.count("Inference memory at") == 1
+    assert "on 1 GPU" not in out
     data = _plan_json(capsys, str(path), "--context", "128", "--shards", "8")
     training = data["training"]
     assert training["per_gpu"] == training["local_total"] < training["total"]
@@ -119,7 +125,7 @@ def test_plan_text_and_shards(tmp_path: Path, capsys: Any) -> None:
         expected = 1 if training["total"] <= gpu.bytes else (
             8 if training["per_gpu"] <= gpu.bytes else None
         )
-        assert data["fits"]["training Adam, bf16 mixed"][gpu.name] == expected
+        assert data["fits"]["training Adam, bf16 mixed"][gpu.key] == expected
 
 
 @pytest.mark.slow
@@ -130,8 +136,8 @@ def test_plan_llama_70b_config_costs_seconds_not_memory(tmp_path: Path, capsys: 
     bf16 = data["inference"][0]
     assert bf16["kv_cache"] == _kv(80, 8, 128, 64, 1, 2)
     assert bf16["weights"] == 2 * 70_553_706_496
-    assert data["fits"]["inference bfloat16"]["80 GB"] is None
-    assert data["fits"]["inference int4"]["48 GB"] == 1
+    assert data["fits"]["inference bfloat16"]["h100-sxm"] is None
+    assert data["fits"]["inference int4"]["l40s"] == 1
     # Built and run on meta: the process never held the 141 GB of bf16 weights.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 8 * 2**20  # kB: 8 GiB
 

@@ -321,8 +321,57 @@ def test_many_bars_suggest_top_k() -> None:
 def test_cli_call_shape(cnn: ModelStatistics, tmp_path: Path) -> None:
     # summaryplus/cli/targets.py calls exactly this for --plot FILE.
     path = tmp_path / "cli.png"
-    plot_summary(cnn, path=str(path))
+    plot_summary(cnn, path=str(path), depth=3, columns=["output_size", "num_params"], top_k=25)
     assert path.stat().st_size > 0
+
+
+def _panel_titles(figure: Figure) -> list[str]:
+    return [axes.get_title(loc="left").splitlines()[0] for axes in figure.get_axes()]
+
+
+def test_columns_draw_one_panel_per_numeric_column(cnn: ModelStatistics) -> None:
+    from summaryplus.plot import plotted_quantities
+
+    figure = plot_summary(cnn, depth=2, columns=["output_size", "num_params", "flops", "memory"])
+    assert _panel_titles(figure) == [
+        "SmallCNN: parameters per module (depth 2)",
+        "SmallCNN: FLOPs per module (depth 2)",
+        "SmallCNN: memory per module (depth 2)",
+    ]
+    # one column: the one chart, as by= draws it
+    single = plot_summary(cnn, depth=1, columns="mult_adds")
+    assert _panel_titles(single) == ["SmallCNN: MACs per module (depth 1)"]
+    assert plotted_quantities(["kernel_size", "trainable"]) == ["params"]  # no numeric column
+    assert plotted_quantities(["params_percent", "num_params", "macs"]) == ["params", "macs"]
+    with pytest.raises(ValueError, match="columns='parms'"):
+        plot_summary(cnn, columns=["parms"])
+    fig = Figure()
+    with pytest.raises(ValueError, match="ax draws one panel"):
+        plot_summary(cnn, columns=["num_params", "mult_adds"], ax=fig.add_subplot())
+
+
+def test_cli_plot_follows_col_names_and_depth(tmp_path: Path, capsys: Any) -> None:
+    from matplotlib.image import imread
+
+    from summaryplus.cli import main
+
+    factory = tmp_path / "factories.py"
+    factory.write_text(
+        "from summaryplus.examples import SmallCNN\n\ndef make():\n    return SmallCNN()\n"
+    )
+    path = tmp_path / "flops.png"
+    code = main([f"{factory}:make", "--input-size", "1,3,32,32", "--col-names", "flops",
+                 "--depth", "2", "--plot", str(path)])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"wrote the plot to {path} (flops per module at depth 2)" in err
+    assert imread(path).shape[0] > 0
+    both = tmp_path / "both.png"
+    assert main([f"{factory}:make", "--input-size", "1,3,32,32", "--col-names",
+                 "num_params,mult_adds", "--plot", str(both)]) == 0
+    assert "(params, macs per module at depth 3)" in capsys.readouterr().err
+    # two panels are taller than one
+    assert imread(both).shape[0] > imread(path).shape[0]
 
 
 # --------------------------------------------------------------- plot_memory

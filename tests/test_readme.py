@@ -71,3 +71,26 @@ def test_relative_links_resolve() -> None:
             if "://" in target:
                 continue
             assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+# What each extra of setup.cfg brings, as an example spells its use.
+_EXTRA_USES = {
+    "hf": re.compile(r"\b(import transformers|from transformers|integrations\.hf)\b"),
+    "plot": re.compile(r"\b(matplotlib|summaryplus\.plot|plot_summary|plot_memory)\b"),
+    "pandas": re.compile(r"\b(import pandas|to_dataframe\()"),
+    "rich": re.compile(r"\b(import rich|from rich)\b"),
+    "lightning": re.compile(r"\b(import lightning|from lightning|integrations\.lightning)\b"),
+    "safetensors": re.compile(r"\b(import safetensors|from safetensors)\b"),
+}
+
+
+def test_each_example_needs_one_extra_at_most() -> None:
+    """A plain install plus any one extra runs every example that needs it: no
+    example needs two extras (the callbacks' example was one block for both)."""
+    mixed = []
+    for page in PAGES:
+        for index, code in enumerate(_blocks(page)):
+            needs = sorted(extra for extra, use in _EXTRA_USES.items() if use.search(code))
+            if len(needs) > 1:
+                mixed.append(f"{page.relative_to(ROOT)}[{index}]: {', '.join(needs)}")
+    assert not mixed, mixed

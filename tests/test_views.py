@@ -395,8 +395,10 @@ def test_to_table_depth_and_columns(bert_stats: Any) -> None:
 
 def test_to_table_bad_arguments(gpt2_stats: Any) -> None:
     _, stats = gpt2_stats
-    with pytest.raises(ValueError, match=r"accepted values: .*'github'"):
-        stats.to_table("markdown")
+    with pytest.raises(ValueError, match=r"did you mean 'markdown'.*accepted values: .*github"):
+        stats.to_table("markdwn")
+    with pytest.raises(ValueError, match="not a tabulate format"):
+        stats.to_table("json")
     with pytest.raises(ValueError, match=r"columns='params'.*'num_params'"):
         stats.to_table(columns=["params"])
     with pytest.raises(ValueError, match="depth"):
@@ -404,13 +406,22 @@ def test_to_table_bad_arguments(gpt2_stats: Any) -> None:
 
 
 def test_footer_items_are_the_text_footer(cnn_stats: Any, gpt2_stats: Any) -> None:
+    from summaryplus.formatting import footer_sections
+    from summaryplus.render.units import readable_bytes, readable_count
+
     for _, stats in (cnn_stats, gpt2_stats):
         text = str(stats)
-        items = footer_items(stats)
-        assert items[0] == ("Total params", f"{stats.total_params:,}")
-        for label, value in items:
+        fixed = [item for section in footer_sections(stats) for item in section]
+        for label, value in fixed:
             assert f"\n{label}: {value}\n" in text
-        assert ("Total mult-adds (M)", f"{stats.total_mult_adds / 1e6:.2f}") in items
+        # the same lines, each figure in a unit chosen for its value
+        items = footer_items(stats)
+        assert len(items) == len(fixed)
+        assert items[0] == ("Total params", f"{stats.total_params:,}")
+        assert ("Total mult-adds (M)", f"{stats.total_mult_adds / 1e6:.2f}") in fixed
+        assert ("Total mult-adds", readable_count(stats.total_mult_adds)) in items
+        assert ("Params size", readable_bytes(stats.total_param_bytes)) in items
+        assert not any(value.startswith("0.00") for _, value in items)
 
 
 # ------------------------------------------------------------- dict / JSON / CSV
@@ -436,13 +447,18 @@ def test_to_dict_has_every_layer_field_and_total(request: pytest.FixtureRequest,
                 assert layer[field] is None
                 continue
             expected = getattr(row, field)
-            if isinstance(expected, tuple):
-                expected = list(expected)
+            if isinstance(expected, tuple):  # nested tuples (own_op_points) as lists
+                expected = json.loads(json.dumps(expected))
+            if field == "trainable":  # JSON booleans: true, false, "partial", null
+                expected = {"True": True, "False": False, "Partial": "partial"}.get(expected)
             assert layer[field] == expected, (row.module_path, field)
     totals = data["totals"]
     assert list(totals) == [field.name for field in dataclasses.fields(TotalsRecord)]
     for field, value in totals.items():
-        assert value == getattr(stats, field), field
+        expected = getattr(stats, field)
+        if isinstance(expected, tuple):
+            expected = list(expected)
+        assert value == expected, field
     assert sum(layer["counted_params"] for layer in data["layers"]) == stats.total_params
 
 
@@ -564,7 +580,7 @@ def test_repr_html(gpt2_stats: Any) -> None:
     assert "├─" not in page
     assert "Total params" in page
     assert "168,192" in page
-    assert "Total mult-adds (M)" in page
+    assert "Total mult-adds" in page and "2.66M" in page
 
 
 def test_repr_html_escapes_names() -> None:

@@ -14,7 +14,7 @@ from torch import nn
 
 from ..enums import Mode
 from ..layer_info import LayerInfo
-from . import interpreter, state
+from . import interpreter, reach, state
 from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
@@ -33,6 +33,12 @@ class CaptureResult:
     backward_macs: int | None = None
     grad_enabled: bool = False
     assumptions: tuple[str, ...] = ()
+    # Train mode only (None otherwise): ids of the parameters a backward from
+    # the outputs reaches (``reach``), and the bytes the outputs add at
+    # backward start (themselves beyond the saved activations; their gradients).
+    reached_params: frozenset[int] | None = None
+    output_held_bytes: int | None = None
+    output_grad_bytes: int | None = None
 
 
 class ForwardFailed(Exception):
@@ -93,7 +99,8 @@ def capture_forward(
         # means CUDA is initialised), fake tensors and activation accounting.
         needs_owned = fake or grad_enabled or torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
         owned = _owned_tensors(tree) if needs_owned else []
-        stack.enter_context(torch.random.fork_rng(devices=_cuda_devices(owned, args, kwargs)))
+        # Saved by the first overlapping summary, restored by the last.
+        stack.enter_context(interpreter.rng_preserved(_cuda_devices(owned, args, kwargs)))
         result.grad_enabled = grad_enabled
         stack.enter_context(torch.set_grad_enabled(grad_enabled))
         excluded = list(owned)
@@ -112,6 +119,7 @@ def capture_forward(
             stack.enter_context(interpreter.distributions_unvalidated())
         if grad_enabled:
             recorder.exclude_from_activations(excluded + list(iter_tensors((args, kwargs))))
+            recorder.watch_checkpoints()
             stack.enter_context(
                 torch.autograd.graph.saved_tensors_hooks(recorder.pack_saved, recorder.unpack_saved)
             )
@@ -136,8 +144,10 @@ def capture_forward(
                 # A scripted model runs no Python hooks: its registration tree,
                 # with the call's shapes on the root; every op counts there.
                 result.rows = scripted_rows(model, tree, (args, kwargs), output)
+            if grad_enabled:
+                _measure_reach(recorder, result, output)
             if count_backward:
-                result.backward_macs = _count_backward(recorder, output)
+                result.backward_macs = _count_backward(recorder, output, owned)
             if probe is not None:
                 probe.keep(output)
             del output
@@ -152,46 +162,72 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
     result.uncounted_ops = dict(recorder.uncounted_ops)
     result.loose_macs = recorder.loose_macs
     result.loose_activation_bytes = recorder.loose_activation_bytes
+    if result.rows:
+        # Bytes moved outside every hooked module (a scripted root): the root's own.
+        root = result.rows[0]
+        root.own_bytes_moved += recorder.loose_bytes[0]
+        root.own_fused_bytes_moved += recorder.loose_bytes[1]
+        points = root._op_points
+        for key, calls in recorder.loose_points.items():
+            points[key] = points.get(key, 0) + calls
+        recorder.loose_bytes = [0, 0]
+        recorder.loose_points = {}
     result.assumptions = tuple(sorted(recorder.assumptions))
 
 
-def _graph_leaves(roots: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The tensors whose gradients training computes: the leaves of the graph that
-    require grad (trainable parameters, real or fake, and no frozen ones)."""
-    leaves: list[torch.Tensor] = []
-    seen: set[Any] = set()
-    pending = [root.grad_fn for root in roots if root.grad_fn is not None]
-    while pending:
-        node = pending.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        variable = getattr(node, "variable", None)  # AccumulateGrad holds its leaf
-        if isinstance(variable, torch.Tensor):
-            leaves.append(variable)
-        pending.extend(child for child, _ in node.next_functions if child is not None)
-    return leaves
+def _measure_reach(recorder: Recorder, result: CaptureResult, output: Any) -> None:
+    """The parameters that get gradients and the outputs' bytes (``reach``)."""
+    memory = reach.output_memory(output, recorder.saved_keys)
+    result.output_held_bytes = memory.held_bytes
+    result.output_grad_bytes = memory.grad_bytes
+    reached, opaque = reach.reached_parameters(output)
+    if opaque:
+        # NB: reentrant checkpointing hides its parameters until the backward
+        # recomputes them: every parameter of a module that ran counts.
+        for row in recorder.rows:
+            if row.executed:
+                reached.update(id(param) for param in row.module._parameters.values())
+    result.reached_params = frozenset(reached)
 
 
-def _count_backward(recorder: Recorder, output: Any) -> int:
+def _count_backward(recorder: Recorder, output: Any, owned: list[torch.Tensor]) -> int:
     """Runs a real backward from ``sum(outputs)`` and returns its MACs.
 
-    Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model.
+    Uses ``torch.autograd.grad`` so no ``.grad`` is written on the model. A
+    graph with reentrant checkpointing refuses ``grad``: there a plain
+    ``backward`` runs (recomputing each checkpointed segment, which counts as
+    backward work, as it is) and every ``.grad`` it wrote is put back.
     """
-    losses = [
-        t.float().sum()
-        for t in iter_tensors(output)
-        if t.requires_grad and (t.is_floating_point() or t.is_complex())
-    ]
-    targets = _graph_leaves(losses)
-    if not losses or not targets:
+    losses = [t.float().sum() for t in reach.loss_terms(output)]
+    found = reach.graph_leaves(losses)
+    targets = found.leaves
+    if not losses or not (targets or found.opaque):
         return 0
     recorder.in_backward = True
     try:
-        torch.autograd.grad(torch.stack(losses).sum(), targets, allow_unused=True)
+        loss = torch.stack(losses).sum()
+        if found.opaque:
+            _backward_keeping_grads(loss, [*owned, *targets])
+        else:
+            torch.autograd.grad(loss, targets, allow_unused=True)
     finally:
         recorder.in_backward = False
     return recorder.backward_macs
+
+
+def _backward_keeping_grads(loss: torch.Tensor, leaves: list[torch.Tensor]) -> None:
+    """``loss.backward()`` with every leaf's ``.grad`` as it was afterwards
+    (cleared first, so an existing gradient is never accumulated into)."""
+    kept: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+    for leaf in leaves:
+        if id(leaf) not in kept and leaf.requires_grad and leaf.is_leaf:
+            kept[id(leaf)] = (leaf, leaf.grad)
+            leaf.grad = None
+    try:
+        torch.autograd.backward(loss)
+    finally:
+        for leaf, grad in kept.values():
+            leaf.grad = grad
 
 
 def _owned_tensors(tree: ModuleTree) -> list[torch.Tensor]:

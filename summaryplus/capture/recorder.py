@@ -26,11 +26,13 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.hooks import RemovableHandle
 
 from .. import formulas
-from .._tensors import storage_key, storage_nbytes
+from .._tensors import dtype_name, storage_key, storage_nbytes
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
+from .checkpoint_regions import CheckpointRegions
 from .fallbacks import group_sizes, has_composite_kernel, runner
 from .state import Snapshot, written_arguments
+from .traffic import OpTraffic, compute_dtype, op_bytes, op_traffic
 from .tree import ModuleTree
 from .values import describe, dtypes_of, first_shape, total_bytes
 from .wrapping import Wrapped, called_as_module
@@ -79,6 +81,10 @@ class Recorder:
         # Ops and saved tensors that ran outside every hooked module.
         self.loose_macs = 0
         self.loose_activation_bytes = 0
+        # Bytes moved by ops outside every hooked module: eager, fused, and the
+        # (dtype, MACs, bytes) -> calls of their matmul-family ops.
+        self.loose_bytes = [0, 0]
+        self.loose_points: dict[tuple[str, int, int], int] = {}
         self.backward_macs = 0
         self.in_backward = False
         # Saved-tensor accounting: storages already counted (or excluded because
@@ -86,15 +92,22 @@ class Recorder:
         # unique while the pass runs.
         self._saved_keys: set[int] = set()
         self._keep_alive: list[Any] = []
+        # The (args, kwargs) of each running row, beside ``stack``; and what
+        # non-reentrant checkpoints keep (``watch_checkpoints``).
+        self._calls: list[Any] = []
+        self._regions: CheckpointRegions | None = None
 
     # --------------------------------------------------------- instrumenting
     def attach(self, hooks_only: bool = False) -> Callable[[], None]:
         """Instruments every module and returns the function that undoes it all.
 
         A module's ``forward`` is wrapped on the instance (``wrapping``); modules
-        with forward hooks of their own get forward pre/post hooks instead,
-        registered after theirs, so their hooks' ops and output changes stay
-        inside the row, as in torchinfo. ``hooks_only`` (compiled models: dynamo
+        with forward hooks of their own get forward pre/post hooks instead: the
+        pre hook before theirs and the post hook after, so the ops their hooks
+        run (``spectral_norm``'s power iteration) belong to the row, as
+        FlopCounterMode and ModTracker count them, and a second pre hook after
+        theirs records the inputs their pre hooks hand the forward, as torchinfo
+        shows them. ``hooks_only`` (compiled models: dynamo
         must not trace the wrapper) hooks every module.
         """
         wrapped = Wrapped(self)
@@ -123,7 +136,13 @@ class Recorder:
                 # so the stack of running rows stays right when a caller catches
                 # the error.
                 pre, post = self._pre_hook, self._post_hook
-                handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+                handles.append(
+                    module.register_forward_pre_hook(pre, with_kwargs=True, prepend=True)
+                )
+                if module._forward_pre_hooks and len(module._forward_pre_hooks) > 1:
+                    handles.append(
+                        module.register_forward_pre_hook(self._inputs_hook, with_kwargs=True)
+                    )
                 handles.append(
                     module.register_forward_hook(post, with_kwargs=True, always_call=True)
                 )
@@ -138,6 +157,14 @@ class Recorder:
         if self.enter(module, args, kwargs) is not None:
             self._entry_errors.append(sys.exc_info()[1])
             self._entry_inputs.append((args, kwargs) if kwargs else args)
+
+    def _inputs_hook(self, module: nn.Module, args: Any, kwargs: Any) -> None:
+        """After the module's own pre hooks: the inputs its forward receives."""
+        if get_ident() == self.thread_id and self.stack and self.stack[-1].module is module:
+            # (The lists set directly: they win over the tensor seen at entry.)
+            inputs = (args, kwargs) if kwargs else args
+            self.stack[-1].input_size = first_shape(inputs)
+            self.stack[-1].input_dtypes = dtypes_of(inputs)
 
     def _post_hook(self, module: nn.Module, args: Any, kwargs: Any, output: Any) -> None:
         if get_ident() != self.thread_id:
@@ -174,6 +201,17 @@ class Recorder:
             row = self._add_row(type(module).__name__, module, None)
         else:
             return None
+        self._record_inputs(row, args, kwargs)
+        if self._regions is not None and not self.in_backward:
+            calls = self._calls
+            self._regions.entered(
+                stack[-1] if stack else None, calls[-1] if calls else None, (args, kwargs)
+            )
+        stack.append(row)
+        self._calls.append((args, kwargs))
+        return row
+
+    def _record_inputs(self, row: LayerInfo, args: Any, kwargs: Any) -> None:
         tensor = args[0] if len(args) == 1 and not kwargs else None
         if isinstance(tensor, torch.Tensor) and not tensor.is_nested:
             # The common case, without a walk: the row makes its input_size and
@@ -190,11 +228,10 @@ class Recorder:
             inputs = (args, kwargs) if kwargs else args
             row.input_size = first_shape(inputs)
             row.input_dtypes = dtypes_of(inputs)
-        stack.append(row)
-        return row
 
     def leave(self, row: LayerInfo, output: Any) -> None:
         self.stack.pop()
+        self._calls.pop()
         row.executed = True
         if isinstance(output, torch.Tensor) and not output.is_nested:
             # The shape list made now (the table reads it for every row: a lazy
@@ -209,6 +246,7 @@ class Recorder:
 
     def fail(self, row: LayerInfo, inputs: Any, error: BaseException) -> None:
         self.stack.pop()
+        self._calls.pop()
         # The first row to see a given error is the innermost one that failed.
         if self.failure is None or self.failure.error is not error:
             self.failure = Failure(row, describe(inputs), error)
@@ -264,14 +302,14 @@ class Recorder:
         return self._add_row(name, module, parent, is_container=True)
 
     # -------------------------------------------------------------------- ops
-    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> None:
+    def record_op(self, func: Any, formula: Any, args: Any, kwargs: Any, out: Any) -> int:
         """Adds an op's MACs to the running row (``formula`` from ``classify``;
-        ops known to do no MACs never get here)."""
+        ops known to do no MACs never get here) and returns them."""
         if formula is _UNCOUNTED:
             self.uncounted_ops[op_name(func)] += 1
             if self.stack and not self.in_backward:
                 self.stack[-1].macs_partial = True
-            return
+            return 0
         try:
             macs = formulas.count_macs(formula, args, kwargs, out)
         except Exception as error:
@@ -288,6 +326,32 @@ class Recorder:
                 row.expert_tokens = group_sizes(func, args, kwargs)
         else:
             self.loose_macs += macs
+        return macs
+
+    def record_bytes(
+        self, traffic: OpTraffic, args: Any, kwargs: Any, out: Any, macs: int
+    ) -> None:
+        """Adds the bytes an op moved (``traffic.op_bytes``) to the running row:
+        eager always, fused for the matmul/attention/embedding family, and a
+        matmul-family op as one (dtype, MACs, bytes) point for the roofline."""
+        if self.in_backward:
+            return
+        moved = op_bytes(traffic, args, kwargs, out)
+        if self.stack:
+            row = self.stack[-1]
+            row.own_bytes_moved += moved
+            if traffic.fused:
+                row.own_fused_bytes_moved += moved
+            points = row._op_points if macs else None
+        else:
+            self.loose_bytes[0] += moved
+            if traffic.fused:
+                self.loose_bytes[1] += moved
+            points = self.loose_points if macs else None
+        if points is not None:
+            dtype = compute_dtype(args)
+            key = (dtype_name(dtype) if dtype is not None else "float32", macs, moved)
+            points[key] = points.get(key, 0) + 1
 
     @staticmethod
     def classify(func: Any) -> Any:
@@ -306,20 +370,38 @@ class Recorder:
             self._saved_keys.add(storage_key(tensor))
             self._keep_alive.append(tensor)
 
+    @property
+    def saved_keys(self) -> set[int]:
+        """Storage keys counted as activations or excluded (params, buffers, inputs)."""
+        return self._saved_keys
+
+    def watch_checkpoints(self) -> None:
+        """Counts what non-reentrant checkpoints keep beyond what the hooks see
+        (``checkpoint_regions``); for a forward with the saved-tensor hooks on."""
+        self._regions = CheckpointRegions(self._add_saved)
+
     def pack_saved(self, tensor: torch.Tensor) -> torch.Tensor:
+        # (A backward's recomputation of a checkpointed segment saves again:
+        # its tensors live during the backward only, not at its start.)
+        if not self.in_backward:
+            self._add_saved(tensor, self.stack[-1] if self.stack else None)
+        # Hand autograd an alias without grad_fn: returning the tensor itself makes
+        # a saved output reference its own graph node, a cycle that leaks the
+        # whole graph after the summary.
+        return tensor.detach()
+
+    def _add_saved(self, tensor: torch.Tensor, row: LayerInfo | None) -> None:
+        """Adds the storage of a tensor kept for backward to ``row`` (None:
+        outside every row), each storage once."""
         key = storage_key(tensor)
         if key not in self._saved_keys:
             self._saved_keys.add(key)
             self._keep_alive.append(tensor.untyped_storage())
             size = storage_nbytes(tensor)
-            if self.stack:
-                self.stack[-1].own_activation_bytes += size
+            if row is not None:
+                row.own_activation_bytes += size
             else:
                 self.loose_activation_bytes += size
-        # Hand autograd an alias without grad_fn: returning the tensor itself makes
-        # a saved output reference its own graph node, a cycle that leaks the
-        # whole graph after the summary.
-        return tensor.detach()
 
     @staticmethod
     def unpack_saved(tensor: torch.Tensor) -> torch.Tensor:
@@ -330,6 +412,9 @@ class Recorder:
         self._keep_alive.clear()
         self._saved_keys.clear()
         self._entry_inputs.clear()
+        self._calls.clear()
+        if self._regions is not None:
+            self._regions.clear()
 
 
 def _count_op(
@@ -346,8 +431,10 @@ def _count_op(
         # call that directly (half the dispatch overhead of a cheap op).
         run = runner(func, func._op if type(func) is OpOverload else func)
         written = written_arguments(func)
-        known = self.formulas[id(func)] = (Recorder.classify(func), run, func, written)
-    formula, run, _, written = known
+        formula = Recorder.classify(func)
+        traffic = op_traffic(func, formula not in (_ZERO_MACS, _UNCOUNTED, _DECOMPOSE))
+        known = self.formulas[id(func)] = (formula, run, func, written, traffic)
+    formula, run, _, written, traffic = known
     if formula is _DECOMPOSE:
         if id(func) in self.decomposing:
             # Its kernel came back to the op itself (numel on a nested tensor
@@ -366,8 +453,11 @@ def _count_op(
     if written is not None:  # in-place and out= ops: copy-on-write of the model's state
         self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
+    macs = 0
     if formula is not _ZERO_MACS:  # most ops: views, elementwise, norms...
-        self.recorder.record_op(func, formula, args, kwargs or {}, out)
+        macs = self.recorder.record_op(func, formula, args, kwargs or {}, out)
+    if traffic is not None:  # views and metadata ops move nothing
+        self.recorder.record_bytes(traffic, args, kwargs or {}, out, macs)
     return out
 
 
@@ -382,8 +472,8 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         self.snapshot = snapshot
         # id(op) -> its formula (or _ZERO_MACS / _UNCOUNTED), the callable that
         # runs it, the op (kept alive while its id is a key) and the arguments
-        # it writes (None for most), once per pass.
-        self.formulas: dict[int, tuple[Any, Any, Any, Any]] = {}
+        # it writes (None for most) and how its bytes count, once per pass.
+        self.formulas: dict[int, tuple[Any, Any, Any, Any, OpTraffic | None]] = {}
         # ids of the composite ops being decomposed now (a kernel that calls
         # its own op again is run whole instead of decomposed without end).
         self.decomposing: set[int] = set()

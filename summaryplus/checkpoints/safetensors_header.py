@@ -7,12 +7,12 @@ milliseconds with a few MB of memory.
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from pathlib import Path
 from typing import Any
 
+from .._untrusted import load_json
 from .model import CheckpointError, CheckpointSummary, TensorInfo, natural_key
 
 SAFETENSORS_SUFFIXES = (".safetensors",)
@@ -20,6 +20,9 @@ SAFETENSORS_SUFFIXES = (".safetensors",)
 # The reference implementation refuses headers above 100 MB; so do we, before
 # allocating anything for a length field that a corrupt file made up.
 _MAX_HEADER_BYTES = 100_000_000
+# torch tensors have at most 64 dimensions (c10's kMaxDims... in practice far
+# fewer); a header entry with more is refused before any size arithmetic.
+MAX_RANK = 64
 
 # safetensors dtype code -> (torch-style name, bits per element).
 _SAFETENSORS_DTYPES: dict[str, tuple[str, int]] = {
@@ -77,12 +80,9 @@ def read_safetensors(
                 f"but the file has {size:,}"
             )
         raw = handle.read(header_len)
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(
-            f"{file}: corrupt safetensors file: the header is not valid JSON ({error})"
-        ) from None
+    header = load_json(
+        raw, CheckpointError, f"{file}: corrupt safetensors file", subject="the header"
+    )
     if not isinstance(header, dict):
         raise CheckpointError(f"{file}: corrupt safetensors file: the header is not a JSON object")
 
@@ -114,10 +114,14 @@ def _safetensors_entry(file: Path, label: str, name: str, entry: Any, data_size:
     code, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(code, str):
         raise corrupt(f"has no valid dtype ({code!r})")
-    if not (isinstance(shape, list) and all(_is_count(d) for d in shape)):
-        raise corrupt(f"has an invalid shape {shape!r}")
+    if not isinstance(shape, list):
+        raise corrupt(f"has an invalid shape ({type(shape).__name__}, not a list)")
+    if len(shape) > MAX_RANK:
+        raise corrupt(f"has {len(shape):,} dimensions (summaryplus reads at most {MAX_RANK})")
+    if not all(_is_count(d) for d in shape):
+        raise corrupt(f"has an invalid shape {_short(shape)}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_count(o) for o in offsets)):
-        raise corrupt(f"has invalid data_offsets {offsets!r}")
+        raise corrupt(f"has invalid data_offsets {_short(offsets)}")
     begin, end = offsets
     if begin > end:
         raise corrupt(f"has data_offsets {offsets} that end before they begin")
@@ -126,9 +130,9 @@ def _safetensors_entry(file: Path, label: str, name: str, entry: Any, data_size:
             f"{file}: truncated safetensors file: tensor {name!r} ends at data byte {end:,} "
             f"but the file holds {data_size:,} data bytes"
         )
-    numel = 1
-    for dim in shape:
-        numel *= dim
+    numel = _numel(shape, 8 * data_size)
+    if numel is None:
+        raise corrupt(f"has shape {_short(shape)}, more elements than the file holds bits")
     dtype, bits = _SAFETENSORS_DTYPES.get(code, (code, 0))
     if bits and end - begin != (numel * bits + 7) // 8:
         raise corrupt(
@@ -144,6 +148,26 @@ def _safetensors_entry(file: Path, label: str, name: str, entry: Any, data_size:
         file=label,
         location=(begin, end),
     )
+
+
+def _numel(shape: list[int], limit: int) -> int | None:
+    """The product of ``shape``, or None as soon as it passes ``limit`` (no
+    ever-growing integers: a product over the limit stops the loop)."""
+    numel = 1
+    for dim in shape:
+        if dim == 0:
+            return 0
+    for dim in shape:
+        numel *= dim
+        if numel > limit:
+            return None
+    return numel
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """``value``'s repr, cut to ``limit`` characters for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_count(value: object) -> bool:

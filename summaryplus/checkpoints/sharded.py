@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+from .._untrusted import contained, load_json_file
 from .model import CheckpointError, CheckpointSummary, combine, natural_key
 from .safetensors_header import SAFETENSORS_SUFFIXES, read_safetensors
 from .torch_file import read_torch
@@ -15,13 +15,12 @@ def read_index(path: str | os.PathLike[str]) -> CheckpointSummary:
     """Reads a sharded checkpoint: an index JSON whose ``weight_map`` names the shards.
 
     Every shard is read (headers only for safetensors) and the totals are summed.
-    Each name in the ``weight_map`` must be in the shard it points to.
+    Each name in the ``weight_map`` must be in the shard it points to, and each
+    shard inside the index's folder (``..``, absolute paths and links out of it
+    are refused: ``summaryplus._untrusted.contained``).
     """
     index = Path(path)
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{index}: not valid JSON ({error})") from None
+    data = load_json_file(index, CheckpointError, subject="the index")
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
@@ -33,7 +32,7 @@ def read_index(path: str | os.PathLike[str]) -> CheckpointSummary:
     shards = sorted(set(weight_map.values()), key=natural_key)
     parts = []
     for shard in shards:
-        shard_path = folder / shard
+        shard_path = contained(folder, shard, CheckpointError, str(index))
         if not shard_path.is_file():
             raise CheckpointError(f"{index}: shard {shard!r} listed in the weight_map is missing")
         parts.append(read_shard(shard_path, folder))

@@ -6,6 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+from .._untrusted import contained
 from .model import CheckpointError, CheckpointSummary, combine
 from .safetensors_header import SAFETENSORS_SUFFIXES, read_safetensors
 from .sharded import read_index, read_shard
@@ -64,13 +65,15 @@ def weight_files(folder: Path) -> list[Path]:
 
 
 def _summarize_folder(folder: Path) -> CheckpointSummary:
+    # Every file found by listing the folder stays in it: a link out is refused.
     index = find_index(folder)
     if index is not None:
-        summary = read_index(index)
+        summary = read_index(contained(folder, index.name, CheckpointError, str(folder)))
         return _replace_path(summary, str(folder))
     files = weight_files(folder)
     if not files:
         raise CheckpointError(f"{folder}: no checkpoint here (no *.safetensors, *.bin, *.pt files)")
+    files = [contained(folder, file.name, CheckpointError, str(folder)) for file in files]
     parts = [read_shard(file, folder) for file in files]
     return combine(str(folder), parts)
 

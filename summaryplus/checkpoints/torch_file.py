@@ -10,13 +10,19 @@ import os
 import re
 import struct
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._untrusted import MAX_ZIP_MEMBER_BYTES, check_zip_members
 from .model import CheckpointError, CheckpointSummary, TensorInfo, UnsafeCheckpointError
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+# The loaded structure is walked once, each container once however often it is
+# referenced (a pickle's memo makes a DAG: 40 levels of lists that share one
+# list are 2**40 paths but 41 objects); more entries than this are refused.
+MAX_ENTRIES = 2_000_000
 
 
 def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> CheckpointSummary:
@@ -51,6 +57,8 @@ def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> Che
             f"{file}: not a torch checkpoint (neither a zip archive nor a pickle; "
             "truncated or corrupt)"
         )
+    if is_zip:
+        _check_archive(file)
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols it may not support; the outcome
@@ -79,7 +87,10 @@ def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> Che
     storages: dict[int, int] = {}
     tensors: list[TensorInfo] = []
     others: list[str] = []
-    for name, value in _flatten(loaded, ""):
+    for name, value in _flatten(loaded, file):
+        if isinstance(value, _Repeat):
+            others.append(f"{name} (the same object as {value.first})")
+            continue
         if not isinstance(value, torch.Tensor):
             others.append(name)
             continue
@@ -106,18 +117,73 @@ def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> Che
     )
 
 
-def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
-    """Dotted names for every leaf of nested dicts/lists/tuples, in order."""
-    if isinstance(value, Mapping):
-        items: Any = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        yield prefix or "(root)", value
-        return
-    for key, item in items:
-        name = f"{prefix}.{key}" if prefix else str(key)
-        yield from _flatten(item, name)
+def _check_archive(file: Path) -> None:
+    """The zip's central directory within budget before torch inflates anything:
+    no member named outside the archive, no compressed member (or ``data.pkl``,
+    however stored) past its size or ratio cap."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            check_zip_members(archive, CheckpointError, str(file))
+            for info in archive.infolist():
+                if info.filename.endswith("data.pkl") and info.file_size > MAX_ZIP_MEMBER_BYTES:
+                    raise CheckpointError(
+                        f"{file}: the archive entry {info.filename!r} declares "
+                        f"{info.file_size:,} bytes of pickle, over the "
+                        f"{MAX_ZIP_MEMBER_BYTES:,}-byte limit summaryplus reads"
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        raise CheckpointError(
+            f"{file}: not a valid torch checkpoint (a corrupt zip: {error})"
+        ) from None
+
+
+class _Repeat:
+    """A container met again: reported by the name it was first seen under."""
+
+    __slots__ = ("first",)
+
+    def __init__(self, first: str) -> None:
+        self.first = first
+
+
+def _flatten(root: Any, file: Path) -> Iterator[tuple[str, Any]]:
+    """Dotted names for every leaf of nested dicts/lists/tuples, in order.
+
+    Iterative (any depth), each container once (a repeat yields a ``_Repeat``),
+    and at most ``MAX_ENTRIES`` entries.
+
+    Raises:
+        CheckpointError: more than ``MAX_ENTRIES`` entries.
+    """
+    seen: dict[int, str] = {}
+    stack: list[tuple[str, Any]] = [("", root)]
+    count = 0
+    while stack:
+        prefix, value = stack.pop()
+        count += 1
+        if count > MAX_ENTRIES:
+            raise CheckpointError(
+                f"{file}: more than {MAX_ENTRIES:,} entries (summaryplus reads at most "
+                f"{MAX_ENTRIES:,}; a state dict has one per tensor)"
+            )
+        if isinstance(value, Mapping):
+            items: list[tuple[Any, Any]] = list(value.items())
+        elif isinstance(value, (list, tuple)):
+            items = list(enumerate(value))
+        else:
+            yield prefix or "(root)", value
+            continue
+        if not items:
+            continue  # no leaves (and () is one shared object: never a repeat)
+        first = seen.setdefault(id(value), prefix or "(root)")
+        if first != (prefix or "(root)"):
+            yield prefix or "(root)", _Repeat(first)
+            continue
+        stack.extend(
+            (f"{prefix}.{key}" if prefix else str(key), item) for key, item in reversed(items)
+        )
 
 
 def _first_sentence(message: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback
@@ -12,7 +11,9 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from .._factories import FAILURE, USAGE, CommandError
-from .parser import PROG, SPECIAL_FORMATS, build_parser
+from .._untrusted import contained, load_json_file
+from ..render.escape import terminal
+from .parser import PROG, build_parser
 from .quiet import library_output_hidden
 from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
 
@@ -32,7 +33,11 @@ _MODEL_OPTIONS = (
     ("mode", "--mode"),
     ("plot", "--plot"),
 )
-_CONFIG_OPTIONS = (("model_class", "--model-class"), ("image_size", "--image-size"))
+_CONFIG_OPTIONS = (
+    ("model_class", "--model-class"),
+    ("image_size", "--image-size"),
+    ("trust_remote_code", "--trust-remote-code"),
+)
 # Options of a forward pass that an exported program (never run) has no use for.
 _RUN_OPTIONS = (
     ("input", "--input"),
@@ -87,7 +92,8 @@ def _guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], int])
 def _fail(args: argparse.Namespace, error: BaseException, message: str, code: int) -> int:
     if args.debug:
         traceback.print_exception(error)
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    # Names in the message come from files and models: shown, never sent raw.
+    print(f"{PROG}: error: {terminal(message)}", file=sys.stderr)
     return code
 
 
@@ -121,13 +127,14 @@ def _reject(args: argparse.Namespace, what: str, options: tuple[tuple[str, str],
 
 
 def _check_format(fmt: str | None) -> None:
-    if fmt is None or fmt in SPECIAL_FORMATS:
+    if fmt is None:
         return
-    from tabulate import tabulate_formats
+    from ..render.output import check_format
 
-    if fmt not in tabulate_formats:
-        accepted = ", ".join(dict.fromkeys((*SPECIAL_FORMATS, *tabulate_formats)))
-        raise CommandError(f"--format {fmt!r} is not valid; accepted: {accepted}", USAGE)
+    try:
+        check_format(fmt, "--format")
+    except ValueError as error:
+        raise CommandError(str(error).replace("--format=", "--format ", 1), USAGE) from None
 
 
 def _check_model_options(args: argparse.Namespace) -> None:
@@ -176,7 +183,8 @@ def _classify(target: str) -> tuple[str, Path]:
         if find_index(path) is not None or weight_files(path):
             return "checkpoint", path
         if (path / "config.json").is_file():
-            return "config", path / "config.json"
+            # Found by looking in the folder: it must stay in it (no link out).
+            return "config", contained(path, "config.json", CommandError, target)
         raise CommandError(
             f"{target}: this folder has no checkpoint (*.safetensors, *.bin, *.pt, "
             "*.index.json) and no config.json",
@@ -214,7 +222,7 @@ def _classify(target: str) -> tuple[str, Path]:
 
 def _has_weight_map(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, OSError):
+        data = load_json_file(path, ValueError)
+    except (ValueError, OSError):
         return False
     return isinstance(data, dict) and "weight_map" in data

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
+from .. import __version__
+from .._config_size import DEFAULT_MAX_LAYERS, EXPERT_FACTOR
 from .._factories import DEFAULT_SEQ_LEN, USAGE
 
 PROG = "summaryplus"
 DEFAULT_DEPTH = 3
 # With inputs, the command shows MACs too: exact counts are the point of it.
 DEFAULT_COLUMNS = ("output_size", "num_params", "mult_adds")
-SPECIAL_FORMATS = ("text", "json", "csv", "html")
 
 DESCRIPTION = """\
 Summarize a PyTorch model, a checkpoint or a transformers config: parameters,
@@ -62,9 +63,10 @@ examples:
   summaryplus openai/clip-vit-base-patch32 --image-size 336 --batch-size 2
   summaryplus ./models.py:make_vit --input pixel_values=1,3,224,224 --input mask=1,197:bool
 
-output formats (--format):
-  text (default; the torchinfo table), json, csv, html, or any tabulate format:
-  github, grid, simple, pipe, rst, latex, tsv, psql, ...
+output formats (--format), each with the same rows, totals and notes:
+  text (default; the torchinfo table), json, csv (rows, a blank line, totals),
+  html (a whole page), rich, markdown (or md: GitHub tables), or any tabulate
+  format: github, grid, simple, pipe, rst, latex (an ASCII tree), tsv, psql, ...
 
 exit status:
   0 success; 1 the target could not be read, built or run (a corrupt checkpoint,
@@ -127,6 +129,17 @@ def _keyword_input(text: str) -> tuple[str, tuple[int, ...], str | None]:
 
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    """``--version``: the package's version, and torch's (what the numbers depend on)."""
+    import torch  # loaded by summaryplus already; here for its version only
+
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"{PROG} {__version__} (torch {torch.__version__})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,7 +215,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-class",
         metavar="NAME",
         help="configs only: the transformers class to build (AutoModel, "
-        "AutoModelForCausalLM, ...; default: the config's architectures[0], else AutoModel)",
+        "AutoModelForCausalLM, ...; default: the config's architectures[0], else its "
+        "causal-LM head where it has one, else AutoModel)",
+    )
+    inputs.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=None,
+        help="configs only: import the model code the config names (auto_map) from its "
+        "folder and run it; never done without this flag",
+    )
+    inputs.add_argument(
+        "--max-layers",
+        type=_positive,
+        default=DEFAULT_MAX_LAYERS,
+        metavar="N",
+        help=f"configs only: refuse a config of more layers than N (default "
+        f"{DEFAULT_MAX_LAYERS:,}; layers x experts: {EXPERT_FACTOR} x N) before building it",
     )
     table = parser.add_argument_group("output")
     table.add_argument(
@@ -230,12 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         default=None,
         metavar="FMT",
-        help="text (default), json, csv, html, or a tabulate format (github, grid, rst, tsv, ...)",
+        help="text (default), json, csv, html, rich, markdown (md), or a tabulate format "
+        "(github, grid, rst, latex, tsv, ...)",
     )
     table.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
     table.add_argument(
-        "--plot", metavar="FILE", help="also save a plot of the summary to FILE (needs matplotlib)"
+        "--plot",
+        metavar="FILE",
+        help="also save a plot to FILE (needs matplotlib): one panel per numeric column of "
+        "--col-names (Param #, Mult-Adds, FLOPs, Memory), rows down to --depth",
     )
+    add_version(parser)
     parser.add_argument(
         "--debug",
         action="store_true",

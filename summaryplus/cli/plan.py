@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._config_size import DEFAULT_MAX_LAYERS
 from .._factories import FAILURE, USAGE, CommandError
-from .parser import PROG, _Parser, _positive
+from .parser import PROG, _Parser, _positive, add_version
 
 if TYPE_CHECKING:
     from torch import nn
 
+    from ..gpus import GPU
+    from ..plan import Plan
+
 DEFAULT_CONTEXT = 4096
 
 DESCRIPTION = """\
-Will it fit? For a transformers config (a file, a folder or a hub name
+Will it fit, and how fast? For a transformers config (a file, a folder or a hub name
 ORG/NAME: config.json only) or a model factory: params (total,
 trainable, active for a mixture of experts), FLOPs per token (forward, and
 training with a real backward), inference memory at --context x --batch in
 bfloat16, int8 and int4 (weights, the KV cache measured from the cache the model
 returns, the prefill's activations), training memory (Adam, bf16 mixed
-precision, --shards GPUs with FSDP), and the GPU sizes (24, 40, 48, 80, 141 GB)
-each fits on. The model is built and run on the meta device: a 70B config costs
+precision, --shards GPUs with FSDP), and the GPUs of the hardware table each
+fits on (their usable memory); per GPU, the prefill time lower bound and the decode
+tokens/s upper bound for bf16/int8/int4 (and fp8) weights, and the largest
+context (batch 1) and batch (at --context) within --utilization of its memory.
+The model is built and run on the meta device: a 70B config costs
 seconds and allocates no weights."""
 
 EPILOG = """\
@@ -58,13 +66,41 @@ def build_plan_parser() -> argparse.ArgumentParser:
         help="GPUs to split training (FSDP) and inference (tensor parallel) over (default 1)",
     )
     parser.add_argument(
-        "--model-class", metavar="NAME",
-        help="configs only: the transformers class to build (default: architectures[0])",
+        "--gpu", action="append", metavar="NAME",
+        help="a GPU of the hardware table to plan for (repeatable; default: l4, a100-40gb, "
+        "l40s, h100-sxm, h200, b200, mi300x); `summaryplus.gpus.gpu_names()` lists them",
     )
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+        "--gpu-spec", action="append", metavar="SPEC",
+        help="your own GPU: name=...,bandwidth=...,bf16=...[,fp8=...,memory=...] (bytes/s, "
+        "FLOP/s, bytes; k/M/G/T suffixes) or a JSON file with those keys (repeatable)",
+    )
+    parser.add_argument(
+        "--utilization", type=float, default=0.9, metavar="U",
+        help="share of each GPU's usable memory to plan the largest context and batch "
+        "for (default 0.9)",
+    )
+    parser.add_argument(
+        "--model-class", metavar="NAME",
+        help="configs only: the transformers class to build (default: architectures[0], "
+        "else the causal-LM head)",
+    )
+    parser.add_argument(
+        "--trust-remote-code", action="store_true",
+        help="configs only: import and run the model code the config names (auto_map)",
+    )
+    parser.add_argument(
+        "--max-layers", type=_positive, default=DEFAULT_MAX_LAYERS, metavar="N",
+        help=f"configs only: refuse more layers than N before building (default "
+        f"{DEFAULT_MAX_LAYERS:,})",
+    )
+    parser.add_argument(
+        "--format", default="text", metavar="FMT",
+        help="text (default), json, csv, html, rich, markdown (md), or a tabulate format "
+        "(github, grid, rst, latex, ...)",
     )
     parser.add_argument("--output", "-o", metavar="FILE", help="write the output to FILE")
+    add_version(parser)
     parser.add_argument(
         "--debug", action="store_true", help="show the Python traceback of a failure"
     )
@@ -72,14 +108,48 @@ def build_plan_parser() -> argparse.ArgumentParser:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from ..errors import SummaryError
-    from ..plan import plan
+    from ..plan import PLAN_STAGES
+    from ..render.output import check_format
+    from ..render.plan import render_plan
+    from .progress import Progress, wants_progress
     from .targets import _emit
 
-    model, inputs, context = load_plan_target(args)
     try:
-        found = plan(
-            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards
+        fmt = check_format(args.format, "--format")
+    except ValueError as error:
+        raise CommandError(str(error).replace("--format=", "--format ", 1), USAGE) from None
+    # A bar on a terminal for runs over a second: building the model, then plan's stages.
+    with Progress(1 + len(PLAN_STAGES), wants_progress(fmt)) as progress:
+        progress.stage("building the model")
+        model, inputs, context, chosen = load_plan_target(args)
+        found = _planned(args, model, inputs, context, progress.stage)
+    if chosen:  # the class built for a config that names none: said in every format
+        found = dataclasses.replace(found, assumptions=(chosen, *found.assumptions))
+    try:
+        gpus = _chosen_gpus(args)
+        if gpus:
+            found = dataclasses.replace(found, gpus=gpus)
+        speed = found.speed(utilization=args.utilization)
+    except (ValueError, OSError) as error:
+        raise CommandError(str(error), USAGE) from error
+    _emit(args, render_plan(found, fmt, speed))
+    return 0
+
+
+def _planned(
+    args: argparse.Namespace,
+    model: nn.Module,
+    inputs: dict[str, Any] | None,
+    context: int,
+    stage: Callable[[str], None],
+) -> Plan:
+    from ..errors import SummaryError
+    from ..plan import plan
+
+    try:
+        return plan(
+            model, input_data=inputs, context=context, batch=args.batch, shards=args.shards,
+            progress=stage,
         )
     except SummaryError as error:
         line = str(error).splitlines()[0].rstrip(".")
@@ -92,23 +162,32 @@ def run_plan(args: argparse.Namespace) -> int:
         raise CommandError(line, FAILURE) from error
     except (ValueError, TypeError) as error:
         raise CommandError(str(error), USAGE) from error
-    text = json.dumps(found.to_dict(), indent=2) if args.format == "json" else str(found)
-    _emit(args, text)
-    return 0
+
+
+def _chosen_gpus(args: argparse.Namespace) -> tuple[GPU, ...]:
+    """The GPUs of --gpu and --gpu-spec, in that order (none: the plan's own)."""
+    from ..gpus import get_gpu, load_gpu_spec, parse_gpu_spec
+
+    chosen = [get_gpu(name) for name in args.gpu or ()]
+    for spec in args.gpu_spec or ():
+        chosen.append(load_gpu_spec(spec) if "=" not in spec else parse_gpu_spec(spec))
+    return tuple(chosen)
 
 
 def load_plan_target(
     args: argparse.Namespace,
-) -> tuple[nn.Module, dict[str, Any] | None, int]:
+) -> tuple[nn.Module, dict[str, Any] | None, int, str]:
     """The model, the keyword inputs of one step of --batch x --context tokens
     and that context, from the loaders the summary command uses
     (``build_from_config``, which reads hub names too and builds each model
     type's inputs; factories), passed through as they are: (model, inputs;
-    None: token ids of shape (batch, context), context). Without --context:
+    None: token ids of shape (batch, context), context, why this class was built
+    when the config names none). Without --context:
     ``DEFAULT_CONTEXT``, or the model config's own limit when lower
     (``hf_inputs.default_text_length``)."""
-    from .._factories import build_from_config, build_from_factory
-    from ..hf_inputs import default_text_length
+    from .._configs import build_from_config
+    from .._factories import build_from_factory
+    from ..hf_inputs import InputsError, check_positions, default_text_length
     from .frontend import _classify
 
     kind, path = _classify(args.target)
@@ -121,14 +200,21 @@ def load_plan_target(
         )
         raise CommandError(f"{args.target}: plan needs a config.json or a factory ({what})", USAGE)
     if kind == "factory":
-        if args.model_class is not None:
-            raise CommandError("--model-class does not apply to a factory", USAGE)
+        for flag, value in (("--model-class", args.model_class),
+                            ("--trust-remote-code", args.trust_remote_code or None)):
+            if value is not None:
+                raise CommandError(f"{flag} does not apply to a factory", USAGE)
         model = build_from_factory(args.target, None)
         context = args.context or default_text_length(model, DEFAULT_CONTEXT)
-        return model, None, context
+        try:  # a transformers model made by a factory: its position table too
+            check_positions(model, "input_ids", context)
+        except InputsError as error:
+            raise CommandError(f"{args.target}: {error}", USAGE) from None
+        return model, None, context, ""
     built = build_from_config(
         path, args.model_class, None, seq_len=args.context, batch=args.batch,
-        default_seq_len=DEFAULT_CONTEXT,
+        default_seq_len=DEFAULT_CONTEXT, trust_remote_code=args.trust_remote_code,
+        max_layers=args.max_layers,
     )
     if not any(spec.fill == "ids" for spec in built.input_specs.values()):
         # FLOPs and memory per token of a model that takes none mean nothing.
@@ -143,4 +229,4 @@ def load_plan_target(
     config: Any = getattr(built.model, "config", None)
     if config is not None and hasattr(config, "use_cache"):
         config.use_cache = True
-    return built.model, dict(built.inputs), built.seq_len
+    return built.model, dict(built.inputs), built.seq_len, built.chosen

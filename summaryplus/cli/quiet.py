@@ -39,6 +39,10 @@ class _LibraryFilter(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def isatty(self) -> bool:
+        # A progress bar asks whether stderr is a terminal: the real one's answer.
+        return bool(self.stderr.isatty())
+
     def write(self, text: str) -> int:
         if not _written_by_a_library():
             self.stderr.write(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +17,19 @@ if TYPE_CHECKING:
     from ..errors import SummaryError
     from ..hf_inputs import InputSpec
     from ..model_statistics import ModelStatistics
+    from ..records import SummaryLike
 
 # The library's package name (``summaryplus``), as ``--plot`` errors name it.
 _LIBRARY = __name__.rsplit(".", 2)[0]
+
+
+# What a factory's model summarized without inputs is told (only Param # is known).
+NO_INPUT_HINT = (
+    f"{_LIBRARY}: no input given, so only parameters are shown; for MACs, output "
+    "shapes and memory give the shape of an input: --input-size 1,3,224,224 (repeat it "
+    "for several inputs, --dtypes for their dtypes), --seq-len 128 for token ids, or "
+    "--input NAME=SHAPE for a keyword input"
+)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -78,7 +87,7 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
     text = _render_model(stats, args.format or "text")
     _emit(args, text)
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
@@ -97,25 +106,36 @@ def run_factory(args: argparse.Namespace) -> int:
         dtypes = dtypes or [torch.long]
     if dtypes is not None and sizes is None:
         raise CommandError("--dtypes needs --input-size or --seq-len", USAGE)
-    stats = _summarize(model, args, sizes, dtypes, _keyword_inputs(args, model, {}, {}))
-    return _output_model(args, stats)
+    keywords = _keyword_inputs(args, model, {}, {})
+    stats = _summarize(model, args, sizes, dtypes, keywords)
+    code = _output_model(args, stats)
+    if sizes is None and not keywords:
+        # Said after the table, on stderr: JSON or CSV on stdout stays clean.
+        print(NO_INPUT_HINT, file=sys.stderr)
+    return code
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
-    from .._factories import build_from_config, parse_dtypes
-    from ..hf_inputs import follow_given_ids, forward_names, make_inputs
+    from .._configs import build_from_config
+    from .._factories import parse_dtypes
+    from ..hf_inputs import forward_names
 
     sizes: list[tuple[int, ...]] | None = args.input_size
     # The inputs built for the model (decoder ids, pixels) follow the batch of
     # --input-size, else --batch-size, else the first --input.
     batch = sizes[0][0] if sizes else args.batch_size or (args.input[0][1][0] if args.input else 1)
+    # The user's inputs take their places before any other input is derived.
+    given = {
+        name: (shape, parse_dtypes(dtype, f"--input {name}")[0] if dtype else None)
+        for name, shape, dtype in args.input or ()
+    }
     built = build_from_config(
         path, args.model_class, args.device, seq_len=args.seq_len, batch=batch,
-        image_size=args.image_size,
+        image_size=args.image_size, given=given, main_shape=sizes[0] if sizes else None,
+        trust_remote_code=bool(args.trust_remote_code), max_layers=args.max_layers,
     )
     specs, tensors = dict(built.input_specs), dict(built.inputs)
-    given = {name: shape for name, shape, _ in args.input or ()}
-    if args.image_size is not None and "pixel_values" not in specs | given:
+    if args.image_size is not None and "pixel_values" not in specs:
         # Said, not ignored: the numbers would be those of the config's inputs.
         takes = "pixel_values" in (forward_names(built.model) or ())
         raise CommandError(
@@ -128,22 +148,17 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
             ),
             USAGE,
         )
-    # Masks built for the config's sequence length follow ids given another one
-    # (by --input, or --input-size for the main input).
     main = next(iter(specs))
-    if sizes is not None:
-        given.setdefault(main, sizes[0])
-    resized = follow_given_ids(specs, given)
+    if sizes is not None and len(sizes) > 1:
+        raise CommandError(
+            f"a config takes one --input-size: its main input, {main}; give the "
+            "others with --input NAME=SHAPE",
+            USAGE,
+        )
     dtypes = None
     if sizes is not None or args.dtypes is not None:
         # Positional inputs take the main input's place (--dtypes alone: its dtype).
-        if sizes is not None and len(sizes) > 1:
-            raise CommandError(
-                f"a config takes one --input-size: its main input, {main}; give the "
-                "others with --input NAME=SHAPE",
-                USAGE,
-            )
-        if main in (name for name, _, _ in args.input or ()):
+        if main in given:
             raise CommandError(
                 f"--input {main}: the main input, given by --input-size or --dtypes "
                 f"already; give its shape once",
@@ -152,8 +167,6 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
         del specs[main], tensors[main]
         sizes = sizes or built.input_size
         dtypes = parse_dtypes(args.dtypes) if args.dtypes else built.dtypes[:1] * len(sizes)
-    specs.update(resized)
-    tensors.update(make_inputs(built.model, resized))
     keywords = _keyword_inputs(args, built.model, specs, tensors)
     try:
         stats = _summarize(built.model, args, sizes, dtypes, keywords)
@@ -162,7 +175,32 @@ def run_config(args: argparse.Namespace, path: Path) -> int:
             raise
         # A class made for another config that built but could not run.
         raise CommandError(f"{error}{built.class_hint}", FAILURE) from error
-    return _output_model(args, stats)
+    notes = [built.chosen] if built.chosen else []
+    notes.append("Inputs: " + inputs_line(keywords, sizes, dtypes, main))
+    return _output_model(args, stats, notes)
+
+
+def inputs_line(
+    keywords: dict[str, Any],
+    sizes: list[tuple[int, ...]] | None,
+    dtypes: list[torch.dtype] | None,
+    main: str,
+) -> str:
+    """The forward's inputs as ``name [2, 128] int64, ...`` (the main input first
+    when it went in positionally, as ``--input-size``)."""
+    from .._tensors import dtype_name
+
+    parts = []
+    for index, size in enumerate(sizes or ()):
+        dtype = dtypes[index] if dtypes and index < len(dtypes) else None
+        parts.append(f"{main} {list(size)} {dtype_name(dtype) if dtype else 'float32'}")
+    for name, value in keywords.items():
+        shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+        if shape is not None and dtype is not None:
+            parts.append(f"{name} {list(shape)} {dtype_name(dtype)}")
+        else:
+            parts.append(f"{name}={value!r}")
+    return ", ".join(parts)
 
 
 def _keyword_inputs(
@@ -266,32 +304,40 @@ def summary_error_line(error: SummaryError) -> str:
     return line
 
 
-def _output_model(args: argparse.Namespace, stats: ModelStatistics) -> int:
-    _emit(args, _render_model(stats, args.format or "text"))
+def _output_model(
+    args: argparse.Namespace, stats: ModelStatistics, notes: list[str] | None = None
+) -> int:
+    """Prints the summary; ``notes`` (the class built, the inputs) go under a text
+    table, never into a machine-read format."""
+    text = _render_model(stats, args.format or "text")
+    if notes and (args.format or "text") == "text":
+        text = "\n".join([text, *notes])
+    _emit(args, text)
     if args.plot is not None:
-        _plot(stats, args.plot)
+        _plot(stats, args)
     return 0
 
 
-def _render_model(stats: ModelStatistics, fmt: str) -> str:
-    if fmt == "text":
-        return str(stats)
-    if fmt == "html":  # a whole page: the interactive report, opened from a file
-        return stats.to_html(standalone=True)
-    method_name = {"json": "to_json", "csv": "to_csv"}.get(fmt, "to_table")
-    method = getattr(stats, method_name, None)
-    if method is None:
-        raise CommandError(
-            f"--format {fmt} is not available in this version of summaryplus",
-            USAGE,
-        )
-    rendered = method(tablefmt=fmt) if method_name == "to_table" else method()
-    return rendered if isinstance(rendered, str) else json.dumps(rendered, indent=2)
+def _render_model(stats: SummaryLike, fmt: str) -> str:
+    from ..render.formats import render_summary
+
+    return render_summary(stats, fmt)
 
 
-def _plot(stats: ModelStatistics, path: str) -> None:
+# Bars per panel at most in a --plot: the smallest rest merge into one "other" bar,
+# so names stay readable at any --depth.
+PLOT_TOP_K = 25
+
+
+def _plot(stats: ModelStatistics, args: argparse.Namespace) -> None:
+    """``--plot FILE``: one panel per numeric column of the table (``--col-names``,
+    else the columns shown), rows at ``--depth``; says on stderr where it wrote."""
+    path: str = args.plot
     try:
-        from ..plot import plot_summary  # type: ignore[import-not-found,unused-ignore]
+        from ..plot import (  # type: ignore[import-not-found,unused-ignore]
+            plot_summary,
+            plotted_quantities,
+        )
     except ModuleNotFoundError as error:
         if error.name in ("summaryplus.plot", f"{_LIBRARY}.plot"):
             raise CommandError(
@@ -301,12 +347,19 @@ def _plot(stats: ModelStatistics, path: str) -> None:
         raise CommandError(
             f"--plot needs {error.name}: pip install 'summaryplus[plot]'", USAGE
         ) from error
+    columns = [column.value for column in stats.formatting.col_names]
+    depth = DEFAULT_DEPTH if args.depth is None else args.depth
     try:
-        plot_summary(stats, path=path)
+        plot_summary(stats, path=path, depth=depth, columns=columns, top_k=PLOT_TOP_K)
     except ImportError as error:
         raise CommandError(
             f"--plot needs matplotlib: pip install 'summaryplus[plot]' ({error})", USAGE
         ) from error
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}", FAILURE) from error
+    drawn = ", ".join(plotted_quantities(columns))
+    print(f"{_LIBRARY}: wrote the plot to {path} ({drawn} per module at depth {depth})",
+          file=sys.stderr)
 
 
 def _emit(args: argparse.Namespace, text: str) -> None:

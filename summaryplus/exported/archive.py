@@ -13,13 +13,13 @@ one does and a malicious sample-inputs pickle never runs.
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._untrusted import check_zip_members, load_json, read_zip_member
 from ..errors import ExportedArchiveError
 
 PT2_SUFFIXES = (".pt2",)
@@ -69,13 +69,37 @@ def read_archive(path: str | os.PathLike[str], model: str | None = None) -> Arch
         message = f"{file}: not a torch.export archive (not a zip file)"
         raise ExportedArchiveError(message) from error
     with archive:
+        # Central directory first: no member named outside the archive, none that
+        # would inflate past the budget (weights are never read at all).
+        check_zip_members(archive, ExportedArchiveError, str(file))
         names = archive.namelist()
         root = _root_folder(file, names)
         entries = set(names)
 
-        def text(name: str) -> str | None:
+        def raw(name: str) -> bytes | None:
             full = f"{root}{name}"
-            return archive.read(full).decode("utf-8").strip() if full in entries else None
+            if full not in entries:
+                return None
+            return read_zip_member(archive, full, ExportedArchiveError, str(file))
+
+        def text(name: str) -> str | None:
+            data = raw(name)
+            try:
+                return None if data is None else data.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                message = f"{file}: the entry {name!r} is not UTF-8 text"
+                raise ExportedArchiveError(message) from None
+
+        def parsed(name: str) -> Any:
+            data = raw(name)
+            subject = f"the entry {name!r}"
+            value = (
+                {} if data is None
+                else load_json(data, ExportedArchiveError, str(file), subject=subject)
+            )
+            if not isinstance(value, dict):
+                raise ExportedArchiveError(f"{file}: {subject} is not a JSON object")
+            return value
 
         fmt = text("archive_format")
         if fmt != "pt2":
@@ -95,13 +119,14 @@ def read_archive(path: str | os.PathLike[str], model: str | None = None) -> Arch
             if name.startswith(f"{root}models/") and name.endswith(".json")
         )
         name = _pick_model(file, models, model)
-        program = json.loads(text(f"models/{name}.json") or "{}")
+        program = parsed(f"models/{name}.json")
         _check_schema(file, program)
-        weights = json.loads(text(f"data/weights/{name}_weights_config.json") or "{}")
-        constants = json.loads(text(f"data/constants/{name}_constants_config.json") or "{}")
-    return ArchiveContents(
-        program, weights.get("config", {}), constants.get("config", {}), name
-    )
+        weights = parsed(f"data/weights/{name}_weights_config.json").get("config", {})
+        constants = parsed(f"data/constants/{name}_constants_config.json").get("config", {})
+        for what, table in (("weights", weights), ("constants", constants)):
+            if not isinstance(table, dict):
+                raise ExportedArchiveError(f"{file}: the {what} config is not a JSON object")
+    return ArchiveContents(program, weights, constants, name)
 
 
 def _root_folder(file: Path, names: list[str]) -> str:

@@ -20,6 +20,15 @@ from ..errors import ExportedArchiveError
 # A size: an int, or a sympy expression in the dynamic sizes.
 Dim: TypeAlias = "int | sympy.Expr"
 
+# Budgets of one expression (torch writes a few dozen characters, exponents of 2
+# or 3): longer text, more nodes, a larger integer literal or exponent, or an
+# intermediate constant wider than _MAX_BITS is refused before sympy evaluates
+# it (``9**9**9`` would take forever as a big integer).
+MAX_EXPR_CHARS = 4096
+MAX_EXPR_NODES = 500
+MAX_EXPONENT = 64
+_MAX_BITS = 1024
+
 
 def _floor_div(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
     return sympy.floor(a / b)
@@ -36,7 +45,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "Rational": sympy.Rational,
     "Add": sympy.Add,
     "Mul": sympy.Mul,
-    "Pow": sympy.Pow,
+    "Pow": lambda a, b: _power(a, b),
     "Max": sympy.Max,
     "Min": sympy.Min,
     "Mod": sympy.Mod,
@@ -56,7 +65,7 @@ _OPERATORS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     # Exact (rational) division, as sympy prints floor(s0/2 - 3/2).
     ast.Div: lambda a, b: sympy.Integer(a) / b if isinstance(a, int) else a / b,
     ast.FloorDiv: _floor_div,
-    ast.Pow: lambda a, b: a**b,
+    ast.Pow: lambda a, b: _power(a, b),
     ast.Mod: sympy.Mod,
 }
 
@@ -81,11 +90,19 @@ def parse_expr(text: str) -> Dim:
         ExportedArchiveError: the text uses something other than integers,
             symbols, arithmetic and torch's integer-division functions.
     """
+    shown = text if len(text) <= 80 else text[:77] + "..."
     try:
+        if len(text) > MAX_EXPR_CHARS:
+            raise ValueError(f"{len(text):,} characters, over the {MAX_EXPR_CHARS:,} read")
         tree = ast.parse(text, mode="eval")
+        nodes = sum(1 for _ in ast.walk(tree))
+        if nodes > MAX_EXPR_NODES:
+            raise ValueError(f"{nodes:,} terms, over the {MAX_EXPR_NODES} read")
         value = _build(tree.body)
-    except (SyntaxError, ValueError, TypeError, RecursionError) as error:
-        raise ExportedArchiveError(f"cannot read the shape expression {text!r}: {error}") from error
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError) as error:
+        raise ExportedArchiveError(
+            f"cannot read the shape expression {shown!r}: {error}"
+        ) from None
     if isinstance(value, sympy.Integer):
         return int(value)
     if isinstance(value, int):
@@ -96,6 +113,35 @@ def parse_expr(text: str) -> Dim:
 
 
 def _build(node: ast.expr) -> Any:
+    return _bounded(_build_node(node))
+
+
+def _bounded(value: Any) -> Any:
+    """``value``, unless it is a constant wider than the budget allows."""
+    number = value if isinstance(value, int) else None
+    if isinstance(value, sympy.Rational):
+        number = max(abs(int(value.p)), abs(int(value.q)))
+    if number is not None and abs(number).bit_length() > _MAX_BITS:
+        raise ValueError(f"a constant of more than {_MAX_BITS} bits")
+    return value
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    """``base ** exponent`` with a small integer exponent, checked before sympy
+    computes it."""
+    if isinstance(exponent, sympy.Integer):
+        exponent = int(exponent)
+    if not isinstance(exponent, int) or isinstance(exponent, bool):
+        raise ValueError(f"an exponent that is not an integer literal ({exponent})")
+    if abs(exponent) > MAX_EXPONENT:
+        raise ValueError(f"the exponent {exponent} (summaryplus reads at most {MAX_EXPONENT})")
+    bits = abs(int(base)).bit_length() if isinstance(base, (int, sympy.Integer)) else 0
+    if bits * abs(exponent) > _MAX_BITS:
+        raise ValueError(f"a power of more than {_MAX_BITS} bits")
+    return sympy.Pow(base, exponent) if isinstance(base, sympy.Basic) else base**exponent
+
+
+def _build_node(node: ast.expr) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, str, bool)):
         return node.value
     if isinstance(node, ast.Name):

@@ -17,7 +17,7 @@ def mm_macs(a: Shape, b: Shape, *args: Any, **kwargs: Any) -> int:
     return m * k * n
 
 
-@register_macs("_foreach_mm")
+@register_macs(optional=("_foreach_mm",))  # torch >= 2.13
 def foreach_mm_macs(a: list[Shape], b: list[Shape], *args: Any, **kwargs: Any) -> int:
     return sum(mm_macs(x, y) for x, y in zip(a, b, strict=True))
 

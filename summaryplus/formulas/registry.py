@@ -88,14 +88,20 @@ def register_macs(
     maybe_missing = frozenset(optional)
 
     def decorate(formula: MacsFormula) -> MacsFormula:
+        # Every name is checked before any is registered: a refused decorator
+        # leaves the registry as it was (a half-filled one would refuse the
+        # next import of the module with "already has a MACs formula").
+        packets = []
         for name in (*op_names, *maybe_missing):
             packet = aten_op(name)
             if packet is None:
                 if name in maybe_missing:
                     continue
                 raise ValueError(f"{name} is not an op of this torch: mark it optional")
-            if packet in _REGISTRY:
+            if packet in _REGISTRY or packet in packets:
                 raise ValueError(f"{name} already has a MACs formula")
+            packets.append(packet)
+        for packet in packets:
             _REGISTRY[packet] = formula
         return formula
 

@@ -6,29 +6,49 @@ The summary is data (``summaryplus.checkpoints``); everything about how it looks
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
+from .escape import csv_cell, escape_rows, terminal_block
+from .output import Output, Table, check_format, csv_tables, render_output
 from .units import readable_bytes
 
 _HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
+_ALIGN = ("left", "right", "right", "left", "left", "right")
 
 
 def render_checkpoint(summary: CheckpointSummary, depth: int, fmt: str = "text") -> str:
-    """``summary`` as ``fmt``: ``"text"``, ``"json"``, ``"csv"``, ``"html"`` or any
-    tabulate table format (``"github"``, ``"grid"``, ``"rst"``, ``"tsv"``, ...)."""
-    if fmt == "json":
-        return to_json(summary, depth)
-    if fmt == "csv":
-        return to_csv(summary, depth)
-    if fmt == "html":
-        return to_html(summary, depth)
+    """``summary`` as ``fmt``: ``"text"``, ``"json"``, ``"csv"``, ``"html"`` (a
+    whole page), ``"rich"``, ``"markdown"``/``"md"`` or any tabulate table format
+    (``"github"``, ``"grid"``, ``"rst"``, ``"tsv"``, ...): each with the groups
+    and the totals.
+
+    Raises:
+        ValueError: ``fmt`` is unknown (the message suggests the closest name).
+    """
+    fmt = check_format(fmt)
     if fmt == "text":
         return to_text(summary, depth)
-    return to_table(summary, depth, fmt)
+    output = checkpoint_output(summary, depth, fmt)
+    if fmt == "csv":  # the groups as exact integers, then the totals
+        return to_csv(summary, depth) + "\n\n" + csv_tables(output.tables[1:], (output.title,))
+    return render_output(output, fmt)
+
+
+def checkpoint_output(summary: CheckpointSummary, depth: int, fmt: str = "github") -> Output:
+    """The checkpoint as the output model: the heading, one row per name prefix
+    (indented by depth where ``fmt`` keeps leading spaces; the prefix is the
+    full name, so nothing is lost where it does not), then the totals; its
+    ``data`` is ``to_dict``."""
+    groups = Table(_HEADERS, tuple(map(tuple, _group_rows(summary, depth, indent=False))), _ALIGN)
+    totals = Table(
+        ("Total", "Value"),
+        tuple((label.strip(), value) for label, value in _totals(summary)),
+        ("left", "left"),
+    )
+    return Output(_heading(summary), (groups, totals), data=to_dict(summary, depth))
 
 
 # ------------------------------------------------------------------ helpers
@@ -79,7 +99,7 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
     lines = [
         ("Total params", f"{summary.total_params:,}"),
         ("Tensors", f"{len(summary.tensors):,}"),
-        ("Params size (MB)", f"{summary.total_bytes / 1e6:,.2f}"),
+        ("Params size", readable_bytes(summary.total_bytes)),
     ]
     for dtype in summary.by_dtype():
         lines.append(
@@ -123,7 +143,9 @@ def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
 def _tabulate(rows: Any, headers: Any, fmt: str, **options: Any) -> str:
     from tabulate import tabulate
 
-    return str(tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
+    # Tensor names and metadata come from the file: escaped for the format.
+    cells = escape_rows(rows, fmt)
+    return str(tabulate(cells, headers=headers, tablefmt=fmt, disable_numparse=True, **options))
 
 
 # ------------------------------------------------------------------ formats
@@ -139,38 +161,7 @@ def to_text(summary: CheckpointSummary, depth: int) -> str:
     rule = "=" * width
     label_width = max(len(label) for label, _ in _totals(summary))
     footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in _totals(summary)]
-    return "\n".join([_heading(summary), rule, table, rule, *footer, rule])
-
-
-def to_table(summary: CheckpointSummary, depth: int, fmt: str) -> str:
-    """Any tabulate format: the per-prefix table, then the totals as a 2-column table."""
-    groups = _tabulate(
-        _group_rows(summary, depth, indent=False),
-        _HEADERS,
-        fmt,
-        colalign=("left", "right", "right", "left", "left", "right"),
-    )
-    totals = _tabulate(
-        [(label.strip(), value) for label, value in _totals(summary)], ("Total", "Value"), fmt
-    )
-    return f"{_heading(summary)}\n\n{groups}\n\n{totals}"
-
-
-def to_html(summary: CheckpointSummary, depth: int) -> str:
-    """An HTML fragment (tables escaped by tabulate's ``html`` format)."""
-    return (
-        '<div class="summaryplus-checkpoint">\n'
-        f"<p>{html.escape(_heading(summary))}</p>\n"
-        f"{to_table_html(summary, depth)}\n</div>"
-    )
-
-
-def to_table_html(summary: CheckpointSummary, depth: int) -> str:
-    groups = _tabulate(_group_rows(summary, depth, indent=False), _HEADERS, "html")
-    totals = _tabulate(
-        [(label.strip(), value) for label, value in _totals(summary)], ("Total", "Value"), "html"
-    )
-    return f"{groups}\n{totals}"
+    return terminal_block("\n".join([_heading(summary), rule, table, rule, *footer, rule]))
 
 
 def to_dict(summary: CheckpointSummary, depth: int) -> dict[str, Any]:
@@ -232,8 +223,7 @@ def to_csv(summary: CheckpointSummary, depth: int) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["prefix", "depth", "tensors", "params", "bytes", "dtypes", "tied", "shape"])
     for g in summary.groups(depth):
-        writer.writerow(
-            [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
-             _shape(g.shape)]
-        )
+        cells = [g.prefix, g.depth, g.tensors, g.params, g.nbytes, " ".join(g.dtypes), g.tied,
+                 _shape(g.shape)]
+        writer.writerow([csv_cell(cell) for cell in cells])
     return buffer.getvalue().rstrip("\n")

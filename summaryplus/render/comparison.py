@@ -5,10 +5,11 @@ tabulate is imported only when something is rendered.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
-from .units import unit_of
+from .escape import html_text, terminal_block
+from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output
+from .units import readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from ..compare import Comparison
@@ -16,12 +17,13 @@ if TYPE_CHECKING:
 
 def comparison_text(comparison: Comparison) -> str:
     """The ``simple`` table and the notes under it: what ``print(comparison)`` shows."""
-    return "\n".join([render_comparison(comparison, "simple"), *comparison_notes(comparison)])
+    lines = [render_comparison(comparison, "simple"), *comparison_notes(comparison)]
+    return terminal_block("\n".join(lines))
 
 
 def comparison_html(comparison: Comparison) -> str:
     """An HTML table and the notes under it: what Jupyter shows."""
-    notes = "".join(f"<p>{html.escape(note)}</p>\n" for note in comparison_notes(comparison))
+    notes = "".join(f"<p>{html_text(note)}</p>\n" for note in comparison_notes(comparison))
     table = render_comparison(comparison, "html").replace(
         "<table>", '<table class="summaryplus-compare">', 1
     )
@@ -29,8 +31,32 @@ def comparison_html(comparison: Comparison) -> str:
 
 
 def render_comparison(comparison: Comparison, tablefmt: str) -> str:
-    from tabulate import tabulate
+    """The comparison table alone in a tabulate format (``Comparison.to_table``)."""
+    fmt = check_format(tablefmt, "tablefmt")
+    if fmt in SPECIAL_FORMATS and fmt != "html":  # tabulate has an html table too
+        raise ValueError(
+            f"tablefmt={tablefmt!r} is not a tabulate format; use render_comparison_as for it"
+        )
+    return render_output(Output("", comparison_output(comparison).tables), fmt, page=False)
 
+
+def render_comparison_as(comparison: Comparison, fmt: str = "text") -> str:
+    """The comparison in any format, its notes included: ``text``, ``json``
+    (``Comparison.to_dict``), ``csv``, ``html`` (a page of the table; the
+    interactive one is ``Comparison.to_html``), ``rich``, ``markdown``/``md`` or
+    any tabulate format.
+
+    Raises:
+        ValueError: ``fmt`` is unknown (the message suggests the closest name).
+    """
+    fmt = check_format(fmt)
+    if fmt == "text":
+        return comparison_text(comparison)
+    return render_output(comparison_output(comparison), fmt)
+
+
+def comparison_output(comparison: Comparison) -> Output:
+    """The comparison as the output model: one table (a row per model) and its notes."""
     rows = comparison.rows
     has_macs = any(row.macs is not None for row in rows)
     has_memory = any(row.training_memory_bytes is not None for row in rows)
@@ -45,20 +71,21 @@ def render_comparison(comparison: Comparison, tablefmt: str) -> str:
         columns.append(["--" if row.active_params is None else f"{row.active_params:,}"
                         for row in rows])
     if has_macs:
+        # A unit per value (k/M/G/T): a small model next to a big one never reads 0.00.
         for title, values in (("MACs", [r.macs for r in rows]), ("FLOPs", [r.flops for r in rows])):
-            unit, divisor = _unit(values)
-            headers.append(f"{title} ({unit})" if unit else title)
+            headers.append(title)
             columns.append(
                 [
-                    _scaled(value, divisor) + ("" if row.macs_complete else "*")
+                    ("--" if value is None else readable_count(value))
+                    + ("" if row.macs_complete else "*")
                     for value, row in zip(values, rows, strict=True)
                 ]
             )
-    headers.append("Params (MB)")
-    columns.append([f"{row.param_bytes / 1e6:,.2f}" for row in rows])
+    headers.append("Params size")
+    columns.append([readable_bytes(row.param_bytes) for row in rows])
     if has_memory:
-        headers.append("Train mem (MB)")
-        columns.append([_scaled(row.training_memory_bytes, 1e6) for row in rows])
+        headers.append("Train mem")
+        columns.append([_bytes(row.training_memory_bytes) for row in rows])
     headers.append("Params ratio")
     columns.append([_times(row.params_ratio) for row in rows])
     if has_macs:
@@ -68,15 +95,9 @@ def render_comparison(comparison: Comparison, tablefmt: str) -> str:
         headers.append("Memory ratio")
         columns.append([_times(row.memory_ratio) for row in rows])
     colalign = ("left", *("right" for _ in headers[1:]))
-    return str(
-        tabulate(
-            list(zip(*columns, strict=True)),
-            headers=headers,
-            tablefmt=tablefmt,
-            colalign=colalign,
-            disable_numparse=True,
-        )
-    )
+    table = Table(tuple(headers), tuple(zip(*columns, strict=True)), colalign)
+    title = f"Comparison of {len(rows)} models"
+    return Output(title, (table,), tuple(comparison_notes(comparison)), data=comparison.to_dict())
 
 
 def comparison_notes(comparison: Comparison) -> list[str]:
@@ -95,16 +116,8 @@ def comparison_notes(comparison: Comparison) -> list[str]:
     return notes
 
 
-def _unit(values: list[int | None]) -> tuple[str, float]:
-    """The unit of a column from its largest value; ``""`` (exact counts) below a million."""
-    largest = max((value for value in values if value is not None), default=0)
-    return unit_of(largest, smallest=1e6)
-
-
-def _scaled(value: int | None, divisor: float) -> str:
-    if value is None:
-        return "--"
-    return f"{value:,}" if divisor == 1.0 else f"{value / divisor:,.2f}"
+def _bytes(value: int | None) -> str:
+    return "--" if value is None else readable_bytes(value)
 
 
 def _times(ratio: float | None) -> str:

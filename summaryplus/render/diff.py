@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .escape import terminal_block
+
 if TYPE_CHECKING:
     from ..diff import LayerEntry, SummaryDiff
 
@@ -82,7 +84,7 @@ def render_diff(result: SummaryDiff, max_rows: int | None) -> str:
         lines.append(table(rows, headers, ("left", "left", "left", "right", "right")))
     lines += ["", "Totals:"]
     lines.append(table(total_rows(result), list(TOTAL_HEADERS), ("left", *("right",) * 3)))
-    return "\n".join(lines)
+    return terminal_block("\n".join(lines))  # names, shown not sent
 
 
 TOTAL_HEADERS = ("Total", "Before", "After", "Change")

@@ -7,9 +7,9 @@ keep) instead of box-drawing characters, which only line up in monospace.
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING
 
+from .escape import escape_rows, html_text
 from .table import footer_items, table_data, to_table
 
 if TYPE_CHECKING:
@@ -44,14 +44,14 @@ def to_html(stats: SummaryLike) -> str:
 
     data = table_data(stats, prefix=_indent)
     layers = tabulate(
-        data.rows,
+        escape_rows(data.rows, "html"),  # tabulate escapes HTML; control characters here
         headers=data.headers,
         tablefmt="html",
         colalign=data.colalign,
         disable_numparse=True,
         preserve_whitespace=True,  # keeps the indentation; never set globally
     )
-    model = html.escape(data.layers[0].class_name) if data.layers else "Model"
+    model = html_text(data.layers[0].class_name) if data.layers else "Model"
     return (
         '<div class="summaryplus">\n'
         f"<p><strong>{model}</strong> summary</p>\n"
@@ -67,7 +67,7 @@ def totals_table(stats: SummaryLike) -> str:
     from tabulate import tabulate
 
     totals = tabulate(
-        footer_items(stats),
+        escape_rows(footer_items(stats), "html"),
         tablefmt="html",
         colalign=("left", "right"),
         disable_numparse=True,
@@ -94,7 +94,7 @@ def to_markdown(stats: SummaryLike) -> str:
     from tabulate import tabulate
 
     totals = tabulate(
-        footer_items(stats),
+        escape_rows(footer_items(stats), "github"),
         headers=("Total", "Value"),
         tablefmt="github",
         colalign=("left", "right"),

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
 from .._logging import LoggerLike, resolve_logger
+from .escape import terminal_block
 
 if TYPE_CHECKING:
     from ..records import SummaryLike
 
 __all__ = ["log_summary"]
 
-# CSI/OSC escape sequences: a log file must hold plain text whatever the terminal.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*(?:\x07|\x1b\\))")
 
 _LEVEL_NAMES = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
 
@@ -47,7 +45,8 @@ def log_summary(
     number = _level(level)
     if not target.isEnabledFor(number):
         return  # not even worth rendering the table
-    for line in _ANSI.sub("", render_text(stats)).splitlines():
+    # A log file holds plain text whatever the names: control characters shown.
+    for line in terminal_block(render_text(stats)).splitlines():
         target.log(number, "%s", line)
 
 

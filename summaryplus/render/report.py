@@ -12,21 +12,21 @@ needs no network.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ..enums import ColumnSettings
-from ..formatting import HEADER_TITLES, layer_name, memory_bytes, row_values
+from ..enums import ColumnSettings, Units
+from ..formatting import layer_name, memory_bytes, row_values
+from .escape import html_text
 from .html import totals_table
+from .output import asset as _asset
+from .output import report_page
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
-from .units import footer_number
+from .units import footer_number, readable_count
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -146,9 +146,9 @@ def report_panel(
             [parent, layer.depth, layer.module_path, layer.class_name,
              *(_sort_key(layer, column, values[column]) for column in chosen)]
         )
-    headers = [options.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
+    headers = [options.layer_title(), *(options.column_title(column) for column in chosen)]
     head = "".join(
-        f'<th{" class=n" if column in _NUMERIC else ""}>{html.escape(text)}</th>'
+        f'<th{" class=n" if column in _NUMERIC else ""}>{html_text(text)}</th>'
         for column, text in zip((None, *chosen), headers, strict=True)
     )
     data = {
@@ -156,7 +156,7 @@ def report_panel(
         "numeric": [False, *(column in _SORTS_BY_NUMBER for column in chosen)],
         "rows": data_rows,
     }
-    heading = html.escape(title if title is not None else _model_name(stats))
+    heading = html_text(title if title is not None else _model_name(stats))
     # Rows below the fold start hidden by CSS (class "f"), so the first layout
     # is of the folded tree; without JavaScript the full report shows them all.
     unfold = "" if compact else "<noscript><style>.sp-r tr.f{display:table-row}</style></noscript>"
@@ -190,17 +190,6 @@ def report_fragment(panels: Iterable[str], header: str = "") -> str:
     )
 
 
-def report_page(fragment: str, title: str) -> str:
-    """A fragment as a complete HTML document (UTF-8, light and dark)."""
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="light dark">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n"
-        f'<body class="sp-page">\n{fragment}\n</body>\n</html>\n'
-    )
-
-
 # ------------------------------------------------------------------ rows
 def _row_html(
     layer: LayerLike,
@@ -214,7 +203,7 @@ def _row_html(
     show_var_name: bool,
     show_depth: bool,
 ) -> str:
-    name = html.escape(layer_name(layer, show_var_name, show_depth))
+    name = html_text(layer_name(layer, show_var_name, show_depth))
     toggle = '<i class="tg"></i>' if has_children else ""
     badges = "".join(f'<b class="bd {kind}">{text}</b>' for kind, text in _badges(layer))
     classes = []
@@ -229,7 +218,7 @@ def _row_html(
     attributes = f' class="{" ".join(classes)}"' if classes else ""
     cells = [f"<td>{_INDENT * layer.depth}{toggle}{name}{badges}</td>"]
     for column in columns:
-        text = html.escape(values[column].strip())
+        text = html_text(values[column].strip())
         share = _share(layer, column, shares)
         if share is not None:  # no bar under a twentieth of a percent: it would not show
             cells.append(f'<td class="b" style="--w:{share}">{text}</td>' if share != "0.0%"
@@ -284,6 +273,10 @@ def _sort_key(layer: LayerLike, column: ColumnSettings, text: str) -> int | str:
         return int(layer.flops)
     if column is ColumnSettings.MEMORY:
         return memory_bytes(layer)
+    if column is ColumnSettings.BYTES:
+        return int(layer.bytes_moved)
+    if column is ColumnSettings.INTENSITY:
+        return round(layer.intensity * 1000)
     if column is ColumnSettings.GROUPS:
         return int(layer.groups or 0)
     if column in (ColumnSettings.INPUT_SIZE, ColumnSettings.OUTPUT_SIZE):
@@ -308,17 +301,20 @@ def _cards(stats: SummaryLike) -> str:
               "Estimated Total Size", "Training step estimate")
     cards = [(label, value) for label, value in footer if label.startswith(wanted)]
     if stats.input_size:
-        suffix, _, value = footer_number(
-            stats.total_flops, stats.formatting.macs_units
-        ).partition(": ")
+        units = stats.formatting.macs_units
+        if units is Units.AUTO:  # a unit for the value, as the totals above
+            label, value = "FLOPs", readable_count(stats.total_flops)
+        else:
+            suffix, _, value = footer_number(stats.total_flops, units).partition(": ")
+            label = f"FLOPs{suffix}"
         at = next((i + 1 for i, (label, _) in enumerate(cards) if label.startswith("Total mult")),
                   len(cards))
-        cards.insert(at, (f"FLOPs{suffix}", value))
+        cards.insert(at, (label, value))
         ops = len(stats.uncounted_ops)
         coverage = "complete" if not ops else f"partial ({ops} op{'s' * (ops != 1)} uncounted)"
         cards.append(("MACs coverage", coverage))
     items = "".join(
-        f"<div><dt>{html.escape(label)}</dt><dd>{html.escape(value)}</dd></div>"
+        f"<div><dt>{html_text(label)}</dt><dd>{html_text(value)}</dd></div>"
         for label, value in cards
     )
     return f'<dl class="sp-cards">{items}</dl>'
@@ -362,8 +358,3 @@ def _model_name(stats: SummaryLike) -> str:
 def _json(data: object) -> str:
     # "<" never appears raw, so no "</script>" or "<!--" can end the block early.
     return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
-
-
-@cache
-def _asset(name: str) -> str:
-    return resources.files("summaryplus.render").joinpath("assets", name).read_text("utf-8")

@@ -7,12 +7,12 @@ on top. Rows match as ``diff()`` matches them (module path and call index).
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .escape import html_text
 from .report import report_fragment, report_page, report_panel
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def comparison_report(
     table = render_comparison(comparison, "html").replace(
         "<table>", '<table class="summaryplus-compare">', 1
     )
-    notes = "".join(f"<p>{html.escape(note)}</p>" for note in comparison_notes(comparison))
+    notes = "".join(f"<p>{html_text(note)}</p>" for note in comparison_notes(comparison))
     header = f'<div class="sp-r sp-top">{table}\n<div class="sp-notes">{notes}</div></div>\n'
     summaries = comparison.summaries
     base = summaries.get(comparison.baseline)
@@ -109,7 +109,7 @@ def diff_report(result: SummaryDiff, *, compact: bool = False, standalone: bool 
     if not result.compared_forward:
         notes = "<p>No forward pass on both sides: output shapes and MACs not compared.</p>"
     header = (
-        f'<div class="sp-r sp-top"><p><strong>{html.escape(diff_headline(result))}</strong></p>'
+        f'<div class="sp-r sp-top"><p><strong>{html_text(diff_headline(result))}</strong></p>'
         f'\n{totals}\n<div class="sp-notes">{notes}</div></div>\n'
     )
     changed = {(change.module_path, change.call) for change in result.changed}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .escape import terminal
 from .table import footer_items, table_data
 
 if TYPE_CHECKING:
@@ -53,12 +54,12 @@ def rich_renderables(
     for header, align in zip(data.headers, data.colalign, strict=True):
         layers.add_column(header, justify="right" if align == "right" else "left", no_wrap=True)
     for row in data.rows:
-        layers.add_row(*(Text(cell) for cell in row))  # cells are text, never markup
+        layers.add_row(*(Text(terminal(cell)) for cell in row))  # text, never markup
     yield layers
 
     totals = Table(show_header=False, box=box.SIMPLE, show_edge=False)
     totals.add_column("total")
     totals.add_column("value", justify="right")
     for label, value in footer_items(stats):
-        totals.add_row(Text(label), Text(value))
+        totals.add_row(Text(terminal(label)), Text(terminal(value)))
     yield totals

@@ -33,7 +33,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..records import SCHEMA, LayerRecord, SummaryRecord, TotalsRecord, _plain, linked
+from .._untrusted import load_json_file
+from ..records import (
+    SCHEMA,
+    LayerRecord,
+    SummaryRecord,
+    TotalsRecord,
+    _plain,
+    linked,
+    trainable_from_json,
+)
+from .escape import csv_cell
+from .saved_fields import check_record_fields, check_table, check_tree
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -108,6 +119,15 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         active_params_per_token=stats.active_params_per_token,
         pruned_params=stats.pruned_params,
         uninitialized_layers=stats.uninitialized_layers,
+        gradient_params=stats.gradient_params,
+        gradient_param_bytes=stats.gradient_param_bytes,
+        largest_gradient_bytes=stats.largest_gradient_bytes,
+        local_gradient_param_bytes=stats.local_gradient_param_bytes,
+        unused_trainable_params=tuple(stats.unused_trainable_params),
+        output_held_bytes=stats.output_held_bytes,
+        output_grad_bytes=stats.output_grad_bytes,
+        total_bytes_moved=stats.total_bytes_moved,
+        total_fused_bytes_moved=stats.total_fused_bytes_moved,
     )
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
@@ -266,7 +286,8 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     if isinstance(source, Mapping):
         data: Any = source
     elif isinstance(source, (str, os.PathLike)):
-        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        # Within the JSON size and nesting budget (a file someone sent).
+        data = load_json_file(Path(source), ValueError, subject="the saved summary")
     else:
         raise TypeError(
             "source must be a path to a JSON file (str or os.PathLike) or a dict from "
@@ -279,13 +300,19 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
         accepted = ", ".join(repr(name) for name in _READABLE_SCHEMAS)
         raise ValueError(f"schema={schema!r} is not readable; accepted values: {accepted}")
     _require(data, ("summaryplus_version", "model", "input_size", "layers", "totals"), "summary")
-    layers = linked(
-        tuple(
-            LayerRecord(**_fields_of(LayerRecord, layer, f"layers[{position}]"))
-            for position, layer in enumerate(data["layers"])
-        )
-    )
-    totals = TotalsRecord(**_fields_of(TotalsRecord, data["totals"], "totals"))
+    if not isinstance(data["layers"], (list, tuple)):
+        raise ValueError(f"layers must be a list, got {type(data['layers']).__name__}")
+    if not isinstance(data["model"], str):
+        raise ValueError(f"model must be a str, got {type(data['model']).__name__}")
+    rows = [
+        _loaded_fields(layer, f"layers[{position}]")
+        for position, layer in enumerate(data["layers"])
+    ]
+    check_tree(rows)
+    layers = linked(tuple(LayerRecord(**row) for row in rows))
+    totals_fields = _fields_of(TotalsRecord, data["totals"], "totals")
+    check_record_fields(TotalsRecord, totals_fields, "totals")
+    totals = TotalsRecord(**totals_fields)
     return SummaryRecord(
         model=data["model"],
         input_size=_frozen(data["input_size"]),
@@ -297,20 +324,35 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     )
 
 
+def _loaded_fields(layer: Any, where: str) -> dict[str, Any]:
+    """A saved row's fields, checked (``trainable`` also as the old strings)."""
+    fields = _fields_of(LayerRecord, layer, where)
+    try:
+        fields["trainable"] = trainable_from_json(fields["trainable"])
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    check_record_fields(LayerRecord, fields, where)
+    return fields
+
+
 def _table_settings(table: Any) -> dict[str, Any] | None:
     """The saved table settings, checked (None when the file has none)."""
     if table is None:
         return None
     from ..enums import ColumnSettings, RowSettings
 
+    if not isinstance(table, Mapping):
+        raise ValueError(f"table must be a JSON object, got {type(table).__name__}")
     try:
+        _require(table, ("depth", "col_names", "col_width", "row_settings"), "table")
+        check_table(table)
         checked = {
-            "depth": int(table["depth"]),
+            "depth": table["depth"],
             "col_names": [ColumnSettings(name).value for name in table["col_names"]],
-            "col_width": int(table["col_width"]),
+            "col_width": table["col_width"],
             "row_settings": [RowSettings(name).value for name in table["row_settings"]],
         }
-    except (KeyError, TypeError, ValueError) as error:
+    except ValueError as error:
         raise ValueError(f"table: not valid table settings ({error})") from None
     return checked
 
@@ -352,6 +394,11 @@ def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRec
         trainable=row.trainable,
         contains_lazy_param=row.contains_lazy_param,
         macs_partial=row.macs_partial,
+        own_bytes_moved=row.own_bytes_moved,
+        own_fused_bytes_moved=row.own_fused_bytes_moved,
+        bytes_moved=row.bytes_moved,
+        fused_bytes_moved=row.fused_bytes_moved,
+        own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
     )
 
 
@@ -386,5 +433,5 @@ def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (tuple, list, dict)):
-        return json.dumps(_plain(value))
-    return value
+        return csv_cell(json.dumps(_plain(value)))
+    return csv_cell(value)  # names: no formula, no control character

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from .._checks import check_count
 from ..enums import ColumnSettings
-from ..formatting import HEADER_TITLES, layer_name, row_values, visible_rows
+from ..formatting import layer_name, row_values, visible_rows
+from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output, tree_prefix
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -23,6 +24,7 @@ __all__ = [
     "TableData",
     "chosen_columns",
     "footer_items",
+    "summary_output",
     "table_data",
     "to_table",
 ]
@@ -35,6 +37,8 @@ NUMERIC_COLUMNS = _NUMERIC = frozenset(
         ColumnSettings.MULT_ADDS,
         ColumnSettings.FLOPS,
         ColumnSettings.MEMORY,
+        ColumnSettings.BYTES,
+        ColumnSettings.INTENSITY,
     }
 )
 
@@ -90,7 +94,7 @@ def table_data(
     options = stats.formatting
     chosen = chosen_columns(stats, columns)
     start = options.get_start_str if prefix is None else prefix
-    headers = [stats.formatting.layer_title(), *(HEADER_TITLES[column] for column in chosen)]
+    headers = [options.layer_title(), *(options.column_title(column) for column in chosen)]
     rows: list[list[str]] = []
     layers: list[LayerLike] = []
     for row, deepest in _shown_rows(stats, depth):
@@ -107,21 +111,27 @@ def to_table(
     tablefmt: str = "github",
     depth: int | None = None,
     columns: Iterable[str] | None = None,
+    totals: bool = False,
 ) -> str:
     """The summary table rendered by tabulate.
 
     Args:
         stats: the summary.
         tablefmt: any name in ``tabulate.tabulate_formats`` (``"github"``,
-            ``"grid"``, ``"rst"``, ``"latex"``, ``"html"``, ``"tsv"``...).
+            ``"grid"``, ``"rst"``, ``"latex"``, ``"html"``, ``"tsv"``...), or
+            ``"markdown"``/``"md"`` (GitHub tables). LaTeX formats draw the
+            tree in ASCII (``+ ``, ``|    ``): they cannot show box characters.
         depth: deepest level shown; None uses the summary's own ``depth``.
         columns: ``ColumnSettings`` names; None uses the summary's ``col_names``.
+        totals: also the totals (``footer_items``) as a second table, as
+            ``summaryplus --format`` writes them (``render_summary``).
 
     Returns:
-        The table (without the totals footer: see ``to_dict()["totals"]``).
+        The table (the totals too with ``totals=True``).
 
     Raises:
-        ValueError: ``tablefmt`` or a column is unknown, or ``depth`` is negative.
+        ValueError: ``tablefmt`` or a column is unknown (the message suggests
+            the closest format name), or ``depth`` is negative.
 
     Example:
         >>> from torch import nn
@@ -133,30 +143,51 @@ def to_table(
         | Sequential               | [1, 2]         |        -- |
         | ├─Linear: 1-1            | [1, 2]         |        10 |
     """
-    from tabulate import tabulate, tabulate_formats
+    fmt = check_format(tablefmt, "tablefmt")
+    if fmt in SPECIAL_FORMATS and fmt != "html":  # tabulate has an html table too
+        raise ValueError(
+            f"tablefmt={tablefmt!r} is not a tabulate format; use to_json/to_csv/to_html "
+            "or render_summary for it"
+        )
+    output = summary_output(stats, fmt, depth, columns)
+    shown = output.tables if totals else output.tables[:1]
+    return render_output(Output("", shown), fmt, page=False)
 
-    if not isinstance(tablefmt, str) or tablefmt not in tabulate_formats:
-        accepted = ", ".join(repr(name) for name in tabulate_formats)
-        raise ValueError(f"tablefmt={tablefmt!r} is not valid; accepted values: {accepted}")
-    data = table_data(stats, depth, columns)
-    return tabulate(
-        data.rows,
-        headers=data.headers,
-        tablefmt=tablefmt,
-        colalign=data.colalign,
-        # Cells are already formatted text: tabulate must not re-parse "1,024".
-        disable_numparse=True,
-        # Passed per call, never by setting tabulate.PRESERVE_WHITESPACE.
-        preserve_whitespace=True,
-    )
+
+def summary_output(
+    stats: SummaryLike,
+    fmt: str = "github",
+    depth: int | None = None,
+    columns: Iterable[str] | None = None,
+) -> Output:
+    """The summary as the output model every format is written from: the layer
+    table (tree prefixes that ``fmt`` can show), then the totals table.
+
+    Args:
+        stats: the summary.
+        fmt: the format it is for (only the tree prefix depends on it).
+        depth: deepest level shown; None uses the summary's own ``depth``.
+        columns: ``ColumnSettings`` names; None uses the summary's ``col_names``.
+
+    Returns:
+        The ``Output`` (its ``data`` is ``to_dict()``).
+    """
+    from .serialize import to_dict
+
+    data = table_data(stats, depth, columns, prefix=tree_prefix(fmt))
+    layers = Table(tuple(data.headers), tuple(map(tuple, data.rows)), data.colalign)
+    totals = Table(("Total", "Value"), tuple(footer_items(stats)), ("left", "right"))
+    # No title line: the table starts the output, as torchinfo's does.
+    return Output("", (layers, totals), data=to_dict(stats))
 
 
 def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
     """The totals under the torchinfo table, as (label, value) pairs.
 
-    The same pairs ``print(stats)`` shows (``formatting.footer_sections``), so
-    every renderer lists the same totals with the same labels and rounding
-    (``("Total mult-adds (M)", "2.66")``).
+    The same totals ``print(stats)`` shows (``formatting.footer_sections``),
+    each with a unit chosen for its value (``("Total mult-adds", "2.66M")``,
+    ``("Params size", "232 B")``) where the text keeps torchinfo's fixed
+    ``(M)``/``(MB)`` lines, so no non-zero figure reads ``0.00``.
 
     Args:
         stats: the summary.
@@ -170,10 +201,12 @@ def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
         >>> from summaryplus.render.table import footer_items
         >>> footer_items(summary(nn.Linear(4, 2), verbose=0))
         [('Total params', '10'), ('Trainable params', '10'), ('Non-trainable params', '0')]
+        >>> footer_items(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))[3:5]
+        [('Total mult-adds', '8'), ('Input size', '16 B')]
     """
     from ..formatting import footer_sections
 
-    return [item for section in footer_sections(stats) for item in section]
+    return [item for section in footer_sections(stats, False) for item in section]
 
 
 def chosen_columns(stats: SummaryLike, columns: Iterable[str] | None) -> list[ColumnSettings]:

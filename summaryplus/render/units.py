@@ -48,6 +48,20 @@ def readable_bytes(num_bytes: float) -> str:
     return f"{num_bytes / size:,.2f} {name}"
 
 
+def readable_count(num: float) -> str:
+    """``"1.23M"``, ``"512"``: a count with two decimals in the largest unit reached
+    (exact below a thousand).
+
+    Example:
+        >>> readable_count(1_234_567), readable_count(512), readable_count(2.5e12)
+        ('1.23M', '512', '2.50T')
+    """
+    name, size = unit_of(num)
+    if size == 1.0:
+        return f"{num:,.0f}" if float(num).is_integer() else f"{num:,.2f}"
+    return f"{num / size:,.2f}{name}"
+
+
 def scaled_count(num: int, units: Units = Units.AUTO) -> tuple[Units, float]:
     """``num`` in ``units``; ``Units.AUTO`` picks millions at least (torchinfo's
     footer rule), then billions or trillions, on the same scale as ``unit_of``.

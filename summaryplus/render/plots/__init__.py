@@ -25,14 +25,16 @@ from __future__ import annotations
 
 from ._style import FORMATS
 from .comparison import COMPARISON_METRICS, plot_comparison
-from .layers import BY, plot_summary
+from .layers import BY, COLUMN_QUANTITIES, plot_summary, plotted_quantities
 from .training_memory import plot_memory
 
 __all__ = [
     "BY",
+    "COLUMN_QUANTITIES",
     "COMPARISON_METRICS",
     "FORMATS",
     "plot_comparison",
     "plot_memory",
     "plot_summary",
+    "plotted_quantities",
 ]

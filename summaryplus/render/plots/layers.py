@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..._checks import check_count
@@ -16,6 +17,7 @@ from ._arguments import (
     _check_top_k,
 )
 from ._axes import (
+    _attach_canvas,
     _auto_log,
     _bar_chart_size,
     _draw_bars,
@@ -36,6 +38,15 @@ if TYPE_CHECKING:
 
 #: The quantities ``plot_summary`` draws per module.
 BY: tuple[str, ...] = ("params", "macs", "flops", "memory")
+#: The table's numeric columns (``ColumnSettings`` values) and the quantity
+#: drawn for each; the other columns (shapes, kernel, trainable) have no panel.
+COLUMN_QUANTITIES = {
+    "num_params": "params",
+    "params_percent": "params",
+    "mult_adds": "macs",
+    "flops": "flops",
+    "memory": "memory",
+}
 
 _MANY_BARS = 60  # more bars than this: suggest top_k
 
@@ -52,8 +63,10 @@ def plot_summary(
     ax: Axes | None = None,
     *,
     orientation: str = "horizontal",
+    columns: str | Iterable[str] | None = None,
 ) -> Figure:
-    """A bar chart of params, MACs, FLOPs or memory per module at ``depth``.
+    """A bar chart of params, MACs, FLOPs or memory per module at ``depth``;
+    with ``columns``, one panel per numeric column of the table.
 
     One bar per module at ``depth``, labelled ``path (Class)`` (a leaf above
     ``depth`` gets one too, and a module whose own ``forward`` code holds
@@ -83,13 +96,21 @@ def plot_summary(
         ax: draw into these axes (of any figure) instead of a new figure.
         orientation: ``"horizontal"`` bars (names on the left, easy to read)
             or ``"vertical"`` (names below, rotated when they would overlap).
+        columns: the table's columns, as ``summary(col_names=...)`` takes them
+            (``"num_params"``, ``"mult_adds"``, ``"flops"``, ``"memory"``; or
+            ``by``'s names): one panel per numeric one, stacked, in their
+            order (``COLUMN_QUANTITIES``; Param % draws params), replacing
+            ``by``. Shape, kernel and trainable columns have no panel; columns
+            with no numeric one draw params. What ``summaryplus --plot`` draws
+            for ``--col-names`` and ``--depth``.
 
     Returns:
         The figure (``ax.figure`` when ``ax`` is given).
 
     Raises:
-        ValueError: ``by``, ``orientation`` or the extension of ``path`` is not
-            one of the accepted values, ``depth`` is negative or ``top_k`` < 1.
+        ValueError: ``by``, a column, ``orientation`` or the extension of ``path``
+            is not one of the accepted values, ``depth`` is negative, ``top_k`` < 1,
+            or ``ax`` is given for several panels.
         TypeError: ``stats`` is not a summary (live or loaded), or ``depth``/``top_k``
             is not an int.
         ImportError: matplotlib is not installed.
@@ -112,18 +133,21 @@ def plot_summary(
     _check_title(title)
     orientation = _check_choice(orientation, "orientation", ("horizontal", "vertical"))
     fmt = _check_path(path)
+    if columns is not None:
+        quantities = plotted_quantities(columns)
+        if len(quantities) > 1:
+            if ax is not None:
+                raise ValueError(
+                    f"ax draws one panel, and columns={columns!r} asks for "
+                    f"{len(quantities)}; give one column or no ax"
+                )
+            figure = _panels(stats, quantities, depth, sort, top_k, log_scale, orientation)
+            _save(figure, path, fmt)
+            return figure
+        by = quantities[0]
 
     series = _SERIES[by]
-    groups = group_by(stats, depth)
-    bars = [
-        _Bar(label, _segments(group, by))
-        for group, label in zip(groups, _labels(groups), strict=True)
-    ]
-    shown = [bar for bar in bars if bar.value > 0]
-    omitted = len(bars) - len(shown)
-    if sort:
-        shown.sort(key=lambda bar: bar.value, reverse=True)  # stable: ties keep model order
-    shown, merged = _keep_top(shown, top_k)
+    shown, omitted, merged = _prepared(stats, by, depth, sort, top_k)
     if len(shown) > _MANY_BARS:
         warnings.warn(
             f"plot_summary draws {len(shown)} bars at depth={depth}; pass top_k "
@@ -151,6 +175,78 @@ def plot_summary(
         if legend:
             _legend(axes)
     _save(figure, path, fmt)
+    return figure
+
+
+def plotted_quantities(columns: str | Iterable[str]) -> list[str]:
+    """The quantities drawn for the table's ``columns``, in order, each once.
+
+    Raises:
+        ValueError: a name is neither a ``ColumnSettings`` value nor in ``BY``.
+
+    Example:
+        >>> plotted_quantities(["output_size", "num_params", "mult_adds"])
+        ['params', 'macs']
+        >>> plotted_quantities("kernel_size")
+        ['params']
+    """
+    from ...enums import ColumnSettings
+
+    names = [columns] if isinstance(columns, str) else list(columns)
+    quantities: list[str] = []
+    for name in names:
+        if isinstance(name, str) and name in BY:
+            quantity: str | None = name
+        else:
+            value = ColumnSettings(ColumnSettings.parse(name, "columns")).value
+            quantity = COLUMN_QUANTITIES.get(value)
+        if quantity is not None and quantity not in quantities:
+            quantities.append(quantity)
+    return quantities or ["params"]
+
+
+def _prepared(
+    stats: SummaryLike, by: str, depth: int, sort: bool, top_k: int | None
+) -> tuple[list[_Bar], int, int]:
+    """The bars drawn for ``by`` at ``depth``, how many were 0 and how many merged."""
+    groups = group_by(stats, depth)
+    bars = [
+        _Bar(label, _segments(group, by))
+        for group, label in zip(groups, _labels(groups), strict=True)
+    ]
+    shown = [bar for bar in bars if bar.value > 0]
+    omitted = len(bars) - len(shown)
+    if sort:
+        shown.sort(key=lambda bar: bar.value, reverse=True)  # stable: ties keep model order
+    shown, merged = _keep_top(shown, top_k)
+    return shown, omitted, merged
+
+
+def _panels(
+    stats: SummaryLike,
+    quantities: list[str],
+    depth: int,
+    sort: bool,
+    top_k: int | None,
+    log_scale: bool | None,
+    orientation: str,
+) -> Figure:
+    """One panel per quantity, stacked, each as tall as its bars need."""
+    from matplotlib.figure import Figure  # optional: only when drawing
+
+    sizes = []
+    for by in quantities:
+        shown, _, _ = _prepared(stats, by, depth, sort, top_k)
+        sizes.append(_bar_chart_size(shown, orientation, _needs_legend(shown)))
+    width = max(size[0] for size in sizes)
+    heights = [size[1] + 0.6 for size in sizes]  # + the panel's three-line title
+    figure = Figure(figsize=(width, sum(heights)), layout="constrained", dpi=100)
+    _attach_canvas(figure)
+    # squeeze=False: an array of shape (panels, 1) even for one panel.
+    grid = figure.subfigures(len(quantities), 1, height_ratios=heights, squeeze=False)
+    for subfigure, by in zip(grid[:, 0], quantities, strict=True):
+        plot_summary(stats, by, depth, sort, top_k, log_scale, ax=subfigure.add_subplot(),
+                     orientation=orientation)
     return figure
 
 
