@@ -17,6 +17,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # (_configs.py) sets both for its process too: set here, it changes nothing.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # transformers quiet (errors only) from its import on, in every test: the
+    # model helpers' set_verbosity_error() once made it quiet only for the tests
+    # after the first one that built a model.
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
