@@ -131,6 +131,8 @@ def data_pointer(tensor: torch.Tensor) -> int:
         return 0  # (a FakeTensor's data_ptr() is deprecated: it will raise)
     try:
         return int(tensor.data_ptr())
+    except RecursionError:
+        raise  # a RuntimeError, but never "no data": swallowed, it leaves torch's state half undone
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
         return 0  # ValueError: a lazy module's parameter before its first forward
 

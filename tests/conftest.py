@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import global_state  # from this folder, put on the path above
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Nothing in the suite may reach the network; the CLI's config reader
+    # (_configs.py) sets both for its process too: set here, it changes nothing.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # transformers quiet (errors only) from its import on, in every test: the
+    # model helpers' set_verbosity_error() once made it quiet only for the tests
+    # after the first one that built a model.
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

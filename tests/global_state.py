@@ -12,8 +12,9 @@ level, handlers, propagate, disabled; and ``logging.disable``), the warnings
 filters, the environment and the working directory.
 
 Changes that come with a module imported for the first time during the test
-(an environment variable or warnings filter added, a new logger) are kept and
-do not fail it: they happen once per process, in whichever test comes first.
+(an environment variable or warnings filter added, a new logger, the loggers
+of the imported package set up) are kept and do not fail it: they happen once
+per process, in whichever test comes first.
 The RNG states (torch's CPU generator and Python's ``random``), which any
 test that draws numbers moves, are put back without failing, and each test
 starts from torch seeded with ``SEED`` (``start``), so no test depends on what
@@ -157,7 +158,7 @@ def snapshot() -> dict[str, Any]:
     imported so far."""
     found = {name: read() for name, (read, _) in _CHECKED.items()}
     found["rng"] = (torch.get_rng_state(), random.getstate())
-    found["modules"] = len(sys.modules)
+    found["modules"] = set(sys.modules)
     found["transformers handler"] = _transformers_handler()
     return found
 
@@ -211,14 +212,19 @@ def _transformers_level_only(before: Any, after: Any) -> bool:
 
 
 def _loggers_changed(
-    before: dict[str, Any], after: dict[str, Any], transformers_handler: Any = None
+    before: dict[str, Any], after: dict[str, Any], imported: set[str],
+    transformers_handler: Any = None,
 ) -> list[str]:
-    # Loggers made during the test (a library imported for the first time)
-    # are new, not changed; so is a library's one-time set-up of its own.
-    return sorted(
-        name or "root"
+    """Loggers whose state changed, but for those of a package with modules
+    imported during the test (a library's first import sets up its own
+    loggers), which are kept, torch's one-time trace set-up and transformers'
+    set-up of its own root logger. Loggers made during the test are new, not
+    changed."""
+    return [
+        name
         for name, state in before.items()
         if after.get(name) != state
+        and (not name or name.split(".")[0] not in imported)
         and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
         and not (
             name == "transformers"
@@ -227,7 +233,7 @@ def _loggers_changed(
                 or _transformers_level_only(state, after.get(name))
             )
         )
-    )
+    ]
 
 
 def dynamo_patched() -> bool:
@@ -247,7 +253,9 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
     and never reported)."""
     torch.set_rng_state(before["rng"][0])
     random.setstate(before["rng"][1])
-    imported = len(sys.modules) > before["modules"]
+    new_modules = set(sys.modules) - before["modules"]
+    imported = bool(new_modules)
+    packages = {module.split(".")[0] for module in new_modules}
     leaked = []
     for name, (read, write) in _CHECKED.items():
         now = read()
@@ -256,10 +264,16 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
         if name in _IMPORTS_MAY_ADD and imported and _only_added(before[name], now):
             continue  # a library's import, not the test: kept, as the module expects
         elif name == "logging's loggers":
-            changed = _loggers_changed(before[name], now, before["transformers handler"])
-            if not changed:
-                continue
-            leaked.append(f"{name}: {', '.join(changed)}")
+            changed = _loggers_changed(
+                before[name], now, packages, before["transformers handler"]
+            )
+            if changed:
+                leaked.append(f"{name}: " + ", ".join(
+                    f"{logger or 'root'} {_logger_change(before[name][logger], now[logger])}"
+                    for logger in sorted(changed)
+                ))
+                write({logger: before[name][logger] for logger in changed})
+            continue
         elif name == "torch.distributions' default validate_args" and (
             not dynamo_patched_before and dynamo_patched()
         ):
@@ -268,6 +282,15 @@ def restore(before: dict[str, Any], *, dynamo_patched_before: bool) -> list[str]
             leaked.append(f"{name}: {_describe_change(before[name], now)}")
         write(copy.copy(before[name]))
     return leaked
+
+
+def _logger_change(before: tuple[Any, ...], after: tuple[Any, ...]) -> str:
+    fields = ("level", "handlers", "propagate", "disabled")
+    return "(" + "; ".join(
+        f"{field} {_short(old)} -> {_short(new)}"
+        for field, old, new in zip(fields, before, after, strict=True)
+        if old != new
+    ) + ")"
 
 
 def _describe_change(before: Any, after: Any) -> str:
@@ -280,7 +303,7 @@ def _describe_change(before: Any, after: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return f"{len(value)} items"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."

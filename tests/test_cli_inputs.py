@@ -526,6 +526,7 @@ def test_library_logging_shows_only_with_debug(configs: Path) -> None:
     """A real process (transformers binds its log handler to stderr on import):
     this CLIP config makes transformers log two lines about its token ids."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    env.pop("TRANSFORMERS_VERBOSITY", None)  # the suite's quiet (conftest): a user's default here
     runs = [
         subprocess.run([sys.executable, "-m", "summaryplus", "clip", "--depth", "0", *extra],
                        cwd=configs, env=env, capture_output=True, text=True, timeout=300)

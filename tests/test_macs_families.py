@@ -279,6 +279,36 @@ def test_nested_tensor_inputs_count_the_real_tokens(layout: torch.layout, ragged
         summary(Projection(), input_data=[nested], device="meta", verbose=0)
 
 
+def test_a_nested_tensors_metadata_reads_leave_torchs_mode_stack_as_found() -> None:
+    # numel on a jagged tensor was decomposed, and its composite kernel
+    # dispatched numel again, through the counter, until the recursion limit;
+    # the RecursionError was swallowed as "no data pointer", and on torch 2.14
+    # two counters stayed on torch's dispatch mode stack, counting (with their
+    # old formulas) every op of every later summary.
+    from summaryplus.formulas import is_zero_mac
+
+    for op in (torch.ops.aten.numel, torch.ops.aten.size, torch.ops.aten.stride,
+               torch.ops.aten.dim, torch.ops.aten.storage_offset):
+        assert is_zero_mac(op.default), op
+    nested = torch.nested.nested_tensor([torch.randn(3, 8), torch.randn(5, 8)], layout=torch.jagged)
+    depth = torch._C._len_torch_dispatch_stack()
+    stats = stats_on(Projection(), input_data=[nested])
+    assert torch._C._len_torch_dispatch_stack() == depth
+    assert stats.uncounted_ops == {}
+    assert stats.total_mult_adds == 8 * 8 * 4  # 3 + 5 tokens * 8 in * 4 out
+
+
+def test_a_recursion_error_is_never_taken_for_a_tensor_without_data() -> None:
+    from summaryplus._tensors import data_pointer
+
+    class Recursing(torch.Tensor):
+        def data_ptr(self) -> int:
+            raise RecursionError("maximum recursion depth exceeded")
+
+    with pytest.raises(RecursionError):
+        data_pointer(torch.zeros(2).as_subclass(Recursing))
+
+
 def test_transformer_encoder_fast_path_with_padding_mask() -> None:
     # In eval mode with a padding mask the encoder packs the batch into a nested
     # tensor and runs its fused kernel on the real tokens only: 2 and 3 of them.

@@ -45,11 +45,20 @@ def _count_op(
         known = self.formulas[id(func)] = (formula, run, func, written, traffic)
     formula, run, _, written, traffic = known
     if formula is _DECOMPOSE:
-        with self:  # the parts come back through this mode and are counted
-            out = func.decompose(*args, **(kwargs or {}))
-        if out is not NotImplemented:
-            return out
-        formula = _UNCOUNTED
+        if id(func) in self.decomposing:
+            # Its kernel came back to the op itself (numel on a nested tensor
+            # once did, until the recursion limit): run it whole, uncounted.
+            formula = _UNCOUNTED
+        else:
+            self.decomposing.add(id(func))
+            try:
+                with self:  # the parts come back through this mode and are counted
+                    out = func.decompose(*args, **(kwargs or {}))
+            finally:
+                self.decomposing.discard(id(func))
+            if out is not NotImplemented:
+                return out
+            formula = _UNCOUNTED
     if written is not None:  # in-place and out= ops: copy-on-write of the model's state
         self.snapshot.before_write(written, args, kwargs)
     out = run(*args, **kwargs) if kwargs else run(*args)
@@ -82,6 +91,9 @@ class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
         # runs it, the op (kept alive while its id is a key) and the arguments
         # it writes (None for most) and how its bytes count, once per pass.
         self.formulas: dict[int, tuple[Any, Any, Any, Any, OpTraffic | None]] = {}
+        # ids of the composite ops being decomposed now (a kernel that calls
+        # its own op again is run whole instead of decomposed without end).
+        self.decomposing: set[int] = set()
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

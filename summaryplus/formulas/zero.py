@@ -62,6 +62,8 @@ _ZERO_MAC_FAMILIES = (
     r"|ccol_indices|row_indices|_coalesced_?|coalesce|is_coalesced",
     r"(polar|complex|real|imag|view_as_real|view_as_complex|conj|_conj|_neg_view)\w*",
     r"_has_compatible_shallow_copy_type|_fw_primal|_make_dual|_unpack_dual|is_\w+",
+    # Metadata reads (a tensor subclass's composite numel dispatches numel again).
+    r"numel|size|stride|dim|dense_dim|sparse_dim|storage_offset|output_nr|_nnz|_dim[IV]",
     r"record_stream|_record_function\w*|profiler\w*|_efficientzerotensor|_version",
     # Attention's kernel choice reads shapes and options only.
     r"_fused_sdp_choice",
