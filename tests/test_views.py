@@ -406,7 +406,7 @@ def test_to_table_bad_arguments(gpt2_stats: Any) -> None:
 
 
 def test_footer_items_are_the_text_footer(cnn_stats: Any, gpt2_stats: Any) -> None:
-    from summaryplus.formatting import footer_sections
+    from summaryplus.footer import footer_sections
     from summaryplus.render.units import readable_bytes, readable_count
 
     for _, stats in (cnn_stats, gpt2_stats):

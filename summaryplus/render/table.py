@@ -204,7 +204,7 @@ def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
         >>> footer_items(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))[3:5]
         [('Total mult-adds', '8'), ('Input size', '16 B')]
     """
-    from ..formatting import footer_sections
+    from ..footer import footer_sections
 
     return [item for section in footer_sections(stats, False) for item in section]
 
