@@ -93,12 +93,13 @@ EXPECTED: dict[str, dict[str, tuple[tuple[int, ...], torch.dtype]]] = {
     "llama": {"input_ids": ((1, 128), torch.long)},
     "mixtral": {"input_ids": ((1, 128), torch.long)},
 }
-# The first row of the text table with no flags: the model's output shape.
+# The first row of the text table with no flags: the model's output shapes
+# (every output tensor's, torchinfo's nested-list style cut at the column width).
 FIRST_ROW = {
-    "whisper": "WhisperForConditionalGeneration [1, 20, 100]",
-    "clip": "CLIPModel [1, 1]",
-    "t5": "T5ForConditionalGeneration [1, 128, 100]",
-    "bart": "BartForConditionalGeneration [1, 64, 100]",
+    "whisper": "WhisperForConditionalGeneration [[1, 20, 100], ...]",
+    "clip": "CLIPModel [[1, 1], [1, 1], ...]",
+    "t5": "T5ForConditionalGeneration [[1, 128, 100], ...]",
+    "bart": "BartForConditionalGeneration [[1, 64, 100], ...]",
     "vit": "ViTForImageClassification [1, 2]",
     "llama": "LlamaForCausalLM [1, 128, 100]",
     "mixtral": "MixtralForCausalLM [1, 128, 100]",

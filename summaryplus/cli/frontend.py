@@ -67,8 +67,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _guarded(args, _run)
 
 
+# Variables the command sets for the libraries it drives (offline hub,
+# transformers' value checks off for inputs it built): put back when ``main``
+# returns, so a caller's own process (a notebook, a test) is left as it was.
+_COMMAND_ENVIRONMENT = (
+    "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TRANSFORMERS_DISABLE_TORCH_CHECK",
+)
+
+
 def _guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
-    """Runs ``run(args)``, turning every failure into one line and an exit status."""
+    """Runs ``run(args)``, turning every failure into one line and an exit
+    status; the environment variables the command sets are put back after."""
+    saved = {name: os.environ.get(name) for name in _COMMAND_ENVIRONMENT}
+    try:
+        return _run_guarded(args, run)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
     try:
         # Library logging and warnings: hidden, unless --debug asks for them.
         with nullcontext() if args.debug else library_output_hidden():

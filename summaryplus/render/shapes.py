@@ -10,7 +10,9 @@ def shapes_text(shapes: Sequence[Sequence[int | str]], width: int) -> str:
     20, 8, 8]]``, as many as fit in ``width`` - 1 characters, then ``...``
     (the first always shown; alone, as torchinfo shows it, where even
     ``[first, ...]`` does not fit)."""
-    parts = [str(list(shape)) for shape in shapes]
+    # A list prints as itself (a sparse tensor's shape adds its layout and
+    # non-zeros); records keep tuples, printed as lists.
+    parts = [str(shape) if isinstance(shape, list) else str(list(shape)) for shape in shapes]
     whole = "[" + ", ".join(parts) + "]"
     if len(whole) < width:
         return whole
