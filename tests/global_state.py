@@ -204,13 +204,6 @@ def _transformers_configured(before: Any, after: Any, handler_before: Any) -> bo
     return after[1] == (*before[1], handler) and after[2:] == before[2:]
 
 
-def _transformers_level_only(before: Any, after: Any) -> bool:
-    """Only the level of transformers' root logger changed: transformers 5.x
-    sets it (WARNING -> ERROR) the first time the process builds some models,
-    its own doing, not the test's."""
-    return before is not None and after is not None and before[1:] == after[1:]
-
-
 def _loggers_changed(
     before: dict[str, Any], after: dict[str, Any], imported: set[str],
     transformers_handler: Any = None,
@@ -226,12 +219,11 @@ def _loggers_changed(
         if after.get(name) != state
         and (not name or name.split(".")[0] not in imported)
         and not (name == "torch.__trace" and _torch_trace_initialized(state, after.get(name)))
+        # (Its level is the suite's: TRANSFORMERS_VERBOSITY, set in conftest.py;
+        # the model helpers' set_verbosity_error() once changed it mid-suite.)
         and not (
             name == "transformers"
-            and (
-                _transformers_configured(state, after.get(name), transformers_handler)
-                or _transformers_level_only(state, after.get(name))
-            )
+            and _transformers_configured(state, after.get(name), transformers_handler)
         )
     ]
 
