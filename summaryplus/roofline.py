@@ -197,8 +197,8 @@ def roofline(
         >>> from summaryplus import summary
         >>> stats = summary(nn.Linear(4096, 4096), input_size=(1, 4096), verbose=0)
         >>> bound = roofline(stats, "h100-sxm").total
-        >>> bound.bound_by, round(bound.time * 1e6, 2)  # 67.1 MB / 3.35 TB/s
-        ('memory', 20.04)
+        >>> bound.bound_by, round(bound.time * 1e6, 2)  # 67,158,016 B / 3.35 TB/s
+        ('memory', 20.05)
     """
     card = get_gpu(gpu)
     peaks = _Peaks(card, dtype, tf32)

@@ -165,3 +165,15 @@ def test_sparse_shapes_show_their_layout_and_non_zeros() -> None:
     assert not result.uncounted_ops  # reading nnz is metadata, not an uncounted op
     # JSON keeps the sizes (a list of ints), as for any shape
     assert json.loads(result.to_json())["layers"][0]["input_size"] == [100, 100]
+
+
+def test_a_sparse_first_factor_of_mm_counts_its_non_zeros() -> None:
+    # mm's schema is (self, mat2): self is a factor there, not a bias as in addmm.
+    class Product(nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return torch.mm(a, b)
+
+    a = torch.eye(6).to_sparse()  # 6 stored of 36
+    result = summary(Product(), input_data=[a, torch.rand(6, 5)], verbose=0)
+    # dense 6 * 6 * 5 = 180 MACs; stored: 6 non-zeros x 5 columns = 30
+    assert result.total_mult_adds == 6 * 5

@@ -22,6 +22,7 @@ from torch import Tensor
 # Schema names of the operands a product multiplies; the other tensor argument
 # of ``addmm``-like ops (``self``/``input``) is the bias, added, not multiplied.
 _FACTORS = frozenset({"mat1", "mat2", "batch1", "batch2", "vec1", "vec2", "mat", "vec"})
+_FIRST_FACTORS = frozenset({"mat1", "batch1", "vec1", "mat"})
 _SPARSE_VALUES = {
     torch.sparse_coo: Tensor._values,
     torch.sparse_csr: Tensor.values,
@@ -69,11 +70,14 @@ def sparse_fraction(func: Any, args: tuple[Any, ...]) -> tuple[int, int] | None:
     unknown = any(isinstance(arg, Tensor) and _without_data(arg) for arg in args)
     names = [argument.name for argument in func._schema.arguments]
     factors_named = _FACTORS.intersection(names)
+    # ``self`` is the bias of addmm-like ops (their factors are mat1/batch1/vec1/
+    # mat) and the first factor of mm, bmm, mv (self @ mat2, self @ vec).
+    factors = factors_named if _FIRST_FACTORS & factors_named else factors_named | {"self"}
     stored, dense = 1, 1
     for index, arg in enumerate(args):
         if not isinstance(arg, Tensor) or arg.layout is torch.strided:
             continue
-        if factors_named and (index >= len(names) or names[index] not in _FACTORS):
+        if factors_named and (index >= len(names) or names[index] not in factors):
             continue  # the bias of an addmm-like op
         dense *= int(arg.numel())
         stored *= int(arg.numel()) if unknown else stored_elements(arg)
