@@ -34,9 +34,16 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(PY) -m mypy --strict summaryplus
 
+# The suite runs in a random order (pytest-randomly), from a seed printed first:
+# `make test SEED=N` runs that order again.
+ifndef SEED
+SEED := $(shell $(PYTHON) -c "import random; print(random.randrange(10**9))")
+endif
+
 test: $(VENV)/.installed-test lint typecheck
-	$(PY) -m pytest -q
-	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules summaryplus
+	@echo "test order: pytest-randomly seed $(SEED) (again: make test SEED=$(SEED))"
+	$(PY) -m pytest -q -p randomly -p no:cacheprovider --randomly-seed=$(SEED)
+	$(PY) -m pytest -q -p no:cacheprovider -p no:randomly --doctest-modules summaryplus
 
 # The newest versions setup.cfg allows (torch stays pinned: other torches are
 # test-torch's job), in a venv of their own made anew each run. It prints what
@@ -54,8 +61,8 @@ test-latest:
 	@grep -v '^#' $(LOCK) | diff - $(LATEST_VENV)/freeze.txt | grep '^[<>]' || echo "nothing: the lock is current"
 	$(LATEST_PY) -m ruff check summaryplus tests benchmarks
 	$(LATEST_PY) -m mypy --strict summaryplus
-	$(LATEST_PY) -m pytest -q
-	$(LATEST_PY) -m pytest -q -p no:cacheprovider --doctest-modules summaryplus
+	$(LATEST_PY) -m pytest -q -p randomly -p no:cacheprovider --randomly-seed=$(SEED)
+	$(LATEST_PY) -m pytest -q -p no:cacheprovider -p no:randomly --doctest-modules summaryplus
 
 # Move the lock to what the last passing `make test-latest` installed.
 lock:
