@@ -5,6 +5,7 @@ either handled (``capture.higher_order.RULES``) or reviewed below."""
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -365,13 +366,15 @@ print("ok")
 """
 
 
-def test_a_summary_leaves_dynamo_compiling_and_exporting_as_before() -> None:
+def test_a_summary_leaves_dynamo_compiling_and_exporting_as_before(tmp_path: Path) -> None:
     """Frames dynamo skipped under the counter are not left marked as skipped.
     In a fresh interpreter: dynamo's marks are per process, and code dynamo
     compiled before any summary (an earlier test's export) may still be left
     skipped (capture/compiling.py, NB)."""
+    # Its own compile caches too: not the ones earlier tests of this process filled.
+    environment = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor")}
     result = subprocess.run(
         [sys.executable, "-c", _DYNAMO_CHECK, str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env=environment,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]

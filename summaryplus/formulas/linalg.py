@@ -102,7 +102,9 @@ def legacy_triangular_solve_macs(b: Shape, a: Shape, *args: Any, out_shape: Any,
     return _batch(out_shape[0]) * _triangular_solve(n, rhs)
 
 
-@register_macs("cholesky", "linalg_cholesky_ex", "linalg_ldl_factor_ex")
+@register_macs(
+    "linalg_cholesky_ex", "linalg_ldl_factor_ex", optional=("cholesky",)  # gone in torch 2.14
+)
 def cholesky_macs(a: Shape, *args: Any, **kwargs: Any) -> int:
     """``n(n+1)(n+2)/6`` (xPOTRF); an LDL^T factorization (xSYTRF, Bunch-
     Kaufman) does the same ``n^3/6`` to leading order (GVL section 4.4)."""
