@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._plain import json_plain as _plain
 from .errors import read_only_message
 from .layer_info import intensity
 from .protocols import LayerLike as LayerLike
@@ -295,13 +296,6 @@ def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:
     return layers
 
 
-def _plain(value: Any) -> Any:
-    """Tuples as lists, recursively: JSON's own types, so ``json.loads`` gives it back."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value
 
 
 def _refuse_set(record: Any, name: str, value: Any) -> None:

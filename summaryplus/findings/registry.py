@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._plain import json_plain as _plain
+
 #: Severities, most severe first: ``error`` will break (a run that fails),
 #: ``warning`` costs memory or time, ``note`` is worth knowing.
 SEVERITIES = ("error", "warning", "note")
@@ -121,9 +123,3 @@ def rule(
     return register
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    return value

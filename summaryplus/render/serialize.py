@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._plain import json_plain as _plain
 from .._untrusted import load_json_file
 from ..findings import Finding, find
 from ..records import (
@@ -41,7 +42,6 @@ from ..records import (
     LayerRecord,
     SummaryRecord,
     TotalsRecord,
-    _plain,
     linked,
     trainable_from_json,
 )
