@@ -453,7 +453,9 @@ def test_big_safetensors_is_read_from_the_header_only(work: Path) -> None:
           f"CLI peak RSS {big_kb / 1024:.1f} MiB vs {tiny_kb / 1024:.1f} MiB on a tiny file; "
           f"CLI wall {big_s:.2f} s vs {tiny_s:.2f} s")
     assert big_kb - tiny_kb < 16 * 1024, (big_kb, tiny_kb)
-    assert big_kb * 1024 < size  # whatever torch's import costs, far below the file
+    # Compared with the tiny file's run, not absolutely: torch's own import
+    # costs ~750 MB of RSS on a CUDA build (torch 2.14.1 from the registry).
+    assert (big_kb - tiny_kb) * 1024 < size / 20  # not even 5% of the file read
 
 
 def test_torch_state_dict_with_tied_and_nested_entries(work: Path) -> None:

@@ -40,6 +40,7 @@ function mode costs on every torch call).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,29 @@ def _cond(mode: TorchDispatchMode, recorder: Recorder, func: HigherOrderOperator
         )
     with _counted(mode):
         return (true_fn if taken else false_fn)(*operands)
+
+
+def _switch(mode: TorchDispatchMode, recorder: Recorder, func: HigherOrderOperator,
+            args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``cond`` with N branches (torch >= 2.14): the branch ``index`` names, or
+    on tensors without data the largest, said as an assumption."""
+    index, branches, operands = args
+    taken: int | None
+    if isinstance(index, torch.Tensor):
+        taken = None if _without_data(index) else int(index)
+    else:
+        try:
+            taken = int(index)
+        except Exception:  # a data-dependent symbol: unknown
+            taken = None
+    if taken is None:
+        recorder.assumptions.add(BRANCH_ASSUMPTION)
+        runs: list[Callable[[], Any]] = [
+            functools.partial(branch, *operands) for branch in branches
+        ]
+        return larger_of(recorder, runs, lambda: _counted(mode))
+    with _counted(mode):
+        return branches[taken](*operands)
 
 
 def _while_loop(mode: TorchDispatchMode, recorder: Recorder, func: HigherOrderOperator,
@@ -291,6 +315,7 @@ def _listed_positions(
 # the counter) is in tests/test_higher_order.py.
 RULES: dict[str, HopRule] = {
     "cond": _cond,
+    "switch": _switch,
     "while_loop": _while_loop,
     "while_loop_stack_output": _while_loop,
     "scan": _scan,
@@ -303,6 +328,7 @@ RULES: dict[str, HopRule] = {
             "auto_functionalized_v2", "with_effects", "out_dtype", "run_with_rng_state",
             "run_and_save_rng_state", "graphsafe_run_with_rng_state", "run_dtensor_rng_op",
             "trace_wrapped", "invoke_leaf_function",
+            "flex_gemm",  # torch >= 2.14: its dense kernel runs the GEMM op, then its body
         ),
         _subgraphs,
     ),

@@ -246,3 +246,24 @@ def svd_macs(a: Shape, full_matrices: bool = False, compute_uv: bool = True, *ar
     else:
         flops = 14 * q * p * p + 8 * p**3
     return _batch(a) * (flops // 2)
+
+
+@register_macs(optional=("linalg_matrix_sqrth",))  # torch >= 2.14
+def matrix_sqrth_macs(a: Shape, *args: Any, **kwargs: Any) -> int:
+    """Square root of a symmetric/Hermitian ``[n, n]`` matrix as
+    ``V diag(sqrt(w)) V^H``: the eigendecomposition (:func:`eigh_macs`, with
+    vectors) and one ``n x n x n`` product (the diagonal scaling is
+    elementwise). NB: an iterative method underneath; the standard estimate."""
+    n = a[-1]
+    return eigh_macs(a) + _batch(a) * n**3
+
+
+@register_macs(optional=("linalg_polar",))  # torch >= 2.14
+def polar_macs(a: Shape, *args: Any, **kwargs: Any) -> int:
+    """Polar decomposition ``A = U H`` of ``[m, n]`` from the thin SVD
+    ``W S V^H`` (:func:`svd_macs`): ``U = W V^H`` (``m x k x n``) and
+    ``H = V S V^H`` (``n x k x n``), ``k = min(m, n)``. NB: an iterative
+    method underneath; the standard estimate."""
+    m, n = a[-2], a[-1]
+    k = min(m, n)
+    return svd_macs(a) + _batch(a) * (m * k * n + n * k * n)
