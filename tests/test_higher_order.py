@@ -378,3 +378,32 @@ def test_a_summary_leaves_dynamo_compiling_and_exporting_as_before(tmp_path: Pat
         capture_output=True, text=True, timeout=300, env=environment,
     )
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+def test_switch_counts_the_branch_its_index_names() -> None:
+    # torch >= 2.14: switch(index, branches, operands), an N-way cond.
+    switch = pytest.importorskip(
+        "torch._higher_order_ops.switch", reason="torch.switch is new in torch 2.14"
+    ).switch
+
+    class ThreeWays(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Linear(16, 320, bias=False)
+            self.b = nn.Linear(16, 32, bias=False)
+            self.c = nn.Linear(16, 64, bias=False)
+
+        def forward(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+            branches = [lambda x: self.a(x).sum(-1), lambda x: self.b(x).sum(-1),
+                        lambda x: self.c(x).sum(-1)]
+            return switch(index, branches, (x,))
+
+    model = ThreeWays()
+    # 16 x 320 = 5,120; 16 x 32 = 512; 16 x 64 = 1,024 MACs per row
+    for index, macs in ((0, 5_120), (1, 512), (2, 1_024)):
+        found = summary(model, input_data=[torch.ones(1, 16), torch.tensor(index)], verbose=0)
+        assert found.total_mult_adds == macs and not found.uncounted_ops
+    # no values on meta: the largest branch, said
+    meta = summary(model, input_data=[torch.ones(1, 16), torch.tensor(2)], device="meta",
+                   verbose=0)
+    assert meta.total_mult_adds == 5_120 and meta.assumptions
