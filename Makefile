@@ -98,7 +98,7 @@ OLDEST_PY := $(OLDEST_VENV)/bin/python
 OLDEST_TORCH := 2.13.0
 
 $(OLDEST_VENV)/.installed: setup.cfg setup.py
-	grep -qE "torch>=$(basename $(OLDEST_TORCH))$$" setup.cfg || \
+	grep -qE "torch>=$(basename $(OLDEST_TORCH))(,|$$)" setup.cfg || \
 		{ echo "setup.cfg's torch floor is not $(OLDEST_TORCH): update OLDEST_TORCH"; exit 1; }
 	$(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_PY) -m pip install --quiet "torch==$(OLDEST_TORCH)" "tabulate>=0.9" numpy "pytest>=7" "hypothesis>=6"
