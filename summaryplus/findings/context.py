@@ -102,6 +102,11 @@ def module_of(row: Any) -> nn.Module | None:
     return module if isinstance(module, nn.Module) else None
 
 
+def owning_rows(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The module paths that hold the named parameters or buffers, in order, once."""
+    return tuple(dict.fromkeys(name.rpartition(".")[0] for name in names))
+
+
 def listed(names: list[str] | tuple[str, ...], limit: int = 6) -> str:
     """``a, b, c`` or ``a, b, c and 4 more``."""
     shown = ", ".join(names[:limit])

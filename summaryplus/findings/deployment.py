@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .context import Context, Tensor, listed, mb
+from .context import Context, Tensor, listed, mb, owning_rows
 from .registry import Finding, rule
 
 # Buffers from this size (each) count as large; BatchNorm statistics of even
@@ -61,7 +61,7 @@ def repeated_buffers(context: Context) -> Iterator[Finding]:
             f"module: {listed(names)}",
             "register one and share it between the layers, or build it in forward "
             "(a causal mask: scaled_dot_product_attention(..., is_causal=True))",
-            rows=tuple(dict.fromkeys(n.rpartition(".")[0] for n in names)),
+            rows=owning_rows(names),
             params=tuple(names),
             evidence={"shape": list(shape), "dtype": dtype, "count": len(names),
                       "bytes_each": each, "bytes": each * len(names)},
@@ -84,7 +84,7 @@ def large_buffers(context: Context) -> Iterator[Finding]:
             f"and shipped with the model: {listed(names)}",
             "register buffers that can be rebuilt (masks, tables) with persistent=False, "
             "or compute them in forward",
-            rows=tuple(dict.fromkeys(n.rpartition(".")[0] for n in names)),
+            rows=owning_rows(names),
             params=tuple(names),
             evidence={"buffers": len(names), "bytes": size, "param_bytes": params},
         )

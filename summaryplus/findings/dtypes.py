@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import torch
 
-from .context import Context, listed, mb, module_of
+from .context import Context, listed, mb, module_of, owning_rows
 from .registry import Finding, rule
 
 _HALF = (torch.bfloat16, torch.float16)
@@ -41,7 +41,7 @@ def dtype_leftovers(context: Context) -> Iterator[Finding]:
         f"{listed(names)}; in {name} they would take {mb(size // 2)}",
         f"cast them (model.to(torch.{name})), or keep them fp32 on purpose "
         "(norms, router weights) and know what they cost",
-        rows=tuple(dict.fromkeys(n.rpartition(".")[0] for n in names)),
+        rows=owning_rows(names),
         params=tuple(names),
         evidence={"dtype": name, "tensors": len(names), "bytes": size, "bytes_in_dtype": size // 2},
     )

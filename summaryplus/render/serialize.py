@@ -95,42 +95,13 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
     layers = tuple(
         _layer_record(row, position, parents.get(id(row))) for position, row in enumerate(rows)
     )
-    totals = TotalsRecord(
-        total_params=stats.total_params,
-        trainable_params=stats.trainable_params,
-        non_trainable_params=stats.non_trainable_params,
-        total_param_bytes=stats.total_param_bytes,
-        total_buffers=stats.total_buffers,
-        total_buffer_bytes=stats.total_buffer_bytes,
-        total_mult_adds=stats.total_mult_adds,
-        total_flops=stats.total_flops,
-        total_backward_mult_adds=stats.total_backward_mult_adds,
-        macs_complete=stats.macs_complete,
-        uncounted_ops=dict(stats.uncounted_ops),
-        total_input=stats.total_input,
-        total_output_bytes=stats.total_output_bytes,
-        activation_bytes=stats.activation_bytes,
-        grad_enabled=stats.grad_enabled,
-        executed=stats.executed,
-        trainable_param_bytes=stats.trainable_param_bytes,
-        largest_trainable_param_bytes=stats.largest_trainable_param_bytes,
-        local_params=stats.local_params,
-        local_param_bytes=stats.local_param_bytes,
-        local_trainable_param_bytes=stats.local_trainable_param_bytes,
-        expert_params=stats.expert_params,
-        active_params_per_token=stats.active_params_per_token,
-        pruned_params=stats.pruned_params,
-        uninitialized_layers=stats.uninitialized_layers,
-        gradient_params=stats.gradient_params,
-        gradient_param_bytes=stats.gradient_param_bytes,
-        largest_gradient_bytes=stats.largest_gradient_bytes,
-        local_gradient_param_bytes=stats.local_gradient_param_bytes,
-        unused_trainable_params=tuple(stats.unused_trainable_params),
-        output_held_bytes=stats.output_held_bytes,
-        output_grad_bytes=stats.output_grad_bytes,
-        total_bytes_moved=stats.total_bytes_moved,
-        total_fused_bytes_moved=stats.total_fused_bytes_moved,
-    )
+    # Every totals field read under its own name: one field list (TotalsRecord's).
+    totals_fields = {
+        field.name: getattr(stats, field.name) for field in dataclasses.fields(TotalsRecord)
+    }
+    totals_fields["uncounted_ops"] = dict(stats.uncounted_ops)
+    totals_fields["unused_trainable_params"] = tuple(stats.unused_trainable_params)
+    totals = TotalsRecord(**totals_fields)
     model = stats.summary_list[0].class_name if stats.summary_list else None
     options = stats.formatting
     table = {
