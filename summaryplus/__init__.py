@@ -3,6 +3,7 @@
 >>> from summaryplus import summary
 """
 
+from ._version import __version__
 from .api import TrainingFlops, clear_cached_forward_pass, summary, training_flops
 from .compare import Comparison, compare
 from .diff import SummaryDiff, diff
@@ -10,9 +11,10 @@ from .enums import ColumnSettings, Mode, RowSettings, Units, Verbosity
 from .errors import InputConflictError, SummaryError
 from .formatting import HEADER_TITLES, FormattingOptions
 from .formulas.custom import custom_formulas, register_formula, unregister_formula
-from .inference import InferenceMemory, inference_memory
+from .inference import inference_memory
 from .layer_info import LayerInfo
-from .memory import TrainingMemory
+from .loaded import SummaryRecord, load_summary
+from .memory import InferenceMemory, TrainingMemory
 from .model_statistics import ModelStatistics
 from .monitor import Change, ParameterMonitor
 from .params import (
@@ -24,15 +26,8 @@ from .params import (
     group_params,
     parameter_table,
 )
+from .plot import plot_comparison, plot_memory, plot_summary  # matplotlib loads on first call
 from .queries import LayerGroup, LayerScore
-from .render.plots import (  # matplotlib loads on first call
-    plot_comparison,
-    plot_memory,
-    plot_summary,
-)
-from .render.serialize import SummaryRecord, load_summary
-
-__version__ = "0.1.0"
 
 __all__ = [
     "HEADER_TITLES",

@@ -5,11 +5,13 @@ name and the accepted values."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import torch
 from torch import nn
 
+from ._tensors import dtype_name
 from .enums import ColumnSettings, Mode, RowSettings, Verbosity
 from .errors import InputConflictError
 
@@ -135,3 +137,25 @@ def is_exported_program(value: object) -> bool:
 
     module = sys.modules.get("torch.export.exported_program")
     return module is not None and isinstance(value, module.ExportedProgram)
+
+
+_DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
+            "fp8": "float8", "float8_e4m3fn": "float8", "float8_e5m2": "float8"}
+
+
+def check_dtype(value: object, argument: str, accepted: Mapping[str, object]) -> str:
+    """The canonical name of a dtype given as a name or a ``torch.dtype``.
+
+    Raises:
+        ValueError: not one of ``accepted`` (the message lists them).
+    """
+    name = dtype_name(value) if isinstance(value, torch.dtype) else value
+    if isinstance(name, str):
+        name = name.lower().removeprefix("torch.")
+        name = _DTYPE_ALIASES.get(name, name)
+    if not isinstance(name, str) or name not in accepted:
+        raise ValueError(
+            f"{argument}={value!r} is not valid; accepted values: "
+            + ", ".join(repr(key) for key in accepted)
+        )
+    return name

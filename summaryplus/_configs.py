@@ -24,6 +24,13 @@ from typing import TYPE_CHECKING, Any
 from ._config_size import DEFAULT_MAX_LAYERS, oversized
 from ._factories import DEFAULT_SEQ_LEN, USAGE, CommandError, one_line
 from ._untrusted import load_json_file
+from .hf_inputs import (
+    InputsError,
+    default_text_length,
+    forward_flags,
+    forward_input_specs,
+    make_inputs,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -123,13 +130,6 @@ def build_from_config(
         ) from None
     import torch
 
-    from .hf_inputs import (
-        InputsError,
-        default_text_length,
-        forward_flags,
-        forward_input_specs,
-        make_inputs,
-    )
 
     model_type = data["model_type"]
     config = read_config(transformers, data, path, trust_remote_code)

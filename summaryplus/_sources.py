@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from torch import nn
 
+from .api import summary
+from .loaded import SummaryRecord, load_summary
 from .model_statistics import ModelStatistics
-from .render.serialize import SummaryRecord, load_summary
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -32,7 +33,6 @@ def summarize_source(
     if isinstance(value, (ModelStatistics, SummaryRecord)):
         return value
     if isinstance(value, nn.Module):
-        from .api import summary
 
         kwargs = {"verbose": 0, **summary_kwargs}
         return summary(value, input_size=input_size, input_data=input_data, **kwargs)

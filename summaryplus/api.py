@@ -10,23 +10,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS, validate_summary_arguments
-from .capture import ForwardFailed, ModuleTree, interpreter
+from ._checks import is_exported_program, validate_summary_arguments
+from .capture import interpreter
+from .cells import FormattingOptions
 from .enums import Mode, Units, Verbosity
 from .errors import InputConflictError
-from .formatting import FormattingOptions
-from .inputs import InputData, InputSize, build_inputs, parse_device
+from .inference import summary_inference_memory
+from .inputs import InputData, InputSize, parse_device
 from .model_statistics import ModelStatistics
-from .pipeline import (
-    cached_forward_pass,
-    capture,
-    materialisable,
-    statistics,
-    summarize,
-    summary_error,
-    unwrapped,
-)
-from .render.units import footer_number
+from .pipeline import cached_forward_pass, drive, statistics, summarize, unwrapped
+from .units import footer_number
 
 
 @dataclass(frozen=True)
@@ -105,24 +98,15 @@ def training_flops(
         raise InputConflictError("give only one of input_size and input_data, not both")
     if input_size is None and input_data is None:
         raise ValueError("give one of input_size and input_data")
-    formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
+    original = unwrapped(model)
     with interpreter.adjusted():
-        model = original = unwrapped(model)
-        model, tree = materialisable(model, ModuleTree(model))
-        copy_inputs = _copy_inputs_option(kwargs)
-        inputs = build_inputs(
-            model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
-            copy=copy_inputs, attributes=tree.attributes,
+        forward = drive(
+            original, input_size, input_data, mode=Mode.TRAIN, batch_dim=batch_dim,
+            dtypes=dtypes, device=device, kwargs=kwargs, copy_inputs=_copy_inputs_option(kwargs),
+            count_backward=True,
         )
-        try:
-            result = capture(
-                model, tree, inputs, Mode.TRAIN, count_backward=True, private=model is not original
-            )
-        except ForwardFailed as failed:
-            raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-        stats = statistics(
-            model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
-        )
+        stats = statistics(forward, measure_inference=summary_inference_memory)
+    result = forward.result
     if result.backward_macs is None:
         raise ValueError(
             f"training_flops() found no output of {type(original).__name__} that requires "
@@ -227,20 +211,18 @@ def summary(
     parse_device(device)  # checked also when no forward runs (no inputs)
     formatting = FormattingOptions(depth, verbosity, columns, col_width, rows_settings)
     copy_inputs = _copy_inputs_option(kwargs)
-    with interpreter.adjusted():
-        stats = summarize(
-            model,
-            formatting,
-            input_size,
-            input_data,
-            batch_dim,
-            dtypes,
-            device,
-            model_mode,
-            bool(cache_forward_pass),
-            kwargs,
-            copy_inputs,
-        )
+    stats: ModelStatistics
+    if is_exported_program(model):  # another source of rows: its graph, never run
+        from .exported import summary_of_program  # lazy: sympy loads for an exported program only
+
+        stats = summary_of_program(model, formatting, input_size, kwargs)
+    else:
+        with interpreter.adjusted():
+            stats = summarize(
+                model, formatting, input_size, input_data, batch_dim, dtypes, device,
+                model_mode, bool(cache_forward_pass), kwargs, copy_inputs,
+                measure_inference=summary_inference_memory,
+            )
 
     if verbosity > Verbosity.QUIET and _prints_on_this_rank():
         print(stats)

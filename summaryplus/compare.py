@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,14 +24,18 @@ from torch import nn
 
 from ._sources import ACCEPTED, Summary, SummarySource, summarize_source
 from .diff import FieldChange, LayerChange, LayerEntry, SummaryDiff, TotalChange, diff
+from .loaded import SummaryRecord
+from .memory import OPTIMIZER_STATES
 from .model_statistics import ModelStatistics
+from .queries import layer_keys
 from .render.comparison import (
     comparison_html,
     comparison_text,
     render_comparison,
     render_comparison_as,
 )
-from .render.serialize import SummaryRecord
+from .render.report import report_page
+from .render.report_views import comparison_report, write_report
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -198,20 +203,39 @@ class Comparison:
         Returns:
             The HTML text (what was written, when ``path`` is given).
         """
-        from .render.report import report_page
-        from .render.report_views import comparison_report, write_report
 
         page = path is not None if standalone is None else standalone
         if interactive:
-            return write_report(comparison_report(self, standalone=page), path)
+            return write_report(
+                comparison_report(self, self.row_marks(), standalone=page), path
+            )
         text = comparison_html(self)
         return write_report(report_page(text, "comparison") if page else text, path)
 
     def _repr_html_(self) -> str:
         """What Jupyter shows: ``to_html()`` in the compact form."""
-        from .render.report_views import comparison_report
 
-        return comparison_report(self, compact=True)
+        return comparison_report(self, self.row_marks(), compact=True)
+
+    def row_marks(self) -> dict[str, dict[int, str]]:
+        """Per model, its rows that differ from the baseline's: row index ->
+        ``"added"`` (no such row in the baseline) or ``"changed"`` (class, output
+        shape, own params, trainable state or own MACs differ), as
+        ``diff(baseline, model)`` finds them. Empty for the baseline itself."""
+        base = self.summaries.get(self.baseline)
+        marks: dict[str, dict[int, str]] = {}
+        for name, stats in self.summaries.items():
+            if base is None or name == self.baseline:
+                continue
+            with warnings.catch_warnings():
+                # diff() warns when one side ran no forward; the panels show that.
+                warnings.simplefilter("ignore")
+                found = diff(base, stats)
+            kinds = {**{(e.module_path, e.call): "added" for e in found.added},
+                     **{(c.module_path, c.call): "changed" for c in found.changed}}
+            keys = layer_keys(stats.summary_list)
+            marks[name] = {index: kinds[key] for index, key in enumerate(keys) if key in kinds}
+        return marks
 
 
 def compare(
@@ -264,7 +288,6 @@ def compare(
         >>> round(table["wide"].params_ratio, 2)
         2.86
     """
-    from .memory import OPTIMIZER_STATES
 
     named = _check_models(models)
     if baseline is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +18,12 @@ from torch import nn
 
 from ._sources import ACCEPTED, SummarySource, summarize_source
 from .layer_info import trainable_text
+from .loaded import SummaryRecord, summary_record
 from .model_statistics import ModelStatistics
+from .queries import layer_keys
+from .records import LayerRecord
 from .render.diff import render_diff
-from .render.serialize import LayerRecord, SummaryRecord, summary_record
+from .render.report_views import diff_report, write_report
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -208,14 +210,12 @@ class SummaryDiff:
         Raises:
             ValueError: the diff holds no summaries (built by hand).
         """
-        from .render.report_views import diff_report, write_report
 
         page = path is not None if standalone is None else standalone
         return write_report(diff_report(self, standalone=page), path)
 
     def _repr_html_(self) -> str:
         """What Jupyter shows: ``to_html()`` in the compact form."""
-        from .render.report_views import diff_report
 
         return diff_report(self, compact=True)
 
@@ -313,23 +313,6 @@ def _diff_records(old: SummaryRecord, new: SummaryRecord, compared_forward: bool
     return SummaryDiff(
         old.model, new.model, added, removed, tuple(changed), totals, compared_forward, old, new
     )
-
-
-def layer_keys(layers: Iterable[Any]) -> list[tuple[str, int]]:
-    """How a diff matches rows: (``module_path``, call index) of each row, in order.
-
-    Example:
-        >>> from types import SimpleNamespace as Row
-        >>> layer_keys([Row(module_path=""), Row(module_path="0"), Row(module_path="0")])
-        [('', 0), ('0', 0), ('0', 1)]
-    """
-    calls: dict[str, int] = {}
-    keys = []
-    for layer in layers:
-        call = calls.get(layer.module_path, 0)
-        calls[layer.module_path] = call + 1
-        keys.append((layer.module_path, call))
-    return keys
 
 
 def _keyed(layers: tuple[LayerRecord, ...]) -> dict[tuple[str, int], LayerRecord]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from .enums import ColumnSettings, Units
 from .memory import estimate_training_memory, no_gradient_lines
-from .render.units import (
+from .units import (
     footer_number,
     intensity_text,
     megabytes,

@@ -41,8 +41,8 @@ for ``int8``/``int4``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -50,6 +50,15 @@ from torch import nn
 from torch.utils._pytree import tree_map
 
 from . import _tensors
+from ._checks import check_count, check_dtype
+from .capture import interpreter
+from .capture.live_memory import LiveMemory
+from .capture.tree import ModuleTree
+from .enums import Mode
+from .inputs import ForwardInputs
+from .memory import InferenceMemory as InferenceMemory
+from .model_statistics import ModelStatistics
+from .pipeline import drive
 from .returned_state import (
     PROBE_DTYPE,
     ReturnedState,
@@ -71,73 +80,11 @@ WEIGHT_DTYPES: dict[str, tuple[int, str]] = {
 }
 # KV cache dtypes: bytes per element (fp8 caches as vLLM and TensorRT-LLM keep them).
 KV_DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float8": 1, "int8": 1}
-_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
-            "fp8": "float8", "float8_e4m3fn": "float8", "float8_e5m2": "float8"}
 DEFAULT_GROUP_SIZE = 128
 
 
-@dataclass(frozen=True)
-class InferenceMemory:
-    """Bytes to serve a model at ``context`` tokens x ``batch`` sequences (see module doc)."""
-
-    dtype: str
-    compute_dtype: str
-    kv_dtype: str
-    context: int | None
-    batch: int | None
-    weights: int
-    quantized_params: int
-    unquantized_params: int
-    scale_bytes: int
-    buffers: int
-    kv_cache: int
-    has_cache: bool
-    activations: int
-    assumptions: tuple[str, ...] = field(default=())
-    #: Bytes of the cache's integer bookkeeping (token counters), included in ``kv_cache``.
-    cache_counters: int = 0
-    #: Bytes of cache state the model holds in a fixed dtype, included in ``kv_cache``.
-    cache_fixed: int = 0
-    #: That dtype (or dtypes, comma-separated): "float32" for RWKV's and Mamba's state.
-    cache_fixed_dtype: str = ""
-
-    @property
-    def total(self) -> int:
-        """Weights, buffers, KV cache and the prefill's working memory."""
-        return self.weights + self.buffers + self.kv_cache + self.activations
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every part as plain data, ``total`` included (bytes)."""
-        from dataclasses import asdict
-
-        return {**asdict(self), "assumptions": list(self.assumptions), "total": self.total}
-
-    def __str__(self) -> str:
-        from .render.plan import inference_table
-
-        return inference_table(self)
-
-
-def check_dtype(value: object, argument: str, accepted: Mapping[str, object]) -> str:
-    """The canonical name of a dtype given as a name or a ``torch.dtype``.
-
-    Raises:
-        ValueError: not one of ``accepted`` (the message lists them).
-    """
-    name = _tensors.dtype_name(value) if isinstance(value, torch.dtype) else value
-    if isinstance(name, str):
-        name = name.lower().removeprefix("torch.")
-        name = _ALIASES.get(name, name)
-    if not isinstance(name, str) or name not in accepted:
-        raise ValueError(
-            f"{argument}={value!r} is not valid; accepted values: "
-            + ", ".join(repr(key) for key in accepted)
-        )
-    return name
-
-
 def inference_memory(
-    model: nn.Module,
+    model: nn.Module | ModelStatistics,
     input_size: InputSize | None = None,
     input_data: InputData | None = None,
     dtypes: Sequence[torch.dtype | type] | None = None,
@@ -160,7 +107,9 @@ def inference_memory(
     and ``kwargs`` does not.
 
     Args:
-        model: the model (any device; a meta model costs nothing).
+        model: the model (any device; a meta model costs nothing), or a live
+            summary of one (its model runs on ``batch`` x ``context`` token ids;
+            what ``stats.inference_memory(...)`` calls).
         input_size, input_data, dtypes, **kwargs: the prefill's inputs, as for
             ``summary()``; default: token ids of shape ``(batch, context)``.
         context: tokens per sequence (needed without inputs; a label otherwise).
@@ -175,7 +124,8 @@ def inference_memory(
         InferenceMemory: bytes per part and ``total``.
 
     Raises:
-        ValueError: a dtype, ``context``, ``batch`` or ``group_size`` is not valid.
+        ValueError: a dtype, ``context``, ``batch`` or ``group_size`` is not valid;
+            a summary whose model did not take token ids.
         SummaryError: the forward failed.
 
     Example:
@@ -190,6 +140,8 @@ def inference_memory(
         >>> memory.kv_cache == 2 * 2 * 2 * 16 * 1024 * 2 * 2
         True
     """
+    if isinstance(model, ModelStatistics):
+        return summary_inference_memory(model, context, batch, dtype, kv_dtype, group_size)
     return inference_memories(
         model, input_size, input_data, dtypes, (dtype,), context=context, batch=batch,
         kv_dtype=kv_dtype, group_size=group_size, **kwargs,
@@ -210,8 +162,6 @@ def inference_memories(
     **kwargs: Any,
 ) -> list[InferenceMemory]:
     """``inference_memory`` for each of ``weight_dtypes``, from one forward."""
-    from ._checks import check_count
-
     names = [check_dtype(dtype, "dtype", WEIGHT_DTYPES) for dtype in weight_dtypes]
     if kv_dtype is not None:
         check_dtype(kv_dtype, "kv_dtype", KV_DTYPES)
@@ -259,14 +209,15 @@ def inference_memories(
 
 
 def summary_inference_memory(
-    stats: Any,
-    context: int,
-    batch: int,
-    dtype: str | torch.dtype,
-    kv_dtype: str | torch.dtype | None,
-    group_size: int,
+    stats: ModelStatistics,
+    context: int | None,
+    batch: int = 1,
+    dtype: str | torch.dtype = "bfloat16",
+    kv_dtype: str | torch.dtype | None = None,
+    group_size: int = DEFAULT_GROUP_SIZE,
 ) -> InferenceMemory:
-    """``inference_memory`` of the model a live summary holds (see ``SummaryViews``).
+    """``inference_memory`` of the model a live summary holds, on ``batch`` x
+    ``context`` token ids (``ModelStatistics.inference_memory``).
 
     Raises:
         ValueError: the summary has no model (loaded from JSON) or its model
@@ -302,38 +253,28 @@ def _measure(
     """One eval forward on fake/meta tensors under ``LiveMemory``, of a meta copy
     of ``model`` in ``PROBE_DTYPE`` (see ``returned_state.probe_copy``); also returns the
     floating dtype that copy computes in."""
-    from .capture import ForwardFailed, ModuleTree, interpreter
-    from .capture.live_memory import LiveMemory
-    from .enums import Mode
-    from .formatting import FormattingOptions
-    from .inputs import build_inputs
-    from .pipeline import capture, materialisable, summary_error
-
     named = _forward_names(model)
-    original = model
-    model = probe_copy(model)
+    copy = probe_copy(model)
     reference = next(
-        (t.dtype for t in model.parameters() if t.is_floating_point()), PROBE_DTYPE
+        (t.dtype for t in copy.parameters() if t.is_floating_point()), PROBE_DTYPE
     )
     extra = {
         key: value
         for key, value in (("use_cache", True), ("logits_to_keep", 1))
         if key in named and key not in kwargs
     }
+
+    def in_probe_dtypes(inputs: ForwardInputs) -> None:
+        # The copy computes in PROBE_DTYPE: so do its inputs.
+        inputs.args, inputs.kwargs = tree_map(in_probe_dtype, (inputs.args, inputs.kwargs))
+
     probe = LiveMemory()
     with interpreter.adjusted():
-        model, tree = materialisable(model, ModuleTree(model))
-        inputs = build_inputs(
-            model, input_size, input_data, None, dtypes, "meta", {**kwargs, **extra}, tree.modules,
-            attributes=tree.attributes,
+        drive(
+            copy, input_size, input_data, mode=Mode.EVAL, dtypes=dtypes, device="meta",
+            kwargs={**kwargs, **extra}, probe=probe, private=copy is not model,
+            adapt_inputs=in_probe_dtypes if copy is not model else None,
         )
-        if model is not original:  # the copy computes in PROBE_DTYPE: so do its inputs
-            inputs.args, inputs.kwargs = tree_map(in_probe_dtype, (inputs.args, inputs.kwargs))
-        try:
-            capture(model, tree, inputs, Mode.EVAL, private=model is not original, probe=probe)
-        except ForwardFailed as failed:
-            formatting = FormattingOptions(3, 0, (), 25, set())
-            raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
     return probe, reference
 
 
@@ -356,8 +297,6 @@ class _Weights:
 
 def _weights(model: nn.Module, bits: int, compute_size: int, group_size: int) -> _Weights:
     """Weight bytes at ``bits`` per quantized weight (see module doc), each tensor once."""
-    from .capture.tree import ModuleTree
-
     modules = ModuleTree(model).modules
     kept = _unquantized_tensors(model, modules)
     found = _Weights()

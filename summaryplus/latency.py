@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ._checks import check_count
+from .api import summary
+from .capture.tree import ModuleTree
 from .gpus import GPU, get_gpu
+from .inputs import build_inputs
+from .render.latency import latency_table
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -130,7 +135,6 @@ class Latency:
         }  # fmt: skip
 
     def to_table(self, depth: int | None = None) -> str:
-        from .render.latency import latency_table
 
         return latency_table(self, depth)
 
@@ -236,10 +240,6 @@ def measure_latency(
         >>> found.rows[0].measured > 0, found.gpu is None
         (True, True)
     """
-    from ._checks import check_count
-    from .api import summary
-    from .capture.tree import ModuleTree
-    from .inputs import build_inputs
 
     check_count(warmup, "warmup")
     check_count(repeats, "repeats", smallest=1)

@@ -13,7 +13,9 @@ import torch
 from torch import nn
 from torch.jit import ScriptModule
 
-from ._tensors import dtype_name
+from ._tensors import dtype_name, surviving_numel
+from .capture.values import first_shape, total_bytes
+from .cells import FormattingOptions, layer_name, num_params_cell, params_percent_cell, row_values
 from .enums import ColumnSettings
 from .errors import read_only_message
 
@@ -268,8 +270,6 @@ class LayerInfo:
 
     def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
         """``Class (var): depth-idx``, as torchinfo names a row."""
-        from .formatting import layer_name
-
         return layer_name(self, show_var_name, show_depth)
 
     # ------------------------------------------- torchinfo 1.8.0's row methods
@@ -277,22 +277,16 @@ class LayerInfo:
     # thin wrapper over the renderer (``formatting``) or the capture's helpers.
     def num_params_to_str(self, reached_max_depth: bool = False) -> str:
         """The Param # cell of this row."""
-        from .formatting import num_params_cell
-
         return num_params_cell(self, reached_max_depth)
 
     def macs_to_str(self, reached_max_depth: bool = False) -> str:
         """The Mult-Adds cell of this row (its subtree's MACs)."""
-        from .formatting import row_values
-
         return _cell(self, ColumnSettings.MULT_ADDS, reached_max_depth, row_values)
 
     def params_percent(
         self, total_params: int, reached_max_depth: bool = False, precision: int = 2
     ) -> str:
         """The Param % cell of this row, against ``total_params``."""
-        from .formatting import params_percent_cell
-
         return params_percent_cell(self, total_params, reached_max_depth, precision)
 
     def leftover_params(self) -> int:
@@ -327,8 +321,6 @@ class LayerInfo:
         ``batch_dim`` is accepted for torchinfo's signature; shapes are reported as
         the tensors have them.
         """
-        from .capture.values import first_shape, total_bytes
-
         return first_shape(inputs), total_bytes(inputs)
 
     @staticmethod
@@ -336,8 +328,6 @@ class LayerInfo:
         """Elements of one parameter and the name to show for it. A pruned weight
         (``weight_orig`` beside a ``weight_mask`` buffer) counts the elements that
         survive the mask, under its plain name."""
-        from ._tensors import surviving_numel
-
         return surviving_numel(module, name, param)
 
     @staticmethod
@@ -350,8 +340,6 @@ class LayerInfo:
 
 
 def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, values: Any) -> str:
-    from .formatting import FormattingOptions
-
     options = FormattingOptions(0, 0, (column,), 25, set())
     return str(values(options, row, reached_max_depth, 0, (column,))[column])
 
@@ -474,7 +462,7 @@ def freeze_rows(rows: list[LayerInfo]) -> None:
         row.__class__ = BuiltLayerInfo
 
 if TYPE_CHECKING:
-    from .records import LayerLike
+    from .protocols import LayerLike
 
     # mypy proves that a live row is what every view reads.
     def _viewable(row: LayerInfo) -> LayerLike:

@@ -33,10 +33,12 @@ not included.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from .render.units import readable_bytes
+from ._checks import check_dtype
+from .render.plan import inference_table
+from .units import readable_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -148,7 +150,6 @@ def estimate_training_memory(
     dtype: str | torch.dtype | None = None,
 ) -> TrainingMemory:
     """See ``SummaryViews.training_memory`` (``stats.training_memory``)."""
-    from .inference import check_dtype
 
     name = optimizer.lower() if isinstance(optimizer, str) else optimizer
     if name not in OPTIMIZER_STATES:
@@ -282,3 +283,41 @@ def _share(shards: int) -> Callable[[int], int]:
     # NB: FSDP pads each tensor to a multiple of the rank count; rounding up the
     # total is within one element per tensor of that.
     return lambda size: -(-size // shards)
+
+
+@dataclass(frozen=True)
+class InferenceMemory:
+    """Bytes to serve a model at ``context`` tokens x ``batch`` sequences (see module doc)."""
+
+    dtype: str
+    compute_dtype: str
+    kv_dtype: str
+    context: int | None
+    batch: int | None
+    weights: int
+    quantized_params: int
+    unquantized_params: int
+    scale_bytes: int
+    buffers: int
+    kv_cache: int
+    has_cache: bool
+    activations: int
+    assumptions: tuple[str, ...] = field(default=())
+    #: Bytes of the cache's integer bookkeeping (token counters), included in ``kv_cache``.
+    cache_counters: int = 0
+    #: Bytes of cache state the model holds in a fixed dtype, included in ``kv_cache``.
+    cache_fixed: int = 0
+    #: That dtype (or dtypes, comma-separated): "float32" for RWKV's and Mamba's state.
+    cache_fixed_dtype: str = ""
+
+    @property
+    def total(self) -> int:
+        """Weights, buffers, KV cache and the prefill's working memory."""
+        return self.weights + self.buffers + self.kv_cache + self.activations
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every part as plain data, ``total`` included (bytes)."""
+        return {**asdict(self), "assumptions": list(self.assumptions), "total": self.total}
+
+    def __str__(self) -> str:
+        return inference_table(self)

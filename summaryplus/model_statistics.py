@@ -6,7 +6,7 @@ summed bottom-up in one pass over the rows, never recomputed per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from torch import nn
@@ -21,18 +21,31 @@ from .accounting import (
     sum_subtrees,
 )
 from .capture.tree import ModuleTree
+from .cells import FormattingOptions
 from .enums import Units
+from .formatting import render_text
 from .gradients import gradient_params
 from .layer_info import LayerInfo, freeze_rows, intensity
+from .loaded import summary_record
 from .moe import MixtureOfExperts, find_mixture_of_experts
-from .render.units import footer_number, megabytes, scaled_count
+from .render.serialize import to_dict
+from .units import footer_number, megabytes, scaled_count
 from .views import SummaryViews
 
 if TYPE_CHECKING:
+    import torch
+
     from .capture.saved_storages import SavedStorages
-    from .formatting import FormattingOptions
+    from .memory import InferenceMemory
+
+    #: ``inference.summary_inference_memory``: (summary, context, batch, dtype,
+    #: kv_dtype, group_size) -> bytes to serve it.
+    MeasureInference = Callable[
+        ["ModelStatistics", int, int, "str | torch.dtype", "str | torch.dtype | None", int],
+        InferenceMemory,
+    ]
+    from .loaded import SummaryRecord
     from .records import SummaryLike
-    from .render.serialize import SummaryRecord
 
 class ModelStatistics(SummaryViews):
     """Result of ``summary()``: per-layer rows and model totals.
@@ -62,7 +75,7 @@ class ModelStatistics(SummaryViews):
         summary_list: list[LayerInfo],
         input_size: Any,
         total_input_size: int,
-        formatting: FormattingOptions,
+        formatting: FormattingOptions | None = None,
         *,
         model: nn.Module | None = None,
         tree: ModuleTree | None = None,
@@ -79,10 +92,15 @@ class ModelStatistics(SummaryViews):
         reached_params: frozenset[int] | None = None,
         output_held_bytes: int | None = None,
         output_grad_bytes: int | None = None,
+        measure_inference: MeasureInference | None = None,
     ) -> None:
         self.summary_list = summary_list
+        # ``summaryplus.inference_memory`` for ``inference_memory()``, given by
+        # the driver that made this summary (this module never imports it).
+        self._measure_inference = measure_inference
         self.input_size = input_size
-        self.formatting = formatting
+        # How the table shows this summary (torchinfo's defaults when not given).
+        self.formatting = formatting if formatting is not None else FormattingOptions.default()
         self.total_input = total_input_size
         self.uncounted_ops: dict[str, int] = dict(sorted((uncounted_ops or {}).items()))
         self.grad_enabled = grad_enabled
@@ -235,7 +253,6 @@ class ModelStatistics(SummaryViews):
         return len(self.summary_list)
 
     def __repr__(self) -> str:
-        from .formatting import render_text
 
         return render_text(self)
 
@@ -261,6 +278,50 @@ class ModelStatistics(SummaryViews):
         """``" (M): 1.23"`` / ``": 1,234"``: the tail of a footer line."""
         return footer_number(num, units)
 
+    def inference_memory(
+        self,
+        context: int,
+        batch: int = 1,
+        dtype: str | torch.dtype = "bfloat16",
+        kv_dtype: str | torch.dtype | None = None,
+        *,
+        group_size: int = 128,
+    ) -> InferenceMemory:
+        """Bytes to serve the model at ``context`` tokens x ``batch`` sequences:
+        weights in ``dtype`` (int8/int4 with their scales), the KV cache measured
+        from the cache a prefill forward returns, and that forward's peak.
+
+        Measured when called, by one forward of the summary's model on ``batch``
+        x ``context`` token ids, on fake/meta tensors (nothing computed; the model
+        is left as it was): ``summaryplus.inference_memory(stats, ...)``, which
+        ``summary()`` hands to its result (a summary never imports the drivers).
+        See ``summaryplus.inference``.
+
+        Raises:
+            ValueError: a summary loaded from JSON (it has no model to run), a
+                model that does not take token ids, or a bad argument.
+
+        Example:
+            >>> import torch, transformers
+            >>> from summaryplus import summary
+            >>> config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128,
+            ...     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            ...     vocab_size=100)
+            >>> with torch.device("meta"):
+            ...     model = transformers.LlamaForCausalLM(config)
+            >>> stats = summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
+            >>> # K and V x 2 layers x 2 kv heads x 16 dims x 4096 tokens x 1 x 2 bytes
+            >>> stats.inference_memory(context=4096, batch=1, dtype="int8").kv_cache
+            1048576
+        """
+        if self._measure_inference is None:
+            raise ValueError(
+                "inference_memory() measures with a forward of this summary's model, "
+                "which only a summary made by summary() can run: call "
+                "summaryplus.inference_memory(model, context=...)"
+            )
+        return self._measure_inference(self, context, batch, dtype, kv_dtype, group_size)
+
     def to_dict(self) -> dict[str, Any]:
         """Every layer field and total as plain data (schema ``summaryplus.summary/1``).
 
@@ -272,7 +333,6 @@ class ModelStatistics(SummaryViews):
             >>> summary(nn.Linear(4, 2), verbose=0).to_dict()["totals"]["total_params"]
             10
         """
-        from .render.serialize import to_dict
 
         return to_dict(self)
 
@@ -285,8 +345,6 @@ class ModelStatistics(SummaryViews):
             >>> summary(nn.Linear(4, 2), verbose=0).to_record().total_params
             10
         """
-        from .render.serialize import summary_record
-
         return summary_record(self)
 
 

@@ -33,7 +33,7 @@ from torch import nn
 from . import _tensors
 from ._logging import LoggerLike, resolve_logger
 from .capture.tree import ModuleTree
-from .render.escape import terminal
+from .escape import terminal
 
 __all__ = ["Change", "ParameterMonitor", "format_change"]
 

@@ -1,7 +1,9 @@
-"""The pipeline behind ``summary()`` and ``training_flops()``: inputs -> one
-captured forward (or the forward cache) -> statistics. ``api`` validates the
-arguments and prints; this module drives the stages; the public functions of
-``api`` and the inference measurement (``inference.py``) share it.
+"""The one driver: inputs -> one captured forward (or the forward cache) ->
+statistics, with one error path (``summary_error``). ``drive`` is used by
+``summary()`` and ``training_flops()`` (``api``), inference memory
+(``inference``) and so ``plan``; ``api`` validates the arguments and prints.
+An exported program is another source of rows (``exported``), not a step of
+this one.
 """
 
 from __future__ import annotations
@@ -13,32 +15,31 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
-from . import _checks
-from .capture import (
-    CaptureResult,
-    ForwardFailed,
-    ModuleTree,
-    capture_forward,
-    interpreter,
-    static_rows,
-)
+from .capture import interpreter
 from .capture.compiling import failed_around_hop
+from .capture.forward import CaptureResult, ForwardFailed, capture_forward
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent
+from .capture.static import static_rows
+from .capture.tree import ModuleTree
+from .cells import FormattingOptions
 from .enums import Mode
 from .errors import SummaryError
-from .formatting import FormattingOptions
 from .formulas import registry_version
 from .inputs import ForwardInputs, build_inputs
 from .model_statistics import ModelStatistics
+
+if TYPE_CHECKING:
+    from .model_statistics import MeasureInference
 
 logger = logging.getLogger("summaryplus")
 
@@ -57,6 +58,77 @@ def unwrapped(model: nn.Module) -> nn.Module:
     return model
 
 
+@dataclass
+class Forward:
+    """One driven forward: the model that ran (the caller's, or summaryplus's
+    own copy of it), its module tree, the inputs built for it and what the
+    capture recorded."""
+
+    model: nn.Module
+    tree: ModuleTree
+    inputs: ForwardInputs
+    result: CaptureResult
+
+
+def drive(
+    model: nn.Module,
+    input_size: Any,
+    input_data: Any,
+    *,
+    mode: Mode,
+    batch_dim: int | None = None,
+    dtypes: Sequence[torch.dtype | type] | None = None,
+    device: torch.device | str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    copy_inputs: bool = False,
+    count_backward: bool = False,
+    probe: LiveMemory | None = None,
+    adapt_inputs: Callable[[ForwardInputs], None] | None = None,
+    private: bool = False,
+    cache: bool = False,
+) -> Forward:
+    """Inputs -> one captured forward, the path every forward of the library
+    takes (``summary``, ``training_flops``, inference memory, ``plan``), with its
+    one error path.
+
+    Args:
+        model: the module to run (unwrapped already).
+        input_size, input_data, batch_dim, dtypes, device, kwargs, copy_inputs:
+            the inputs, as ``summary()`` takes them (``inputs.build_inputs``).
+        mode: the mode the forward runs in.
+        count_backward: also run and count a backward (``training_flops``).
+        probe: record the bytes alive op by op (inference memory's prefill peak).
+        adapt_inputs: changes the built inputs before the forward (inference
+            memory casts them to its probe copy's dtype).
+        private: ``model`` is summaryplus's own copy (it is left as the forward
+            makes it).
+        cache: keep (and reuse) the capture (``cache_forward_pass``).
+
+    Raises:
+        SummaryError: the forward failed; its ``partial`` holds the rows that
+            finished (``summary_error``).
+    """
+    original = model
+    model, tree = materialisable(model, ModuleTree(model))
+    inputs = build_inputs(
+        model, input_size, input_data, batch_dim, dtypes, device, kwargs or {}, tree.modules,
+        copy=copy_inputs, attributes=tree.attributes,
+    )
+    if adapt_inputs is not None:
+        adapt_inputs(inputs)
+    private = private or model is not original
+    key = _cache_key(model, tree, inputs, mode) if cache else None
+    result = _cached_result(model, key)
+    if result is None:
+        try:
+            result = capture(model, tree, inputs, mode, count_backward, private, probe)
+        except ForwardFailed as failed:
+            raise summary_error(model, tree, failed, inputs.sizes) from failed.error
+        if key is not None:
+            cached_forward_pass.put(model, key, result.rows, _without_rows(result))
+    return Forward(model, tree, inputs, result)
+
+
 def summarize(
     model: nn.Module,
     formatting: FormattingOptions,
@@ -69,33 +141,22 @@ def summarize(
     cache_forward_pass: bool,
     kwargs: dict[str, Any],
     copy_inputs: bool = False,
+    measure_inference: MeasureInference | None = None,
 ) -> ModelStatistics:
-    if _checks.is_exported_program(model):  # never run: its graph is summarized
-        from .exported import summary_of_program
-        return summary_of_program(model, formatting, input_size, kwargs)
+    """The summary of a module: its registration tree without inputs, else one
+    driven forward; ``formatting`` is how the result shows itself,
+    ``measure_inference`` what its ``inference_memory()`` calls."""
     model = unwrapped(model)
-    tree = ModuleTree(model)
     if input_size is None and input_data is None:
+        tree = ModuleTree(model)
         rows = static_rows(model, tree)
-        return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False)
-    original = model
-    model, tree = materialisable(model, tree)
-    inputs = build_inputs(
-        model, input_size, input_data, batch_dim, dtypes, device, kwargs, tree.modules,
-        copy=copy_inputs, attributes=tree.attributes,
+        return ModelStatistics(rows, None, 0, formatting, model=model, tree=tree, executed=False,
+                               measure_inference=measure_inference)
+    forward = drive(
+        model, input_size, input_data, mode=mode, batch_dim=batch_dim, dtypes=dtypes,
+        device=device, kwargs=kwargs, copy_inputs=copy_inputs, cache=cache_forward_pass,
     )
-    key = _cache_key(model, tree, inputs, mode) if cache_forward_pass else None
-    result = _cached_result(model, key)
-    if result is None:
-        try:
-            result = capture(model, tree, inputs, mode, private=model is not original)
-        except ForwardFailed as failed:
-            raise summary_error(model, tree, failed, formatting, inputs.sizes) from failed.error
-        if key is not None:
-            cached_forward_pass.put(model, key, result.rows, _without_rows(result))
-    return statistics(
-        model, tree, result, formatting, inputs.sizes, inputs.total_bytes, inputs.without_data
-    )
+    return statistics(forward, formatting, measure_inference)
 
 
 def capture(
@@ -166,13 +227,26 @@ def materialisable(model: nn.Module, tree: ModuleTree) -> tuple[nn.Module, Modul
 
 
 def statistics(
+    forward: Forward,
+    formatting: FormattingOptions | None = None,
+    measure_inference: MeasureInference | None = None,
+) -> ModelStatistics:
+    """The statistics of a driven forward (``formatting``: the result's table
+    settings, default torchinfo's; ``measure_inference``: see ``summarize``)."""
+    inputs = forward.inputs
+    return _statistics(forward.model, forward.tree, forward.result, inputs.sizes,
+                       inputs.total_bytes, inputs.without_data, formatting, measure_inference)
+
+
+def _statistics(
     model: nn.Module,
     tree: ModuleTree,
     result: CaptureResult,
-    formatting: FormattingOptions,
     sizes: Any,
     input_bytes: int,
-    without_data: bool = False,
+    without_data: bool,
+    formatting: FormattingOptions | None,
+    measure_inference: MeasureInference | None = None,
 ) -> ModelStatistics:
     return ModelStatistics(
         result.rows,
@@ -193,17 +267,16 @@ def statistics(
         reached_params=result.reached_params,
         output_held_bytes=result.output_held_bytes,
         output_grad_bytes=result.output_grad_bytes,
+        measure_inference=measure_inference,
     )
 
 
 def summary_error(
-    model: nn.Module,
-    tree: ModuleTree,
-    failed: ForwardFailed,
-    formatting: FormattingOptions,
-    sizes: Any,
+    model: nn.Module, tree: ModuleTree, failed: ForwardFailed, sizes: Any
 ) -> SummaryError:
-    partial = statistics(model, tree, failed.result, formatting, sizes, 0)
+    """The error of a failed forward: where it failed, what it received, who
+    raised it, with the rows that finished as a partial summary."""
+    partial = _statistics(model, tree, failed.result, sizes, 0, False, None)
     error = failed.error
     if failed.failure is not None:
         row = failed.failure.row

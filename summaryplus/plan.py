@@ -22,10 +22,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from ._checks import check_count
+from .api import training_flops
 from .gpus import GPU, GPUS
 from .inference import InferenceMemory, inference_memories
 from .memory import TrainingMemory
 from .recompute import CheckpointPlan
+from .render.plan import plan_text, render_plan
+from .speed import speed_plan
 
 if TYPE_CHECKING:
     from .inputs import InputData, InputSize
@@ -142,19 +146,16 @@ class Plan:
     ) -> SpeedPlan:
         """Prefill and decode bounds and the largest context and batch per GPU
         (``summaryplus.speed.speed_plan``)."""
-        from .speed import speed_plan
 
         return speed_plan(self, gpus, utilization)
 
     def __str__(self) -> str:
-        from .render.plan import plan_text
 
         return plan_text(self)
 
     def render(self, fmt: str = "text") -> str:
         """The plan in any format: ``text``, ``json``, ``csv``, ``html``, ``rich``,
         ``markdown``/``md`` or a tabulate format (``render.plan.render_plan``)."""
-        from .render.plan import render_plan
 
         return render_plan(self, fmt)
 
@@ -202,8 +203,6 @@ def plan(
         >>> found.total_params, found.forward_flops_per_token  # 2 x 16 x 100
         (3300, 3200.0)
     """
-    from ._checks import check_count
-    from .api import training_flops
 
     for value, argument in ((context, "context"), (batch, "batch"), (shards, "shards")):
         check_count(value, argument)

@@ -6,17 +6,11 @@ imported inside the drawing functions only: importing this module never loads it
 
 from __future__ import annotations
 
-from .render.plots import (
-    BY,
-    COLUMN_QUANTITIES,
-    COMPARISON_METRICS,
-    FORMATS,
-    plot_comparison,
-    plot_memory,
-    plot_summary,
-    plotted_quantities,
-)
 from .render.plots._labels import _middle_ellipsis  # noqa: F401 (imported by tests)
+from .render.plots._style import FORMATS
+from .render.plots.comparison import COMPARISON_METRICS, plot_comparison
+from .render.plots.layers import BY, COLUMN_QUANTITIES, plot_summary, plotted_quantities
+from .render.plots.training_memory import plot_memory
 
 __all__ = [
     "BY",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .formatting import FormattingOptions
+    from .cells import FormattingOptions
 
 
 class LayerLike(Protocol):
@@ -179,3 +179,10 @@ class SummaryLike(Protocol):
     def total_fused_bytes_moved(self) -> int: ...
     @property
     def total_intensity(self) -> float: ...
+
+
+def is_summary(value: object) -> bool:
+    """Whether ``value`` is a summary, live (``ModelStatistics``) or loaded
+    (``SummaryRecord``): it has rows and totals. (A structural check: this
+    layer knows neither class.)"""
+    return all(hasattr(value, name) for name in ("summary_list", "total_params", "formatting"))

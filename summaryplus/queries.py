@@ -25,8 +25,9 @@ its parameters on the first call only but its MACs on every call. With
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._checks import check_count
 
@@ -324,3 +325,20 @@ def _check_by(by: object) -> str:
         accepted = ", ".join(repr(name) for name in BY)
         raise ValueError(f"by={by!r} is not valid; accepted values: {accepted}")
     return by
+
+
+def layer_keys(layers: Iterable[Any]) -> list[tuple[str, int]]:
+    """How a diff matches rows: (``module_path``, call index) of each row, in order.
+
+    Example:
+        >>> from types import SimpleNamespace as Row
+        >>> layer_keys([Row(module_path=""), Row(module_path="0"), Row(module_path="0")])
+        [('', 0), ('0', 0), ('0', 1)]
+    """
+    calls: dict[str, int] = {}
+    keys = []
+    for layer in layers:
+        call = calls.get(layer.module_path, 0)
+        calls[layer.module_path] = call + 1
+        keys.append((layer.module_path, call))
+    return keys

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .capture.saved_storages import OUTSIDE, SavedStorages
 from .memory import TrainingMemory, estimate_training_memory
+from .render.recompute import plan_snippet, plan_text
 
 if TYPE_CHECKING:
     import torch
@@ -152,7 +153,6 @@ class CheckpointPlan:
 
     def snippet(self) -> str:
         """Python that wraps ``paths`` of ``model`` (non-reentrant checkpoints)."""
-        from .render.recompute import plan_snippet
 
         return plan_snippet(self)
 
@@ -174,7 +174,6 @@ class CheckpointPlan:
         }
 
     def __str__(self) -> str:
-        from .render.recompute import plan_text
 
         return plan_text(self)
 

@@ -1,6 +1,9 @@
 """Records: summaries and their rows as plain, frozen data (no module
-references), what ``to_dict``/JSON write and ``load_summary`` reads back. Every
-view works on them as on a live ``ModelStatistics`` (``views.SummaryViews``).
+references), what ``to_dict``/JSON write and ``load_summary`` reads back.
+
+Data only: ``SummaryData`` has no views; ``loaded.SummaryRecord`` (what
+``load_summary`` and ``to_record()`` return) adds them, a layer above the
+renderers.
 """
 
 from __future__ import annotations
@@ -11,18 +14,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._plain import json_plain as _plain
+from .cells import FormattingOptions, layer_name
+from .enums import ColumnSettings, RowSettings
 from .errors import read_only_message
 from .layer_info import intensity
 from .protocols import LayerLike as LayerLike
 from .protocols import SummaryLike as SummaryLike
-from .views import SummaryViews
 
 if TYPE_CHECKING:
     from .findings import Finding
-    from .formatting import FormattingOptions
 
 __all__ = [
-    "SCHEMA", "LayerLike", "LayerRecord", "SummaryLike", "SummaryRecord", "TotalsRecord", "linked",
+    "SCHEMA", "LayerLike", "LayerRecord", "SummaryData", "SummaryLike", "TotalsRecord", "linked",
+    "refuse_writes",
 ]
 
 #: The schema name and version written into every export.
@@ -102,8 +106,6 @@ class LayerRecord:
 
     def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
         """``Class (var): depth-idx``, as the table names the row."""
-        from .formatting import layer_name
-
         return layer_name(self, show_var_name, show_depth)
 
 
@@ -159,11 +161,9 @@ class TotalsRecord:
 
 
 @dataclass(frozen=True)
-class SummaryRecord(SummaryViews):
-    """A summary as plain data: what ``to_dict`` writes and ``load_summary`` returns.
-
-    Every view of a live summary works on it too (``largest``, ``group_by``,
-    ``to_table``, ``to_html``, ``str()``...), with the default columns.
+class SummaryData:
+    """A summary as plain data: what ``to_dict`` writes and ``load_summary`` reads
+    (``loaded.SummaryRecord``, this data with the views, is what it returns).
 
     Totals read as attributes (``record.total_params``), as on
     ``ModelStatistics``; ``layers`` (also ``summary_list``) are
@@ -211,9 +211,6 @@ class SummaryRecord(SummaryViews):
         """Table settings for the views: the saved ``table``, or torchinfo's
         defaults for files without one (depth 3; output shape, Param # and, when
         a forward ran, Mult-Adds)."""
-        from .enums import ColumnSettings, RowSettings
-        from .formatting import FormattingOptions
-
         table = self.table or {
             "depth": 3,
             "col_names": ["output_size", "num_params"]
@@ -231,11 +228,6 @@ class SummaryRecord(SummaryViews):
         options.set_layer_name_width(self.layers)
         options.memory_holds_activations = self.totals.grad_enabled
         return options
-
-    def __str__(self) -> str:
-        from .formatting import render_text
-
-        return render_text(self)
 
     def __iter__(self) -> Iterator[LayerRecord]:
         return iter(self.layers)
@@ -298,36 +290,29 @@ def linked(layers: tuple[LayerRecord, ...]) -> tuple[LayerRecord, ...]:
 
 
 
-def _refuse_set(record: Any, name: str, value: Any) -> None:
-    raise dataclasses.FrozenInstanceError(read_only_message(_what(record), name))
+def refuse_writes(kind: type, what: str) -> None:
+    """Makes ``kind`` (a frozen dataclass) refuse writes with the live rows' wording
+    (``what`` says which object is read-only); still a ``FrozenInstanceError``
+    (an ``AttributeError``). Called after the class is made: a frozen dataclass
+    refuses its own assignment."""
+
+    def refuse_set(record: Any, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(read_only_message(what, name))
+
+    def refuse_delete(record: Any, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(read_only_message(what, name, deleting=True))
+
+    kind.__setattr__ = refuse_set  # type: ignore[method-assign,assignment]
+    kind.__delattr__ = refuse_delete  # type: ignore[method-assign,assignment]
 
 
-def _refuse_delete(record: Any, name: str) -> None:
-    raise dataclasses.FrozenInstanceError(read_only_message(_what(record), name, deleting=True))
-
-
-def _what(record: Any) -> str:
-    return next(text for kind, text in _WHAT.items() if isinstance(record, kind))
-
-
-# The frozen dataclasses' own refusal ("cannot assign to field 'x'") replaced by
-# the live rows' wording; still a FrozenInstanceError (an AttributeError).
-# (Assigned after the class is made: a frozen dataclass refuses its own.)
-_WHAT: dict[type, str] = {
-    LayerRecord: "the rows of a summary record (loaded, or to_record()) are read-only",
-    TotalsRecord: "the totals of a summary record are read-only",
-    SummaryRecord: "a summary record (loaded, or to_record()) is read-only",
-}
-for _record in _WHAT:
-    _record.__setattr__ = _refuse_set  # type: ignore[method-assign,assignment]
-    _record.__delattr__ = _refuse_delete  # type: ignore[method-assign,assignment]
+refuse_writes(LayerRecord, "the rows of a summary record (loaded, or to_record()) are read-only")
+refuse_writes(TotalsRecord, "the totals of a summary record are read-only")
+refuse_writes(SummaryData, "a summary record (loaded, or to_record()) is read-only")
 
 
 if TYPE_CHECKING:
-    # mypy proves that loaded summaries are what the views take (model_statistics.py
-    # and layer_info.py prove it for the live ones).
+    # mypy proves that loaded rows are what the views take (loaded.py proves it
+    # for loaded summaries, model_statistics.py and layer_info.py for live ones).
     def _loaded_row(row: LayerRecord) -> LayerLike:
         return row
-
-    def _loaded_summary(record: SummaryRecord) -> SummaryLike:
-        return record

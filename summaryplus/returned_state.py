@@ -21,6 +21,7 @@ from torch import nn
 
 from . import _tensors
 from .capture.reach import is_cache_key
+from .capture.values import iter_tensors
 
 # The dtype the cache is measured in (``probe_copy``): a served model's usual one.
 PROBE_DTYPE = torch.bfloat16
@@ -72,7 +73,6 @@ def returned_state(output: Any, accepted: Sequence[str], reference: torch.dtype)
     its element count (a sliding window's cache is the window it keeps); floating
     tensors in ``reference`` (the dtype the probe's model computes in) follow the
     model's dtype, others are held in their own."""
-    from .capture.values import iter_tensors
 
     caches = state_values(output, accepted)
     seen: set[object] = set()

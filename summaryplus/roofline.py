@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .gpus import GPU, get_gpu, peak_key
+from .render.plots.roofline import plot_roofline
+from .render.roofline import roofline_table
 
 if TYPE_CHECKING:
     from .records import LayerLike, SummaryLike
@@ -122,13 +124,11 @@ class Roofline:
 
     def to_table(self, depth: int | None = None, tablefmt: str = "simple") -> str:
         """The bounds as a table (rows down to ``depth``, default all)."""
-        from .render.roofline import roofline_table
 
         return roofline_table(self, depth, tablefmt)
 
     def plot(self, depth: int | None = None, ax: Any = None) -> Any:
         """The rows on the GPU's roofline chart (matplotlib)."""
-        from .render.plots.roofline import plot_roofline
 
         return plot_roofline(self, depth, ax)
 

@@ -38,9 +38,10 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .gpus import GPU, get_gpu
+from .render.speed import speed_text
 
 if TYPE_CHECKING:
-    from .inference import InferenceMemory
+    from .memory import InferenceMemory
     from .plan import Plan
 
 __all__ = ["SpeedPlan", "SpeedRow", "speed_plan"]
@@ -126,7 +127,6 @@ class SpeedPlan:
         }
 
     def __str__(self) -> str:
-        from .render.speed import speed_text
 
         return speed_text(self)
 

@@ -9,12 +9,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
+from .findings import find
+from .memory import estimate_training_memory
+from .queries import group_by, largest, layers_over
+from .recompute import checkpoint_plan
+from .render.formats import render_summary
+from .render.html import to_html, to_markdown
+from .render.log import log_summary
+from .render.report import report_page, summary_report
+from .render.report_views import write_report
+from .render.rich import rich_renderables
+from .render.serialize import to_csv, to_dataframe, to_json
+from .render.table import to_table
+from .roofline import roofline
+
 if TYPE_CHECKING:
     import torch
 
     from .findings import Findings
     from .gpus import GPU
-    from .inference import InferenceMemory
     from .memory import TrainingMemory
     from .recompute import CheckpointPlan
     from .records import SummaryLike
@@ -79,7 +92,6 @@ class SummaryViews:
             >>> stats.training_memory("adam").optimizer_state  # 2 states * 1010 * 4 bytes
             8080
         """
-        from .memory import estimate_training_memory
 
         return estimate_training_memory(
             self._viewed(),
@@ -130,51 +142,11 @@ class SummaryViews:
             >>> plan.paths, plan.saved_bytes < stats.activation_bytes
             (('blocks.0', 'blocks.1'), True)
         """
-        from .recompute import checkpoint_plan
 
         return checkpoint_plan(
             self._viewed(), budget, optimizer, candidates=candidates,
             mixed_precision=mixed_precision, shards=shards, dtype=dtype,
         )
-
-    def inference_memory(
-        self,
-        context: int,
-        batch: int = 1,
-        dtype: str | torch.dtype = "bfloat16",
-        kv_dtype: str | torch.dtype | None = None,
-        *,
-        group_size: int = 128,
-    ) -> InferenceMemory:
-        """Bytes to serve the model at ``context`` tokens x ``batch`` sequences:
-        weights in ``dtype`` (int8/int4 with their scales), the KV cache measured
-        from the cache a prefill forward returns, and that forward's peak.
-
-        Measured when called, by one forward of the summary's model on ``batch``
-        x ``context`` token ids, on fake/meta tensors (nothing computed; the model
-        is left as it was). See ``summaryplus.inference_memory`` and
-        ``summaryplus.inference``.
-
-        Raises:
-            ValueError: a summary loaded from JSON (it has no model to run), a
-                model that does not take token ids, or a bad argument.
-
-        Example:
-            >>> import torch, transformers
-            >>> from summaryplus import summary
-            >>> config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128,
-            ...     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-            ...     vocab_size=100)
-            >>> with torch.device("meta"):
-            ...     model = transformers.LlamaForCausalLM(config)
-            >>> stats = summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
-            >>> # K and V x 2 layers x 2 kv heads x 16 dims x 4096 tokens x 1 x 2 bytes
-            >>> stats.inference_memory(context=4096, batch=1, dtype="int8").kv_cache
-            1048576
-        """
-        from .inference import summary_inference_memory
-
-        return summary_inference_memory(self, context, batch, dtype, kv_dtype, group_size)
 
     def findings(self, rules: _Iterable[str] | None = None) -> Findings:
         """Conclusions you can act on: each with a stable rule id, a severity
@@ -198,7 +170,6 @@ class SummaryViews:
             >>> stats.findings()
             []
         """
-        from .findings import find
 
         return find(self._viewed(), rules)
 
@@ -218,7 +189,6 @@ class SummaryViews:
             >>> [(s.layer.module_path, s.value) for s in stats.largest(1)]
             [('0', 36)]
         """
-        from .queries import largest
 
         return largest(self._viewed(), k, by, depth)
 
@@ -236,7 +206,6 @@ class SummaryViews:
             >>> [s.layer.module_path for s in stats.layers_over(20)]
             ['0']
         """
-        from .queries import layers_over
 
         return layers_over(self._viewed(), threshold, by, depth)
 
@@ -252,7 +221,6 @@ class SummaryViews:
             >>> [(g.module_path, g.params) for g in stats.group_by(1)]
             [('0', 36), ('1', 10)]
         """
-        from .queries import group_by
 
         return group_by(self._viewed(), depth)
 
@@ -275,7 +243,6 @@ class SummaryViews:
             >>> stats.roofline("h100-sxm").total.bound_by
             'memory'
         """
-        from .roofline import roofline
 
         return roofline(self._viewed(), gpu, dtype, fused=fused, tf32=tf32)
 
@@ -300,7 +267,6 @@ class SummaryViews:
             ------------------------  ---------
             Linear                           10
         """
-        from .render.table import to_table
 
         return to_table(self._viewed(), tablefmt, depth, columns, totals)
 
@@ -317,7 +283,6 @@ class SummaryViews:
             >>> "| Total params" in summary(nn.Linear(4, 2), verbose=0).render("md")
             True
         """
-        from .render.formats import render_summary
 
         return render_summary(self._viewed(), fmt)
 
@@ -330,7 +295,6 @@ class SummaryViews:
             >>> summary(nn.Linear(4, 2), verbose=0).to_json(indent=None)[:34]
             '{"schema": "summaryplus.summary/1"'
         """
-        from .render.serialize import to_json
 
         return to_json(self._viewed(), path, indent)
 
@@ -343,7 +307,6 @@ class SummaryViews:
             >>> len(summary(nn.Linear(4, 2), verbose=0).to_csv().splitlines())
             2
         """
-        from .render.serialize import to_csv
 
         return to_csv(self._viewed(), path)
 
@@ -358,7 +321,6 @@ class SummaryViews:
             >>> summary(nn.Linear(4, 2), verbose=0).to_dataframe()["num_params"].tolist()
             [10]
         """
-        from .render.serialize import to_dataframe
 
         return to_dataframe(self._viewed())
 
@@ -401,31 +363,26 @@ class SummaryViews:
             >>> "<table" in summary(nn.Linear(4, 2), verbose=0).to_html()
             True
         """
-        from .render.report import report_page, summary_report
 
         page = path is not None if standalone is None else standalone
         if interactive:
             text = summary_report(self._viewed(), columns=columns, standalone=page)
         else:
-            from .render.html import to_html
 
             text = to_html(self._viewed())
             if page:
                 text = report_page(text, "summary")
-        from .render.report_views import write_report
 
         return write_report(text, path)
 
     def _repr_html_(self) -> str:
         """What Jupyter shows: the report in its compact form (folded to the
         summary's depth, bars on, scrolling within a fixed height)."""
-        from .render.report import summary_report
 
         return summary_report(self._viewed(), compact=True)
 
     def _repr_markdown_(self) -> str:
         """Markdown for notebooks and Markdown exports: GitHub tables of layers and totals."""
-        from .render.html import to_markdown
 
         return to_markdown(self._viewed())
 
@@ -441,7 +398,6 @@ class SummaryViews:
             >>> from summaryplus import summary
             >>> summary(nn.Linear(4, 2), verbose=0).log(logging.getLogger("train"))
         """
-        from .render.log import log_summary
 
         log_summary(self._viewed(), logger, level)
 
@@ -449,6 +405,5 @@ class SummaryViews:
         self, console: Console, options: ConsoleOptions
     ) -> Iterator[RenderableType]:
         """rich's renderable protocol: ``rich.print(stats)`` shows rich tables."""
-        from .render.rich import rich_renderables
 
         yield from rich_renderables(self._viewed(), console, options)

@@ -610,17 +610,6 @@ def test_debug_shows_the_traceback(work: Path) -> None:
     assert result.err.strip().splitlines()[-1].startswith("summaryplus: error: ")
 
 
-@pytest.mark.skipif(
-    (REPO / "summaryplus" / "plot.py").exists() or (REPO / "summaryplus" / "plot").exists(),
-    reason="summaryplus.plot exists",
-)
-def test_plot_without_plot_module(work: Path) -> None:
-    result = cli("cli_factories.py:make_cnn", "--input-size", "1,3,32,32", "--plot", "x.png",
-                     cwd=work)
-    assert result.code == 2
-    assert "--plot needs summaryplus.plot" in one_error_line(result)
-
-
 def test_read_safetensors_rejects_inconsistent_offsets(tmp_path: Path) -> None:
     path = tmp_path / "bad.safetensors"
     header = json.dumps({"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 8]}}).encode()

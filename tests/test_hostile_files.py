@@ -171,12 +171,12 @@ def test_nothing_outside_the_folder_is_opened(tmp_path: Path, outside: Path) -> 
 
 def test_a_folder_config_linked_out_is_refused(tmp_path: Path, outside: Path) -> None:
     from summaryplus._factories import CommandError
-    from summaryplus.cli.frontend import _classify
+    from summaryplus.cli.kinds import classify
 
     folder = tmp_path / "ckpt"
     (folder / "config.json").symlink_to(outside)
     with pytest.raises(CommandError, match=r"'config.json'.*link"):
-        _classify(str(folder))
+        classify(str(folder))
 
 
 def test_a_hub_cache_entry_linked_out_is_refused(

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from summaryplus import compare, diff, load_summary, summary
-from summaryplus.render.escape import csv_cell, html_text, markdown, terminal
+from summaryplus.escape import csv_cell, html_text, markdown, terminal
 
 # ------------------------------------------------------------------ saved summaries
 

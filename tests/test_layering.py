@@ -1,80 +1,127 @@
-"""The data flows one way: inputs -> capture -> records -> statistics -> render.
-
-Read from the source (every ``import``, those under ``TYPE_CHECKING`` too), so a
-view that reaches back into the result class, or a capture module that reaches
-forward into a renderer, fails here rather than in a review.
+"""The import graph runs one way: every module has a layer (``tests/layers.py``),
+imports go to the same layer or a lower one, and nothing imports in a cycle,
+counting imports inside functions (they run on the first call) and the
+``__init__`` of each package a module lives in. Read from the source, so a
+view that reaches the result class, a row that reaches a renderer or a
+statistic that reaches a driver fails here, naming the file and line.
 """
 
 from __future__ import annotations
 
-import ast
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.layers import LAYER_NAMES, LAYERS, check, edges, layer_of
+
 PACKAGE = Path(__file__).resolve().parent.parent / "summaryplus"
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def test_the_graph_is_layered_and_acyclic() -> None:
+    problems = check(PACKAGE)
+    assert not problems, "\n".join(problems)
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every ``summaryplus`` module ``path`` imports, as absolute dotted names."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = _module_name(path)
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - (node.level - 1)]
-                module = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                module = node.module or ""
-            found.add(module)
-            # ``from . import name`` may name a module.
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return {name for name in found if name.split(".")[0] == "summaryplus"}
+def test_the_rules_see_the_imports() -> None:
+    # A rule over an empty graph would pass for nothing.
+    modules, graph = edges(PACKAGE)
+    assert len(modules) >= 150 and len(graph) >= 400
+    found = {(edge.source, edge.target) for edge in graph}
+    assert ("summaryplus.api", "summaryplus.pipeline") in found
+    # ``from . import _tensors`` names the module, not the package.
+    assert ("summaryplus.accounting", "summaryplus._tensors") in found
+    assert ("summaryplus.accounting", "summaryplus") not in found
+    # The one lazy import of the drivers: sympy stays out of ``import summaryplus``.
+    lazy = {(edge.source, edge.target) for edge in graph if edge.lazy}
+    assert ("summaryplus.api", "summaryplus.exported") in lazy
+    assert {layer_of(name) for name in modules} == set(range(len(LAYER_NAMES)))
 
 
-def _files(*patterns: str) -> list[Path]:
-    return sorted({path for pattern in patterns for path in PACKAGE.glob(pattern)})
+def _planted(tmp_path: Path, module: str, text: str) -> list[str]:
+    copy = tmp_path / "summaryplus"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / module
+    target.write_text(target.read_text(encoding="utf-8") + text, encoding="utf-8")
+    return check(copy)
 
 
-# The views: whatever reads a summary and shows or queries it.
-VIEWS = _files("render/**/*.py", "queries.py", "memory.py", "formatting.py", "views.py",
-               "findings/*.py", "recompute.py")
-# What runs the model and records rows: upstream of the statistics and the views.
-CAPTURE = _files("capture/*.py", "formulas/*.py", "inputs.py", "layer_info.py")
+def test_a_planted_back_edge_fails_with_its_line(tmp_path: Path) -> None:
+    # A row that formats itself through the table renderer, inside a method.
+    problems = _planted(
+        tmp_path, "layer_info.py",
+        "\n\ndef _planted() -> None:\n    from .formatting import render_text  # lazy: test\n",
+    )
+    lines = len((PACKAGE / "layer_info.py").read_text(encoding="utf-8").splitlines())
+    assert any(
+        problem.startswith(f"summaryplus/layer_info.py:{lines + 4}: summaryplus.layer_info (data) "
+                           "imports summaryplus.formatting (render), a higher layer")
+        for problem in problems
+    ), problems
+    assert any(problem.startswith("cycle of") for problem in problems)
 
 
-def test_the_rules_see_the_modules() -> None:
-    # A rule over an empty list would pass for nothing.
-    assert len(VIEWS) >= 20 and len(CAPTURE) >= 15
-    assert "summaryplus.model_statistics" in imported_modules(PACKAGE / "api.py")
+def test_a_lazy_import_needs_its_reason(tmp_path: Path) -> None:
+    problems = _planted(
+        tmp_path, "api.py", "\n\ndef _planted() -> None:\n    from . import errors\n"
+    )
+    assert len(problems) == 1 and "without a '# lazy: <reason>' comment" in problems[0]
 
 
-@pytest.mark.parametrize("path", VIEWS, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_views_never_import_the_result_class(path: Path) -> None:
-    # Views take any summary (records.SummaryLike): live or loaded from JSON.
-    forbidden = {"summaryplus.model_statistics", "summaryplus.api", "summaryplus.cli"}
-    assert not imported_modules(path) & forbidden
+def test_a_new_module_needs_a_layer(tmp_path: Path) -> None:
+    copy = tmp_path / "summaryplus"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "stray.py").write_text('"""A module nobody placed."""\n', encoding="utf-8")
+    assert check(copy) == ["summaryplus.stray: no layer in tests/layers.py LAYERS"]
 
 
-@pytest.mark.parametrize("path", CAPTURE, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_capture_never_imports_later_stages(path: Path) -> None:
-    later = ("summaryplus.model_statistics", "summaryplus.render", "summaryplus.views",
-             "summaryplus.queries", "summaryplus.api", "summaryplus.accounting")
-    reached = {name for name in imported_modules(path) if name.startswith(later)}
-    # layer_info's torchinfo row methods format one cell through formatting
-    # (lazily): the only backward edge, kept for torchinfo's API.
-    assert not reached, reached
+@pytest.mark.parametrize(
+    "view", ["summaryplus.views", "summaryplus.records", "summaryplus.loaded",
+             "summaryplus.queries", "summaryplus.formatting", "summaryplus.render.table",
+             "summaryplus.render.report", "summaryplus.memory", "summaryplus.findings"],
+)
+def test_views_and_records_never_reach_the_drivers_or_the_capture(view: str) -> None:
+    # Everything a view or record imports, directly or through others.
+    _, graph = edges(PACKAGE)
+    successors: dict[str, set[str]] = {}
+    for edge in graph:
+        successors.setdefault(edge.source, set()).add(edge.target)
+    reached, todo = set(), [view]
+    while todo:
+        for name in successors.get(todo.pop(), ()):
+            if name not in reached:
+                reached.add(name)
+                todo.append(name)
+    forbidden = ("summaryplus.api", "summaryplus.pipeline", "summaryplus.inference",
+                 "summaryplus.capture.forward", "summaryplus.capture.recorder",
+                 "summaryplus.capture.counter")
+    assert not {name for name in reached if name.startswith(forbidden)}
+    if view != "summaryplus.loaded" and view != "summaryplus.views":
+        assert "summaryplus.model_statistics" not in reached
+
+
+def test_import_summaryplus_loads_only_placed_modules_and_no_heavy_dependency() -> None:
+    code = (
+        "import sys, summaryplus\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'summaryplus'))\n"
+        "print(sorted(m for m in ('sympy', 'tabulate', 'matplotlib', 'transformers', "
+        "'huggingface_hub', 'pandas', 'rich', 'summaryplus.cli') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent).stdout.splitlines()
+    loaded = eval(out[0])  # a list literal printed by the child
+    assert all(layer_of(name) is not None for name in loaded)
+    assert eval(out[1]) == []
+
+
+def test_layers_name_real_modules() -> None:
+    # A layer entry left behind by a move or a rename would hide a new module.
+    modules, _ = edges(PACKAGE)
+    stale = [name for name in LAYERS
+             if not any(module == name or module.startswith(name + ".") for module in modules)]
+    assert not stale
 
 
 def test_no_file_over_500_lines() -> None:

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from summaryplus import load_summary, summary
-from summaryplus.formatting import shapes_text
+from summaryplus.shapes import shapes_text
 
 
 class _ReturnDictLayer(nn.Module):

@@ -20,7 +20,7 @@ from summaryplus.checkpoints import summarize_checkpoint
 from summaryplus.render.checkpoint import render_checkpoint
 from summaryplus.render.report import summary_report
 from summaryplus.render.table import footer_items
-from summaryplus.render.units import readable_bytes, readable_count
+from summaryplus.units import readable_bytes, readable_count
 
 _ZERO = re.compile(r"(?<![\d.,])0\.00(?!\d)")
 

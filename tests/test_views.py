@@ -37,7 +37,7 @@ from summaryplus import (
 )
 from summaryplus.examples import SmallCNN
 from summaryplus.formatting import params_shown, visible_rows
-from summaryplus.render.serialize import LayerRecord, TotalsRecord
+from summaryplus.records import LayerRecord, TotalsRecord
 from summaryplus.render.table import footer_items
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -407,7 +407,7 @@ def test_to_table_bad_arguments(gpt2_stats: Any) -> None:
 
 def test_footer_items_are_the_text_footer(cnn_stats: Any, gpt2_stats: Any) -> None:
     from summaryplus.footer import footer_sections
-    from summaryplus.render.units import readable_bytes, readable_count
+    from summaryplus.units import readable_bytes, readable_count
 
     for _, stats in (cnn_stats, gpt2_stats):
         text = str(stats)

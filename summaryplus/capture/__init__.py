@@ -7,12 +7,8 @@ hooks), also when it raises or is interrupted. ``static`` makes rows without a
 forward. The other modules are the pieces they use: the recorder and its op
 counter, the ``forward`` wrappers, the registration tree, value walking,
 fallbacks for ops without data, assumed routing, the forward cache.
+
+Import the modules themselves (``capture.forward``, ``capture.tree``...): this
+package imports none of them, so that reading the module tree or walking values
+(low layers) does not load the capture engine.
 """
-
-from __future__ import annotations
-
-from .forward import CaptureResult, ForwardFailed, capture_forward
-from .static import static_rows
-from .tree import ModuleTree
-
-__all__ = ["CaptureResult", "ForwardFailed", "ModuleTree", "capture_forward", "static_rows"]

@@ -21,6 +21,7 @@ from .input_copies import copy_inputs
 from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
 from .recorder import Failure, Recorder
+from .routing import RoutingOpCounter
 from .saved_storages import SavedStorages, StorageTracker
 from .static import scripted_rows
 from .tree import ModuleTree
@@ -142,7 +143,6 @@ def capture_forward(
         stack.callback(_reshard, tree)
         stack.callback(recorder.release)
         if assume_routing:  # fake tensors whose routers must give values (routing.py)
-            from .routing import RoutingOpCounter
 
             counter = RoutingOpCounter(recorder, snapshot)
             stack.enter_context(counter)

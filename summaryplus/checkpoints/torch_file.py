@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .. import _tensors
 from .._untrusted import MAX_ZIP_MEMBER_BYTES, check_zip_members
 from .model import CheckpointError, CheckpointSummary, TensorInfo, UnsafeCheckpointError
 
@@ -43,7 +44,6 @@ def read_torch(path: str | os.PathLike[str], *, label: str | None = None) -> Che
 
     import torch
 
-    from .. import _tensors
 
     file = Path(path)
     label = label or file.name

@@ -8,12 +8,14 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from pathlib import Path
 
-from .._factories import FAILURE, USAGE, CommandError
-from .._untrusted import contained, load_json_file
-from ..render.escape import terminal
+from .._factories import FAILURE, USAGE, CommandError, check_device, one_line
+from ..enums import ColumnSettings, RowSettings
+from ..escape import terminal
+from ..render.output import check_format
+from .kinds import classify
 from .parser import PROG, build_parser
+from .plan import build_plan_parser, run_plan
 from .quiet import library_output_hidden
 from .targets import run_checkpoint, run_config, run_demo, run_exported, run_factory
 
@@ -54,7 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the exit status."""
     given = list(sys.argv[1:] if argv is None else argv)
     if given[:1] == ["plan"]:
-        from .plan import build_plan_parser, run_plan
 
         return _guarded(build_plan_parser().parse_args(given[1:]), run_plan)
     parser = build_parser()
@@ -104,7 +105,6 @@ def _run_guarded(args: argparse.Namespace, run: Callable[[argparse.Namespace], i
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except Exception as error:
-        from .._factories import one_line
 
         message = f"{one_line(error)} (run with --debug for the traceback)"
         return _fail(args, error, message, FAILURE)
@@ -124,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         _reject(args, "demo", _MODEL_OPTIONS + _CONFIG_OPTIONS + _OUTPUT_OPTIONS)
         return run_demo(args)
     _check_format(args.format)
-    kind, path = _classify(target)
+    kind, path = classify(target)
     if kind == "checkpoint":
         _reject(args, "a checkpoint", _MODEL_OPTIONS + _CONFIG_OPTIONS)
         return run_checkpoint(args, path)
@@ -150,7 +150,6 @@ def _reject(args: argparse.Namespace, what: str, options: tuple[tuple[str, str],
 def _check_format(fmt: str | None) -> None:
     if fmt is None:
         return
-    from ..render.output import check_format
 
     try:
         check_format(fmt, "--format")
@@ -159,8 +158,6 @@ def _check_format(fmt: str | None) -> None:
 
 
 def _check_model_options(args: argparse.Namespace) -> None:
-    from .._factories import check_device
-    from ..enums import ColumnSettings, RowSettings
 
     if args.input_size is not None and args.seq_len is not None:
         raise CommandError("give --input-size or --seq-len, not both", USAGE)
@@ -188,62 +185,3 @@ def _check_model_options(args: argparse.Namespace) -> None:
                 "--plot needs summaryplus.plot, which this version of summaryplus does not have",
                 USAGE,
             )
-
-
-def _classify(target: str) -> tuple[str, Path]:
-    """What TARGET names: ("factory" | "checkpoint" | "config" | "exported", path).
-
-    A file or folder that exists wins over a hub name of the same spelling; a
-    hub name (``org/model``) is fetched here, so it arrives as a local config."""
-    from ..checkpoints import SAFETENSORS_SUFFIXES, TORCH_SUFFIXES, find_index, weight_files
-    from ..exported.archive import PT2_SUFFIXES
-
-    path = Path(target)
-    weights = SAFETENSORS_SUFFIXES + TORCH_SUFFIXES
-    if path.is_dir():
-        if find_index(path) is not None or weight_files(path):
-            return "checkpoint", path
-        if (path / "config.json").is_file():
-            # Found by looking in the folder: it must stay in it (no link out).
-            return "config", contained(path, "config.json", CommandError, target)
-        raise CommandError(
-            f"{target}: this folder has no checkpoint (*.safetensors, *.bin, *.pt, "
-            "*.index.json) and no config.json",
-            USAGE,
-        )
-    name = path.name.lower()
-    if path.is_file():
-        if name.endswith(PT2_SUFFIXES):
-            return "exported", path
-        if name.endswith(weights) or name.endswith(".index.json"):
-            return "checkpoint", path
-        if name.endswith(".json"):
-            return ("checkpoint" if _has_weight_map(path) else "config"), path
-        if name.endswith(".py"):
-            raise CommandError(f"{target}: name the factory to call: {target}:CALLABLE", USAGE)
-        raise CommandError(
-            f"{target}: unknown extension {path.suffix or '(none)'!r}; expected "
-            f"{', '.join(weights)}, .pt2, .json, or MODULE:CALLABLE",
-            USAGE,
-        )
-    if ":" in target:
-        return "factory", path
-    from .._hub import fetch_config, looks_like_hub_name
-
-    if looks_like_hub_name(target):
-        # Nothing of that name on disk (checked above): a hub name, its config only.
-        return "config", fetch_config(target)
-    if path.suffix or os.sep in target or "/" in target:
-        raise CommandError(f"no such file or folder: {target}", USAGE)
-    raise CommandError(
-        f"{target!r} is not a file or folder, and not a factory (MODULE:CALLABLE needs a ':')",
-        USAGE,
-    )
-
-
-def _has_weight_map(path: Path) -> bool:
-    try:
-        data = load_json_file(path, ValueError)
-    except (ValueError, OSError):
-        return False
-    return isinstance(data, dict) and "weight_map" in data

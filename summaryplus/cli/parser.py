@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from .. import __version__
 from .._config_size import DEFAULT_MAX_LAYERS, EXPERT_FACTOR
-from .._factories import DEFAULT_SEQ_LEN, USAGE
+from .._factories import DEFAULT_SEQ_LEN, USAGE, parse_image_size, parse_keyword_input, parse_size
+from .._version import __version__
 
 PROG = "summaryplus"
 DEFAULT_DEPTH = 3
@@ -82,7 +82,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _size(text: str) -> tuple[int, ...]:
-    from .._factories import parse_size
 
     try:
         return parse_size(text)
@@ -110,7 +109,6 @@ def _positive(text: str) -> int:
 
 
 def _image_size(text: str) -> tuple[int, int]:
-    from .._factories import parse_image_size
 
     try:
         return parse_image_size(text)
@@ -119,7 +117,6 @@ def _image_size(text: str) -> tuple[int, int]:
 
 
 def _keyword_input(text: str) -> tuple[str, tuple[int, ...], str | None]:
-    from .._factories import parse_keyword_input
 
     try:
         return parse_keyword_input(text)

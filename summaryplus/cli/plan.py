@@ -8,8 +8,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._config_size import DEFAULT_MAX_LAYERS
-from .._factories import FAILURE, USAGE, CommandError
+from .._configs import build_from_config, skip_value_checks
+from .._factories import FAILURE, USAGE, CommandError, build_from_factory
+from ..errors import SummaryError
+from ..gpus import get_gpu, load_gpu_spec, parse_gpu_spec
+from ..hf_inputs import InputsError, check_positions, default_text_length
+from ..plan import PLAN_STAGES, plan
+from ..render.output import check_format
+from ..render.plan import render_plan
+from .kinds import classify
 from .parser import PROG, _Parser, _positive, add_version
+from .progress import Progress, wants_progress
+from .targets import _emit
 
 if TYPE_CHECKING:
     from torch import nn
@@ -115,11 +125,6 @@ def build_plan_parser() -> argparse.ArgumentParser:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from ..plan import PLAN_STAGES
-    from ..render.output import check_format
-    from ..render.plan import render_plan
-    from .progress import Progress, wants_progress
-    from .targets import _emit
 
     try:
         fmt = check_format(args.format, "--format")
@@ -150,8 +155,6 @@ def _planned(
     context: int,
     stage: Callable[[str], None],
 ) -> Plan:
-    from ..errors import SummaryError
-    from ..plan import plan
 
     try:
         return plan(
@@ -173,7 +176,6 @@ def _planned(
 
 def _chosen_gpus(args: argparse.Namespace) -> tuple[GPU, ...]:
     """The GPUs of --gpu and --gpu-spec, in that order (none: the plan's own)."""
-    from ..gpus import get_gpu, load_gpu_spec, parse_gpu_spec
 
     chosen = [get_gpu(name) for name in args.gpu or ()]
     for spec in args.gpu_spec or ():
@@ -192,12 +194,8 @@ def load_plan_target(
     when the config names none). Without --context:
     ``DEFAULT_CONTEXT``, or the model config's own limit when lower
     (``hf_inputs.default_text_length``)."""
-    from .._configs import build_from_config, skip_value_checks
-    from .._factories import build_from_factory
-    from ..hf_inputs import InputsError, check_positions, default_text_length
-    from .frontend import _classify
 
-    kind, path = _classify(args.target)
+    kind, path = classify(args.target)
     if kind in ("checkpoint", "exported"):
         what = (
             "a checkpoint holds weights only; give the config.json next to it"

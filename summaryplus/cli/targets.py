@@ -7,7 +7,36 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._factories import FAILURE, USAGE, CommandError
+from .._checks import validate_summary_arguments
+from .._configs import build_from_config, skip_value_checks
+from .._factories import (
+    FAILURE,
+    USAGE,
+    CommandError,
+    build_from_factory,
+    is_meta_model,
+    parse_dtypes,
+)
+from .._tensors import dtype_name
+from ..api import summary
+from ..checkpoints import CheckpointError, summarize_checkpoint
+from ..errors import ExportedArchiveError, SummaryError
+from ..examples import SmallCNN, TinyGPT
+from ..formatting import FormattingOptions
+from ..hf_inputs import (
+    InputSpec,
+    default_spec,
+    forward_names,
+    is_transformers_model,
+    make_inputs,
+    takes_any_keyword,
+)
+from ..plot import (
+    plot_summary,
+    plotted_quantities,
+)
+from ..render.findings import SHORT, findings_text
+from ..render.formats import render_checkpoint, render_summary
 from .parser import DEFAULT_COLUMNS, DEFAULT_DEPTH
 
 if TYPE_CHECKING:
@@ -35,8 +64,6 @@ NO_INPUT_HINT = (
 def run_demo(args: argparse.Namespace) -> int:
     import torch
 
-    from ..api import summary
-    from ..examples import SmallCNN, TinyGPT
 
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
     print("SmallCNN at (8, 3, 32, 32), eval mode:")
@@ -49,8 +76,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
-    from ..checkpoints import CheckpointError, summarize_checkpoint
-    from ..render.formats import render_checkpoint
 
     try:
         summary = summarize_checkpoint(path)
@@ -65,10 +90,7 @@ def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
 
 def run_exported(args: argparse.Namespace, path: Path) -> int:
     """A ``.pt2`` archive, read from its JSON graph only (``summaryplus.exported``)."""
-    from .._checks import validate_summary_arguments
-    from ..errors import ExportedArchiveError
-    from ..exported import summarize_exported
-    from ..formatting import FormattingOptions
+    from ..exported import summarize_exported  # lazy: sympy loads for an exported program only
 
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
     try:
@@ -94,7 +116,6 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
 def run_factory(args: argparse.Namespace) -> int:
     import torch
 
-    from .._factories import build_from_factory, parse_dtypes
 
     if args.batch_size is not None and args.seq_len is None:
         raise CommandError("--batch-size goes with --seq-len", USAGE)
@@ -116,9 +137,6 @@ def run_factory(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace, path: Path) -> int:
-    from .._configs import build_from_config, skip_value_checks
-    from .._factories import parse_dtypes
-    from ..hf_inputs import forward_names
 
     sizes: list[tuple[int, ...]] | None = args.input_size
     # The inputs built for the model (decoder ids, pixels) follow the batch of
@@ -189,7 +207,6 @@ def inputs_line(
 ) -> str:
     """The forward's inputs as ``name [2, 128] int64, ...`` (the main input first
     when it went in positionally, as ``--input-size``)."""
-    from .._tensors import dtype_name
 
     parts = []
     for index, size in enumerate(sizes or ()):
@@ -221,20 +238,11 @@ def _keyword_inputs(
     Raises:
         CommandError: a name given twice or not taken, a bad dtype.
     """
-    from .._factories import parse_dtypes
-    from ..hf_inputs import (
-        InputSpec,
-        default_spec,
-        forward_names,
-        is_transformers_model,
-        make_inputs,
-        takes_any_keyword,
-    )
 
     accepted = forward_names(model)
     open_ended = takes_any_keyword(model) and not is_transformers_model(model)
     given: dict[str, InputSpec] = {}
-    for name, shape, dtype_name in args.input or ():
+    for name, shape, dtype_text in args.input or ():
         if name in given:
             raise CommandError(f"--input {name} is given twice", USAGE)
         if accepted is not None and name not in accepted and not open_ended:
@@ -244,10 +252,10 @@ def _keyword_inputs(
                 USAGE,
             )
         dtype = None
-        if dtype_name is not None:
-            parsed = parse_dtypes(dtype_name, f"--input {name}")
+        if dtype_text is not None:
+            parsed = parse_dtypes(dtype_text, f"--input {name}")
             if len(parsed) != 1:
-                raise CommandError(f"--input {name}: give one dtype, not {dtype_name!r}", USAGE)
+                raise CommandError(f"--input {name}: give one dtype, not {dtype_text!r}", USAGE)
             dtype = parsed[0]
         built = specs.get(name)
         if built is not None and dtype is None:
@@ -264,9 +272,6 @@ def _summarize(
     dtypes: list[torch.dtype] | None,
     keywords: dict[str, Any],
 ) -> ModelStatistics:
-    from .._factories import is_meta_model
-    from ..api import summary
-    from ..errors import SummaryError
 
     columns = args.col_names or (DEFAULT_COLUMNS if sizes or keywords else None)
     # A model that already lives on meta runs as it is (summary() uses fake
@@ -323,14 +328,12 @@ def _output_model(
 
 def _with_findings(text: str, stats: ModelStatistics, shown: str | None) -> str:
     """The findings under the table: the first few, or all with ``--findings``."""
-    from ..render.findings import SHORT, findings_text
 
     found = findings_text(stats.findings(), limit=None if shown == "all" else SHORT)
     return f"{text}\n{found}" if found else text
 
 
 def _render_model(stats: SummaryLike, fmt: str) -> str:
-    from ..render.formats import render_summary
 
     return render_summary(stats, fmt)
 
@@ -344,20 +347,6 @@ def _plot(stats: ModelStatistics, args: argparse.Namespace) -> None:
     """``--plot FILE``: one panel per numeric column of the table (``--col-names``,
     else the columns shown), rows at ``--depth``; says on stderr where it wrote."""
     path: str = args.plot
-    try:
-        from ..plot import (  # type: ignore[import-not-found,unused-ignore]
-            plot_summary,
-            plotted_quantities,
-        )
-    except ModuleNotFoundError as error:
-        if error.name in ("summaryplus.plot", f"{_LIBRARY}.plot"):
-            raise CommandError(
-                "--plot needs summaryplus.plot, which this version of summaryplus does not have",
-                USAGE,
-            ) from error
-        raise CommandError(
-            f"--plot needs {error.name}: pip install 'summaryplus[plot]'", USAGE
-        ) from error
     columns = [column.value for column in stats.formatting.col_names]
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
     try:

@@ -25,13 +25,15 @@ from .._checks import is_exported_program
 from ..errors import ExportedArchiveError
 from .archive import PT2_SUFFIXES, read_archive
 from .graph import ExportedGraph, read_graph
+from .program import serialized_program, tie_keys
+from .rows import build_rows
 from .statistics import ExportedStatistics
-from .symbolic import evaluate, is_symbolic
+from .symbolic import evaluate, is_symbolic, show
 
 if TYPE_CHECKING:
     from torch.export import ExportedProgram
 
-    from ..formatting import FormattingOptions
+    from ..cells import FormattingOptions
 
 __all__ = [
     "PT2_SUFFIXES",
@@ -49,8 +51,6 @@ Sizes = Sequence[Sequence[int]]
 def read_exported_graph(source: ExportedProgram | str | os.PathLike[str]) -> ExportedGraph:
     """The graph of an ``ExportedProgram`` or of a ``.pt2`` archive (JSON only)."""
     if is_exported_program(source):
-        from .program import serialized_program, tie_keys
-
         program: Any = source
         return read_graph(serialized_program(program), tie_keys(program))
     assert isinstance(source, (str, os.PathLike))
@@ -93,18 +93,14 @@ def summarize_exported(
         >>> stats.total_params, stats.total_mult_adds  # 8*4+4; 2*8*4
         (36, 64)
     """
-    from .._checks import DEFAULT_COLUMN_NAMES, DEFAULT_ROW_SETTINGS
-    from ..formatting import FormattingOptions
-    from .rows import build_rows
-
     graph = read_exported_graph(source)
     binding = _binding(graph, input_size)
     built = build_rows(graph, binding)
-    if formatting is None:
-        formatting = FormattingOptions(3, 0, DEFAULT_COLUMN_NAMES, 25, set(DEFAULT_ROW_SETTINGS))
     inputs = [graph.values[name] for name in graph.user_inputs]
     sizes = [[_shown(size) for size in value.shape] for value in inputs]
     input_bytes = sum(_numel(value.shape, binding) * value.dtype.itemsize for value in inputs)
+    formulas = _subtree_formulas(built)
+    total = formulas[0] if formulas else built.loose_formula
     stats = ExportedStatistics(
         built.rows,
         sizes[0] if len(sizes) == 1 else sizes,
@@ -113,15 +109,13 @@ def summarize_exported(
         model=built.model,
         uncounted_ops=dict(built.uncounted_ops),
         loose_macs=built.loose_macs,
+        sizes={str(symbol): value for symbol, value in sorted(binding.items(), key=str)},
+        sizes_given=input_size is not None,
+        size_sources=_size_sources(graph),
+        mult_adds_formula=str(sympy.expand(total)),
+        layer_mult_adds_formulas=[str(sympy.expand(formula)) for formula in formulas],
+        formula_exact=built.formulas_exact,
     )
-    formulas = _subtree_formulas(built)
-    stats.sizes = {str(symbol): value for symbol, value in sorted(binding.items(), key=str)}
-    stats.sizes_given = input_size is not None
-    stats.size_sources = _size_sources(graph)
-    total = formulas[0] if formulas else built.loose_formula
-    stats.mult_adds_formula = str(sympy.expand(total))
-    stats.layer_mult_adds_formulas = [str(sympy.expand(formula)) for formula in formulas]
-    stats.formula_exact = built.formulas_exact
     return stats
 
 
@@ -139,7 +133,7 @@ def summary_of_program(
 
 
 def _shown(size: Any) -> Any:
-    from .symbolic import show
+
 
     return show(size)
 

@@ -32,12 +32,25 @@ class ExportedStatistics(ModelStatistics):
             (its formula branches on a size), so the formula holds here only.
     """
 
-    sizes: dict[str, int]
-    sizes_given: bool
-    size_sources: dict[str, str]
-    mult_adds_formula: str
-    layer_mult_adds_formulas: list[str]
-    formula_exact: bool
+    def __init__(
+        self,
+        *args: Any,
+        sizes: dict[str, int],
+        sizes_given: bool,
+        size_sources: dict[str, str],
+        mult_adds_formula: str,
+        layer_mult_adds_formulas: list[str],
+        formula_exact: bool,
+        **kwargs: Any,
+    ) -> None:
+        """``ModelStatistics``' arguments, and the dynamic part (see the class)."""
+        super().__init__(*args, **kwargs)
+        self.sizes = sizes
+        self.sizes_given = sizes_given
+        self.size_sources = size_sources
+        self.mult_adds_formula = mult_adds_formula
+        self.layer_mult_adds_formulas = layer_mult_adds_formulas
+        self.formula_exact = formula_exact
 
     def dynamic_dict(self) -> dict[str, Any]:
         """The dynamic part of ``to_dict()``: sizes, and MACs as formulas."""

@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 from torch._ops import OpOverload, OpOverloadPacket
 
+from .._tensors import nested_component_shapes
+
 MacsFormula = Callable[..., int]
 #: A user's bytes formula: the op's shapes (as a MACs formula gets them) -> bytes.
 BytesFormula = Callable[..., int]
@@ -251,7 +253,6 @@ def _count_nested_macs(
     """An op on nested tensors does the work of one call per component (one
     sequence each, its real length, no padding): the formula is applied to each
     component's shapes and the results are added."""
-    from .._tensors import nested_component_shapes
 
     count = max(int(arg.size(0)) for arg in args if isinstance(arg, Tensor) and arg.is_nested)
 

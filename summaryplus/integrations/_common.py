@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from .._logging import LoggerLike, resolve_logger
+from ..api import summary
 from ..monitor import Change, ParameterMonitor
 
 __all__ = ["SummaryWatcher"]
@@ -68,7 +69,6 @@ class SummaryWatcher:
     def start(self, model: nn.Module, *, log: bool = True, example_input: Any = None) -> None:
         """Logs the summary of ``model`` (when asked) and starts watching it."""
         if self.log_summary and log and self.logger.isEnabledFor(self.level):
-            from ..api import summary
 
             input_size, input_data = self.input_size, self.input_data
             if input_size is None and input_data is None:

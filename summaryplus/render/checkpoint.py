@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
-from .escape import csv_cell, escape_rows, terminal_block
+from ..escape import csv_cell, escape_rows, terminal_block
+from ..units import readable_bytes
 from .output import Output, Table, check_format, csv_tables, render_output
-from .units import readable_bytes
 
 _HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
 _ALIGN = ("left", "right", "right", "left", "left", "right")

@@ -9,8 +9,8 @@ import json
 from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
+from ..escape import html_text
 from .checkpoint import _ALIGN, _HEADERS, _group_rows, _heading, _totals
-from .escape import html_text
 from .output import asset, report_page
 
 __all__ = ["checkpoint_report"]

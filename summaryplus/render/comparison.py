@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .escape import html_text, terminal_block
+from ..escape import html_text, terminal_block
+from ..units import readable_bytes, readable_count
 from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output
-from .units import readable_bytes, readable_count
 
 if TYPE_CHECKING:
     from ..compare import Comparison

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .escape import terminal_block
+from ..escape import terminal_block
 
 if TYPE_CHECKING:
     from ..diff import LayerEntry, SummaryDiff

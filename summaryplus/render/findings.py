@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .escape import html_text, terminal_block
+from ..escape import html_text, terminal_block
 
 if TYPE_CHECKING:
     from ..findings import Finding

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .escape import escape_rows, html_text
+from ..escape import escape_rows, html_text
 from .table import footer_items, table_data, to_table
 
 if TYPE_CHECKING:

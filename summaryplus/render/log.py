@@ -6,7 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from .._logging import LoggerLike, resolve_logger
-from .escape import terminal_block
+from ..escape import terminal_block
+from ..formatting import render_text
 
 if TYPE_CHECKING:
     from ..records import SummaryLike
@@ -39,7 +40,6 @@ def log_summary(
         >>> logging.basicConfig(level=logging.INFO, format="%(message)s")
         >>> summary(nn.Linear(4, 2), verbose=0).log(logging.getLogger("train"))
     """
-    from ..formatting import render_text
 
     target = resolve_logger(logger)
     number = _level(level)

@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from .escape import cell_escaper, csv_cell, escape_rows, html_text, terminal
+from ..escape import cell_escaper, csv_cell, escape_rows, html_text, terminal
 
 __all__ = [
     "ALIASES",

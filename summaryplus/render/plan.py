@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..units import readable_bytes, readable_count
 from .output import Output, Table, check_format, render_output
 from .recompute import plan_table
 from .speed import speed_notes, speed_section
-from .units import readable_bytes, readable_count
 
 if TYPE_CHECKING:
-    from ..inference import InferenceMemory
+    from ..memory import InferenceMemory
     from ..plan import Plan
     from ..speed import SpeedPlan
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..units import readable_bytes
 from .output import Table
-from .units import readable_bytes
 
 if TYPE_CHECKING:
     from ..recompute import CheckpointPlan

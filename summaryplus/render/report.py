@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..enums import ColumnSettings, Units
+from ..escape import html_text
 from ..findings import find
 from ..formatting import layer_name, memory_bytes, row_values
-from .escape import html_text
+from ..units import footer_number, readable_count
 from .findings import findings_html
 from .html import totals_table
 from .output import asset as _asset
@@ -30,7 +31,6 @@ from .output import report_page
 from .report_repeats import repeated_runs
 from .table import NUMERIC_COLUMNS as _NUMERIC
 from .table import chosen_columns, footer_items
-from .units import footer_number, readable_count
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike

@@ -7,12 +7,14 @@ on top. Rows match as ``diff()`` matches them (module path and call index).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .escape import html_text
+from ..escape import html_text
+from ..queries import layer_keys
+from .comparison import comparison_notes, render_comparison
+from .diff import TOTAL_HEADERS, diff_headline, total_rows
 from .report import report_fragment, report_page, report_panel
 
 if TYPE_CHECKING:
@@ -25,16 +27,19 @@ __all__ = ["comparison_report", "diff_report", "write_report"]
 
 
 def comparison_report(
-    comparison: Comparison, *, compact: bool = False, standalone: bool = False
+    comparison: Comparison,
+    marks: Mapping[str, Mapping[int, str]] | None = None,
+    *,
+    compact: bool = False,
+    standalone: bool = False,
 ) -> str:
     """The comparison table, then one report panel per model, side by side.
 
-    Rows of a model that are not in the baseline are marked ``added``, rows
-    whose class, output shape, own params, trainable state or own MACs differ
-    from the baseline's ``changed`` (what ``diff(baseline, model)`` finds).
-
     Args:
         comparison: what ``compare()`` returned.
+        marks: per model name, the rows to mark (row index -> ``"added"`` or
+            ``"changed"``); ``Comparison.row_marks()`` gives what
+            ``diff(baseline, model)`` finds. None: nothing marked.
         compact: the notebook form (see ``summary_report``).
         standalone: a complete HTML document rather than a fragment.
 
@@ -45,23 +50,19 @@ def comparison_report(
         >>> from torch import nn
         >>> from summaryplus import compare
         >>> table = compare({"a": nn.Linear(4, 2), "b": nn.Linear(4, 8)}, input_size=(1, 4))
-        >>> page = comparison_report(table)
+        >>> page = comparison_report(table, table.row_marks())
         >>> page.count('<div class="sp-r">'), "changed" in page
         (2, True)
     """
-    from .comparison import comparison_notes, render_comparison
 
     table = render_comparison(comparison, "html").replace(
         "<table>", '<table class="summaryplus-compare">', 1
     )
     notes = "".join(f"<p>{html_text(note)}</p>" for note in comparison_notes(comparison))
     header = f'<div class="sp-r sp-top">{table}\n<div class="sp-notes">{notes}</div></div>\n'
-    summaries = comparison.summaries
-    base = summaries.get(comparison.baseline)
-    panels = []
-    for name, stats in summaries.items():
-        marks = {} if base is None or name == comparison.baseline else _marks(base, stats)
-        panels.append(_panel(stats, compact, marks, name))
+    marks = marks or {}
+    panels = [_panel(stats, compact, marks.get(name, {}), name)
+              for name, stats in comparison.summaries.items()]
     fragment = report_fragment(panels, header)
     return report_page(fragment, "comparison") if standalone else fragment
 
@@ -93,7 +94,6 @@ def diff_report(result: SummaryDiff, *, compact: bool = False, standalone: bool 
     """
     from tabulate import tabulate
 
-    from .diff import TOTAL_HEADERS, diff_headline, total_rows
 
     if result.before is None or result.after is None:
         raise ValueError("this SummaryDiff holds no summaries: make it with summaryplus.diff()")
@@ -140,21 +140,6 @@ def _panel(stats: Summary, compact: bool, marks: Mapping[int, str], title: str) 
     return report_panel(stats, compact=compact, marks=marks, title=title)
 
 
-def _marks(base: Summary, stats: Summary) -> dict[int, str]:
-    """Rows of ``stats`` added or changed against ``base``, by row index."""
-    from ..diff import diff
-
-    with warnings.catch_warnings():
-        # diff() warns when one side ran no forward; the panels show that already.
-        warnings.simplefilter("ignore")
-        result = diff(base, stats)
-    kinds = {**{(e.module_path, e.call): "added" for e in result.added},
-             **{(c.module_path, c.call): "changed" for c in result.changed}}
-    return _marked_rows(stats, kinds)
-
-
 def _marked_rows(stats: Summary, kinds: Mapping[tuple[str, int], str]) -> dict[int, str]:
-    from ..diff import layer_keys
-
     keys = layer_keys(stats.summary_list)
     return {index: kinds[key] for index, key in enumerate(keys) if key in kinds}

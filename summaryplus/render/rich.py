@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .escape import terminal
+from ..escape import terminal
 from .table import footer_items, table_data
 
 if TYPE_CHECKING:

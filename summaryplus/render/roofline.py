@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import readable_bytes, unit_of
+from ..units import readable_bytes, unit_of
 
 if TYPE_CHECKING:
     from ..roofline import Bound, Roofline

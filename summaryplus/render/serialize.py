@@ -1,9 +1,10 @@
 """Summaries as plain data: dict, JSON, CSV, pandas, and back.
 
-A summary is first turned into a ``SummaryRecord`` (frozen dataclasses of
-plain values, no module references); every export is written from that record,
-and ``load_summary`` reads one back, so a summary saved today can be compared
-with one taken later.
+A summary is first turned into a ``records.SummaryData`` (frozen dataclasses
+of plain values, no module references); every export is written from that
+data, and ``load_data`` reads it back (``summaryplus.load_summary`` returns it
+with the views, as a ``SummaryRecord``), so a summary saved today can be
+compared with one taken later.
 
 The dict/JSON schema, ``"summaryplus.summary/1"``::
 
@@ -36,16 +37,18 @@ from typing import TYPE_CHECKING, Any
 
 from .._plain import json_plain as _plain
 from .._untrusted import load_json_file
+from .._version import __version__
+from ..enums import ColumnSettings, RowSettings
+from ..escape import csv_cell
 from ..findings import Finding, find
 from ..records import (
     SCHEMA,
     LayerRecord,
-    SummaryRecord,
+    SummaryData,
     TotalsRecord,
     linked,
     trainable_from_json,
 )
-from .escape import csv_cell
 from .saved_fields import check_record_fields, check_table, check_tree
 
 if TYPE_CHECKING:
@@ -58,10 +61,10 @@ PathLike = str | os.PathLike[str]
 __all__ = [
     "SCHEMA",
     "LayerRecord",
-    "SummaryRecord",
+    "SummaryData",
     "TotalsRecord",
-    "load_summary",
-    "summary_record",
+    "load_data",
+    "summary_data",
     "to_csv",
     "to_dataframe",
     "to_dict",
@@ -69,8 +72,8 @@ __all__ = [
 ]
 
 
-def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
-    """Copies the numbers of a summary into a ``SummaryRecord``.
+def summary_data(stats: SummaryLike | SummaryData) -> SummaryData:
+    """Copies the numbers of a summary into a ``SummaryData``.
 
     Args:
         stats: the summary.
@@ -81,14 +84,12 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
     Example:
         >>> from torch import nn
         >>> from summaryplus import summary
-        >>> from summaryplus.render.serialize import summary_record
-        >>> record = summary_record(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))
+        >>> from summaryplus.render.serialize import summary_data
+        >>> record = summary_data(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))
         >>> record.total_params, record.layers[0].macs
         (10, 8)
     """
-    from .. import __version__
-
-    if isinstance(stats, SummaryRecord):
+    if isinstance(stats, SummaryData):
         return stats  # already plain data
     rows = stats.summary_list
     parents = {id(child): position for position, row in enumerate(rows) for child in row.children}
@@ -110,7 +111,7 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
         "col_width": options.col_width,
         "row_settings": sorted(setting.value for setting in options.row_settings),
     }
-    return SummaryRecord(
+    return SummaryData(
         model,
         _frozen(stats.input_size),
         linked(layers),
@@ -121,7 +122,7 @@ def summary_record(stats: SummaryLike | SummaryRecord) -> SummaryRecord:
     )
 
 
-def to_dict(stats: SummaryLike | SummaryRecord) -> dict[str, Any]:
+def to_dict(stats: SummaryLike | SummaryData) -> dict[str, Any]:
     """The summary as JSON-compatible plain types, in schema ``summaryplus.summary/1``.
 
     Args:
@@ -138,11 +139,11 @@ def to_dict(stats: SummaryLike | SummaryRecord) -> dict[str, Any]:
         >>> data["schema"], data["totals"]["total_mult_adds"], data["layers"][0]["output_size"]
         ('summaryplus.summary/1', 8, [1, 2])
     """
-    return summary_record(stats).to_dict()
+    return summary_data(stats).to_dict()
 
 
 def to_json(
-    stats: SummaryLike | SummaryRecord, path: PathLike | None = None, indent: int | None = 2
+    stats: SummaryLike | SummaryData, path: PathLike | None = None, indent: int | None = 2
 ) -> str:
     """The summary as JSON text, also written to ``path`` when one is given.
 
@@ -168,7 +169,7 @@ def to_json(
     return text
 
 
-def to_csv(stats: SummaryLike | SummaryRecord, path: PathLike | None = None) -> str:
+def to_csv(stats: SummaryLike | SummaryData, path: PathLike | None = None) -> str:
     """The layers as CSV, one line per row with every ``LayerRecord`` field.
 
     Shapes and lists are written as JSON text (``[1, 16, 64]``), None as an
@@ -192,7 +193,7 @@ def to_csv(stats: SummaryLike | SummaryRecord, path: PathLike | None = None) -> 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    for layer in summary_record(stats).layers:
+    for layer in summary_data(stats).layers:
         writer.writerow({name: _csv_cell(getattr(layer, name)) for name in fields})
     text = buffer.getvalue()
     if path is not None:
@@ -200,7 +201,7 @@ def to_csv(stats: SummaryLike | SummaryRecord, path: PathLike | None = None) -> 
     return text
 
 
-def to_dataframe(stats: SummaryLike | SummaryRecord) -> Any:
+def to_dataframe(stats: SummaryLike | SummaryData) -> Any:
     """The layers as a ``pandas.DataFrame`` (pandas is imported here, on demand).
 
     One row per summary row, one column per ``LayerRecord`` field, indexed by
@@ -240,15 +241,16 @@ def to_dataframe(stats: SummaryLike | SummaryRecord) -> Any:
     return frame
 
 
-def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
+def load_data(source: PathLike | Mapping[str, Any]) -> SummaryData:
     """Reads a summary saved by ``to_json`` (a path) or made by ``to_dict`` (a dict).
 
     Args:
         source: a JSON file path, or the dict itself.
 
     Returns:
-        A ``SummaryRecord`` with the same layers and totals; its ``to_dict()``
-        equals the dict that was saved.
+        A ``SummaryData`` with the same layers and totals; its ``to_dict()``
+        equals the dict that was saved (``summaryplus.load_summary`` returns it
+        with the views).
 
     Raises:
         TypeError: ``source`` is neither a path nor a mapping.
@@ -292,7 +294,7 @@ def load_summary(source: PathLike | Mapping[str, Any]) -> SummaryRecord:
     totals_fields = _fields_of(TotalsRecord, data["totals"], "totals")
     check_record_fields(TotalsRecord, totals_fields, "totals")
     totals = TotalsRecord(**totals_fields)
-    return SummaryRecord(
+    return SummaryData(
         model=data["model"],
         input_size=_frozen(data["input_size"]),
         layers=layers,
@@ -328,8 +330,6 @@ def _table_settings(table: Any) -> dict[str, Any] | None:
     """The saved table settings, checked (None when the file has none)."""
     if table is None:
         return None
-    from ..enums import ColumnSettings, RowSettings
-
     if not isinstance(table, Mapping):
         raise ValueError(f"table must be a JSON object, got {type(table).__name__}")
     try:

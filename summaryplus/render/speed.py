@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..units import readable_bytes
 from .output import Output, Table, render_output
 from .roofline import readable_time
-from .units import readable_bytes
 
 if TYPE_CHECKING:
     from ..speed import SpeedPlan

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 from .._checks import check_count
 from ..enums import ColumnSettings
+from ..footer import footer_sections
 from ..formatting import layer_name, row_values, visible_rows
 from .output import SPECIAL_FORMATS, Output, Table, check_format, render_output, tree_prefix
+from .serialize import to_dict
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike
@@ -172,7 +174,6 @@ def summary_output(
     Returns:
         The ``Output`` (its ``data`` is ``to_dict()``).
     """
-    from .serialize import to_dict
 
     data = table_data(stats, depth, columns, prefix=tree_prefix(fmt))
     layers = Table(tuple(data.headers), tuple(map(tuple, data.rows)), data.colalign)
@@ -204,7 +205,6 @@ def footer_items(stats: SummaryLike) -> list[tuple[str, str]]:
         >>> footer_items(summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0))[3:5]
         [('Total mult-adds', '8'), ('Input size', '16 B')]
     """
-    from ..footer import footer_sections
 
     return [item for section in footer_sections(stats, False) for item in section]
 

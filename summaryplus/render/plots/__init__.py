@@ -19,22 +19,8 @@ Figures are built with the object API (``Figure`` + ``FigureCanvasAgg``), not
 and leaves no figure registered in pyplot's global state. The shared pieces
 are private modules: ``_style`` (palette, series), ``_labels`` (text),
 ``_axes`` (drawing, saving) and ``_arguments`` (checks).
+
+The charts are imported from their modules (or from ``summaryplus.plot``, the
+public path): this package imports none, so the roofline's own chart does not
+load the others.
 """
-
-from __future__ import annotations
-
-from ._style import FORMATS
-from .comparison import COMPARISON_METRICS, plot_comparison
-from .layers import BY, COLUMN_QUANTITIES, plot_summary, plotted_quantities
-from .training_memory import plot_memory
-
-__all__ = [
-    "BY",
-    "COLUMN_QUANTITIES",
-    "COMPARISON_METRICS",
-    "FORMATS",
-    "plot_comparison",
-    "plot_memory",
-    "plot_summary",
-    "plotted_quantities",
-]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 
+from ...protocols import is_summary
 from ._style import FORMATS
 
 
 def _check_stats(stats: object, argument: str = "stats") -> None:
-    from ...views import SummaryViews
-
-    # Every summary, live or loaded with load_summary(), offers the views.
-    if not isinstance(stats, SummaryViews):
+    if not is_summary(stats):
         raise TypeError(
             f"{argument} must be a summary (what summary() or load_summary() returns), "
             f"got {type(stats).__name__}"

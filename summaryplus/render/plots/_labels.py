@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..units import unit_of
+from ...units import unit_of
 
 if TYPE_CHECKING:
     from ...records import SummaryLike

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ...memory import estimate_training_memory
 from ._arguments import _check_choice, _check_flag, _check_path, _check_stats, _check_title
 from ._axes import _attach_canvas, _auto_log, _draw_bars, _save
 from ._labels import _LABEL_CHARS, _readable, _shorten_unique
@@ -158,6 +159,5 @@ def _model_segments(stats: SummaryLike, metric: str, optimizer: str) -> tuple[in
         return (stats.total_flops,)
     if metric == "memory":
         return (stats.total_param_bytes, stats.activation_bytes)
-    from ...memory import estimate_training_memory
 
     return (estimate_training_memory(stats, optimizer).total,)

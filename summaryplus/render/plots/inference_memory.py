@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ...inference import InferenceMemory
+    from ...memory import InferenceMemory
 
 
 def plot_inference_memory(

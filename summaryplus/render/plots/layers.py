@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..._checks import check_count
+from ...enums import ColumnSettings
 from ...queries import LayerGroup, group_by, model_total
 from ._arguments import (
     _check_choice,
@@ -190,7 +191,6 @@ def plotted_quantities(columns: str | Iterable[str]) -> list[str]:
         >>> plotted_quantities("kernel_size")
         ['params']
     """
-    from ...enums import ColumnSettings
 
     names = [columns] if isinstance(columns, str) else list(columns)
     quantities: list[str] = []

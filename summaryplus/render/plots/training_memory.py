@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
+from ...memory import InferenceMemory, TrainingMemory, estimate_training_memory
+from ...protocols import is_summary
 from ._arguments import _check_path, _check_title
 from ._axes import _figure_and_axes, _save, _style_value_axis
 from ._labels import _model_name, _readable, _unit
@@ -21,13 +23,12 @@ from ._style import (
     _YELLOW,
     PathLike,
 )
+from .inference_memory import plot_inference_memory
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ...inference import InferenceMemory
-    from ...memory import TrainingMemory
     from ...records import SummaryLike
 
 
@@ -82,10 +83,6 @@ def plot_memory(
         >>> fig.axes[0].get_title(loc="left").splitlines()[0]
         'Sequential: training-step memory (sgd)'
     """
-    from ...inference import InferenceMemory
-    from ...memory import TrainingMemory, estimate_training_memory
-    from ...views import SummaryViews
-
     _check_title(title)
     fmt = _check_path(path)
     inference = [memory] if isinstance(memory, InferenceMemory) else memory
@@ -94,8 +91,6 @@ def plot_memory(
     ):
         if optimizer is not None:
             raise ValueError("optimizer= applies to training memory, not to InferenceMemory")
-        from .inference_memory import plot_inference_memory
-
         return plot_inference_memory(inference, path=path, fmt=fmt, title=title, ax=ax)
     training: TrainingMemory
     model: str | None
@@ -106,7 +101,7 @@ def plot_memory(
                 f"{memory.optimizer!r}; pass the summary instead to choose the optimizer"
             )
         training, model = memory, None
-    elif isinstance(memory, SummaryViews):  # a summary, live or loaded from JSON
+    elif is_summary(memory):  # a summary, live or loaded from JSON
         summary = cast("SummaryLike", memory)
         if not summary.grad_enabled:
             raise ValueError(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..enums import Units
+from .enums import Units
 
 # The fixed scales a user may ask for (``macs_units``/``params_units``).
 _UNIT_SIZES = {
