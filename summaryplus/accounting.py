@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from . import _tensors
-from .capture.tree import ModuleTree
 from .layer_info import InnerParam, LayerInfo
+from .module_tree import ModuleTree
 
 
 class _Size(NamedTuple):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import _tensors
 from .accounting import ParamIndex
-from .capture.tree import ModuleTree
+from .module_tree import ModuleTree
 
 
 @dataclass(frozen=True)

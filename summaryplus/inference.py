@@ -53,11 +53,11 @@ from . import _tensors
 from ._checks import check_count, check_dtype
 from .capture import interpreter
 from .capture.live_memory import LiveMemory
-from .capture.tree import ModuleTree
 from .enums import Mode
 from .inputs import ForwardInputs
 from .memory import InferenceMemory as InferenceMemory
 from .model_statistics import ModelStatistics
+from .module_tree import ModuleTree
 from .pipeline import drive
 from .returned_state import (
     PROBE_DTYPE,

@@ -16,8 +16,8 @@ from torch import nn
 
 from ._tensors import tensor_shape
 from .capture.input_copies import copy_inputs
-from .capture.values import iter_tensors, total_bytes
 from .errors import DeviceError
+from .values import iter_tensors, total_bytes
 
 # One input's shape, or several inputs' shapes.
 Shape = Sequence[int] | torch.Size

@@ -27,9 +27,9 @@ from torch import nn
 
 from ._checks import check_count
 from .api import summary
-from .capture.tree import ModuleTree
 from .gpus import GPU, get_gpu
 from .inputs import build_inputs
+from .module_tree import ModuleTree
 from .render.latency import latency_table
 
 if TYPE_CHECKING:

@@ -14,10 +14,10 @@ from torch import nn
 from torch.jit import ScriptModule
 
 from ._tensors import dtype_name, surviving_numel
-from .capture.values import first_shape, total_bytes
 from .cells import FormattingOptions, layer_name, num_params_cell, params_percent_cell, row_values
 from .enums import ColumnSettings
 from .errors import read_only_message
+from .values import first_shape, total_bytes
 
 
 @dataclass(frozen=True)

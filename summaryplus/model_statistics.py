@@ -20,13 +20,13 @@ from .accounting import (
     start_subtree,
     sum_subtrees,
 )
-from .capture.tree import ModuleTree
 from .cells import FormattingOptions
 from .enums import Units
 from .formatting import render_text
 from .gradients import gradient_params
 from .layer_info import LayerInfo, freeze_rows, intensity
 from .loaded import summary_record
+from .module_tree import ModuleTree
 from .moe import MixtureOfExperts, find_mixture_of_experts
 from .render.serialize import to_dict
 from .units import footer_number, megabytes, scaled_count
@@ -35,8 +35,8 @@ from .views import SummaryViews
 if TYPE_CHECKING:
     import torch
 
-    from .capture.saved_storages import SavedStorages
     from .memory import InferenceMemory
+    from .saved_storages import SavedStorages
 
     #: ``inference.summary_inference_memory``: (summary, context, batch, dtype,
     #: kv_dtype, group_size) -> bytes to serve it.

@@ -33,8 +33,8 @@ from math import prod
 
 from torch import nn
 
-from .capture.tree import ModuleTree
 from .layer_info import LayerInfo
+from .module_tree import ModuleTree
 
 __all__ = ["ExpertLayer", "MixtureOfExperts", "find_mixture_of_experts"]
 

@@ -32,8 +32,8 @@ from torch import nn
 
 from . import _tensors
 from ._logging import LoggerLike, resolve_logger
-from .capture.tree import ModuleTree
 from .escape import terminal
+from .module_tree import ModuleTree
 
 __all__ = ["Change", "ParameterMonitor", "format_change"]
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from . import _tensors
 from ._checks import check_count
-from .capture.tree import ModuleTree
+from .module_tree import ModuleTree
 
 __all__ = [
     "BufferRow",

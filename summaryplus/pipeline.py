@@ -30,13 +30,13 @@ from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent
 from .capture.static import static_rows
-from .capture.tree import ModuleTree
 from .cells import FormattingOptions
 from .enums import Mode
 from .errors import SummaryError
 from .formulas import registry_version
 from .inputs import ForwardInputs, build_inputs
 from .model_statistics import ModelStatistics
+from .module_tree import ModuleTree
 
 if TYPE_CHECKING:
     from .model_statistics import MeasureInference

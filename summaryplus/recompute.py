@@ -29,9 +29,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .capture.saved_storages import OUTSIDE, SavedStorages
 from .memory import TrainingMemory, estimate_training_memory
 from .render.recompute import plan_snippet, plan_text
+from .saved_storages import OUTSIDE, SavedStorages
 
 if TYPE_CHECKING:
     import torch

@@ -21,7 +21,7 @@ from torch import nn
 
 from . import _tensors
 from .capture.reach import is_cache_key
-from .capture.values import iter_tensors
+from .values import iter_tensors
 
 # The dtype the cache is measured in (``probe_copy``): a served model's usual one.
 PROBE_DTYPE = torch.bfloat16

@@ -49,11 +49,11 @@ LAYERS: dict[str, int] = {
     "summaryplus.units": 0, "summaryplus.escape": 0, "summaryplus.shapes": 0,
     "summaryplus.formulas.registry": 0,
     # 1 helpers
-    "summaryplus._checks": 1, "summaryplus.capture.values": 1, "summaryplus.capture.tree": 1,
+    "summaryplus._checks": 1, "summaryplus.values": 1, "summaryplus.module_tree": 1,
     "summaryplus.cells": 1, "summaryplus.queries": 1, "summaryplus.hf_shapes": 1,
     "summaryplus.checkpoints": 1, "summaryplus.exported.symbolic": 1,
     "summaryplus.exported.graph": 1, "summaryplus.exported.archive": 1,
-    "summaryplus.exported.program": 1, "summaryplus.formulas": 1,
+    "summaryplus.exported.program": 1, "summaryplus.formulas": 1, "summaryplus.saved_storages": 1,
     "summaryplus.render.output": 1, "summaryplus.render.saved_fields": 1,
     "summaryplus.render.report_repeats": 1,
     # 2 data

@@ -390,7 +390,7 @@ def test_a_shared_module_called_through_one_parent_gets_that_parents_path() -> N
 
 
 def test_the_tree_reads_plain_modules_attributes_in_their_dict() -> None:
-    from summaryplus.capture.tree import AttributesView, ModuleTree
+    from summaryplus.module_tree import AttributesView, ModuleTree
 
     model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
     tree = ModuleTree(model)
@@ -424,7 +424,7 @@ class _FlagProperty(nn.Module):
 
 
 def test_a_class_keeping_its_attributes_elsewhere_is_summarized_and_put_back() -> None:
-    from summaryplus.capture.tree import AttributesView, ModuleTree
+    from summaryplus.module_tree import AttributesView, ModuleTree
 
     model = _FlagProperty()
     assert isinstance(ModuleTree(model).attributes[0], AttributesView)

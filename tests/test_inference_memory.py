@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from summaryplus import InferenceMemory, inference_memory, load_summary, summary
-from summaryplus.capture.values import iter_tensors
+from summaryplus.values import iter_tensors
 
 transformers = pytest.importorskip("transformers")
 

@@ -10,7 +10,7 @@ from models import NestedNet
 from torch import nn
 
 from summaryplus import summary
-from summaryplus.capture.values import iter_tensors
+from summaryplus.values import iter_tensors
 
 
 def graph_saved_bytes(outputs: list[torch.Tensor], exclude: list[torch.Tensor]) -> int:

@@ -8,7 +8,7 @@ forward. The other modules are the pieces they use: the recorder and its op
 counter, the ``forward`` wrappers, the registration tree, value walking,
 fallbacks for ops without data, assumed routing, the forward cache.
 
-Import the modules themselves (``capture.forward``, ``capture.tree``...): this
+Import the modules themselves (``capture.forward``, ``capture.recorder``...): this
 package imports none of them, so that reading the module tree or walking values
 (low layers) does not load the capture engine.
 """

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from .._tensors import storage_key
-from .values import iter_tensors
+from ..values import iter_tensors
 
 # torch >= 2.8 (older ones cannot say which hooks are on top: there the tensors
 # a checkpoint keeps in its closure are not counted).

@@ -14,6 +14,9 @@ from torch import nn
 
 from ..enums import Mode
 from ..layer_info import LayerInfo
+from ..module_tree import ModuleTree
+from ..saved_storages import SavedStorages, StorageTracker
+from ..values import iter_tensors
 from . import interpreter, reach, state
 from .compiling import dynamo_skips_undone, eager_hops
 from .counter import CompileSafeOpCounter, OpCounter
@@ -22,10 +25,7 @@ from .live_memory import LiveMemory
 from .meta_attention import CpuAttentionOnMeta
 from .recorder import Failure, Recorder
 from .routing import RoutingOpCounter
-from .saved_storages import SavedStorages, StorageTracker
 from .static import scripted_rows
-from .tree import ModuleTree
-from .values import iter_tensors
 
 
 @dataclass

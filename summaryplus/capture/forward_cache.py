@@ -30,7 +30,7 @@ from torch import nn
 
 from .._tensors import data_pointer, is_lazy
 from ..layer_info import LayerInfo
-from .tree import ModuleTree
+from ..module_tree import ModuleTree
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)
 # The slots' member descriptors (a class attribute read gives the descriptor).

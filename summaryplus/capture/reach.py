@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .._tensors import storage_key, storage_nbytes
-from .values import iter_tensors
+from ..values import iter_tensors
 
 # Backward nodes of reentrant checkpointing (``use_reentrant=True``): their
 # forward ran without a graph, so the parameters they use appear only when the

@@ -26,11 +26,11 @@ from torch.utils.hooks import RemovableHandle
 from .. import formulas
 from ..formulas.grouped import grouped_mm_macs
 from ..layer_info import LayerInfo
+from ..module_tree import ModuleTree
+from ..values import all_shapes, describe, dtypes_of, first_shape, iter_tensors, total_bytes
 from .fallbacks import group_sizes, has_composite_kernel
 from .saved import SavedTensors
 from .traffic import OpTraffic, add_point, op_bytes
-from .tree import ModuleTree
-from .values import all_shapes, describe, dtypes_of, first_shape, iter_tensors, total_bytes
 from .wrapping import Wrapped, called_as_module
 
 # Classes whose forward looks for forward hooks and, finding none, takes a fused

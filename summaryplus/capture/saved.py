@@ -15,8 +15,8 @@ import torch
 
 from .._tensors import storage_key, storage_nbytes
 from ..layer_info import LayerInfo
+from ..saved_storages import StorageTracker
 from .checkpoint_regions import CheckpointRegions
-from .saved_storages import StorageTracker
 
 
 class _Running(Protocol):

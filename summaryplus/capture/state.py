@@ -37,7 +37,7 @@ from torch.nn.parameter import UninitializedTensorMixin  # type: ignore[attr-def
 from torch.utils._python_dispatch import _disable_current_modes
 
 from .._tensors import is_lazy, storage_key
-from .tree import ModuleTree
+from ..module_tree import ModuleTree
 
 logger = logging.getLogger("summaryplus")
 

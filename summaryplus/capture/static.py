@@ -9,9 +9,9 @@ from typing import Any
 from torch import nn
 
 from ..layer_info import LayerInfo
+from ..module_tree import ModuleTree
+from ..values import dtypes_of, first_shape, total_bytes
 from .recorder import join_path
-from .tree import ModuleTree
-from .values import dtypes_of, first_shape, total_bytes
 
 
 def static_rows(model: nn.Module, tree: ModuleTree) -> list[LayerInfo]:

@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from .._tensors import direct_parameters
-from ..capture.tree import ModuleTree
+from ..module_tree import ModuleTree
 
 if TYPE_CHECKING:
     from ..records import LayerLike, SummaryLike

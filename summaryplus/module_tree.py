@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._tensors import direct_parameters
+from ._tensors import direct_parameters
 
 # A module is reached from a running ancestor in a few steps; this bounds the walk
 # up the registration tree for modules held by something that is not running.

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .._tensors import storage_key, storage_nbytes
+from ._tensors import storage_key, storage_nbytes
 
 #: The "row" of a storage saved outside every module call.
 OUTSIDE = -1

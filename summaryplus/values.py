@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._tensors import dtype_name, sparse_bytes, tensor_key, tensor_shape
+from ._tensors import dtype_name, sparse_bytes, tensor_key, tensor_shape
 
 _MAX_NESTING = 8
 
