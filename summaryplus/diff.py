@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from ._sources import ACCEPTED, SummarySource, summarize_source
-from .layer_info import trainable_text
+from .fields import trainable_text
 from .loaded import SummaryRecord, summary_record
 from .model_statistics import ModelStatistics
 from .queries import layer_keys

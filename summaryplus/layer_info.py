@@ -14,9 +14,10 @@ from torch import nn
 from torch.jit import ScriptModule
 
 from ._tensors import dtype_name, surviving_numel
-from .cells import FormattingOptions, layer_name, num_params_cell, params_percent_cell, row_values
+from .cells import FormattingOptions, num_params_cell, params_percent_cell, row_values
 from .enums import ColumnSettings
 from .errors import read_only_message
+from .fields import ROW_FIELDS, RowFields, defaults, trainable_text
 from .values import first_shape, total_bytes
 
 
@@ -30,41 +31,30 @@ class InnerParam:
     trainable: bool
 
 
-class LayerInfo:
+class LayerInfo(RowFields):
     """Statistics of one call of one module (or of a container that was not called).
 
-    Attributes (torchinfo names):
-        module, layer_id, class_name, var_name, depth, depth_index, parent_info,
-        children (direct child rows), executed, is_leaf_layer, is_recursive,
-        input_size, output_size, kernel_size, num_params, trainable_params,
-        param_bytes, output_bytes, macs, inner_layers, contains_lazy_param.
+    The numbers are ``fields.RowFields`` (declared there, once, for live and
+    loaded rows). torchinfo's attributes besides: ``module``, ``layer_id``,
+    ``parent_info``, ``children`` (direct child rows), ``inner_layers``.
+    Added by summaryplus: ``expert_tokens`` (rows a grouped GEMM gave each
+    expert, read from its offsets on real tensors; None without data).
 
-    Added by summaryplus:
-        module_path: dotted name from the model root (``"encoder.layer.0"``).
-        is_container: the row stands for a container (ModuleList...) that was
-            never called itself but whose children were.
-        own_macs: MACs of ops run by this module's own ``forward`` code, outside
-            any child module. ``macs`` is the inclusive sum over the subtree.
-        counted_params / counted_trainable_params / counted_param_bytes: the
-            unique parameters this row is the first to account for (tied weights
-            and reused modules count zero the second time); they add up to the
-            model totals. ``subtree_params`` etc. sum them over the row's subtree.
-        activation_bytes / own_activation_bytes: bytes autograd saved for
-            backward while this row ran (``mode="train"`` only).
-        groups: ``groups`` of a convolution, else None.
-        input_shapes / output_shapes: the shape of every tensor a call took or
-            returned, in order, when there are several (``input_size`` and
-            ``output_size`` keep torchinfo's one shape); None otherwise.
+    A row is filled while the capture runs and read-only once the summary is
+    built (``freeze_rows``, ``BuiltLayerInfo``): the numbers cannot change
+    after the fact, and no row reads its module again.
     """
 
     # A summary makes one LayerInfo per module call, so rows are slotted (small,
     # quick to fill) and __init__ sets only what every row needs at once. A slot
-    # not set yet reads as its default (``__getattr__``): zero for the numbers,
-    # the shape and dtype lists (from the tensor seen, or empty), a leaf's
-    # children (a new empty list), the module's own ``kernel_size`` and
-    # ``groups``, the dotted ``module_path`` from the parent's. ``vars(row)``
-    # gives every attribute (the ``__dict__`` property).
+    # not set yet reads as its default (``__getattr__``): the field's declared
+    # value or zero, the shape and dtype lists (from the tensor seen, or empty),
+    # a leaf's children (a new empty list), the module's own ``kernel_size``
+    # and ``groups``, the dotted ``module_path`` from the parent's; ``flops``,
+    # ``trainable`` and ``own_op_points`` follow the counts until the row is
+    # built. ``vars(row)`` gives every attribute (the ``__dict__`` property).
     __slots__ = (
+        *ROW_FIELDS,
         # A container row shown again under the same caller: torchinfo shows
         # every appearance with the last one's index (``set_depth_indices``).
         "_index_from",
@@ -75,49 +65,12 @@ class LayerInfo:
         "_op_points",
         "_output_dtype",
         "_output_shape",
-        "activation_bytes",
-        "bytes_moved",
         "children",
-        "class_name",
-        "contains_lazy_param",
-        "counted_param_bytes",
-        "counted_params",
-        "counted_trainable_params",
-        "depth",
-        "depth_index",
-        "executed",
         "expert_tokens",
-        "fused_bytes_moved",
-        "groups",
         "inner_layers",
-        "input_dtypes",
-        "input_shapes",
-        "input_size",
-        "is_container",
-        "is_leaf_layer",
-        "is_recursive",
-        "kernel_size",
         "layer_id",
-        "macs",
-        "macs_partial",
         "module",
-        "module_path",
-        "num_params",
-        "output_bytes",
-        "output_dtypes",
-        "output_shapes",
-        "output_size",
-        "own_activation_bytes",
-        "own_bytes_moved",
-        "own_fused_bytes_moved",
-        "own_macs",
-        "param_bytes",
         "parent_info",
-        "subtree_param_bytes",
-        "subtree_params",
-        "subtree_trainable_params",
-        "trainable_params",
-        "var_name",
     )  # fmt: skip
 
     _input_shape: torch.Size | None
@@ -126,51 +79,23 @@ class LayerInfo:
     _output_shape: torch.Size | None
     _output_dtype: torch.dtype | None
     children: list[LayerInfo]  # direct child rows
-    depth_index: int | None
-    executed: bool
-    is_recursive: bool
-    contains_lazy_param: bool
-    # A nested tensor's ragged dimensions are named (str): ``[2, j1, 8]``.
+    # The live rows hold lists (records: tuples).
     input_size: list[int | str]
     output_size: list[int | str]
     input_dtypes: list[str]
+    output_dtypes: list[str]
     input_shapes: list[list[int | str]] | None
     output_shapes: list[list[int | str]] | None
-    output_dtypes: list[str]
-    output_bytes: int
     kernel_size: list[int] | int | None
-    groups: int | None
     inner_layers: dict[str, InnerParam]
-    # Parameters held by the module (its whole subtree, each tensor once).
-    num_params: int
-    trainable_params: int
-    param_bytes: int
-    # Parameters this row is the first to account for, and the same summed over
-    # this row and every row below it.
-    counted_params: int
-    counted_trainable_params: int
-    counted_param_bytes: int
-    subtree_params: int
-    subtree_trainable_params: int
-    subtree_param_bytes: int
+    layer_id: int
+    module: nn.Module
+    parent_info: LayerInfo | None
     # Rows a grouped GEMM (mixture of experts) gave each group, read from its
     # offsets on real tensors (None when none ran, or without data).
     expert_tokens: tuple[int, ...] | None
-    # Ops without a MACs formula ran in this row's subtree: ``macs`` is a lower
-    # bound (the table marks the cell with ``*``).
-    macs_partial: bool
-    own_macs: int
-    macs: int
-    own_activation_bytes: int
-    activation_bytes: int
-    # Bytes the row's ops read and wrote (``capture/traffic.py``): every op
-    # (eager) and the matmul/attention/embedding family only (fused); own code
-    # and the whole subtree. ``_op_points``: its own matmul-family ops as
-    # (compute dtype, MACs, bytes) -> calls, what a roofline needs per op.
-    own_bytes_moved: int
-    own_fused_bytes_moved: int
-    bytes_moved: int
-    fused_bytes_moved: int
+    # The own matmul-family ops while the capture runs: (compute dtype, MACs,
+    # bytes) -> calls (``own_op_points`` once built).
     _op_points: dict[tuple[str, int, int], int]
 
     def __init__(
@@ -206,71 +131,49 @@ class LayerInfo:
         self.executed = self.macs_partial = self.contains_lazy_param = False
         self.own_macs = self.own_activation_bytes = 0
 
-    def __getattr__(self, name: str) -> Any:
-        # Called only for a slot that was never set (and unknown names).
-        if name in _ZERO_DEFAULTS:
-            return _ZERO_DEFAULTS[name]
-        value: Any
-        if name in _FROM_TENSOR:
-            shape_slot, dtype_slot = _FROM_TENSOR[name]
-            if name.endswith("size"):
-                shape = getattr(self, shape_slot)
-                value = [] if shape is None else list(shape)
+    if not TYPE_CHECKING:  # mypy sees the declared fields only: a typo fails it
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a slot that was never set (and unknown names).
+            if name in _DEFAULTS:
+                return _DEFAULTS[name]
+            value: Any
+            if name in _FOLLOWING:  # follows the counts until the row is built
+                return _FOLLOWING[name](self)
+            if name in _FROM_TENSOR:
+                shape_slot, dtype_slot = _FROM_TENSOR[name]
+                if name.endswith("size"):
+                    shape = getattr(self, shape_slot)
+                    value = [] if shape is None else list(shape)
+                else:
+                    dtype = getattr(self, dtype_slot)
+                    value = [] if dtype is None else [dtype_name(dtype)]
+            elif name == "children":
+                value = []
+            elif name in ("inner_layers", "_op_points"):
+                value = {}
+            elif name == "module_path":
+                # Dotted path from the root: the parent's and this row's var_name.
+                parent = self.parent_info
+                if parent is None:
+                    value = ""
+                else:
+                    prefix = parent.module_path
+                    value = f"{prefix}.{self.var_name}" if prefix else self.var_name
+            elif name == "kernel_size":
+                value = _kernel_size(self.module.__dict__.get("kernel_size"))
+            elif name == "groups":
+                value = _groups(self.module.__dict__.get("groups"), self.module)
             else:
-                dtype = getattr(self, dtype_slot)
-                value = [] if dtype is None else [dtype_name(dtype)]
-        elif name == "children":
-            value = []
-        elif name in ("inner_layers", "_op_points"):
-            value = {}
-        elif name == "module_path":
-            # Dotted path from the root: the parent's and this row's var_name.
-            parent = self.parent_info
-            if parent is None:
-                value = ""
-            else:
-                prefix = parent.module_path
-                value = f"{prefix}.{self.var_name}" if prefix else self.var_name
-        elif name == "kernel_size":
-            value = _kernel_size(self.module.__dict__.get("kernel_size"))
-        elif name == "groups":
-            value = _groups(self.module.__dict__.get("groups"), self.module)
-        else:
-            raise AttributeError(f"'LayerInfo' object has no attribute '{name}'")
-        object.__setattr__(self, name, value)
-        return value
+                raise AttributeError(f"'LayerInfo' object has no attribute '{name}'")
+            object.__setattr__(self, name, value)
+            return value
 
     @property
     def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
         """Every attribute with its value, as ``vars(row)`` gives for a plain
         object (a new dict: changing it changes nothing)."""
         return {name: getattr(self, name) for name in LayerInfo.__slots__ if name[0] != "_"}
-
-    @property
-    def flops(self) -> int:
-        """Floating-point operations of the subtree: 2 x MACs."""
-        return 2 * self.macs
-
-    @property
-    def own_op_points(self) -> tuple[tuple[str, int, int, int], ...]:
-        """The matmul-family ops of the row's own code as (compute dtype, MACs,
-        bytes moved, calls), identical ops merged: a roofline's per-op input."""
-        return tuple(sorted((*key, calls) for key, calls in self._op_points.items()))
-
-    @property
-    def intensity(self) -> float:
-        """Arithmetic intensity of the subtree: FLOPs per fused byte moved (0.0
-        when no matmul/attention/embedding-family op moved any)."""
-        return intensity(self.flops, self.fused_bytes_moved)
-
-    @property
-    def trainable(self) -> str:
-        """ "True", "False", "Partial", or "--" for a layer without parameters."""
-        return trainable_text(self.num_params, self.trainable_params)
-
-    def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
-        """``Class (var): depth-idx``, as torchinfo names a row."""
-        return layer_name(self, show_var_name, show_depth)
 
     # ------------------------------------------- torchinfo 1.8.0's row methods
     # Code written against torchinfo calls these. Rows hold data: each one is a
@@ -344,44 +247,38 @@ def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, value
     return str(values(options, row, reached_max_depth, 0, (column,))[column])
 
 
-def intensity(flops: int, fused_bytes: int) -> float:
-    """FLOPs per byte: the one definition of the ``intensity`` column."""
-    return flops / fused_bytes if fused_bytes > 0 else 0.0
+def _own_op_points(row: LayerInfo) -> tuple[tuple[str, int, int, int], ...]:
+    # Identical ops merged: a roofline's per-op input.
+    return tuple(sorted((*key, calls) for key, calls in row._op_points.items()))
 
 
-def trainable_text(params: int, trainable: int) -> str:
-    """The Trainable cell: "True", "False", "Partial", or "--" without parameters."""
-    if params == 0:
-        return "--"
-    if trainable == 0:
-        return "False"
-    return "True" if trainable == params else "Partial"
-
-
-_ZERO_DEFAULTS: dict[str, Any] = {
-    **dict.fromkeys(
-        ("_input_dtype", "_input_shape", "_output_dtype", "_output_shape", "_index_from")
-    ),
+# What an unset slot reads as: the field's declared value (added within schema
+# 1), else none or zero by its type; the private slots none.
+_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape",
+                     "_index_from", "expert_tokens")),
     "depth_index": None,
-    # Every shape, for a call that took or returned several tensors (else None).
-    "input_shapes": None,
-    "output_shapes": None,
     "executed": False,
     "is_recursive": False,
-    "macs_partial": False,
-    "expert_tokens": None,
     "contains_lazy_param": False,
     **dict.fromkeys(
         (
             "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
             "counted_trainable_params", "counted_param_bytes", "subtree_params",
             "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
-            "own_activation_bytes", "activation_bytes", "own_bytes_moved",
-            "own_fused_bytes_moved", "bytes_moved", "fused_bytes_moved",
+            "own_activation_bytes", "activation_bytes",
         ),
         0,
     ),
+    **{name: value for name, value in defaults(RowFields).items() if name != "own_op_points"},
 }  # fmt: skip
+# Fields computed from the counts while the capture runs (never kept: the
+# counts still change); ``freeze_rows`` sets them.
+_FOLLOWING: dict[str, Any] = {
+    "flops": lambda row: 2 * row.macs,
+    "trainable": lambda row: trainable_text(row.num_params, row.trainable_params),
+    "own_op_points": _own_op_points,
+}
 # List attributes made, when first read, from a single tensor's shape or dtype.
 _FROM_TENSOR = {
     "input_size": ("_input_shape", "_input_dtype"),
@@ -431,10 +328,12 @@ _READ_ONLY = "summary rows are read-only once the summary is built"
 
 
 class BuiltLayerInfo(LayerInfo):
-    """A row of a built summary: read-only plain data. ``ModelStatistics`` turns
-    every row into one after filling in its statistics (``freeze_rows``), so a
-    summary's numbers cannot change after the fact, and no row reads its module
-    again (``kernel_size`` and ``groups`` are taken at that moment)."""
+    """A row of a built summary: the same fields, read-only.
+
+    Frozen by its class rather than by a flag on every row: a ``__setattr__``
+    that checks a flag runs on each of the ~50 writes the capture and the
+    statistics make per row, and costs a quarter of ``summary()`` on 15,001
+    rows (0.73 s against 0.56 s, ``benchmarks/bench_scaling.py``'s model)."""
 
     __slots__ = ()
 
@@ -452,14 +351,19 @@ class BuiltLayerInfo(LayerInfo):
 
 
 def freeze_rows(rows: list[LayerInfo]) -> None:
-    """Makes ``rows`` ``BuiltLayerInfo``s (read-only), with what they still read
-    lazily from their module taken now."""
+    """Makes ``rows`` ``BuiltLayerInfo``s (read-only), with what they still
+    compute or read lazily from their module taken now: the summary's numbers
+    cannot change after the fact, and no row reads its module again."""
     for row in rows:
         attributes = row.module.__dict__
         kernel, groups = attributes.get("kernel_size"), attributes.get("groups")
         row.kernel_size = None if kernel is None else _kernel_size(kernel)
         row.groups = None if groups is None else _groups(groups, row.module)
+        row.flops = 2 * row.macs
+        row.trainable = trainable_text(row.num_params, row.trainable_params)
+        row.own_op_points = _own_op_points(row)
         row.__class__ = BuiltLayerInfo
+
 
 if TYPE_CHECKING:
     from .protocols import LayerLike
@@ -467,3 +371,4 @@ if TYPE_CHECKING:
     # mypy proves that a live row is what every view reads.
     def _viewable(row: LayerInfo) -> LayerLike:
         return row
+

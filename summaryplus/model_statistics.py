@@ -22,9 +22,10 @@ from .accounting import (
 )
 from .cells import FormattingOptions
 from .enums import Units
+from .fields import SummaryFields
 from .formatting import render_text
 from .gradients import gradient_params
-from .layer_info import LayerInfo, freeze_rows, intensity
+from .layer_info import LayerInfo, freeze_rows
 from .loaded import summary_record
 from .module_tree import ModuleTree
 from .moe import MixtureOfExperts, find_mixture_of_experts
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from .loaded import SummaryRecord
     from .records import SummaryLike
 
-class ModelStatistics(SummaryViews):
+class ModelStatistics(SummaryFields, SummaryViews):
     """Result of ``summary()``: per-layer rows and model totals.
 
     torchinfo attributes: ``summary_list``, ``input_size``, ``formatting``,
@@ -67,8 +68,11 @@ class ModelStatistics(SummaryViews):
     and ``output_grad_bytes`` (outputs beyond the saved activations, and their
     gradients); None (or ``()``) when not measured.
 
-    Printing it (``str``/``repr``) gives torchinfo's text table.
+    The totals are ``fields.TotalsFields`` (declared once for live and loaded
+    summaries). Printing it (``str``/``repr``) gives torchinfo's text table.
     """
+
+    summary_list: list[LayerInfo]
 
     def __init__(
         self,
@@ -173,6 +177,12 @@ class ModelStatistics(SummaryViews):
             self.moe = find_mixture_of_experts(
                 summary_list, tree, self.total_params, without_data
             )
+        # The totals that follow from the others (stored: fields.TotalsFields).
+        self.total_flops = 2 * self.total_mult_adds
+        self.non_trainable_params = self.total_params - self.trainable_params
+        self.macs_complete = not self.uncounted_ops
+        self.expert_params = self.moe.expert_params if self.moe else 0
+        self.active_params_per_token = self.moe.active_params_per_token if self.moe else None
         self.formatting.set_layer_name_width(summary_list)
         self.formatting.memory_holds_activations = grad_enabled
         freeze_rows(summary_list)  # the numbers are final: rows are read-only from here
@@ -213,38 +223,9 @@ class ModelStatistics(SummaryViews):
             self.unused_trainable_params = found.unused
 
     @property
-    def total_flops(self) -> int:
-        """Forward floating-point operations: 2 x ``total_mult_adds``."""
-        return 2 * self.total_mult_adds
-
-    @property
     def total_backward_flops(self) -> int | None:
         macs = self.total_backward_mult_adds
         return None if macs is None else 2 * macs
-
-    @property
-    def total_intensity(self) -> float:
-        """FLOPs per fused byte moved, for the whole forward."""
-        return intensity(self.total_flops, self.total_fused_bytes_moved)
-
-    @property
-    def expert_params(self) -> int:
-        """Parameters of every expert of a mixture-of-experts model (0 if dense)."""
-        return self.moe.expert_params if self.moe else 0
-
-    @property
-    def active_params_per_token(self) -> int | None:
-        """Parameters one token uses in a mixture-of-experts model (None if dense)."""
-        return self.moe.active_params_per_token if self.moe else None
-
-    @property
-    def non_trainable_params(self) -> int:
-        return self.total_params - self.trainable_params
-
-    @property
-    def macs_complete(self) -> bool:
-        """True when every op that ran had a MACs formula or is known to have none."""
-        return not self.uncounted_ops
 
     def __iter__(self) -> Iterator[LayerInfo]:
         return iter(self.summary_list)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._plain import json_plain as _plain
-from .cells import FormattingOptions, layer_name
+from .cells import FormattingOptions
 from .enums import ColumnSettings, RowSettings
 from .errors import read_only_message
-from .layer_info import intensity
+from .fields import TOTALS_FIELDS, RowFields, SummaryFields, TotalsFields, declared, defaults
 from .protocols import LayerLike as LayerLike
 from .protocols import SummaryLike as SummaryLike
 
@@ -33,135 +33,55 @@ __all__ = [
 SCHEMA = "summaryplus.summary/1"
 
 
-@dataclass(frozen=True)
-class LayerRecord:
-    """One row of a summary as plain values (``LayerInfo`` without the module).
+def _record_class(name: str, fields: type, extra: tuple[tuple[str, type], ...], doc: str) -> type:
+    """A frozen dataclass of the fields ``fields`` declares (after ``extra``), in
+    their order, with their declared values as defaults."""
+    declared_values = defaults(fields)
+    spec: list[Any] = [*extra]
+    for field_name, annotation in declared(fields).items():
+        if field_name in declared_values:
+            spec.append((field_name, annotation,
+                         dataclasses.field(default=declared_values[field_name])))
+        else:
+            spec.append((field_name, annotation))
+    return dataclasses.make_dataclass(
+        name, spec, bases=(fields,), frozen=True,
+        namespace={"__doc__": doc, "__module__": __name__},
+    )
 
-    The field names are ``LayerInfo``'s; ``index`` is the row's position in
-    ``summary_list`` and ``parent`` the index of its parent row (None for the
-    model itself). See ``LayerInfo`` for what each number means.
+
+_LAYER_DOC = """One row of a summary as plain values (``LayerInfo`` without the module).
+
+    The fields are ``fields.RowFields``, in order; ``index`` is the row's
+    position in ``summary_list`` and ``parent`` the index of its parent row
+    (None for the model itself).
     """
+_TOTALS_DOC = """The model totals of a summary (``fields.TotalsFields``, in order)."""
 
-    index: int
-    parent: int | None
-    module_path: str
-    class_name: str
-    var_name: str
-    depth: int
-    depth_index: int | None
-    executed: bool
-    is_recursive: bool
-    is_container: bool
-    is_leaf_layer: bool
-    input_size: tuple[int | str, ...]
-    output_size: tuple[int | str, ...]
-    input_dtypes: tuple[str, ...]
-    output_dtypes: tuple[str, ...]
-    output_bytes: int
-    kernel_size: tuple[int, ...] | int | None
-    groups: int | None
-    num_params: int
-    trainable_params: int
-    param_bytes: int
-    counted_params: int
-    counted_trainable_params: int
-    counted_param_bytes: int
-    subtree_params: int
-    subtree_trainable_params: int
-    subtree_param_bytes: int
-    own_macs: int
-    macs: int
-    flops: int
-    own_activation_bytes: int
-    activation_bytes: int
-    trainable: str
-    contains_lazy_param: bool
-    # Added within schema 1 (older files load with the default).
-    macs_partial: bool = False
-    # Backward MACs are counted for the whole model (``training_flops``), not per
-    # layer: None. Kept so readers of schema 1 find the key.
-    own_backward_macs: int | None = None
-    # Bytes moved (eager: every op; fused: matmul/attention/embedding family),
-    # own and subtree, and the own matmul-family ops as (dtype, MACs, bytes,
-    # calls); added within schema 1 (older files: 0 and none).
-    own_bytes_moved: int = 0
-    own_fused_bytes_moved: int = 0
-    bytes_moved: int = 0
-    fused_bytes_moved: int = 0
-    own_op_points: tuple[tuple[str, int, int, int], ...] = ()
-    input_shapes: tuple[tuple[int | str, ...], ...] | None = None
-    output_shapes: tuple[tuple[int | str, ...], ...] | None = None
+if TYPE_CHECKING:
+    # What mypy sees: the declared fields, through the bases.
+    class LayerRecord(RowFields):
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+        index: int
+        parent: int | None
+        input_size: tuple[int | str, ...]
+        output_size: tuple[int | str, ...]
 
-    @property
-    def intensity(self) -> float:
-        """FLOPs per fused byte moved (see ``LayerInfo.intensity``)."""
-        return intensity(self.flops, self.fused_bytes_moved)
+        def __init__(self, **fields: Any) -> None: ...
 
-    @property
-    def children(self) -> tuple[LayerRecord, ...]:
-        """The child rows (linked when the record is made; not a field: JSON
-        keeps the ``parent`` index)."""
-        linked: tuple[LayerRecord, ...] = self.__dict__.get("_children", ())
-        return linked
+    class TotalsRecord(TotalsFields):
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
-    def get_layer_name(self, show_var_name: bool, show_depth: bool) -> str:
-        """``Class (var): depth-idx``, as the table names the row."""
-        return layer_name(self, show_var_name, show_depth)
+        def __init__(self, **fields: Any) -> None: ...
+
+else:
+    LayerRecord = _record_class("LayerRecord", RowFields, (("index", int), ("parent", int | None)),
+                                _LAYER_DOC)
+    TotalsRecord = _record_class("TotalsRecord", TotalsFields, (), _TOTALS_DOC)
 
 
 @dataclass(frozen=True)
-class TotalsRecord:
-    """The model totals of a summary (``ModelStatistics`` attribute names)."""
-
-    total_params: int
-    trainable_params: int
-    non_trainable_params: int
-    total_param_bytes: int
-    total_buffers: int
-    total_buffer_bytes: int
-    total_mult_adds: int
-    total_flops: int
-    total_backward_mult_adds: int | None
-    macs_complete: bool
-    uncounted_ops: dict[str, int]
-    total_input: int
-    total_output_bytes: int
-    activation_bytes: int
-    grad_enabled: bool
-    executed: bool
-    # Added within schema 1: files written before them load with these defaults.
-    trainable_param_bytes: int = 0
-    largest_trainable_param_bytes: int = 0
-    local_params: int = 0
-    local_param_bytes: int = 0
-    local_trainable_param_bytes: int = 0
-    # Mixture of experts (0 and None for a dense model).
-    expert_params: int = 0
-    active_params_per_token: int | None = None
-    # Weights masked out by torch.nn.utils.prune (not in total_params).
-    pruned_params: int = 0
-    # Modules with uninitialized lazy parameters: total_params is a lower bound.
-    uninitialized_layers: int = 0
-    # Train mode, see ModelStatistics (None: not measured).
-    gradient_params: int | None = None
-    gradient_param_bytes: int | None = None
-    largest_gradient_bytes: int | None = None
-    local_gradient_param_bytes: int | None = None
-    unused_trainable_params: tuple[str, ...] = ()
-    output_held_bytes: int | None = None
-    output_grad_bytes: int | None = None
-    # Bytes the forward's ops moved (eager and fused).
-    total_bytes_moved: int = 0
-    total_fused_bytes_moved: int = 0
-
-    @property
-    def total_intensity(self) -> float:
-        """FLOPs per fused byte moved, for the whole forward."""
-        return intensity(self.total_flops, self.total_fused_bytes_moved)
-
-
-@dataclass(frozen=True)
-class SummaryData:
+class SummaryData(SummaryFields):
     """A summary as plain data: what ``to_dict`` writes and ``load_summary`` reads
     (``loaded.SummaryRecord``, this data with the views, is what it returns).
 
@@ -194,20 +114,15 @@ class SummaryData:
     table: Mapping[str, Any] | None = None
     saved_findings: tuple[Finding, ...] | None = None
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called for names the record lacks: the totals read like attributes.
-        totals = self.__dict__.get("totals")
-        if name.startswith("_") or not hasattr(totals, name):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(totals, name)
+    def __post_init__(self) -> None:
+        # The totals read as attributes (``record.total_params``), as on
+        # ModelStatistics; the rows under ModelStatistics' name too.
+        for name in TOTALS_FIELDS:
+            object.__setattr__(self, name, getattr(self.totals, name))
+        object.__setattr__(self, "summary_list", self.layers)
+        object.__setattr__(self, "formatting", self._table_options())
 
-    @property
-    def summary_list(self) -> tuple[LayerRecord, ...]:
-        """The rows, under ``ModelStatistics``' name."""
-        return self.layers
-
-    @property
-    def formatting(self) -> FormattingOptions:
+    def _table_options(self) -> FormattingOptions:
         """Table settings for the views: the saved ``table``, or torchinfo's
         defaults for files without one (depth 3; output shape, Param # and, when
         a forward ran, Mult-Adds)."""
@@ -311,8 +226,3 @@ refuse_writes(TotalsRecord, "the totals of a summary record are read-only")
 refuse_writes(SummaryData, "a summary record (loaded, or to_record()) is read-only")
 
 
-if TYPE_CHECKING:
-    # mypy proves that loaded rows are what the views take (loaded.py proves it
-    # for loaded summaries, model_statistics.py and layer_info.py for live ones).
-    def _loaded_row(row: LayerRecord) -> LayerLike:
-        return row

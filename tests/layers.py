@@ -45,7 +45,7 @@ LAYERS: dict[str, int] = {
     "summaryplus.errors": 0, "summaryplus.enums": 0, "summaryplus._logging": 0,
     "summaryplus._plain": 0, "summaryplus._version": 0, "summaryplus._untrusted": 0,
     "summaryplus._config_size": 0, "summaryplus._factories": 0, "summaryplus.gpus": 0,
-    "summaryplus.protocols": 0, "summaryplus.examples": 0, "summaryplus._tensors": 0,
+    "summaryplus.examples": 0, "summaryplus._tensors": 0,
     "summaryplus.units": 0, "summaryplus.escape": 0, "summaryplus.shapes": 0,
     "summaryplus.formulas.registry": 0,
     # 1 helpers
@@ -57,7 +57,8 @@ LAYERS: dict[str, int] = {
     "summaryplus.render.output": 1, "summaryplus.render.saved_fields": 1,
     "summaryplus.render.report_repeats": 1,
     # 2 data
-    "summaryplus.layer_info": 2, "summaryplus.records": 2,
+    "summaryplus.layer_info": 2, "summaryplus.records": 2, "summaryplus.fields": 2,
+    "summaryplus.protocols": 2,
     # 3 inputs
     "summaryplus.inputs": 3, "summaryplus.hf_inputs": 3, "summaryplus.capture.input_copies": 3,
     # 4 capture

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 #: Widest column a loaded table prints (characters); summary() users pick
@@ -101,7 +101,7 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is str:
         return isinstance(value, str)
-    if origin is tuple:
+    if origin in (tuple, Sequence):  # loaded values are frozen: sequences are tuples
         if not isinstance(value, tuple):
             return False
         (item, *_) = typing.get_args(hint)
@@ -134,7 +134,7 @@ def _describe(hint: Any) -> str:
         return "null"
     if hint is int:
         return "an int >= 0"
-    if origin is tuple:
+    if origin in (tuple, Sequence):
         return f"a list of {_describe(typing.get_args(hint)[0])}"
     if origin is dict:
         return "an object of names to ints"

@@ -40,6 +40,7 @@ from .._untrusted import load_json_file
 from .._version import __version__
 from ..enums import ColumnSettings, RowSettings
 from ..escape import csv_cell
+from ..fields import ROW_FIELDS, TOTALS_FIELDS
 from ..findings import Finding, find
 from ..records import (
     SCHEMA,
@@ -96,10 +97,8 @@ def summary_data(stats: SummaryLike | SummaryData) -> SummaryData:
     layers = tuple(
         _layer_record(row, position, parents.get(id(row))) for position, row in enumerate(rows)
     )
-    # Every totals field read under its own name: one field list (TotalsRecord's).
-    totals_fields = {
-        field.name: getattr(stats, field.name) for field in dataclasses.fields(TotalsRecord)
-    }
+    # Every totals field read under its own name: one field list (fields.TotalsFields).
+    totals_fields = {name: getattr(stats, name) for name in TOTALS_FIELDS}
     totals_fields["uncounted_ops"] = dict(stats.uncounted_ops)
     totals_fields["unused_trainable_params"] = tuple(stats.unused_trainable_params)
     totals = TotalsRecord(**totals_fields)
@@ -347,56 +346,9 @@ def _table_settings(table: Any) -> dict[str, Any] | None:
 
 
 def _layer_record(row: LayerLike, position: int, parent: int | None) -> LayerRecord:
-    return LayerRecord(
-        index=position,
-        parent=parent,
-        module_path=row.module_path,
-        class_name=row.class_name,
-        var_name=row.var_name,
-        depth=row.depth,
-        depth_index=row.depth_index,
-        executed=row.executed,
-        is_recursive=row.is_recursive,
-        is_container=row.is_container,
-        is_leaf_layer=row.is_leaf_layer,
-        input_size=tuple(row.input_size),
-        output_size=tuple(row.output_size),
-        input_dtypes=tuple(row.input_dtypes),
-        output_dtypes=tuple(row.output_dtypes),
-        output_bytes=row.output_bytes,
-        kernel_size=_frozen(row.kernel_size),
-        groups=row.groups,
-        num_params=row.num_params,
-        trainable_params=row.trainable_params,
-        param_bytes=row.param_bytes,
-        counted_params=row.counted_params,
-        counted_trainable_params=row.counted_trainable_params,
-        counted_param_bytes=row.counted_param_bytes,
-        subtree_params=row.subtree_params,
-        subtree_trainable_params=row.subtree_trainable_params,
-        subtree_param_bytes=row.subtree_param_bytes,
-        own_macs=row.own_macs,
-        macs=row.macs,
-        flops=row.flops,
-        own_activation_bytes=row.own_activation_bytes,
-        activation_bytes=row.activation_bytes,
-        trainable=row.trainable,
-        contains_lazy_param=row.contains_lazy_param,
-        macs_partial=row.macs_partial,
-        own_bytes_moved=row.own_bytes_moved,
-        own_fused_bytes_moved=row.own_fused_bytes_moved,
-        bytes_moved=row.bytes_moved,
-        fused_bytes_moved=row.fused_bytes_moved,
-        own_op_points=tuple(tuple(point) for point in row.own_op_points),  # type: ignore[misc]
-        input_shapes=_shapes(getattr(row, "input_shapes", None)),
-        output_shapes=_shapes(getattr(row, "output_shapes", None)),
-    )
-
-
-def _shapes(
-    shapes: Iterable[Iterable[int | str]] | None,
-) -> tuple[tuple[int | str, ...], ...] | None:
-    return None if shapes is None else tuple(tuple(shape) for shape in shapes)
+    # Every row field under its own name, lists as tuples (records compare and hash).
+    values = {name: _frozen(getattr(row, name)) for name in ROW_FIELDS}
+    return LayerRecord(index=position, parent=parent, **values)
 
 
 def _fields_of(cls: type, data: Any, where: str) -> dict[str, Any]:
