@@ -65,3 +65,15 @@ def read_only_message(what: str, name: str, deleting: bool = False) -> str:
     action = "delete" if deleting else "set"
     return f"{what} ({action} {name!r}): copy the numbers out, or make a new summary"
 
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be read: truncated, corrupt, or not what its name says."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """``torch.load(weights_only=True)`` refused the file: its pickle would run code."""
+
+
+class InputsError(ValueError):
+    """The inputs of a model cannot be worked out from it; the message says which
+    one and how to give it (``--input NAME=SHAPE``)."""

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from .errors import InputsError
+
 #: What fills a tensor: token ids (valid for every embedding), all ones (masks),
 #: random values in [0, 1) in the model's floating dtype, or ``InputSpec.row``
 #: repeated over the leading dimensions (NaFlex ``spatial_shapes``).
@@ -43,9 +45,6 @@ class InputSpec:
     row: tuple[int, ...] = ()
 
 
-class InputsError(ValueError):
-    """The inputs of a model cannot be worked out from it; the message says which
-    one and how to give it (``--input NAME=SHAPE``)."""
 
 
 def forward_names(model: nn.Module) -> list[str] | None:

@@ -25,14 +25,8 @@ Example:
 
 from __future__ import annotations
 
-from .model import (
-    CheckpointError,
-    CheckpointSummary,
-    DtypeTotals,
-    GroupTotals,
-    TensorInfo,
-    UnsafeCheckpointError,
-)
+from ..errors import CheckpointError, UnsafeCheckpointError
+from .model import CheckpointSummary, DtypeTotals, GroupTotals, TensorInfo
 from .safetensors_header import SAFETENSORS_SUFFIXES, read_safetensors
 from .sharded import read_index
 from .summarize import find_index, summarize_checkpoint, weight_files

@@ -8,14 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 
-class CheckpointError(ValueError):
-    """A checkpoint could not be read: truncated, corrupt, or not what its name says."""
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """``torch.load(weights_only=True)`` refused the file: its pickle would run code."""
-
-
 @dataclass(frozen=True)
 class TensorInfo:
     """One named tensor of a checkpoint, as described by the file.

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .._untrusted import load_json
-from .model import CheckpointError, CheckpointSummary, TensorInfo, natural_key
+from ..errors import CheckpointError
+from .model import CheckpointSummary, TensorInfo, natural_key
 
 SAFETENSORS_SUFFIXES = (".safetensors",)
 

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from .._untrusted import contained, load_json_file
-from .model import CheckpointError, CheckpointSummary, combine, natural_key
+from ..errors import CheckpointError
+from .model import CheckpointSummary, combine, natural_key
 from .safetensors_header import SAFETENSORS_SUFFIXES, read_safetensors
 from .torch_file import read_torch
 

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from .._untrusted import contained
-from .model import CheckpointError, CheckpointSummary, combine
+from ..errors import CheckpointError
+from .model import CheckpointSummary, combine
 from .safetensors_header import SAFETENSORS_SUFFIXES, read_safetensors
 from .sharded import read_index, read_shard
 from .torch_file import TORCH_SUFFIXES, read_torch

@@ -17,7 +17,8 @@ from typing import Any
 
 from .. import _tensors
 from .._untrusted import MAX_ZIP_MEMBER_BYTES, check_zip_members
-from .model import CheckpointError, CheckpointSummary, TensorInfo, UnsafeCheckpointError
+from ..errors import CheckpointError, UnsafeCheckpointError
+from .model import CheckpointSummary, TensorInfo
 
 TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 # The loaded structure is walked once, each container once however often it is
