@@ -95,8 +95,8 @@ class LayerInfo(RowFields):
     # offsets on real tensors (None when none ran, or without data).
     expert_tokens: tuple[int, ...] | None
     # The own matmul-family ops while the capture runs: (compute dtype, MACs,
-    # bytes) -> calls (``own_op_points`` once built).
-    _op_points: dict[tuple[str, int, int], int]
+    # bytes) -> calls (``own_op_points`` once built); None before the first.
+    _op_points: dict[tuple[str, int, int], int] | None
 
     def __init__(
         self,
@@ -130,6 +130,9 @@ class LayerInfo(RowFields):
         # __getattr__ (an AttributeError raised and caught) there.
         self.executed = self.macs_partial = self.contains_lazy_param = False
         self.own_macs = self.own_activation_bytes = 0
+        self.own_bytes_moved = self.own_fused_bytes_moved = 0
+        self.input_shapes = self.output_shapes = self._index_from = None
+        self._op_points = None  # made by the first op with MACs (most rows have none)
 
     if not TYPE_CHECKING:  # mypy sees the declared fields only: a typo fails it
 
@@ -150,7 +153,7 @@ class LayerInfo(RowFields):
                     value = [] if dtype is None else [dtype_name(dtype)]
             elif name == "children":
                 value = []
-            elif name in ("inner_layers", "_op_points"):
+            elif name == "inner_layers":
                 value = {}
             elif name == "module_path":
                 # Dotted path from the root: the parent's and this row's var_name.
@@ -249,7 +252,8 @@ def _cell(row: LayerInfo, column: ColumnSettings, reached_max_depth: bool, value
 
 def _own_op_points(row: LayerInfo) -> tuple[tuple[str, int, int, int], ...]:
     # Identical ops merged: a roofline's per-op input.
-    return tuple(sorted((*key, calls) for key, calls in row._op_points.items()))
+    points = row._op_points
+    return tuple(sorted((*key, calls) for key, calls in points.items())) if points else ()
 
 
 # What an unset slot reads as: the field's declared value (added within schema

@@ -184,6 +184,8 @@ def _collect(recorder: Recorder, result: CaptureResult) -> None:
         root.own_bytes_moved += recorder.loose_bytes[0]
         root.own_fused_bytes_moved += recorder.loose_bytes[1]
         points = root._op_points
+        if points is None:
+            points = root._op_points = {}
         for key, calls in recorder.loose_points.items():
             points[key] = points.get(key, 0) + calls
         recorder.loose_bytes = [0, 0]

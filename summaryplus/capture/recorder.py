@@ -374,7 +374,11 @@ class Recorder:
             row.own_bytes_moved += moved
             if traffic.fused:
                 row.own_fused_bytes_moved += moved
-            points = row._op_points if macs else None
+            points = None
+            if macs:
+                points = row._op_points
+                if points is None:
+                    points = row._op_points = {}
         else:
             self.loose_bytes[0] += moved
             if traffic.fused:
