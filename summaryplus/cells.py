@@ -289,7 +289,7 @@ def _intensity_cell(o: FormattingOptions, row: LayerLike, deepest: bool, total: 
 
 # The text of one column's cell: (options, row, deepest shown, total params).
 _Cell = Callable[["FormattingOptions", "LayerLike", bool, int], str]
-_CELLS: dict[ColumnSettings, _Cell] = {
+CELLS: dict[ColumnSettings, _Cell] = {
     ColumnSettings.KERNEL_SIZE: _kernel_cell,
     ColumnSettings.GROUPS: _groups_cell,
     ColumnSettings.INPUT_SIZE: _input_cell,
@@ -315,7 +315,7 @@ def row_values(
     """The text of the ``columns`` of one row (default: the columns shown); only
     those are formatted, which is most of the cost of printing a big model."""
     chosen = options.col_names if columns is None else columns
-    return {column: _CELLS[column](options, row, reached_max_depth, total_params)
+    return {column: CELLS[column](options, row, reached_max_depth, total_params)
             for column in chosen}
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .accounting import inner_params
 from .cells import (
-    _CELLS,
+    CELLS,
     HEADER_TITLES,
     PARAMS_MEMORY_TITLE,
     FormattingOptions,
@@ -74,7 +74,7 @@ def _shown(stats: SummaryLike, depth: int | None = None) -> Iterator[tuple[int, 
 
 def _layer_lines(stats: SummaryLike) -> str:
     options = stats.formatting
-    cells = [_CELLS[column] for column in options.col_names]
+    cells = [CELLS[column] for column in options.col_names]
     template = options.row_template()
     total_params = stats.total_params
     parameter_lines = options.verbose == Verbosity.VERBOSE

@@ -25,7 +25,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 
 from .capture import interpreter
 from .capture.compiling import failed_around_hop
-from .capture.forward import CaptureResult, ForwardFailed, capture_forward
+from .capture.forward import CaptureOptions, CaptureResult, ForwardFailed, capture_forward
 from .capture.forward_cache import ForwardCache, Unkeyable, fingerprint
 from .capture.live_memory import LiveMemory
 from .capture.routing import is_data_dependent
@@ -179,35 +179,23 @@ def capture(
     fails under the counter (``torch.cond``'s autograd rule on branches that
     close over parameters, ``flex_attention``'s compile), it runs again with
     those operators run eagerly (``capture.compiling.eager_hops``)."""
-    fake, assume_routing, below_autograd = inputs.fake, False, False
+    options = CaptureOptions(mode, fake=inputs.fake, count_backward=count_backward,
+                             private=private)
     while True:
         try:
-            return capture_forward(
-                model,
-                tree,
-                inputs.args,
-                inputs.kwargs,
-                mode=mode,
-                fake=fake,
-                count_backward=count_backward,
-                assume_routing=assume_routing,
-                private=private,
-                probe=probe,
-                eager_higher_order=below_autograd,
-            )
+            return capture_forward(model, tree, inputs.args, inputs.kwargs, options, probe)
         except ForwardFailed as failed:
-            if not fake and inputs.device.type == "meta" and "meta" in str(failed.error):
-                logger.info("the meta forward needs values (%s): running on fake tensors",
-                            failed.error)
-                fake = True
-            elif fake and not assume_routing and is_data_dependent(failed.error):
-                logger.info("the fake forward needs values (%s): assuming a routing",
-                            failed.error)
-                assume_routing = True
-            elif not below_autograd and failed_around_hop(failed.error):
+            error = failed.error
+            if not options.fake and inputs.device.type == "meta" and "meta" in str(error):
+                logger.info("the meta forward needs values (%s): running on fake tensors", error)
+                options = dataclasses.replace(options, fake=True)
+            elif options.fake and not options.assume_routing and is_data_dependent(error):
+                logger.info("the fake forward needs values (%s): assuming a routing", error)
+                options = dataclasses.replace(options, assume_routing=True)
+            elif not options.eager_higher_order and failed_around_hop(error):
                 logger.info("torch's machinery around a higher-order operator failed "
-                            "(%s): running them eagerly", failed.error)
-                below_autograd = True
+                            "(%s): running them eagerly", error)
+                options = dataclasses.replace(options, eager_higher_order=True)
             else:
                 raise
 
@@ -343,7 +331,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # summaryplus functions that run an op exactly as the model called it (the op
 # counter, the modes' hooks, the attention and routing stand-ins).
 _PASS_THROUGH = frozenset(
-    {"_count_op", "__torch_dispatch__", "__torch_function__", "_as_on_cpu", "_route"}
+    {"count_op", "__torch_dispatch__", "__torch_function__", "_as_on_cpu", "_route"}
 )
 # Where torch's support for tensors without data lives: an error raised there
 # comes from running on fake/meta tensors, not from the model's code.

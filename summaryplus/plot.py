@@ -6,7 +6,6 @@ imported inside the drawing functions only: importing this module never loads it
 
 from __future__ import annotations
 
-from .render.plots._labels import _middle_ellipsis  # noqa: F401 (imported by tests)
 from .render.plots._style import FORMATS
 from .render.plots.comparison import COMPARISON_METRICS, plot_comparison
 from .render.plots.layers import BY, COLUMN_QUANTITIES, plot_summary, plotted_quantities

@@ -27,12 +27,8 @@ from matplotlib.patches import Rectangle
 
 from summaryplus import ModelStatistics, load_summary, summary
 from summaryplus.examples import SmallCNN
-from summaryplus.plot import (
-    _middle_ellipsis,
-    plot_comparison,
-    plot_memory,
-    plot_summary,
-)
+from summaryplus.plot import plot_comparison, plot_memory, plot_summary
+from summaryplus.render.plots._labels import _middle_ellipsis
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from .state import Snapshot, written_arguments
 from .traffic import OpTraffic, op_traffic
 
 
-def _count_op(
+def count_op(
     self: OpCounter,
     func: Any,
     types: Any,
@@ -70,13 +70,13 @@ def _count_op(
     return out
 
 
-never_compiled(_count_op)
+never_compiled(count_op)
 
 
 class OpCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Sends every ATen op that runs to ``Recorder.record_op``."""
 
-    __torch_dispatch__ = _count_op
+    __torch_dispatch__ = count_op
     # torch.cond, flex_attention... reach __torch_dispatch__ (higher_order).
     supports_higher_order_operators = True
 
@@ -108,7 +108,7 @@ class CompileSafeOpCounter(OpCounter):  # type: ignore[no-untyped-call]
     not trace into the mode's frames. (torch adds its shim to a subclass that
     defines ``__torch_dispatch__`` itself, hence the assignment.)"""
 
-    __torch_dispatch__ = _count_op
+    __torch_dispatch__ = count_op
 
     @classmethod
     def _should_skip_dynamo(cls) -> bool:

@@ -58,23 +58,30 @@ class ForwardFailed(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class CaptureOptions:
+    """How one forward is captured: its mode, and what the driver's retries
+    change (``pipeline.capture``). See ``capture_forward``."""
+
+    mode: Mode
+    fake: bool = False  # the inputs are fake tensors (values without data)
+    count_backward: bool = False  # also run and count a backward (training_flops)
+    assume_routing: bool = False
+    private: bool = False  # the model is summaryplus's own copy
+    eager_higher_order: bool = False
+
+
 def capture_forward(
     model: nn.Module,
     tree: ModuleTree,
     args: list[Any],
     kwargs: dict[str, Any],
-    *,
-    mode: Mode,
-    fake: bool,
-    count_backward: bool = False,
-    assume_routing: bool = False,
-    private: bool = False,
+    options: CaptureOptions,
     probe: LiveMemory | None = None,
-    eager_higher_order: bool = False,
 ) -> CaptureResult:
     """Runs ``model(*args, **kwargs)`` once under the recorder and puts the
-    model back as it was (``private``: a copy the caller never sees, left as
-    the forward made it).
+    model back as it was (``options.private``: a copy the caller never sees,
+    left as the forward made it).
 
     ``assume_routing`` (fake tensors only): routers' top-k/argmax give real,
     balanced indices so expert loops can run without data (``routing``).
@@ -93,6 +100,9 @@ def capture_forward(
         ForwardFailed: the forward raised an ``Exception``; ``KeyboardInterrupt``
             and other ``BaseException``s propagate unchanged after cleanup.
     """
+    mode, fake, count_backward = options.mode, options.fake, options.count_backward
+    assume_routing, private = options.assume_routing, options.private
+    eager_higher_order = options.eager_higher_order
     grad_enabled = mode is Mode.TRAIN or (mode is Mode.SAME and model.training)
     if grad_enabled and torch.is_inference_mode_enabled():
         raise ValueError(

@@ -24,7 +24,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten, tree_map
 
 from .compiling import never_compiled
-from .counter import OpCounter, _count_op
+from .counter import OpCounter, count_op
 
 ASSUMPTION = (
     "balanced routing on tensors without data: token t's j-th expert is (t * k + j) mod E"
@@ -85,7 +85,7 @@ class RoutingOpCounter(OpCounter):  # type: ignore[no-untyped-call]
                 lambda value: value.to(device) if id(value) in self._routed else value,
                 (args, kwargs),
             )
-        return _count_op(self, func, types, args, kwargs)
+        return count_op(self, func, types, args, kwargs)
 
     never_compiled(__torch_dispatch__)
 
@@ -102,7 +102,7 @@ class RoutingOpCounter(OpCounter):  # type: ignore[no-untyped-call]
         return _RoutingFunctions(self)
 
     def _route(self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        out = _count_op(self, func, (), args, kwargs)
+        out = count_op(self, func, (), args, kwargs)
         scores = args[0]
         if func is torch.ops.aten.topk.default:
             k = int(args[1])

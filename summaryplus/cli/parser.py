@@ -74,7 +74,7 @@ exit status:
   file, an unknown extension, a malformed --input-size)"""
 
 
-class _Parser(argparse.ArgumentParser):
+class CommandParser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line (no usage block)."""
 
     def error(self, message: str) -> NoReturn:
@@ -103,7 +103,7 @@ def _non_negative(text: str) -> int:
     return _at_least(text, 0)
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     # One wording for 0, -5 and "abc" alike.
     return _at_least(text, 1)
 
@@ -140,7 +140,7 @@ def add_version(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--seq-len",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="one input of N token ids (int64), shape BATCH,N; configs: tokens of every "
         f"text input, encoder and decoder (default {DEFAULT_SEQ_LEN}, or the model's "
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--batch-size",
-        type=_positive,
+        type=positive_int,
         metavar="B",
         help="batch size for --seq-len and config inputs (default 1)",
     )
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inputs.add_argument(
         "--max-layers",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_MAX_LAYERS,
         metavar="N",
         help=f"configs only: refuse a config of more layers than N (default "

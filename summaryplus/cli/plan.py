@@ -17,9 +17,9 @@ from ..plan import PLAN_STAGES, plan
 from ..render.output import check_format
 from ..render.plan import render_plan
 from .kinds import classify
-from .parser import PROG, _Parser, _positive, add_version
+from .parser import PROG, CommandParser, add_version, positive_int
 from .progress import Progress, wants_progress
-from .targets import _emit
+from .targets import emit
 
 if TYPE_CHECKING:
     from torch import nn
@@ -53,7 +53,7 @@ examples:
 
 
 def build_plan_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = CommandParser(
         prog=f"{PROG} plan",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -65,15 +65,15 @@ def build_plan_parser() -> argparse.ArgumentParser:
         help="a config.json, a folder holding one, a hub name ORG/NAME, or MODULE:CALLABLE",
     )
     parser.add_argument(
-        "--context", type=_positive, metavar="N",
+        "--context", type=positive_int, metavar="N",
         help=f"tokens per sequence (default {DEFAULT_CONTEXT}, or the model config's own "
         "limit when lower: max_position_embeddings, 448 for Whisper's decoder)",
     )
     parser.add_argument(
-        "--batch", type=_positive, default=1, metavar="B", help="sequences (default 1)"
+        "--batch", type=positive_int, default=1, metavar="B", help="sequences (default 1)"
     )
     parser.add_argument(
-        "--shards", type=_positive, default=1, metavar="N",
+        "--shards", type=positive_int, default=1, metavar="N",
         help="GPUs to split training (FSDP) and inference (tensor parallel) over (default 1)",
     )
     parser.add_argument(
@@ -107,7 +107,7 @@ def build_plan_parser() -> argparse.ArgumentParser:
         help="configs only: import and run the model code the config names (auto_map)",
     )
     parser.add_argument(
-        "--max-layers", type=_positive, default=DEFAULT_MAX_LAYERS, metavar="N",
+        "--max-layers", type=positive_int, default=DEFAULT_MAX_LAYERS, metavar="N",
         help=f"configs only: refuse more layers than N before building (default "
         f"{DEFAULT_MAX_LAYERS:,})",
     )
@@ -144,7 +144,7 @@ def run_plan(args: argparse.Namespace) -> int:
         speed = found.speed(utilization=args.utilization)
     except (ValueError, OSError) as error:
         raise CommandError(str(error), USAGE) from error
-    _emit(args, render_plan(found, fmt, speed))
+    emit(args, render_plan(found, fmt, speed))
     return 0
 
 

@@ -84,7 +84,7 @@ def run_checkpoint(args: argparse.Namespace, path: Path) -> int:
     except FileNotFoundError as error:
         raise CommandError(str(error), USAGE) from error
     depth = DEFAULT_DEPTH if args.depth is None else args.depth
-    _emit(args, render_checkpoint(summary, depth, args.format or "text"))
+    emit(args, render_checkpoint(summary, depth, args.format or "text"))
     return 0
 
 
@@ -107,7 +107,7 @@ def run_exported(args: argparse.Namespace, path: Path) -> int:
         raise CommandError(f"{path}: {error}", USAGE) from error
     # (The dynamic sizes and the MACs formula are in the footer of every format.)
     text = _render_model(stats, args.format or "text")
-    _emit(args, text)
+    emit(args, text)
     if args.plot is not None:
         _plot(stats, args)
     return 0
@@ -320,7 +320,7 @@ def _output_model(
         text = _with_findings(text, stats, args.findings)
     if notes and (args.format or "text") == "text":
         text = "\n".join([text, *notes])
-    _emit(args, text)
+    emit(args, text)
     if args.plot is not None:
         _plot(stats, args)
     return 0
@@ -362,7 +362,7 @@ def _plot(stats: ModelStatistics, args: argparse.Namespace) -> None:
           file=sys.stderr)
 
 
-def _emit(args: argparse.Namespace, text: str) -> None:
+def emit(args: argparse.Namespace, text: str) -> None:
     if args.output is None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()

@@ -15,8 +15,8 @@ from ..escape import csv_cell, escape_rows, terminal_block
 from ..units import readable_bytes
 from .output import Output, Table, check_format, csv_tables, render_output
 
-_HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
-_ALIGN = ("left", "right", "right", "left", "left", "right")
+GROUP_HEADERS = ("Name", "Tensors", "Param #", "Shape", "Dtype", "Size")
+COLUMN_ALIGN = ("left", "right", "right", "left", "left", "right")
 
 
 def render_checkpoint(summary: CheckpointSummary, depth: int, fmt: str = "text") -> str:
@@ -42,13 +42,14 @@ def checkpoint_output(summary: CheckpointSummary, depth: int, fmt: str = "github
     (indented by depth where ``fmt`` keeps leading spaces; the prefix is the
     full name, so nothing is lost where it does not), then the totals; its
     ``data`` is ``to_dict``."""
-    groups = Table(_HEADERS, tuple(map(tuple, _group_rows(summary, depth, indent=False))), _ALIGN)
+    rows = tuple(map(tuple, group_rows(summary, depth, indent=False)))
+    groups = Table(GROUP_HEADERS, rows, COLUMN_ALIGN)
     totals = Table(
         ("Total", "Value"),
-        tuple((label.strip(), value) for label, value in _totals(summary)),
+        tuple((label.strip(), value) for label, value in checkpoint_totals(summary)),
         ("left", "left"),
     )
-    return Output(_heading(summary), (groups, totals), data=to_dict(summary, depth))
+    return Output(checkpoint_heading(summary), (groups, totals), data=to_dict(summary, depth))
 
 
 # ------------------------------------------------------------------ helpers
@@ -66,7 +67,7 @@ def _params_cell(group: GroupTotals) -> str:
     return f"{group.params:,}"
 
 
-def _group_rows(summary: CheckpointSummary, depth: int, indent: bool) -> list[list[str]]:
+def group_rows(summary: CheckpointSummary, depth: int, indent: bool) -> list[list[str]]:
     rows = []
     for group in summary.groups(depth):
         name = group.prefix or "(all)"
@@ -85,7 +86,7 @@ def _group_rows(summary: CheckpointSummary, depth: int, indent: bool) -> list[li
     return rows
 
 
-def _heading(summary: CheckpointSummary) -> str:
+def checkpoint_heading(summary: CheckpointSummary) -> str:
     files = len(summary.files)
     noun = "file" if files == 1 else "files"
     return (
@@ -94,7 +95,7 @@ def _heading(summary: CheckpointSummary) -> str:
     )
 
 
-def _totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
+def checkpoint_totals(summary: CheckpointSummary) -> list[tuple[str, str]]:
     """The footer as (label, value) pairs, shared by every table format."""
     lines = [
         ("Total params", f"{summary.total_params:,}"),
@@ -151,17 +152,19 @@ def _tabulate(rows: Any, headers: Any, fmt: str, **options: Any) -> str:
 # ------------------------------------------------------------------ formats
 def to_text(summary: CheckpointSummary, depth: int) -> str:
     table = _tabulate(
-        _group_rows(summary, depth, indent=True),
-        _HEADERS,
+        group_rows(summary, depth, indent=True),
+        GROUP_HEADERS,
         "simple",
         colalign=("left", "right", "right", "left", "left", "right"),
         preserve_whitespace=True,
     )
     width = max(len(line) for line in table.splitlines()) if table else 40
     rule = "=" * width
-    label_width = max(len(label) for label, _ in _totals(summary))
-    footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in _totals(summary)]
-    return terminal_block("\n".join([_heading(summary), rule, table, rule, *footer, rule]))
+    totals = checkpoint_totals(summary)
+    label_width = max(len(label) for label, _ in totals)
+    footer = [f"{label + ':':<{label_width + 1}} {value}" for label, value in totals]
+    heading = checkpoint_heading(summary)
+    return terminal_block("\n".join([heading, rule, table, rule, *footer, rule]))
 
 
 def to_dict(summary: CheckpointSummary, depth: int) -> dict[str, Any]:

@@ -10,13 +10,19 @@ from typing import Any
 
 from ..checkpoints import CheckpointSummary, GroupTotals
 from ..escape import html_text
-from .checkpoint import _ALIGN, _HEADERS, _group_rows, _heading, _totals
+from .checkpoint import (
+    COLUMN_ALIGN,
+    GROUP_HEADERS,
+    checkpoint_heading,
+    checkpoint_totals,
+    group_rows,
+)
 from .output import asset, report_page
 
 __all__ = ["checkpoint_report"]
 
 _INDENT = "\u00a0" * 4  # per level of nesting, as in a model's report
-# Columns with a share bar: Param # (2) and Size (5), by their position in _HEADERS.
+# Columns with a share bar: Param # (2) and Size (5), by their position in GROUP_HEADERS.
 _BARS = {2: "params", 5: "bytes"}
 
 
@@ -34,7 +40,7 @@ def checkpoint_report(summary: CheckpointSummary, depth: int) -> str:
         True
     """
     groups = summary.groups(depth)
-    cells = _group_rows(summary, depth, indent=False)
+    cells = group_rows(summary, depth, indent=False)
     parents = _parents(groups)
     has_children = [False] * len(groups)
     for parent in parents:
@@ -48,14 +54,14 @@ def checkpoint_report(summary: CheckpointSummary, depth: int) -> str:
                      group.params, row[3], row[4], group.nbytes])
     head = "".join(
         f'<th{" class=n" if align == "right" else ""}>{html_text(title)}</th>'
-        for title, align in zip(_HEADERS, _ALIGN, strict=True)
+        for title, align in zip(GROUP_HEADERS, COLUMN_ALIGN, strict=True)
     )
     data = {"depth": depth, "numeric": [False, True, True, False, False, True], "rows": rows}
     totals = "".join(
         f"<tr><td>{html_text(label.strip())}</td><td>{html_text(value)}</td></tr>"
-        for label, value in _totals(summary)
+        for label, value in checkpoint_totals(summary)
     )
-    heading = html_text(_heading(summary))
+    heading = html_text(checkpoint_heading(summary))
     panel = (
         '<div class="sp-r">\n'
         f'<div class="sp-head"><p><strong>{heading}</strong></p></div>\n'
@@ -75,7 +81,7 @@ def checkpoint_report(summary: CheckpointSummary, depth: int) -> str:
         f'<div class="summaryplus">\n<style>{asset("report.css")}</style>\n{panel}\n'
         f'<script>{asset("report.js")}</script>\n</div>'
     )
-    return report_page(fragment, _heading(summary))
+    return report_page(fragment, checkpoint_heading(summary))
 
 
 def _parents(groups: tuple[GroupTotals, ...]) -> list[int]:
@@ -97,7 +103,7 @@ def _row(group: GroupTotals, cells: list[str], has_children: bool,
     out = [f'<td title="{name}">{_INDENT * max(group.depth - 1, 0)}{toggle}{name}</td>']
     for column in range(1, len(cells)):
         text = html_text(cells[column])
-        numeric = _ALIGN[column] == "right"
+        numeric = COLUMN_ALIGN[column] == "right"
         share = _share(group, _BARS.get(column), summary)
         if share is not None:
             out.append(f'<td class="b" style="--w:{share}">{text}</td>')
