@@ -97,8 +97,7 @@ def test_views_and_records_never_reach_the_drivers_or_the_capture(view: str) -> 
     forbidden = ("summaryplus.api", "summaryplus.pipeline", "summaryplus.inference",
                  "summaryplus.capture", "summaryplus.exported")
     assert not {name for name in reached if name.startswith(forbidden)}
-    if view != "summaryplus.loaded" and view != "summaryplus.views":
-        assert "summaryplus.model_statistics" not in reached
+    assert "summaryplus.model_statistics" not in reached
 
 
 def test_import_summaryplus_loads_only_placed_modules_and_no_heavy_dependency() -> None:
