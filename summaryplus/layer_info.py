@@ -6,6 +6,7 @@ One row of a summary. It holds numbers and shapes only; ``formatting`` and
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from ._tensors import dtype_name, surviving_numel
 from .cells import FormattingOptions, num_params_cell, params_percent_cell, row_values
 from .enums import ColumnSettings
 from .errors import read_only_message
-from .fields import ROW_FIELDS, RowFields, defaults, trainable_text
+from .fields import ROW_FIELDS, RowFields, declared, defaults, trainable_text
 from .values import first_shape, total_bytes
 
 
@@ -256,26 +257,6 @@ def _own_op_points(row: LayerInfo) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted((*key, calls) for key, calls in points.items())) if points else ()
 
 
-# What an unset slot reads as: the field's declared value (added within schema
-# 1), else none or zero by its type; the private slots none.
-_DEFAULTS: dict[str, Any] = {
-    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape",
-                     "_index_from", "expert_tokens")),
-    "depth_index": None,
-    "executed": False,
-    "is_recursive": False,
-    "contains_lazy_param": False,
-    **dict.fromkeys(
-        (
-            "output_bytes", "num_params", "trainable_params", "param_bytes", "counted_params",
-            "counted_trainable_params", "counted_param_bytes", "subtree_params",
-            "subtree_trainable_params", "subtree_param_bytes", "own_macs", "macs",
-            "own_activation_bytes", "activation_bytes",
-        ),
-        0,
-    ),
-    **{name: value for name, value in defaults(RowFields).items() if name != "own_op_points"},
-}  # fmt: skip
 # Fields computed from the counts while the capture runs (never kept: the
 # counts still change); ``freeze_rows`` sets them.
 _FOLLOWING: dict[str, Any] = {
@@ -290,6 +271,37 @@ _FROM_TENSOR = {
     "output_size": ("_output_shape", "_output_dtype"),
     "output_dtypes": ("_output_shape", "_output_dtype"),
 }
+# Read from the module or the parent when first asked (``__getattr__``).
+_FROM_MODULE = ("module_path", "kernel_size", "groups")
+
+
+def _unset_value(annotation: Any) -> Any:
+    """What a field of this type reads as before it is set: 0, False or None;
+    ``_NO_DEFAULT`` for the fields every row sets at creation (names, depth)."""
+    if annotation is int:
+        return 0
+    if annotation is bool:
+        return False
+    if type(None) in typing.get_args(annotation):
+        return None
+    return _NO_DEFAULT
+
+
+_NO_DEFAULT = object()
+# What an unset slot reads as: the field's declared value (added within schema
+# 1), else zero, False or None by its declared type (``fields.RowFields``:
+# a field added there needs no line here); the private slots None.
+_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(("_input_dtype", "_input_shape", "_output_dtype", "_output_shape",
+                     "_index_from", "expert_tokens")),
+    **{
+        name: value
+        for name, annotation in declared(RowFields).items()
+        if name not in _FOLLOWING and name not in _FROM_TENSOR and name not in _FROM_MODULE
+        and (value := defaults(RowFields).get(name, _unset_value(annotation))) is not _NO_DEFAULT
+    },
+}
+
 
 # Class -> display name, for classes whose name does not depend on the instance.
 _CLASS_NAMES: dict[type, str] = {}
