@@ -130,6 +130,11 @@ def interactive() -> bool:
     return get_ipython is not None and get_ipython() is not None
 
 
+#: What an exported program's archive is named (``torch.export.save``): the
+#: command line tells it from a checkpoint by this, without loading sympy.
+PT2_SUFFIXES = (".pt2",)
+
+
 def is_exported_program(value: object) -> bool:
     """True for a ``torch.export.ExportedProgram`` (checked without importing
     ``torch.export`` when it was never imported: nothing can be one then)."""

@@ -1,7 +1,9 @@
 """The views every summary offers, live (``ModelStatistics``) or loaded from JSON
-(``SummaryRecord``): one-line delegations to ``summaryplus.queries`` and
-``summaryplus.render``, imported on first use so ``import summaryplus`` stays
-cheap. The views read only the numbers both kinds of summary hold.
+(``SummaryRecord``): one-line delegations to the functions over
+``protocols.SummaryLike`` in ``queries``, ``memory``, ``recompute``,
+``roofline``, ``findings`` and ``render``. The one place, above the renderers,
+that makes them methods; they read only the numbers both kinds of summary hold
+(heavy optional packages load inside the renderers, on first use).
 """
 
 from __future__ import annotations

@@ -14,13 +14,21 @@ line of the edge:
 * the graph has no cycle (a strongly connected component), within a layer too;
 * an import inside a function names a summaryplus module only with a
   ``# lazy: <reason>`` comment on its line (it keeps a heavy optional
-  dependency out of ``import summaryplus``); anything else is hoisted.
+  dependency out of ``import summaryplus``); anything else is hoisted;
+* no module imports one of the package by name (``importlib``,
+  ``__import__``, ``exec``): the graph would not see it.
+
+``if TYPE_CHECKING:`` counts as never running only for typing's own flag
+(imported from ``typing``, or ``typing.TYPE_CHECKING``).
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import io
+import re
+import tokenize
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,13 +130,60 @@ def module_name(root: Path, path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _lazy_reasons(text: str) -> set[int]:
+    """The lines holding a ``# lazy: <reason>`` comment with a reason (a comment
+    token: not the same text inside a string)."""
+    found = set()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT and _LAZY_REASON.match(token.string):
+            found.add(token.start[0])
+    return found
+
+
+_LAZY_REASON = re.compile(r"#\s*lazy:\s*\S")
+# Ways to import a module by name at run time, which no import statement shows.
+_DYNAMIC_IMPORTS = ("import_module", "__import__", "run_module", "exec", "eval")
+
+
 class _Imports(ast.NodeVisitor):
-    def __init__(self, root: Path, path: Path, lines: list[str], modules: set[str]) -> None:
-        self.root, self.path, self.lines, self.modules = root, path, lines, modules
+    def __init__(self, root: Path, path: Path, text: str, modules: set[str]) -> None:
+        self.root, self.path, self.modules = root, path, modules
+        self.reasons = _lazy_reasons(text)
         self.module = module_name(root, path)
         self.package = self.module if path.name == "__init__.py" else self.module.rpartition(".")[0]
         self.depth = 0
         self.edges: list[Edge] = []
+        self.problems: list[str] = []
+        # ``TYPE_CHECKING`` means typing's flag only when imported from typing.
+        tree = ast.parse(text, str(path))
+        self.typing_flag = any(
+            isinstance(node, ast.ImportFrom) and node.module == "typing"
+            and any(alias.name == "TYPE_CHECKING" and alias.asname is None
+                    for alias in node.names)
+            for node in ast.walk(tree)
+        )
+        self.tree = tree
+
+    def visit_Call(self, node: ast.Call) -> None:
+        # A summaryplus module imported by name (importlib, __import__, exec...):
+        # invisible to this graph, so not allowed in the package.
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else (
+            node.func.id if isinstance(node.func, ast.Name) else "")
+        if name in _DYNAMIC_IMPORTS and any(
+            isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            and ("summaryplus" in arg.value or arg.value.startswith("."))
+            for arg in node.args
+        ):
+            where = f"{self.path.relative_to(self.root)}:{node.lineno}"
+            self.problems.append(f"{where}: {self.module} imports by name ({name}): "
+                                 "use an import statement")
+        self.generic_visit(node)
+
+    def _is_type_checking(self, test: ast.expr) -> bool:
+        if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+            return self.typing_flag
+        return (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+                and isinstance(test.value, ast.Name) and test.value.id == "typing")
 
     def visit_FunctionDef(self, node: ast.AST) -> None:
         self.depth += 1
@@ -139,10 +194,7 @@ class _Imports(ast.NodeVisitor):
     visit_Lambda = visit_FunctionDef
 
     def visit_If(self, node: ast.If) -> None:
-        test = node.test
-        if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-        ):
+        if self._is_type_checking(node.test):
             for child in node.orelse:
                 self.visit(child)
             return
@@ -153,9 +205,8 @@ class _Imports(ast.NodeVisitor):
             target = target.rpartition(".")[0]
         if not target or target == self.module:
             return
-        line = self.lines[node.lineno - 1]
         self.edges.append(Edge(self.module, target, self.path, node.lineno, self.depth > 0,
-                               LAZY_MARK in line))
+                               node.lineno in self.reasons))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -182,17 +233,25 @@ class _Imports(ast.NodeVisitor):
 
 
 def edges(package: Path) -> tuple[set[str], list[Edge]]:
-    """Every module of ``package`` and every import edge between them (the
-    parents' ``__init__`` of each target included)."""
+    """See ``scan``: the modules and the edges."""
+    modules, found, _ = scan(package)
+    return modules, found
+
+
+def scan(package: Path) -> tuple[set[str], list[Edge], list[str]]:
+    """Every module of ``package``, every import edge between them (the
+    parents' ``__init__`` of each target included), and the imports by name
+    (``importlib.import_module("summaryplus...")``...), which are refused."""
     root = package.parent
     paths = sorted(package.rglob("*.py"))
     modules = {module_name(root, path) for path in paths}
     direct: list[Edge] = []
+    problems: list[str] = []
     for path in paths:
-        text = path.read_text(encoding="utf-8")
-        visitor = _Imports(root, path, text.splitlines(), modules)
-        visitor.visit(ast.parse(text, str(path)))
+        visitor = _Imports(root, path, path.read_text(encoding="utf-8"), modules)
+        visitor.visit(visitor.tree)
         direct.extend(visitor.edges)
+        problems.extend(visitor.problems)
     # A package whose __init__ imports nothing of ours can neither reach up nor
     # close a cycle: running it is left out.
     importing = {edge.source for edge in direct}
@@ -204,7 +263,7 @@ def edges(package: Path) -> tuple[set[str], list[Edge]]:
             if parent in importing and parent != edge.source:
                 found.append(dataclasses.replace(edge, target=parent))
             parent = parent.rpartition(".")[0]
-    return modules, found
+    return modules, found, problems
 
 
 def cycles(modules: set[str], graph: list[Edge]) -> list[list[str]]:
@@ -255,9 +314,9 @@ def cycles(modules: set[str], graph: list[Edge]) -> list[list[str]]:
 def check(package: Path) -> list[str]:
     """One message per broken rule (empty: the graph is layered and acyclic)."""
     root = package.parent
-    modules, graph = edges(package)
-    problems = [f"{name}: no layer in tests/layers.py LAYERS"
-                for name in sorted(modules) if layer_of(name) is None]
+    modules, graph, problems = scan(package)
+    problems += [f"{name}: no layer in tests/layers.py LAYERS"
+                 for name in sorted(modules) if layer_of(name) is None]
     for edge in graph:
         source, target = layer_of(edge.source), layer_of(edge.target)
         if source is not None and target is not None and target > source:

@@ -70,6 +70,35 @@ def test_a_lazy_import_needs_its_reason(tmp_path: Path) -> None:
     assert len(problems) == 1 and "without a '# lazy: <reason>' comment" in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # No reason after the mark, or the mark in a string, is no reason.
+        ("\n\ndef _planted() -> None:\n    from . import errors  # lazy:\n",
+         "without a '# lazy: <reason>' comment"),
+        ("\n\ndef _planted() -> None:\n    from . import errors; x = '# lazy: no'\n",
+         "without a '# lazy: <reason>' comment"),
+        # Imports by name are invisible to the graph: refused.
+        ("\n\ndef _planted() -> None:\n    importlib.import_module('summaryplus.api')\n",
+         "imports by name (import_module)"),
+        ("\n\ndef _planted() -> None:\n    __import__('summaryplus.api')\n",
+         "imports by name (__import__)"),
+    ],
+)
+def test_lazy_reasons_and_imports_by_name(tmp_path: Path, text: str, expected: str) -> None:
+    problems = _planted(tmp_path, "api.py", text)
+    assert any(expected in problem for problem in problems), problems
+
+
+def test_only_typings_flag_hides_an_import(tmp_path: Path) -> None:
+    # A variable of the same name runs: its import is an edge (here, a back edge).
+    problems = _planted(
+        tmp_path, "units.py", "\nTYPE_CHECKING = True\nif TYPE_CHECKING:\n    from . import api\n"
+    )
+    assert any("summaryplus.units (foundation) imports summaryplus.api" in problem
+               for problem in problems), problems
+
+
 def test_a_new_module_needs_a_layer(tmp_path: Path) -> None:
     copy = tmp_path / "summaryplus"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))

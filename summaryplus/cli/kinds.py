@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .._checks import PT2_SUFFIXES
 from .._factories import USAGE, CommandError
 from .._hub import fetch_config, looks_like_hub_name
 from .._untrusted import contained, load_json_file
@@ -17,7 +18,6 @@ def classify(target: str) -> tuple[str, Path]:
 
     A file or folder that exists wins over a hub name of the same spelling; a
     hub name (``org/model``) is fetched here, so it arrives as a local config."""
-    from ..exported.archive import PT2_SUFFIXES  # lazy: sympy loads for an exported program only
 
     path = Path(target)
     weights = SAFETENSORS_SUFFIXES + TORCH_SUFFIXES

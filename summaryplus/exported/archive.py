@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._checks import PT2_SUFFIXES as PT2_SUFFIXES
 from .._untrusted import check_zip_members, load_json, read_zip_member
 from ..errors import ExportedArchiveError
 
-PT2_SUFFIXES = (".pt2",)
 # What torch.export.save writes in the torch versions summaryplus supports
 # (torch 2.13: archive version 0, graph schema 8.x).
 KNOWN_ARCHIVE_VERSIONS = ("0",)
