@@ -19,9 +19,6 @@ from .render.serialize import PathLike, load_data, summary_data
 from .views import SummaryViews
 
 if TYPE_CHECKING:
-    import torch
-
-    from .memory import InferenceMemory
     from .protocols import SummaryLike
 
 
@@ -36,27 +33,6 @@ class SummaryRecord(SummaryData, SummaryViews):
 
     def __str__(self) -> str:
         return render_text(self)
-
-    def inference_memory(
-        self,
-        context: int,
-        batch: int = 1,
-        dtype: str | torch.dtype = "bfloat16",
-        kv_dtype: str | torch.dtype | None = None,
-        *,
-        group_size: int = 128,
-    ) -> InferenceMemory:
-        """Refused: the KV cache and the prefill peak are measured with a forward
-        pass, and a loaded summary has no model.
-
-        Raises:
-            ValueError: always; call ``summaryplus.inference_memory(model, ...)``.
-        """
-        raise ValueError(
-            "inference_memory() measures the KV cache and the prefill peak with a forward "
-            "pass, which needs the model: a summary loaded from JSON has none; call "
-            "summaryplus.inference_memory(model, context=...) instead"
-        )
 
 
 refuse_writes(SummaryRecord, "a summary record (loaded, or to_record()) is read-only")

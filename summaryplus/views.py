@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .findings import Findings
     from .gpus import GPU
-    from .memory import TrainingMemory
+    from .memory import InferenceMemory, TrainingMemory
     from .recompute import CheckpointPlan
     from .records import SummaryLike
     from .roofline import Roofline
@@ -149,6 +149,54 @@ class SummaryViews:
             self._viewed(), budget, optimizer, candidates=candidates,
             mixed_precision=mixed_precision, shards=shards, dtype=dtype,
         )
+
+    def inference_memory(
+        self,
+        context: int,
+        batch: int = 1,
+        dtype: str | torch.dtype = "bfloat16",
+        kv_dtype: str | torch.dtype | None = None,
+        *,
+        group_size: int = 128,
+    ) -> InferenceMemory:
+        """Bytes to serve the model at ``context`` tokens x ``batch`` sequences:
+        weights in ``dtype`` (int8/int4 with their scales), the KV cache measured
+        from the cache a prefill forward returns, and that forward's peak.
+
+        Measured when called, by one forward of the summary's model on ``batch``
+        x ``context`` token ids, on fake/meta tensors (nothing computed; the model
+        is left as it was): ``summaryplus.inference_memory(stats, ...)``, which
+        ``summary()`` hands to its result (a summary never imports the drivers).
+        See ``summaryplus.inference``.
+
+        Raises:
+            ValueError: a summary loaded from JSON (it has no model to run), a
+                model that does not take token ids, or a bad argument.
+
+        Example:
+            >>> import torch, transformers
+            >>> from summaryplus import summary
+            >>> config = transformers.LlamaConfig(hidden_size=64, intermediate_size=128,
+            ...     num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            ...     vocab_size=100)
+            >>> with torch.device("meta"):
+            ...     model = transformers.LlamaForCausalLM(config)
+            >>> stats = summary(model, input_size=(1, 16), dtypes=[torch.long], verbose=0)
+            >>> # K and V x 2 layers x 2 kv heads x 16 dims x 4096 tokens x 1 x 2 bytes
+            >>> stats.inference_memory(context=4096, batch=1, dtype="int8").kv_cache
+            1048576
+        """
+        # What summary() handed its result (views never import the drivers).
+        measure = getattr(self, "_measure_inference", None)
+        if measure is None:
+            raise ValueError(
+                "inference_memory() measures the KV cache and the prefill peak with a "
+                "forward pass of the summary's model, which only a summary made by "
+                "summary() holds: a summary loaded from JSON has none; call "
+                "summaryplus.inference_memory(model, context=...) instead"
+            )
+        memory: InferenceMemory = measure(self, context, batch, dtype, kv_dtype, group_size)
+        return memory
 
     def findings(self, rules: _Iterable[str] | None = None) -> Findings:
         """Conclusions you can act on: each with a stable rule id, a severity

@@ -241,28 +241,8 @@ def to_dataframe(stats: SummaryLike | SummaryData) -> Any:
 
 
 def load_data(source: PathLike | Mapping[str, Any]) -> SummaryData:
-    """Reads a summary saved by ``to_json`` (a path) or made by ``to_dict`` (a dict).
-
-    Args:
-        source: a JSON file path, or the dict itself.
-
-    Returns:
-        A ``SummaryData`` with the same layers and totals; its ``to_dict()``
-        equals the dict that was saved (``summaryplus.load_summary`` returns it
-        with the views).
-
-    Raises:
-        TypeError: ``source`` is neither a path nor a mapping.
-        ValueError: the schema is not one this version reads, or fields are missing.
-
-    Example:
-        >>> from torch import nn
-        >>> from summaryplus import load_summary, summary
-        >>> stats = summary(nn.Linear(4, 2), input_size=(1, 4), verbose=0)
-        >>> loaded = load_summary(stats.to_dict())
-        >>> loaded.total_mult_adds == stats.total_mult_adds, loaded.to_dict() == stats.to_dict()
-        (True, True)
-    """
+    """The plain data of a saved summary (``summaryplus.load_summary`` returns it
+    with the views; see there for the arguments and errors)."""
     if isinstance(source, Mapping):
         data: Any = source
     elif isinstance(source, (str, os.PathLike)):
