@@ -126,20 +126,19 @@ class SummaryData(SummaryFields):
         """Table settings for the views: the saved ``table``, or torchinfo's
         defaults for files without one (depth 3; output shape, Param # and, when
         a forward ran, Mult-Adds)."""
-        table = self.table or {
-            "depth": 3,
-            "col_names": ["output_size", "num_params"]
-            + (["mult_adds"] if self.totals.executed else []),
-            "col_width": 25,
-            "row_settings": ["depth"],
-        }
-        options = FormattingOptions(
-            int(table["depth"]),
-            0,
-            tuple(ColumnSettings(name) for name in table["col_names"]),
-            int(table["col_width"]),
-            {RowSettings(name) for name in table["row_settings"]},
-        )
+        table = self.table
+        if table is None:
+            options = FormattingOptions.default()
+            if self.totals.executed:
+                options.col_names = (*options.col_names, ColumnSettings.MULT_ADDS)
+        else:
+            options = FormattingOptions(
+                int(table["depth"]),
+                0,
+                tuple(ColumnSettings(name) for name in table["col_names"]),
+                int(table["col_width"]),
+                {RowSettings(name) for name in table["row_settings"]},
+            )
         options.set_layer_name_width(self.layers)
         options.memory_holds_activations = self.totals.grad_enabled
         return options
